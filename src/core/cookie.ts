@@ -1,0 +1,103 @@
+/**
+ * The session cookie: reading it out of a Cookie header (with the `cookie` package), signing and
+ * verifying it, and writing the Set-Cookie value.
+ * @module
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { parseCookie, stringifySetCookie } from 'cookie';
+import { isValidSessionId } from './id.js';
+
+/** Cookie headers longer than this are not parsed at all (treated as carrying no session). */
+export const MAX_COOKIE_HEADER = 8192;
+
+/** Attributes of the Set-Cookie header, resolved from the session config. */
+export interface CookieOptions {
+  name: string;
+  domain?: string | undefined;
+  path: string;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite?: 'lax' | 'strict' | 'none' | undefined;
+  /** Max-Age in seconds; undefined for a browser-session cookie. */
+  maxAge?: number | undefined;
+}
+
+/**
+ * The raw value of cookie `name` in a Cookie header, or undefined. Never throws: an oversized or
+ * garbled header yields undefined.
+ */
+export function readCookie(header: string | undefined | null, name: string): string | undefined {
+  if (!header || header.length > MAX_COOKIE_HEADER) return undefined;
+  // Cheap pre-check: most requests of visitors without a session skip the parser.
+  if (!header.includes(name)) return undefined;
+  try {
+    const value = parseCookie(header)[name];
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function mac(id: string, key: string): string {
+  return createHmac('sha256', key).update(id).digest('base64url');
+}
+
+/** The cookie value for `id`: the id alone, or `id.hmac` signed with the newest key. */
+export function signId(id: string, keys: readonly string[]): string {
+  const key = keys[0];
+  return key === undefined ? id : `${id}.${mac(id, key)}`;
+}
+
+/** What a cookie value verified to. */
+export interface VerifiedId {
+  id: string;
+  /** True when the value was signed with an older key and should be re-sent signed anew. */
+  stale: boolean;
+}
+
+/**
+ * Checks a cookie value's form (and signature, when keys are given) before anything touches a
+ * store. Returns undefined for every value that is not a valid id signed with one of `keys`.
+ * Signature comparison is constant-time.
+ */
+export function verifyCookieValue(value: string | undefined, keys: readonly string[]): VerifiedId | undefined {
+  if (value === undefined) return undefined;
+  if (keys.length === 0) return isValidSessionId(value) ? { id: value, stale: false } : undefined;
+  // 64 hex + '.' + 43 base64url characters
+  if (value.length !== 108 || value.charCodeAt(64) !== 46) return undefined;
+  const id = value.slice(0, 64);
+  if (!isValidSessionId(id)) return undefined;
+  const given = Buffer.from(value.slice(65), 'utf8');
+  let found = -1;
+  for (let i = 0; i < keys.length; i++) {
+    const expected = Buffer.from(mac(id, keys[i] as string), 'utf8');
+    // Check every key (no early exit) so timing does not tell which key matched.
+    if (expected.length === given.length && timingSafeEqual(expected, given) && found < 0) found = i;
+  }
+  return found < 0 ? undefined : { id, stale: found > 0 };
+}
+
+/** A Set-Cookie header value carrying `value`. */
+export function serializeSessionCookie(value: string, options: CookieOptions): string {
+  return stringifySetCookie(options.name, value, {
+    domain: options.domain,
+    path: options.path,
+    httpOnly: options.httpOnly,
+    secure: options.secure,
+    sameSite: options.sameSite,
+    maxAge: options.maxAge,
+  });
+}
+
+/** A Set-Cookie header value that removes the cookie (same name, domain and path). */
+export function serializeExpiredCookie(options: CookieOptions): string {
+  return stringifySetCookie(options.name, '', {
+    domain: options.domain,
+    path: options.path,
+    httpOnly: options.httpOnly,
+    secure: options.secure,
+    sameSite: options.sameSite,
+    expires: new Date(0),
+    maxAge: 0,
+  });
+}

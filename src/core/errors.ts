@@ -1,0 +1,88 @@
+/**
+ * Typed errors of websession. Every message starts with `[websession]` and, where a store is
+ * involved, the store's kind, so a log line says where it came from.
+ * @module
+ */
+
+/** Base class of every error websession throws on purpose. */
+export class WebSessionError extends Error {
+  /** A stable machine-readable code, e.g. `ERR_STORE_UNAVAILABLE`. */
+  readonly code: string;
+  constructor(message: string, code = 'ERR_WEBSESSION', options?: { cause?: unknown }) {
+    super(`[websession] ${message}`, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A bad argument or configuration value, thrown at construction time. */
+export class ConfigError extends WebSessionError {
+  constructor(message: string) {
+    super(message, 'ERR_CONFIG');
+  }
+}
+
+/** A session id or store key that is not of the exact expected form. */
+export class InvalidSessionIdError extends WebSessionError {
+  constructor(message = 'invalid session id') {
+    super(message, 'ERR_INVALID_SESSION_ID');
+  }
+}
+
+/** A store failed to read or write. Adapters answer HTTP 503. */
+export class StoreError extends WebSessionError {
+  /** The store kind: `memory`, `disk`, `sqlite`, `postgres`, `mysql`, `shelf`, `redis`. */
+  readonly store: string;
+  constructor(store: string, message: string, options?: { cause?: unknown; code?: string }) {
+    super(`[${store}] ${message}`, options?.code ?? 'ERR_STORE', options);
+    this.store = store;
+  }
+}
+
+/** The store cannot be reached (connection refused, timed out, closed). Adapters answer 503. */
+export class StoreUnavailableError extends StoreError {
+  constructor(store: string, message: string, options?: { cause?: unknown }) {
+    super(store, message, { ...options, code: 'ERR_STORE_UNAVAILABLE' });
+  }
+}
+
+/** A session's serialized form is larger than `max_size`. Nothing was written. */
+export class SessionTooLargeError extends WebSessionError {
+  readonly size: number;
+  readonly limit: number;
+  constructor(size: number, limit: number) {
+    super(`session is ${size} bytes serialized, over the limit of ${limit} (max_size)`, 'ERR_SESSION_TOO_LARGE');
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+/** A value that the codec cannot store (a function, a class instance, a symbol…). */
+export class CodecError extends WebSessionError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'ERR_CODEC', options);
+  }
+}
+
+/**
+ * The session expired (or its IP changed) and `ignore_expiry` (or `ignore_change_ip`) is false.
+ * As in web.py, the answer is `expired_message` with status 200; `setCookie` clears the cookie.
+ */
+export class SessionExpiredError extends WebSessionError {
+  /** The Set-Cookie header value that clears the session cookie. */
+  readonly setCookie: string | undefined;
+  /** The text to answer with (`expired_message`). */
+  readonly body: string;
+  constructor(body: string, setCookie: string | undefined) {
+    super(`session expired: ${body}`, 'ERR_SESSION_EXPIRED');
+    this.body = body;
+    this.setCookie = setCookie;
+  }
+}
+
+/** Use of a session outside of a request, or of a killed session. */
+export class SessionStateError extends WebSessionError {
+  constructor(message: string) {
+    super(message, 'ERR_SESSION_STATE');
+  }
+}

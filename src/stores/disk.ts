@@ -1,0 +1,247 @@
+/**
+ * DiskStore: one file per session under a folder, as web.py's, made safe: files are named by
+ * store key (a hash, never client text) in 256 shard folders, writes go to a unique temp file
+ * and are renamed into place (never a torn file), read-modify-write holds a lock that other
+ * processes respect, and the access time is the file's mtime, which this store sets itself
+ * (the kernel's atime is unreliable on relatime/noatime mounts; mtime changes only when we write
+ * or touch).
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import lockfile from 'proper-lockfile';
+import { ConfigError, StoreError } from '../core/errors.js';
+import { KeyedMutex } from '../core/lock.js';
+import { assertKey } from './key.js';
+import type { Store, StoreCapabilities, StoreMutator, StoredSession } from './store.js';
+
+/** Options of {@link DiskStore}. */
+export interface DiskStoreOptions {
+  /**
+   * fsync each file and its folder before the rename is final. Default false, as web.py: a
+   * killed process never leaves a torn file either way (temp file + rename), but without fsync a
+   * power cut may lose the last writes. Set true where that matters more than write speed.
+   */
+  fsync?: boolean;
+  /** File mode of session files. Default 0o600. */
+  fileMode?: number;
+}
+
+const SUFFIX = '.sess';
+const TMP = '.tmp';
+const LOCK_SUFFIX = '.lock';
+const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/**
+ * Stores each session in its own file below `dir` (created if missing).
+ *
+ * @example
+ * const store = new DiskStore('sessions');
+ */
+export class DiskStore implements Store {
+  readonly kind = 'disk';
+  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  /** Absolute path of the folder. */
+  readonly dir: string;
+  readonly #fsync: boolean;
+  readonly #mode: number;
+  readonly #mutex = new KeyedMutex();
+  readonly #shards = new Set<string>();
+
+  constructor(dir: string, options: DiskStoreOptions = {}) {
+    if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('DiskStore needs a folder path');
+    this.dir = path.resolve(dir);
+    this.#fsync = options.fsync ?? false;
+    this.#mode = options.fileMode ?? 0o600;
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new StoreError(this.kind, `cannot create folder ${this.dir}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  #shard(key: string): string {
+    return path.join(this.dir, key.slice(0, 2));
+  }
+
+  /** Path of the file of `key`. The key is checked: no input can name a path outside the folder. */
+  pathOf(key: string): string {
+    assertKey(key, this.kind);
+    return path.join(this.#shard(key), key + SUFFIX);
+  }
+
+  #fail(op: string, err: unknown): never {
+    throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, { cause: err });
+  }
+
+  async get(key: string): Promise<StoredSession | undefined> {
+    const file = this.pathOf(key);
+    try {
+      const [data, stat] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
+      return { data, atime: stat.mtimeMs };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      this.#fail('read', err);
+    }
+  }
+
+  async set(key: string, record: StoredSession): Promise<void> {
+    const file = this.pathOf(key);
+    const shard = this.#shard(key);
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
+    try {
+      if (!this.#shards.has(shard)) {
+        await fsp.mkdir(shard, { recursive: true, mode: 0o700 });
+        this.#shards.add(shard);
+      }
+      if (this.#fsync) {
+        const handle = await fsp.open(tmp, 'wx', this.#mode);
+        try {
+          await handle.writeFile(record.data, 'utf8');
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      } else {
+        await fsp.writeFile(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
+      }
+      const when = record.atime / 1000;
+      await fsp.utimes(tmp, when, when);
+      await fsp.rename(tmp, file);
+      if (this.#fsync) {
+        const dirHandle = await fsp.open(shard, 'r');
+        try {
+          await dirHandle.sync();
+        } finally {
+          await dirHandle.close();
+        }
+      }
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => {});
+      if (isNotFound(err)) this.#shards.delete(shard);
+      this.#fail('write', err);
+    }
+  }
+
+  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    const file = this.pathOf(key);
+    return this.#mutex.run(key, async () => {
+      let release: (() => Promise<void>) | undefined;
+      try {
+        release = await lockfile.lock(file, {
+          realpath: false,
+          lockfilePath: file + LOCK_SUFFIX,
+          stale: 10_000,
+          retries: { retries: 200, minTimeout: 2, maxTimeout: 50, factor: 1.5 },
+        });
+      } catch (err) {
+        if (isNotFound(err)) {
+          // The shard folder does not exist yet: create it and lock again.
+          await fsp.mkdir(this.#shard(key), { recursive: true, mode: 0o700 }).catch(() => {});
+          release = await lockfile
+            .lock(file, { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: 10_000, retries: 200 })
+            .catch((e: unknown) => this.#fail('lock', e));
+        } else {
+          this.#fail('lock', err);
+        }
+      }
+      try {
+        const current = await this.get(key);
+        const next = mutator(current);
+        if (next === undefined) return current;
+        if (next === null) {
+          await this.delete(key);
+          return undefined;
+        }
+        await this.set(key, next);
+        return next;
+      } finally {
+        await release?.().catch(() => {});
+      }
+    });
+  }
+
+  async touch(key: string, atime: number): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await fsp.utimes(file, atime / 1000, atime / 1000);
+    } catch (err) {
+      if (!isNotFound(err)) this.#fail('touch', err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      if (!isNotFound(err)) this.#fail('delete', err);
+    }
+  }
+
+  async cleanup(maxIdleSeconds: number): Promise<number> {
+    const cutoff = Date.now() - maxIdleSeconds * 1000;
+    const tmpCutoff = Date.now() - 3600_000;
+    let removed = 0;
+    for (const shard of await this.#shardNames()) {
+      const shardDir = path.join(this.dir, shard);
+      let dir: import('node:fs').Dir;
+      try {
+        dir = await fsp.opendir(shardDir, { bufferSize: 256 });
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        this.#fail('cleanup', err);
+      }
+      for await (const entry of dir) {
+        const file = path.join(shardDir, entry.name);
+        if (KEY_FILE.test(entry.name)) {
+          const key = entry.name.slice(0, 64);
+          const stat = await fsp.stat(file).catch(() => undefined);
+          if (!stat || stat.mtimeMs >= cutoff) continue;
+          // Re-check under the lock: a request may have touched it since the stat.
+          let expired = false;
+          await this.update(key, (current) => {
+            expired = current !== undefined && current.atime < cutoff;
+            return expired ? null : undefined;
+          });
+          if (expired) removed++;
+        } else if (entry.name.endsWith(TMP)) {
+          // Temp files left by a process killed mid-write.
+          const stat = await fsp.stat(file).catch(() => undefined);
+          if (stat && stat.mtimeMs < tmpCutoff) await fsp.rm(file, { force: true }).catch(() => {});
+        }
+      }
+    }
+    return removed;
+  }
+
+  async #shardNames(): Promise<string[]> {
+    try {
+      return (await fsp.readdir(this.dir)).filter((name) => /^[0-9a-f]{2}$/.test(name));
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      this.#fail('list', err);
+    }
+  }
+
+  async *keys(): AsyncIterable<string> {
+    for (const shard of await this.#shardNames()) {
+      let names: string[];
+      try {
+        names = await fsp.readdir(path.join(this.dir, shard));
+      } catch (err) {
+        if (isNotFound(err)) continue;
+        this.#fail('list', err);
+      }
+      for (const name of names) if (KEY_FILE.test(name)) yield name.slice(0, 64);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

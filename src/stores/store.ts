@@ -1,0 +1,63 @@
+/**
+ * The store interface every backend implements. Stores see only store keys (64 lowercase hex
+ * characters, the SHA-256 of a session id) and opaque codec text; they never see a raw id.
+ * @module
+ */
+
+/** One stored session as a store keeps it. */
+export interface StoredSession {
+  /** Codec text (data plus metadata). Stores keep it as it is. */
+  data: string;
+  /** Last access, ms since epoch. Stores keep it themselves (never the file system's atime). */
+  atime: number;
+}
+
+/**
+ * The function given to {@link Store.update}. It receives the current record (undefined when
+ * there is none) and returns the record to write, `null` to delete it, or `undefined` to leave
+ * the store as it is. It must be synchronous and free of side effects: optimistic stores may run
+ * it more than once.
+ */
+export type StoreMutator = (current: StoredSession | undefined) => StoredSession | null | undefined;
+
+/** How far a store's {@link Store.update} lock reaches. */
+export type LockScope =
+  /** Atomic against every process using the same store (file lock, row lock, transaction…). */
+  | 'cross-process'
+  /** Atomic within this process only (e.g. MemoryStore, whose data lives in one process). */
+  | 'process';
+
+/** What a store can do beyond the required methods. */
+export interface StoreCapabilities {
+  /** The reach of `update`'s lock. */
+  readonly lock: LockScope;
+  /** True when the store expires records by itself (e.g. Redis TTL) so `cleanup` is free. */
+  readonly nativeTtl: boolean;
+}
+
+/** A session store. Every method is async and takes a validated store key. */
+export interface Store {
+  /** Short name of the backend, used in errors and logs: `memory`, `disk`, … */
+  readonly kind: string;
+  /** What this store declares it can do. */
+  readonly capabilities: StoreCapabilities;
+  /** The record under `key`, or undefined. Does not change its access time. */
+  get(key: string): Promise<StoredSession | undefined>;
+  /** Writes (creates or replaces) the record under `key`, atomically: never a torn record. */
+  set(key: string, record: StoredSession): Promise<void>;
+  /**
+   * Read-modify-write of one record under a per-key lock (see `capabilities.lock`). Returns
+   * the record now stored (undefined when none).
+   */
+  update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined>;
+  /** Sets the access time of an existing record without rewriting its data; no-op when absent. */
+  touch(key: string, atime: number): Promise<void>;
+  /** Removes the record; no-op when absent. */
+  delete(key: string): Promise<void>;
+  /** Removes records idle for more than `maxIdleSeconds`; returns how many it removed. */
+  cleanup(maxIdleSeconds: number): Promise<number>;
+  /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */
+  keys(): AsyncIterable<string>;
+  /** Releases files, connections and timers. */
+  close(): Promise<void>;
+}

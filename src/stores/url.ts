@@ -1,0 +1,68 @@
+/**
+ * Store URLs: one string names a store, for config, the example runner and the CLI.
+ * `memory:`, `disk:./sessions`, and the schemes later stores register.
+ * @module
+ */
+import { ConfigError } from '../core/errors.js';
+import { DiskStore } from './disk.js';
+import { MemoryStore } from './memory.js';
+import type { Store } from './store.js';
+
+/** Makes a store from a parsed store URL. */
+export type StoreFactory = (url: URL, raw: string) => Promise<Store>;
+
+const factories = new Map<string, StoreFactory>();
+
+/** Registers (or replaces) the factory for a URL scheme, e.g. `redis`. */
+export function registerStoreScheme(scheme: string, factory: StoreFactory): void {
+  factories.set(scheme.replace(/:$/, '').toLowerCase(), factory);
+}
+
+function pathPart(raw: string, scheme: string): string {
+  // `disk:./sessions`, `disk:/abs/path`, `disk:///abs/path`, `disk://./rel`
+  let rest = raw.slice(scheme.length + 1);
+  const q = rest.indexOf('?');
+  if (q >= 0) rest = rest.slice(0, q);
+  if (rest.startsWith('///')) rest = rest.slice(2);
+  else if (rest.startsWith('//')) rest = rest.slice(2);
+  return decodeURIComponent(rest);
+}
+
+registerStoreScheme('memory', async (url) => {
+  const max = url.searchParams.get('max');
+  return new MemoryStore(max === null ? {} : { maxSessions: Number(max) });
+});
+
+registerStoreScheme('disk', async (url, raw) => {
+  const dir = pathPart(raw, 'disk');
+  if (!dir) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
+  return new DiskStore(dir, { fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true' });
+});
+
+/** The path part of a `scheme:path` URL (for stores named by a file or folder). */
+export function storeUrlPath(raw: string, scheme: string): string {
+  return pathPart(raw, scheme);
+}
+
+/**
+ * Opens the store a URL names.
+ * @example await storeFromUrl('disk:./sessions')
+ * @throws ConfigError for a malformed URL or an unknown scheme
+ */
+export async function storeFromUrl(raw: string): Promise<Store> {
+  if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
+    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}`);
+  }
+  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  const factory = factories.get(scheme);
+  if (!factory) {
+    throw new ConfigError(`unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`);
+  }
+  return factory(url, raw);
+}

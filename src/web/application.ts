@@ -1,0 +1,441 @@
+/**
+ * `web.application`: web.py's URL mapping of regexes to handler classes with `GET`/`POST`
+ * methods, processors around every request, `app.run()` and in-process `app.request()`.
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { parseCookie, stringifyCookie } from 'cookie';
+import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
+import { config } from './config.js';
+import { type RequestContext, runWithContext } from './ctx.js';
+import { HTTPError, Redirect, nomethod, notfound, statusCode, statusLine } from './http.js';
+
+/** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
+export type HandlerInstance = object;
+/** A handler class (web.py's `class Index: def GET(self): …`). */
+export type HandlerClass = new () => HandlerInstance;
+/** Handler classes by the names used in `urls` (web.py's `globals()`). */
+export type Handlers = Record<string, HandlerClass>;
+/** What a processor wraps: the rest of the request, returning the handler's result. */
+export type NextHandler = () => Promise<unknown>;
+/** A processor (web.py's `app.add_processor`): runs around every request and returns `handler()`'s result. */
+export type Processor = (handler: NextHandler) => unknown;
+
+/** A request as the application sees it, from a socket or from `app.request`. */
+export interface RawRequest {
+  method: string;
+  /** Path and query string. */
+  url: string;
+  headers: Record<string, string | string[] | undefined>;
+  body?: Buffer;
+  ip?: string;
+  https?: boolean;
+}
+
+/** A response as the application produces it. */
+export interface RawResponse {
+  /** Status line, e.g. `200 OK`. */
+  status: string;
+  headers: [string, string][];
+  body: Buffer;
+}
+
+/** The answer of {@link Application.request}, shaped like web.py's. */
+export interface AppResponse {
+  /** Status line, e.g. `303 See Other`. */
+  status: string;
+  /** Numeric status. */
+  statusCode: number;
+  /** Headers by name (the last one wins; see `headerList` for all). */
+  headers: Record<string, string>;
+  /** Every header, in order. */
+  headerList: [string, string][];
+  /** Body as text. */
+  data: string;
+}
+
+/** Options of {@link Application.request}. */
+export interface RequestOptions {
+  method?: string;
+  /** Body: a string, or an object sent url-encoded. */
+  data?: string | Record<string, string>;
+  headers?: Record<string, string>;
+  host?: string;
+  https?: boolean;
+  ip?: string;
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
+
+/** Called for errors that are not HTTP answers; returns the response to send. */
+export type ErrorRenderer = (error: unknown, context: RequestContext) => RawResponse | undefined;
+
+function toBuffer(value: unknown): Buffer {
+  if (value === undefined || value === null) return Buffer.alloc(0);
+  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  return Buffer.from(typeof value === 'string' ? value : String(value), 'utf8');
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+/** Splits `host:port`, `port`, `[::1]:port` into parts. Returns undefined when malformed. */
+export function parseAddress(text: string | undefined, fallbackHost = '0.0.0.0', fallbackPort = 8080): { host: string; port: number } | undefined {
+  if (text === undefined || text === '') return { host: fallbackHost, port: fallbackPort };
+  const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(text);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port > 65535) return undefined;
+  const host = m[1] ? m[1].replace(/^\[|\]$/g, '') : fallbackHost;
+  return { host, port };
+}
+
+/**
+ * A web.py application.
+ *
+ * @example
+ * const urls = ['/', 'Index', '/hello/(.*)', 'Hello'];
+ * const app = web.application(urls, () => ({ Index, Hello }));
+ */
+export class Application {
+  readonly #mapping: [RegExp, string | HandlerClass][] = [];
+  readonly #handlers: Handlers | (() => Handlers);
+  readonly #processors: Processor[] = [];
+  readonly #named = new Map<string, Processor>();
+  /** Renders unexpected errors (the debug error page sets this). */
+  errorRenderer: ErrorRenderer | undefined;
+
+  constructor(urls: readonly (string | HandlerClass)[], handlers: Handlers | (() => Handlers) = {}) {
+    if (!Array.isArray(urls) || urls.length % 2 !== 0) {
+      throw new TypeError('[websession] urls must be a flat list of (pattern, handler) pairs');
+    }
+    for (let i = 0; i < urls.length; i += 2) {
+      const pattern = urls[i];
+      const target = urls[i + 1];
+      if (typeof pattern !== 'string') throw new TypeError(`[websession] url pattern at ${i} must be a string`);
+      if (typeof target !== 'string' && typeof target !== 'function') {
+        throw new TypeError(`[websession] url handler at ${i + 1} must be a class name or a class`);
+      }
+      this.#mapping.push([new RegExp(`^${pattern}$`), target]);
+    }
+    this.#handlers = handlers;
+  }
+
+  /** Adds a processor around every request (web.py's `app.add_processor`). */
+  add_processor(processor: Processor): void {
+    this.#processors.push(processor);
+  }
+
+  /**
+   * Adds or replaces a processor registered under `name`: registering again (as reloaded code
+   * does) replaces it in place instead of adding a second one.
+   */
+  set_processor(name: string, processor: Processor): void {
+    const old = this.#named.get(name);
+    const index = old ? this.#processors.indexOf(old) : -1;
+    if (index >= 0) this.#processors[index] = processor;
+    else this.#processors.push(processor);
+    this.#named.set(name, processor);
+  }
+
+  /** The processor registered under `name`, if any. */
+  get_processor(name: string): Processor | undefined {
+    return this.#named.get(name);
+  }
+
+  #resolve(target: string | HandlerClass): HandlerClass | undefined {
+    if (typeof target === 'function') return target;
+    const handlers = typeof this.#handlers === 'function' ? this.#handlers() : this.#handlers;
+    const cls = Object.prototype.hasOwnProperty.call(handlers, target) ? handlers[target] : undefined;
+    return typeof cls === 'function' ? cls : undefined;
+  }
+
+  async #dispatch(context: RequestContext): Promise<unknown> {
+    for (const [regex, target] of this.#mapping) {
+      const m = regex.exec(context.path);
+      if (!m) continue;
+      const cls = this.#resolve(target);
+      if (!cls) throw new Error(`[websession] no handler class named ${JSON.stringify(target)}`);
+      const instance = new cls() as Record<string, unknown>;
+      let method = context.method;
+      if (typeof instance[method] !== 'function' && method === 'HEAD') method = 'GET';
+      const fn = instance[method];
+      if (typeof fn !== 'function') throw nomethod(METHODS.filter((name) => typeof instance[name] === 'function'));
+      const args = m.slice(1).map((g) => (g === undefined ? undefined : decodeURIComponent(g)));
+      return await (fn as (...a: unknown[]) => unknown).apply(instance, args);
+    }
+    throw notfound();
+  }
+
+  #run(context: RequestContext, index: number): Promise<unknown> {
+    const processor = this.#processors[index];
+    if (!processor) return this.#dispatch(context);
+    let called = false;
+    return Promise.resolve(
+      processor(() => {
+        if (called) return Promise.reject(new Error('[websession] a processor called handler() twice'));
+        called = true;
+        return this.#run(context, index + 1);
+      }),
+    );
+  }
+
+  #redirectLocation(err: Redirect, context: RequestContext): string {
+    const url = err.url;
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url; // absolute URL
+    if (url.startsWith('//')) return `${context.protocol}:${url}`;
+    const base = new URL(context.path, 'http://x');
+    const resolved = new URL(url, base);
+    const path = url.startsWith('?') ? context.path + url : resolved.pathname + resolved.search + resolved.hash;
+    return context.home + path;
+  }
+
+  /** Handles one request through the processors and the handler. Never rejects. */
+  async handle(raw: RawRequest): Promise<RawResponse> {
+    const headers: Record<string, string | undefined> = {};
+    for (const [name, value] of Object.entries(raw.headers)) headers[name.toLowerCase()] = headerValue(value);
+    const q = raw.url.indexOf('?');
+    let path = q >= 0 ? raw.url.slice(0, q) : raw.url;
+    const query = q >= 0 ? raw.url.slice(q) : '';
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      // keep it raw: a bad escape simply matches nothing
+    }
+    const protocol = raw.https ? 'https' : 'http';
+    const host = headers.host ?? 'localhost';
+    const homedomain = `${protocol}://${host}`;
+    const context: RequestContext = {
+      ip: raw.ip ?? '127.0.0.1',
+      method: raw.method.toUpperCase(),
+      path: path || '/',
+      query,
+      fullpath: (path || '/') + query,
+      homedomain,
+      homepath: '',
+      home: homedomain,
+      host,
+      protocol,
+      env: headers,
+      status: '200 OK',
+      headers: [],
+      body: raw.body ?? Buffer.alloc(0),
+      extra: new Map(),
+    };
+    return runWithContext(context, async () => {
+      let body: Buffer;
+      try {
+        body = toBuffer(await this.#run(context, 0));
+      } catch (err) {
+        const rendered = this.#renderError(err, context);
+        if (rendered) return rendered;
+        body = Buffer.alloc(0);
+      }
+      if (!context.headers.some(([n]) => n.toLowerCase() === 'content-type')) {
+        context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
+      }
+      return { status: context.status, headers: context.headers, body: context.method === 'HEAD' ? Buffer.alloc(0) : body };
+    });
+  }
+
+  #renderError(err: unknown, context: RequestContext): RawResponse | undefined {
+    if (err instanceof HTTPError) {
+      context.status = err.status;
+      for (const [name, value] of Object.entries(err.headers)) context.headers.push([name, value]);
+      if (err instanceof Redirect) context.headers.push(['Location', this.#redirectLocation(err, context)]);
+      return { status: err.status, headers: context.headers, body: toBuffer(context.method === 'HEAD' ? '' : err.data) };
+    }
+    if (err instanceof SessionExpiredError) {
+      // web.py answers an expired session with 200 and expired_message.
+      if (err.setCookie) context.headers.push(['Set-Cookie', err.setCookie]);
+      context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
+      return { status: '200 OK', headers: context.headers, body: toBuffer(err.body) };
+    }
+    if (err instanceof StoreError) {
+      console.error(err.message);
+      return {
+        status: statusLine(503),
+        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1']],
+        body: toBuffer('503 Service Unavailable: the session store is unavailable, try again shortly'),
+      };
+    }
+    const custom = this.errorRenderer?.(err, context);
+    if (custom) return custom;
+    console.error(err instanceof WebSessionError || !(err instanceof Error) ? String(err) : err.stack);
+    return {
+      status: statusLine(500),
+      headers: [['Content-Type', 'text/plain; charset=utf-8']],
+      body: toBuffer('internal server error'),
+    };
+  }
+
+  /** A `(req, res)` listener for `http.createServer`. */
+  listener(): (req: IncomingMessage, res: ServerResponse) => void {
+    return (req, res) => {
+      void this.#serve(req, res);
+    };
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > config.max_body) {
+          res.writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' }).end('payload too large');
+          return;
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch {
+      if (!res.headersSent) res.writeHead(400).end();
+      return;
+    }
+    let ip = req.socket.remoteAddress ?? '';
+    if (ip.startsWith('::ffff:')) ip = ip.slice(7);
+    const response = await this.handle({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
+      ip,
+      https: 'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
+    });
+    if (res.destroyed) return;
+    const code = statusCode(response.status);
+    const message = response.status.slice(String(code).length).trim() || undefined;
+    const out: Record<string, string | string[]> = {};
+    for (const [name, value] of response.headers) {
+      const existing = out[name];
+      if (existing === undefined) out[name] = value;
+      else out[name] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+    }
+    out['Content-Length'] = String(response.body.length);
+    res.writeHead(code, message, out);
+    res.end(response.body);
+  }
+
+  /**
+   * Runs a request in-process, without a socket (web.py's `app.request`).
+   * @example const r = await app.request('/login'); r.status === '303 See Other'
+   */
+  async request(path = '/', options: RequestOptions = {}): Promise<AppResponse> {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(options.headers ?? {})) headers[k.toLowerCase()] = v;
+    headers.host ??= options.host ?? '0.0.0.0:8080';
+    let body: Buffer | undefined;
+    if (typeof options.data === 'string') body = Buffer.from(options.data);
+    else if (options.data) {
+      body = Buffer.from(new URLSearchParams(options.data).toString());
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    }
+    const raw = await this.handle({
+      method: options.method ?? (body ? 'POST' : 'GET'),
+      url: path,
+      headers,
+      ...(body ? { body } : {}),
+      ...(options.ip ? { ip: options.ip } : {}),
+      https: options.https ?? false,
+    });
+    const byName: Record<string, string> = {};
+    for (const [name, value] of raw.headers) byName[name] = value;
+    return { status: raw.status, statusCode: statusCode(raw.status), headers: byName, headerList: raw.headers, data: raw.body.toString('utf8') };
+  }
+
+  /** A client that keeps cookies between requests, like web.py's `app.browser()`. */
+  browser(): Browser {
+    return new Browser(this);
+  }
+
+  /**
+   * Serves the application over HTTP, on the address given as the first command-line argument
+   * (`8089` or `127.0.0.1:8089`), else on `0.0.0.0:8080`, as web.py's `app.run()`.
+   */
+  run(address: string | undefined = process.argv[2]): Promise<Server> {
+    const parsed = parseAddress(address);
+    if (!parsed) {
+      return Promise.reject(new TypeError(`[websession] bad address ${JSON.stringify(address)}: expected PORT or HOST:PORT`));
+    }
+    const server = createServer(this.listener());
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(parsed.port, parsed.host, () => {
+        server.off('error', reject);
+        const shown = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+        console.log(`http://${shown}:${parsed.port}/`);
+        resolve(server);
+      });
+    });
+  }
+}
+
+/** A cookie-keeping client for an application (web.py's `app.browser()`). */
+export class Browser {
+  readonly #app: Application;
+  /** Cookies kept between requests. */
+  readonly cookies = new Map<string, string>();
+  /** The last response. */
+  last: AppResponse | undefined;
+
+  constructor(app: Application) {
+    this.#app = app;
+  }
+
+  /** Requests `path` with the kept cookies, stores new ones, and returns the response. */
+  async open(path: string, options: RequestOptions = {}): Promise<AppResponse> {
+    const headers = { ...(options.headers ?? {}) };
+    if (this.cookies.size > 0) headers.cookie = stringifyCookie(Object.fromEntries(this.cookies));
+    const response = await this.#app.request(path, { ...options, headers });
+    for (const [name, value] of response.headerList) {
+      if (name.toLowerCase() !== 'set-cookie') continue;
+      const [pair, ...attrs] = value.split(';');
+      const parsed = parseCookie(pair ?? '');
+      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a));
+      for (const [k, v] of Object.entries(parsed)) {
+        if (expired || v === undefined) this.cookies.delete(k);
+        else this.cookies.set(k, v);
+      }
+    }
+    this.last = response;
+    return response;
+  }
+}
+
+/** `web.application(urls, handlers)`: a new {@link Application}. */
+export function application(urls: readonly (string | HandlerClass)[], handlers: Handlers | (() => Handlers) = {}): Application {
+  return new Application(urls, handlers);
+}
+
+/** True when the module whose `import.meta` is given is the program's entry point (`if __name__ == '__main__'`). */
+export function isMain(meta: { url: string }): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return meta.url === pathToFileURL(entry).href || meta.url === pathToFileURL(entry).href.replace(/\.[jt]s$/, '') ;
+  } catch {
+    return false;
+  }
+}
+
+/** A processor that runs `fn` before each request (web.py's `web.loadhook`). */
+export function loadhook(fn: () => unknown): Processor {
+  return async (handler) => {
+    await fn();
+    return handler();
+  };
+}
+
+/** A processor that runs `fn` after each request, even a failed one (web.py's `web.unloadhook`). */
+export function unloadhook(fn: () => unknown): Processor {
+  return async (handler) => {
+    try {
+      return await handler();
+    } finally {
+      await fn();
+    }
+  };
+}
