@@ -76,6 +76,13 @@ export class DiskStore implements Store {
     return path.join(this.#shard(key), key + SUFFIX);
   }
 
+  async #ensureShard(key: string): Promise<void> {
+    const shard = this.#shard(key);
+    if (this.#shards.has(shard)) return;
+    await fsp.mkdir(shard, { recursive: true, mode: 0o700 });
+    this.#shards.add(shard);
+  }
+
   #fail(op: string, err: unknown): never {
     throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, { cause: err });
   }
@@ -96,10 +103,7 @@ export class DiskStore implements Store {
     const shard = this.#shard(key);
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
     try {
-      if (!this.#shards.has(shard)) {
-        await fsp.mkdir(shard, { recursive: true, mode: 0o700 });
-        this.#shards.add(shard);
-      }
+      await this.#ensureShard(key);
       if (this.#fsync) {
         const handle = await fsp.open(tmp, 'wx', this.#mode);
         try {
@@ -132,24 +136,17 @@ export class DiskStore implements Store {
   async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
     return this.#mutex.run(key, async () => {
-      let release: (() => Promise<void>) | undefined;
+      let release: () => Promise<void>;
       try {
+        await this.#ensureShard(key);
         release = await lockfile.lock(file, {
           realpath: false,
           lockfilePath: file + LOCK_SUFFIX,
           stale: 10_000,
-          retries: { retries: 200, minTimeout: 2, maxTimeout: 50, factor: 1.5 },
+          retries: { retries: 400, minTimeout: 1, maxTimeout: 25, factor: 1.3 },
         });
       } catch (err) {
-        if (isNotFound(err)) {
-          // The shard folder does not exist yet: create it and lock again.
-          await fsp.mkdir(this.#shard(key), { recursive: true, mode: 0o700 }).catch(() => {});
-          release = await lockfile
-            .lock(file, { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: 10_000, retries: 200 })
-            .catch((e: unknown) => this.#fail('lock', e));
-        } else {
-          this.#fail('lock', err);
-        }
+        this.#fail('lock', err);
       }
       try {
         const current = await this.get(key);
@@ -162,7 +159,7 @@ export class DiskStore implements Store {
         await this.set(key, next);
         return next;
       } finally {
-        await release?.().catch(() => {});
+        await release().catch(() => {});
       }
     });
   }

@@ -15,7 +15,7 @@ export interface MemoryStoreOptions {
 
 /**
  * Keeps sessions in memory (as codec text, so data behaves exactly as in a persistent store).
- * Map order is access order, so eviction and cleanup start from the oldest and stop early.
+ * Map order is write/touch order, so eviction takes the least recently used first.
  *
  * @example
  * const store = new MemoryStore({ maxSessions: 10_000 });
@@ -87,12 +87,14 @@ export class MemoryStore implements Store {
   async cleanup(maxIdleSeconds: number): Promise<number> {
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     let removed = 0;
-    // Oldest access first; records touched out of order (explicit atime) are rare, so the
-    // scan stops at the first live record in the common case, and never runs past the map.
+    let seen = 0;
+    // A full pass, in slices that yield to the event loop so a large map never stalls requests.
     for (const [key, record] of this.#map) {
-      if (record.atime >= cutoff) break;
-      this.#map.delete(key);
-      removed++;
+      if (record.atime < cutoff) {
+        this.#map.delete(key);
+        removed++;
+      }
+      if (++seen % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return removed;
   }

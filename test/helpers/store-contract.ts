@@ -1,0 +1,172 @@
+// The shared store contract: every store runs this same suite (see test/stores/*.test.ts).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { InvalidSessionIdError, SessionManager, type Store, generateSessionId, storeKey } from 'websession';
+
+/** How a store test file makes its store. `teardown` removes what it created. */
+export interface StoreFixture {
+  store: Store;
+  teardown?: () => Promise<void>;
+}
+
+const key = () => storeKey(generateSessionId());
+const rec = (data: string, atime = Date.now()) => ({ data, atime });
+
+/**
+ * Runs the store contract against the store `make` returns. `make` is called once per suite;
+ * tests use fresh random keys so they never see each other's records.
+ * `skip` (a reason) skips the whole suite, e.g. when a server is missing outside CI.
+ */
+export function describeStoreContract(name: string, make: () => Promise<StoreFixture>, skip?: string | false): void {
+  describe(`store contract: ${name}`, { skip: skip || false }, () => {
+    let fx: StoreFixture;
+    let store: Store;
+    before(async () => {
+      fx = await make();
+      store = fx.store;
+    });
+    after(async () => {
+      await fx?.store.close();
+      await fx?.teardown?.();
+    });
+
+    it('returns undefined for a missing key', async () => {
+      assert.equal(await store.get(key()), undefined);
+    });
+
+    it('round-trips data and atime', async () => {
+      const k = key();
+      const atime = Date.now() - 5000;
+      await store.set(k, rec('[{"a":1},"x"]', atime));
+      const got = await store.get(k);
+      assert.ok(got);
+      assert.equal(got.data, '[{"a":1},"x"]');
+      assert.ok(Math.abs(got.atime - atime) < 1000, `atime ${got.atime} vs ${atime}`);
+    });
+
+    it('keeps large and non-ASCII data exactly', async () => {
+      const k = key();
+      const data = `${'x'.repeat(60_000)}ünïcødé ✓ 日本 \u{1F600} "quotes" \\ back`;
+      await store.set(k, rec(data));
+      assert.equal((await store.get(k))?.data, data);
+    });
+
+    it('set replaces an existing record', async () => {
+      const k = key();
+      await store.set(k, rec('one'));
+      await store.set(k, rec('two'));
+      assert.equal((await store.get(k))?.data, 'two');
+    });
+
+    it('delete removes, and deleting a missing key is a no-op', async () => {
+      const k = key();
+      await store.set(k, rec('x'));
+      await store.delete(k);
+      assert.equal(await store.get(k), undefined);
+      await store.delete(k);
+      await store.delete(key());
+    });
+
+    it('touch changes atime but not data, and never creates a record', async () => {
+      const k = key();
+      await store.set(k, rec('keep', Date.now() - 100_000));
+      const later = Date.now();
+      await store.touch(k, later);
+      const got = await store.get(k);
+      assert.equal(got?.data, 'keep');
+      assert.ok(Math.abs((got?.atime ?? 0) - later) < 1000);
+      const missing = key();
+      await store.touch(missing, Date.now());
+      assert.equal(await store.get(missing), undefined);
+    });
+
+    it('update creates, modifies, keeps and deletes', async () => {
+      const k = key();
+      const created = await store.update(k, (cur) => (cur ? undefined : rec('1')));
+      assert.equal(created?.data, '1');
+      const changed = await store.update(k, (cur) => rec(String(Number(cur?.data) + 1)));
+      assert.equal(changed?.data, '2');
+      const kept = await store.update(k, () => undefined);
+      assert.equal(kept?.data, '2');
+      assert.equal((await store.get(k))?.data, '2');
+      const gone = await store.update(k, () => null);
+      assert.equal(gone, undefined);
+      assert.equal(await store.get(k), undefined);
+      assert.equal(await store.update(k, () => undefined), undefined);
+    });
+
+    it('update is atomic: 50 parallel increments end at 50', async () => {
+      const k = key();
+      await store.set(k, rec('0'));
+      await Promise.all(Array.from({ length: 50 }, () => store.update(k, (cur) => rec(String(Number(cur?.data ?? 0) + 1)))));
+      assert.equal((await store.get(k))?.data, '50');
+    });
+
+    it('a mutator that throws leaves the record as it was and frees the lock', async () => {
+      const k = key();
+      await store.set(k, rec('safe'));
+      await assert.rejects(
+        store.update(k, () => {
+          throw new Error('boom');
+        }),
+        /boom/,
+      );
+      assert.equal((await store.get(k))?.data, 'safe');
+      const next = await store.update(k, () => rec('after'));
+      assert.equal(next?.data, 'after');
+    });
+
+    it('cleanup removes only records idle longer than the timeout', async () => {
+      const old1 = key();
+      const old2 = key();
+      const fresh = key();
+      await store.set(old1, rec('old', Date.now() - 7200_000));
+      await store.set(old2, rec('old', Date.now() - 7200_000));
+      await store.set(fresh, rec('fresh'));
+      const removed = await store.cleanup(3600);
+      if (!store.capabilities.nativeTtl) assert.ok(removed >= 2, `removed ${removed}`);
+      assert.equal(await store.get(old1), undefined);
+      assert.equal(await store.get(old2), undefined);
+      assert.equal((await store.get(fresh))?.data, 'fresh');
+    });
+
+    it('keys() lists stored keys', async () => {
+      const a = key();
+      const b = key();
+      await store.set(a, rec('a'));
+      await store.set(b, rec('b'));
+      const all = new Set<string>();
+      for await (const k of store.keys()) all.add(k);
+      assert.ok(all.has(a) && all.has(b));
+    });
+
+    it('rejects malformed keys before any I/O', async () => {
+      for (const bad of ['../../etc/passwd', '', 'ABCDEF'.repeat(10) + 'ABCD', 'g'.repeat(64), `${key()}/..`, `${key().slice(0, 63)}\0`]) {
+        await assert.rejects(store.get(bad), InvalidSessionIdError);
+        await assert.rejects(store.set(bad, rec('x')), InvalidSessionIdError);
+        await assert.rejects(store.delete(bad), InvalidSessionIdError);
+      }
+    });
+
+    it('serves a full session cycle through SessionManager', async () => {
+      const manager = new SessionManager<{ n: number; when: Date; tags: Set<string> }>(store, { cleanup_interval: 0 });
+      const s1 = await manager.load({});
+      s1.n = 1;
+      s1.when = new Date(0);
+      s1.tags = new Set(['a']);
+      const cookie = await manager.commit(s1);
+      assert.ok(cookie);
+      const header = cookie.split(';')[0]!;
+      const s2 = await manager.load({ cookie: header });
+      assert.equal(s2.isNew, false);
+      assert.equal(s2.n, 1);
+      assert.ok(s2.when instanceof Date);
+      assert.ok(s2.tags?.has('a'));
+      s2.kill();
+      assert.match((await manager.commit(s2)) ?? '', /Max-Age=0/);
+      const s3 = await manager.load({ cookie: header });
+      assert.equal(s3.isNew, true);
+      await manager.close();
+    });
+  });
+}

@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, MemoryStore, generateSessionId, storeKey } from 'websession';
+import { describeStoreContract } from '../helpers/store-contract.js';
+
+describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore() }));
+
+describe('MemoryStore', () => {
+  it('evicts the least recently used past maxSessions', async () => {
+    const store = new MemoryStore({ maxSessions: 3 });
+    const keys = Array.from({ length: 4 }, () => storeKey(generateSessionId()));
+    for (const k of keys.slice(0, 3)) await store.set(k, { data: k, atime: Date.now() });
+    await store.touch(keys[0]!, Date.now()); // keys[0] is now the most recent
+    await store.set(keys[3]!, { data: 'new', atime: Date.now() });
+    assert.equal(store.size, 3);
+    assert.equal(await store.get(keys[1]!), undefined, 'the least recently used went');
+    assert.ok(await store.get(keys[0]!));
+    assert.ok(await store.get(keys[3]!));
+  });
+
+  it('rejects a bad bound', () => {
+    assert.throws(() => new MemoryStore({ maxSessions: 0 }), ConfigError);
+    assert.throws(() => new MemoryStore({ maxSessions: 1.5 }), ConfigError);
+  });
+});
