@@ -276,14 +276,13 @@ export class Application {
       context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
       return { status: '200 OK', headers: context.headers, body: toBuffer(err.body) };
     }
+    // Cookies set before the failure (the session's among them) still go out, as web.py's do.
+    const cookies = context.headers.filter(([n]) => n.toLowerCase() === 'set-cookie');
     if (err instanceof StoreError) {
       console.error(err.message);
       return {
         status: statusLine(503),
-        headers: [
-          ['Content-Type', 'text/plain; charset=utf-8'],
-          ['Retry-After', '1'],
-        ],
+        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1'], ...cookies],
         body: toBuffer(
           '503 Service Unavailable: the session store is unavailable, try again shortly',
         ),
@@ -296,7 +295,7 @@ export class Application {
     );
     return {
       status: statusLine(500),
-      headers: [['Content-Type', 'text/plain; charset=utf-8']],
+      headers: [['Content-Type', 'text/plain; charset=utf-8'], ...cookies],
       body: toBuffer('internal server error'),
     };
   }

@@ -27,6 +27,8 @@ export type WebSession<T extends SessionData = SessionData> = RequestSession<T> 
 
 /** The processor name the session registers under: a second `Session(app, …)` replaces it. */
 const PROCESSOR = 'websession.session';
+/** Where the processor keeps the request's session: shared by every session object of the app. */
+const slot = Symbol.for('websession.session');
 
 /** Options beyond web.py's three arguments: any session config key, overriding `web.config.session_parameters`. */
 export type WebSessionOptions<T extends SessionData> = SessionConfig<T>;
@@ -50,7 +52,6 @@ export function Session<T extends SessionData = SessionData>(
     ...options,
     ...(initializer ? { initializer } : {}),
   });
-  const slot = Symbol('websession.session');
 
   const current = (): RequestSession<T> => {
     const context = getContext();

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { DiskStore } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
@@ -31,5 +34,45 @@ describe('DiskStore', () => {
     assert.equal(store.pathOf(key), join(dir, 'ab', `${key}.sess`));
     assert.deepEqual(await readdir(join(dir, 'ab')), [`${key}.sess`]);
     await rm(base, { recursive: true, force: true });
+  });
+});
+
+describe('DiskStore across processes', () => {
+  const child = (args: string[]) =>
+    fork(fileURLToPath(new URL('../fixtures/disk-writer.ts', import.meta.url)), args, {
+      execArgv: ['--import', 'tsx', '--conditions=websession-src'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+
+  it('two processes updating one record lose no update', async () => {
+    const dir = await tempDir();
+    const key = 'cd'.repeat(32);
+    const runs = [child(['count', dir, key, '100']), child(['count', dir, key, '100'])];
+    const codes = await Promise.all(runs.map((p) => once(p, 'exit').then(([code]) => code)));
+    assert.deepEqual(codes, [0, 0]);
+    assert.equal((await new DiskStore(dir).get(key))?.data, '200');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a writer killed mid-write never leaves a torn record', async () => {
+    const dir = await tempDir();
+    const key = 'ef'.repeat(32);
+    const store = new DiskStore(dir);
+    await store.set(key, { data: 'B'.repeat(1 << 20), atime: Date.now() });
+    for (let round = 0; round < 3; round++) {
+      const p = child(['churn', dir, key]);
+      await once(p, 'message');
+      await new Promise((r) => setTimeout(r, 150 + round * 100));
+      p.kill('SIGKILL');
+      await once(p, 'exit');
+      const data = (await store.get(key))?.data ?? '';
+      assert.equal(data.length, 1 << 20, 'a whole record');
+      assert.ok(/^(A+|B+)$/.test(data), 'one write, never a mix or a prefix');
+    }
+    // Temp files of the killed writer are left aside, never read as sessions, and removed by cleanup once old.
+    const keys: string[] = [];
+    for await (const k of store.keys()) keys.push(k);
+    assert.deepEqual(keys, [key]);
+    await rm(dir, { recursive: true, force: true });
   });
 });

@@ -1,0 +1,432 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  ConfigError,
+  generateSessionId,
+  MemoryStore,
+  type SessionConfig,
+  SessionExpiredError,
+  SessionManager,
+  SessionTooLargeError,
+  StoreUnavailableError,
+  storeKey,
+} from 'websession';
+import { cookieOf, SpyStore } from '../helpers/spy-store.js';
+
+type Data = {
+  user: string;
+  n: number;
+  a: number;
+  b: number;
+  nested: { list: number[] };
+  blob: string;
+};
+
+function setup(config: SessionConfig<Data> = {}) {
+  const memory = new MemoryStore();
+  const store = new SpyStore(memory);
+  const manager = new SessionManager<Data>(store, { cleanup_interval: 0, ...config });
+  return { memory, store, manager };
+}
+
+/** Creates a stored session with `data` and returns its Cookie header. */
+async function seed(manager: SessionManager<Data>, data: Partial<Data>): Promise<string> {
+  const s = await manager.load({});
+  Object.assign(s, data);
+  return cookieOf(await manager.commit(s));
+}
+
+describe('SessionManager', () => {
+  it('gives a visitor whose session got no data no cookie and no record', async () => {
+    const { manager, store, memory } = setup();
+    const s = await manager.load({});
+    assert.equal(s.get('user', 'nobody'), 'nobody');
+    assert.equal(await manager.commit(s), undefined);
+    assert.equal(memory.size, 0);
+    assert.equal(store.count(), 0);
+  });
+
+  it('stores a session that got data and sends a secure-by-default cookie', async () => {
+    const { manager, memory } = setup();
+    const s = await manager.load({});
+    s.user = 'ann';
+    const setCookie = await manager.commit(s);
+    assert.match(
+      setCookie ?? '',
+      /^webpy_session_id=[0-9a-f]{64}; Path=\/; HttpOnly; SameSite=Lax$/,
+    );
+    assert.equal(memory.size, 1);
+    const https = await manager.load({ secure: true });
+    https.user = 'bob';
+    assert.match((await manager.commit(https, { secure: true })) ?? '', /; Secure/);
+  });
+
+  it('loads data back, and does not rewrite an unchanged session', async () => {
+    const { manager, store } = setup();
+    const cookie = await seed(manager, { user: 'ann', nested: { list: [1] } });
+    store.reset();
+    const s = await manager.load({ cookie });
+    assert.equal(s.user, 'ann');
+    assert.deepEqual(s.nested, { list: [1] });
+    assert.equal(s.isNew, false);
+    assert.equal(await manager.commit(s), undefined, 'no Set-Cookie for an unchanged session');
+    assert.deepEqual(
+      store.calls.map((c) => c.op),
+      ['get'],
+      'one read, no write, no touch (touched recently)',
+    );
+  });
+
+  it('detects nested mutation as a change', async () => {
+    const { manager } = setup();
+    const cookie = await seed(manager, { nested: { list: [1] } });
+    const s = await manager.load({ cookie });
+    s.nested?.list.push(2);
+    await manager.commit(s);
+    assert.deepEqual((await manager.load({ cookie })).nested, { list: [1, 2] });
+  });
+
+  it('refreshes the access time of an unchanged session, throttled', async () => {
+    const { manager, store, memory } = setup({ touch_interval: 60 });
+    const cookie = await seed(manager, { user: 'ann' });
+    const key = storeKey(cookie.split('=')[1]!);
+    const old = Date.now() - 120_000;
+    await memory.touch(key, old);
+    store.reset();
+    await manager.commit(await manager.load({ cookie }));
+    assert.equal(store.count('touch'), 1);
+    assert.ok(((await memory.get(key))?.atime ?? 0) > old + 60_000);
+    store.reset();
+    await manager.commit(await manager.load({ cookie }));
+    assert.equal(store.count('touch'), 0, 'touched again within touch_interval');
+  });
+
+  it('kill deletes the record and expires the cookie', async () => {
+    const { manager, memory } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    const s = await manager.load({ cookie });
+    s.kill();
+    const setCookie = await manager.commit(s);
+    assert.match(
+      setCookie ?? '',
+      /^webpy_session_id=; Max-Age=0; Path=\/; Expires=Thu, 01 Jan 1970/,
+    );
+    assert.equal(memory.size, 0);
+    const again = await manager.load({ cookie });
+    assert.equal(again.isNew, true);
+    assert.equal(again.user, undefined);
+  });
+
+  it('never adopts an id the client chose: an unknown id gets a fresh one', async () => {
+    const { manager } = setup();
+    const chosen = generateSessionId();
+    const s = await manager.load({ cookie: `webpy_session_id=${chosen}` });
+    s.user = 'mallory';
+    const setCookie = await manager.commit(s);
+    assert.notEqual(cookieOf(setCookie).split('=')[1], chosen);
+    assert.notEqual(s.id, chosen);
+  });
+
+  it('treats hostile cookies as no session without calling the store', async () => {
+    const { manager, store } = setup();
+    const hostile = [
+      'webpy_session_id=../../etc/passwd',
+      'webpy_session_id=not-hex-at-all',
+      'webpy_session_id=',
+      `webpy_session_id=${'a'.repeat(3000)}`,
+      `webpy_session_id=${'A'.repeat(64)}`,
+      'webpy_session_id=%ZZ%',
+      '=;;;=webpy_session_id;\u0000\u00ff',
+      `webpy_session_id="${generateSessionId()}`,
+      `${'x'.repeat(10_000)}; webpy_session_id=${generateSessionId()}`,
+    ];
+    for (const cookie of hostile) {
+      const s = await manager.load({ cookie });
+      assert.equal(s.isNew, true, cookie.slice(0, 40));
+      assert.equal(await manager.commit(s), undefined);
+    }
+    assert.equal(store.count(), 0);
+  });
+
+  describe('expiry (web.py semantics)', () => {
+    it('an idle session past timeout becomes a new one when ignore_expiry is true', async () => {
+      const { manager, memory } = setup({ timeout: 60 });
+      const cookie = await seed(manager, { user: 'ann' });
+      await memory.touch(storeKey(cookie.split('=')[1]!), Date.now() - 61_000);
+      const s = await manager.load({ cookie });
+      assert.equal(s.isNew, true);
+      assert.equal(s.user, undefined);
+    });
+
+    it('answers expired_message when ignore_expiry is false', async () => {
+      const { manager, memory } = setup({
+        timeout: 60,
+        ignore_expiry: false,
+        expired_message: 'Gone!',
+      });
+      const cookie = await seed(manager, { user: 'ann' });
+      await memory.touch(storeKey(cookie.split('=')[1]!), Date.now() - 61_000);
+      await assert.rejects(manager.load({ cookie }), (err: unknown) => {
+        assert.ok(err instanceof SessionExpiredError);
+        assert.equal(err.body, 'Gone!');
+        assert.match(err.setCookie ?? '', /Max-Age=0/);
+        return true;
+      });
+    });
+
+    it('enforces an absolute lifetime whatever the activity', async () => {
+      const { manager } = setup({ lifetime: 1 });
+      const cookie = await seed(manager, { user: 'ann' });
+      await new Promise((r) => setTimeout(r, 1100));
+      assert.equal((await manager.load({ cookie })).isNew, true);
+    });
+
+    it('expires a session whose IP changed when ignore_change_ip is false', async () => {
+      const { manager } = setup({ ignore_change_ip: false, ignore_expiry: false });
+      const s = await manager.load({ ip: '10.0.0.1' });
+      s.user = 'ann';
+      const cookie = cookieOf(await manager.commit(s));
+      assert.equal((await manager.load({ cookie, ip: '10.0.0.1' })).user, 'ann');
+      await assert.rejects(manager.load({ cookie, ip: '10.0.0.2' }), SessionExpiredError);
+    });
+
+    it('keeps a session across IPs by default (ignore_change_ip true)', async () => {
+      const { manager } = setup();
+      const s = await manager.load({ ip: '10.0.0.1' });
+      s.user = 'ann';
+      const cookie = cookieOf(await manager.commit(s));
+      assert.equal((await manager.load({ cookie, ip: '10.9.9.9' })).user, 'ann');
+    });
+  });
+
+  describe('initializer', () => {
+    it('deep-copies an object initializer and does not store it alone', async () => {
+      const init = { nested: { list: [1] } };
+      const { manager, memory } = setup({ initializer: init });
+      const s = await manager.load({});
+      s.nested?.list.push(2);
+      assert.deepEqual(init.nested.list, [1]);
+      assert.equal(await manager.commit(await manager.load({})), undefined);
+      assert.equal(memory.size, 0);
+      s.user = 'x';
+      const cookie = cookieOf(await manager.commit(s));
+      assert.deepEqual((await manager.load({ cookie })).nested, { list: [1, 2] });
+    });
+
+    it('runs a function initializer for each new session', async () => {
+      let calls = 0;
+      const { manager } = setup({
+        initializer: (d) => {
+          calls++;
+          d.n = 7;
+        },
+      });
+      assert.equal((await manager.load({})).n, 7);
+      assert.equal((await manager.load({})).get('n'), 7);
+      assert.equal(calls, 2);
+    });
+  });
+
+  describe('signed cookies', () => {
+    const k1 = 'k1-0123456789abcdef0123456789abcdef';
+    const k2 = 'k2-0123456789abcdef0123456789abcdef';
+
+    it('signs with the key and rejects tampering without a store call', async () => {
+      const { manager, store } = setup({ secret_key: k1 });
+      const cookie = await seed(manager, { user: 'ann' });
+      assert.match(cookie, /^webpy_session_id=[0-9a-f]{64}\.[A-Za-z0-9_-]{43}$/);
+      assert.equal((await manager.load({ cookie })).user, 'ann');
+      store.reset();
+      const id = cookie.split('=')[1]!.split('.')[0]!;
+      for (const forged of [
+        id,
+        `${id}.${'A'.repeat(43)}`,
+        `${cookie.split('=')[1]!.slice(0, -1)}x`,
+      ]) {
+        assert.equal((await manager.load({ cookie: `webpy_session_id=${forged}` })).isNew, true);
+      }
+      assert.equal(store.count(), 0);
+    });
+
+    it('accepts an older key and re-signs with the newest', async () => {
+      const { manager: old, memory } = setup({ secret_key: k1 });
+      const cookie = await seed(old, { user: 'ann' });
+      const rotated = new SessionManager<Data>(memory, {
+        secret_key: [k2, k1],
+        cleanup_interval: 0,
+      });
+      const s = await rotated.load({ cookie });
+      assert.equal(s.user, 'ann');
+      const resigned = cookieOf(await rotated.commit(s));
+      assert.notEqual(resigned, cookie);
+      assert.equal(resigned.split('.')[0], cookie.split('.')[0]);
+      const fresh = new SessionManager<Data>(memory, { secret_key: k2, cleanup_interval: 0 });
+      assert.equal((await fresh.load({ cookie: resigned })).user, 'ann');
+      assert.equal(
+        (await fresh.load({ cookie })).isNew,
+        true,
+        'the old signature is no longer valid',
+      );
+    });
+
+    it('refuses short or missing-looking secrets', () => {
+      assert.throws(() => setup({ secret_key: 'short' }), ConfigError);
+      assert.throws(() => setup({ secret_key: [''] }), ConfigError);
+    });
+  });
+
+  it('regenerate gives a new id, keeps the data and deletes the old record', async () => {
+    const { manager, memory } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    const s = await manager.load({ cookie });
+    const oldId = s.id;
+    s.regenerate();
+    s.n = 1;
+    const next = cookieOf(await manager.commit(s));
+    assert.notEqual(next, cookie);
+    assert.notEqual(s.id, oldId);
+    assert.equal(memory.size, 1);
+    assert.equal((await manager.load({ cookie })).isNew, true, 'old id is dead');
+    const loaded = await manager.load({ cookie: next });
+    assert.equal(loaded.user, 'ann');
+    assert.equal(loaded.n, 1);
+  });
+
+  it('merges parallel requests that change different keys', async () => {
+    const { manager } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    const r1 = await manager.load({ cookie });
+    const r2 = await manager.load({ cookie });
+    r1.a = 1;
+    r2.b = 2;
+    await manager.commit(r1);
+    await manager.commit(r2);
+    const s = await manager.load({ cookie });
+    assert.equal(s.a, 1);
+    assert.equal(s.b, 2);
+    assert.equal(s.user, 'ann');
+  });
+
+  it('never revives a session killed by a parallel request', async () => {
+    const { manager, memory } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    const slow = await manager.load({ cookie });
+    const logout = await manager.load({ cookie });
+    logout.kill();
+    await manager.commit(logout);
+    slow.a = 1;
+    await manager.commit(slow);
+    assert.equal(memory.size, 0);
+    assert.equal((await manager.load({ cookie })).isNew, true);
+  });
+
+  it('update() is atomic: 64 parallel increments end at 64', async () => {
+    const { manager } = setup();
+    const cookie = await seed(manager, { n: 0 });
+    await Promise.all(
+      Array.from({ length: 64 }, async () => {
+        const s = await manager.load({ cookie });
+        await s.update((d) => {
+          d.n = (d.n ?? 0) + 1;
+        });
+        await manager.commit(s);
+      }),
+    );
+    assert.equal((await manager.load({ cookie })).n, 64);
+  });
+
+  it('update() on a new session stores it and sends the cookie', async () => {
+    const { manager } = setup();
+    const s = await manager.load({});
+    const data = await s.update((d) => {
+      d.n = 1;
+    });
+    assert.equal(data.n, 1);
+    const cookie = cookieOf(await manager.commit(s));
+    assert.equal((await manager.load({ cookie })).n, 1);
+  });
+
+  it('refuses to save a session over max_size and keeps the stored one', async () => {
+    const { manager } = setup({ max_size: 1024 });
+    const cookie = await seed(manager, { user: 'ann' });
+    const s = await manager.load({ cookie });
+    s.blob = 'x'.repeat(2000);
+    await assert.rejects(manager.commit(s), SessionTooLargeError);
+    const again = await manager.load({ cookie });
+    assert.equal(again.user, 'ann');
+    assert.equal(again.blob, undefined);
+  });
+
+  it('fails a hanging store with StoreUnavailableError after store_timeout', async () => {
+    const { manager, store } = setup({ store_timeout: 50 });
+    const cookie = await seed(manager, { user: 'ann' });
+    let release!: () => void;
+    store.hang = new Promise((r) => {
+      release = r;
+    });
+    await assert.rejects(manager.load({ cookie }), StoreUnavailableError);
+    release();
+  });
+
+  it('wraps a store failure as StoreUnavailableError', async () => {
+    const { manager, store } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    store.fail = new Error('ECONNREFUSED');
+    await assert.rejects(
+      manager.load({ cookie }),
+      (err: unknown) => err instanceof StoreUnavailableError && /ECONNREFUSED/.test(err.message),
+    );
+  });
+
+  it('treats a corrupt record as no session and logs it', async () => {
+    const warnings: string[] = [];
+    const { manager, memory } = setup({ logger: { warn: (m) => warnings.push(m) } });
+    const cookie = await seed(manager, { user: 'ann' });
+    await memory.set(storeKey(cookie.split('=')[1]!), {
+      data: '{{{ not a record',
+      atime: Date.now(),
+    });
+    const s = await manager.load({ cookie });
+    assert.equal(s.isNew, true);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /corrupt session record/);
+  });
+
+  it('offers attribute access and get/has/delete, and guards method names', async () => {
+    const { manager } = setup();
+    const s = await manager.load({});
+    s.user = 'ann';
+    assert.equal(s.get('user'), 'ann');
+    assert.equal(s.has('user'), true);
+    assert.deepEqual(Object.keys(s), ['user']);
+    assert.equal('user' in s, true);
+    delete s.user;
+    assert.equal(s.has('user'), false);
+    assert.throws(() => {
+      (s as unknown as Record<string, unknown>).kill = 1;
+    }, TypeError);
+    s.set('n', 3);
+    assert.equal(s.n, 3);
+    assert.deepEqual(JSON.parse(JSON.stringify(s)), { n: 3 });
+  });
+
+  it('rejects bad configuration with clear errors', () => {
+    const store = new MemoryStore();
+    for (const bad of [
+      { timeout: -1 },
+      { timeout: Number.NaN },
+      { cookie_name: 'bad name' },
+      { samesite: 'Sometimes' },
+      { cookie_path: 'relative' },
+      { samesite: 'None', secure: false },
+      { max_size: 10 },
+      { unknown_key: 1 },
+    ]) {
+      assert.throws(
+        () => new SessionManager(store, bad as SessionConfig),
+        ConfigError,
+        JSON.stringify(bad),
+      );
+    }
+  });
+});

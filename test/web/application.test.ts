@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as web from 'websession/web';
+
+describe('web.application', () => {
+  class Index {
+    GET() {
+      return 'index';
+    }
+  }
+  class Hello {
+    GET(name: string, n?: string) {
+      return `hello ${name}${n ? ` #${n}` : ''}`;
+    }
+    POST(name: string) {
+      const i = web.input({ tags: [] as string[] });
+      return `posted ${name} ${String(i.x)} ${JSON.stringify(i.tags)}`;
+    }
+  }
+  class Go {
+    GET() {
+      throw web.seeother('/target?x=1');
+    }
+  }
+  class Relative {
+    GET() {
+      throw web.found('sibling');
+    }
+  }
+  class Boom {
+    GET() {
+      throw new Error('kaboom');
+    }
+  }
+  class Ctx {
+    GET() {
+      web.header('Content-Type', 'text/plain');
+      web.setcookie('flavor', 'oat', { expires: 60 });
+      web.ctx.status = '201 Created';
+      return JSON.stringify({
+        method: web.ctx.method,
+        path: web.ctx.path,
+        query: web.ctx.query,
+        home: web.ctx.home,
+        ip: web.ctx.ip,
+        cookies: web.cookies(),
+      });
+    }
+  }
+  const urls = [
+    '/',
+    'Index',
+    '/hello/([a-z]+)(?:/(\\d+))?',
+    'Hello',
+    '/go',
+    'Go',
+    '/a/b',
+    'Relative',
+    '/boom',
+    'Boom',
+    '/ctx',
+    Ctx,
+  ];
+  const app = web.application(urls, () => ({ Index, Hello, Go, Relative, Boom }));
+
+  it('maps regexes to handler classes, groups to arguments', async () => {
+    assert.equal((await app.request('/')).data, 'index');
+    assert.equal((await app.request('/hello/ann')).data, 'hello ann');
+    assert.equal((await app.request('/hello/ann/3')).data, 'hello ann #3');
+  });
+
+  it('anchors patterns: no partial matches', async () => {
+    assert.equal((await app.request('/hello/ann/x')).statusCode, 404);
+    assert.equal((await app.request('/index')).status, '404 Not Found');
+  });
+
+  it('answers 405 with Allow for a missing method, and HEAD falls back to GET', async () => {
+    const r = await app.request('/', { method: 'POST' });
+    assert.equal(r.status, '405 Method Not Allowed');
+    assert.equal(r.headers.Allow, 'GET');
+    const head = await app.request('/hello/ann', { method: 'HEAD' });
+    assert.equal(head.statusCode, 200);
+    assert.equal(head.data, '');
+  });
+
+  it('reads input from query and url-encoded body', async () => {
+    const r = await app.request('/hello/bo?tags=a&tags=b', { method: 'POST', data: { x: '1' } });
+    assert.equal(r.data, 'posted bo 1 ["a","b"]');
+  });
+
+  it('seeother answers 303 with an absolute Location, as web.py', async () => {
+    const r = await app.request('/go', { host: 'example.org:8080' });
+    assert.equal(r.status, '303 See Other');
+    assert.equal(r.headers.Location, 'http://example.org:8080/target?x=1');
+    const rel = await app.request('/a/b', { host: 'h' });
+    assert.equal(rel.status, '302 Found');
+    assert.equal(rel.headers.Location, 'http://h/a/sibling');
+  });
+
+  it('turns an unexpected error into a plain 500 outside debug mode', async () => {
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...a: unknown[]) => errors.push(a);
+    try {
+      const r = await app.request('/boom');
+      assert.equal(r.statusCode, 500);
+      assert.equal(r.data, 'internal server error');
+      assert.doesNotMatch(r.data, /kaboom/);
+      assert.equal(errors.length, 1);
+    } finally {
+      console.error = original;
+    }
+  });
+
+  it('exposes ctx, headers, cookies and setcookie', async () => {
+    const r = await app.request('/ctx?q=1', {
+      headers: { Cookie: 'a=1; b=two' },
+      ip: '10.1.2.3',
+      host: 'h:1',
+    });
+    assert.equal(r.status, '201 Created');
+    assert.equal(r.headers['Content-Type'], 'text/plain');
+    assert.match(r.headers['Set-Cookie'] ?? '', /^flavor=oat; Max-Age=60; Path=\/; Expires=/);
+    assert.deepEqual(JSON.parse(r.data), {
+      method: 'GET',
+      path: '/ctx',
+      query: '?q=1',
+      home: 'http://h:1',
+      ip: '10.1.2.3',
+      cookies: { a: '1', b: 'two' },
+    });
+  });
+
+  it('runs processors around the handler in order, hooks included', async () => {
+    const seen: string[] = [];
+    const a2 = web.application(['/', 'Index'], { Index });
+    a2.add_processor(async (handler) => {
+      seen.push('outer-in');
+      try {
+        return await handler();
+      } finally {
+        seen.push('outer-out');
+      }
+    });
+    a2.add_processor(web.loadhook(() => seen.push('load')));
+    a2.add_processor(web.unloadhook(() => seen.push('unload')));
+    assert.equal((await a2.request('/')).data, 'index');
+    assert.deepEqual(seen, ['outer-in', 'load', 'unload', 'outer-out']);
+  });
+
+  it('refuses a malformed url list', () => {
+    assert.throws(() => web.application(['/', 'Index', '/x'] as string[]), TypeError);
+  });
+
+  it('parses run() addresses like web.py', () => {
+    assert.deepEqual(web.parseAddress(undefined), { host: '0.0.0.0', port: 8080 });
+    assert.deepEqual(web.parseAddress('8089'), { host: '0.0.0.0', port: 8089 });
+    assert.deepEqual(web.parseAddress('127.0.0.1:8089'), { host: '127.0.0.1', port: 8089 });
+    assert.deepEqual(web.parseAddress('[::1]:80'), { host: '::1', port: 80 });
+    assert.equal(web.parseAddress('nope'), undefined);
+    assert.equal(web.parseAddress('1.2.3.4:99999'), undefined);
+  });
+});

@@ -1,0 +1,261 @@
+// web.py's tests/test_session.py, ported case by case, run on every store that needs no server.
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DiskStore, MemoryStore, type Store, StoreUnavailableError } from 'websession';
+import * as web from 'websession/web';
+import { SpyStore } from '../helpers/spy-store.js';
+
+type Data = { count: number; logged_in: boolean };
+
+function makeApp(store: Store, options: web.session.WebSessionOptions<Data> = {}) {
+  const urls = [
+    '/count',
+    'Count',
+    '/reset',
+    'Reset',
+    '/redirect',
+    'Redirect',
+    '/fail',
+    'Fail',
+    '/peek',
+    'Peek',
+  ];
+  const app = web.application(urls, () => ({ Count, Reset, Redirect, Fail, Peek }));
+  const session = web.session.Session<Data>(
+    app,
+    store,
+    { count: 0 },
+    { cleanup_interval: 0, ...options },
+  );
+  class Count {
+    GET() {
+      session.count = (session.count ?? 0) + 1;
+      return String(session.count);
+    }
+  }
+  class Reset {
+    GET() {
+      session.kill();
+      return '';
+    }
+  }
+  class Redirect {
+    GET() {
+      session.count = 100;
+      throw web.seeother('/count');
+    }
+  }
+  class Fail {
+    GET() {
+      session.count = 50;
+      throw new Error('handler failed after setting data');
+    }
+  }
+  class Peek {
+    GET() {
+      return String(session.get('count', -1));
+    }
+  }
+  return { app, session };
+}
+
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+const stores: [string, () => Promise<Store>][] = [
+  ['MemoryStore', async () => new MemoryStore()],
+  [
+    'DiskStore',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'websession-web-'));
+      dirs.push(dir);
+      return new DiskStore(dir);
+    },
+  ],
+];
+
+for (const [name, make] of stores) {
+  describe(`web.session on ${name} (web.py parity)`, () => {
+    it('testSession: counts per browser', async () => {
+      const { app } = makeApp(await make());
+      const b = app.browser();
+      assert.equal((await b.open('/count')).data, '1');
+      assert.equal((await b.open('/count')).data, '2');
+      assert.equal((await b.open('/count')).data, '3');
+      await b.open('/reset');
+      assert.equal((await b.open('/count')).data, '1');
+    });
+
+    it('testParallelSessions: two browsers do not share data', async () => {
+      const { app } = makeApp(await make());
+      const b1 = app.browser();
+      const b2 = app.browser();
+      await b1.open('/count');
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await b1.open('/count')).data, String(i + 2));
+        assert.equal((await b2.open('/count')).data, String(i + 1));
+      }
+    });
+
+    it('testBadSessionId: a bad id is replaced, not used', async () => {
+      const store = await make();
+      const { app } = makeApp(store);
+      for (const bad of [
+        '/etc/password',
+        '../../etc/passwd',
+        '"quoted"',
+        '%2e%2e%2f',
+        'a'.repeat(3000),
+        '',
+      ]) {
+        const b = app.browser();
+        b.cookies.set('webpy_session_id', bad);
+        assert.equal((await b.open('/count')).data, '1');
+        assert.match(b.cookies.get('webpy_session_id') ?? '', /^[0-9a-f]{64}$/);
+      }
+    });
+
+    it('testRedirect: data set before a redirect is saved', async () => {
+      const { app } = makeApp(await make());
+      const b = app.browser();
+      const r = await b.open('/redirect');
+      assert.equal(r.status, '303 See Other');
+      assert.equal((await b.open('/count')).data, '101');
+    });
+
+    it('a handler error still commits what was set before it (web.py try/finally)', async () => {
+      const { app } = makeApp(await make());
+      const b = app.browser();
+      const original = console.error;
+      console.error = () => {};
+      try {
+        assert.equal((await b.open('/fail')).statusCode, 500);
+      } finally {
+        console.error = original;
+      }
+      assert.equal((await b.open('/peek')).data, '50');
+    });
+
+    it('a visitor who only reads gets no cookie and no record', async () => {
+      const store = await make();
+      const { app } = makeApp(store);
+      const r = await app.request('/peek');
+      assert.equal(r.data, '0', 'initializer data is visible');
+      assert.equal(r.headers['Set-Cookie'], undefined);
+      const keys: string[] = [];
+      for await (const k of store.keys()) keys.push(k);
+      assert.deepEqual(keys, []);
+    });
+
+    it('answers expired_message (200) for an unknown session when ignore_expiry is false', async () => {
+      const { app } = makeApp(await make(), {
+        ignore_expiry: false,
+        expired_message: 'Session expired',
+      });
+      const r = await app.request('/count', {
+        headers: { cookie: `webpy_session_id=${'ab'.repeat(32)}` },
+      });
+      assert.equal(r.status, '200 OK');
+      assert.equal(r.data, 'Session expired');
+      assert.match(r.headers['Set-Cookie'] ?? '', /Max-Age=0/);
+    });
+  });
+}
+
+describe('web.session', () => {
+  it('answers 503 when the store is down, then recovers', async () => {
+    const store = new SpyStore(new MemoryStore());
+    const { app } = makeApp(store);
+    const b = app.browser();
+    assert.equal((await b.open('/count')).data, '1');
+    store.fail = new StoreUnavailableError('memory', 'simulated outage');
+    const original = console.error;
+    console.error = () => {};
+    try {
+      const down = await b.open('/count');
+      assert.equal(down.statusCode, 503);
+      assert.match(down.data, /session store is unavailable/);
+    } finally {
+      console.error = original;
+    }
+    store.fail = undefined;
+    assert.equal(
+      (await b.open('/count')).data,
+      '2',
+      'the session saved before the outage is intact',
+    );
+  });
+
+  it('a second Session(app, …) replaces the processor instead of adding one', async () => {
+    const store = new SpyStore(new MemoryStore());
+    const { app } = makeApp(store);
+    const again = web.session.Session<Data>(app, store, { count: 0 }, { cleanup_interval: 0 });
+    const b = app.browser();
+    await b.open('/count');
+    store.reset();
+    await b.open('/peek');
+    assert.equal(store.count('get'), 1, 'one load per request');
+    void again;
+  });
+
+  it('throws a clear error when used outside a request', () => {
+    const { session } = makeApp(new MemoryStore());
+    assert.throws(() => session.count, /outside of a request/);
+    assert.ok(session.store instanceof MemoryStore);
+  });
+
+  it('never creates files for hostile cookies, over a real socket', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'websession-hostile-'));
+    dirs.push(dir);
+    const store = new DiskStore(join(dir, 'sessions'));
+    const { app } = makeApp(store);
+    const server = await app.run('127.0.0.1:0');
+    const { port } = server.address() as { port: number };
+    try {
+      const hostile = [
+        'webpy_session_id=../../etc/passwd',
+        'webpy_session_id=nothex',
+        'webpy_session_id=',
+        `webpy_session_id=${'f'.repeat(3000)}`,
+        'webpy_session_id=%%%; ;; =; webpy_session_id',
+        '\u00ff\u00fegarbled;;;====; webpy_session_id="',
+      ];
+      for (const cookie of hostile) {
+        const answer = await rawGet(port, '/peek', cookie);
+        assert.match(answer, /^HTTP\/1\.1 200 OK\r\n/, JSON.stringify(cookie));
+        assert.match(answer, /\r\n\r\n0$/);
+        assert.doesNotMatch(answer, /set-cookie/i);
+      }
+      assert.deepEqual(await readdir(dir), ['sessions']);
+      assert.deepEqual(await readdir(join(dir, 'sessions')), []);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+/** A GET over a raw socket, so that any bytes can go into the Cookie header. */
+function rawGet(port: number, path: string, cookie: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let out = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d) => {
+      out += d;
+    });
+    socket.on('end', () => resolve(out));
+    socket.on('error', reject);
+    socket.write(
+      Buffer.from(
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\nConnection: close\r\n\r\n`,
+        'latin1',
+      ),
+    );
+  });
+}
