@@ -15,7 +15,8 @@ export interface Logger {
 /** The `initializer` of a new session: an object (deep-copied) or a function. */
 export type Initializer<T extends SessionData> =
   | Partial<T>
-  | ((data: Partial<T>) => undefined | Partial<T>);
+  // biome-ignore lint/suspicious/noConfusingVoidType: a function initializer may return nothing
+  | ((data: Partial<T>) => void | Partial<T>);
 
 /** Session configuration. Every key is optional; see {@link DEFAULT_CONFIG}. */
 export interface SessionConfig<T extends SessionData = SessionData> {
