@@ -60,8 +60,11 @@ export interface SessionConfig<T extends SessionData = SessionData> {
   max_size?: number;
   /** A store call slower than this many milliseconds fails with StoreUnavailableError. Default 5000; 0 = none. */
   store_timeout?: number;
-  /** Trust X-Forwarded-For / X-Forwarded-Proto from a proxy in front. Default false. */
-  trust_proxy?: boolean;
+  /**
+   * Proxies in front of the app whose `X-Forwarded-For` / `X-Forwarded-Proto` are trusted:
+   * `true` (one) or a hop count. Default false: the socket's address and scheme only.
+   */
+  trust_proxy?: boolean | number;
   /** Where warnings go. Default `console.warn`. */
   logger?: Logger;
 }
@@ -86,7 +89,7 @@ export interface ResolvedConfig<T extends SessionData = SessionData> {
   cleanup_interval: number;
   max_size: number;
   store_timeout: number;
-  trust_proxy: boolean;
+  trust_proxy: boolean | number;
   logger: Logger;
 }
 

@@ -8,7 +8,7 @@ import { parseCookie, stringifySetCookie } from 'cookie';
 import { isValidSessionId } from './id.js';
 
 /** Cookie headers longer than this are not parsed at all (treated as carrying no session). */
-export const MAX_COOKIE_HEADER = 8192;
+export const MAX_COOKIE_HEADER = 16384;
 
 /** Attributes of the Set-Cookie header, resolved from the session config. */
 export interface CookieOptions {

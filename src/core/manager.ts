@@ -199,10 +199,14 @@ export class SessionManager<T extends SessionData = SessionData> {
       try {
         payload = decodePayload(record.data);
       } catch (err) {
+        const aside = this.store.quarantine ? 'quarantined' : 'left in place';
         c.logger.warn(
-          `[websession] [${this.store.kind}] corrupt session record ${key.slice(0, 12)}…, treated as no session`,
+          `[websession] [${this.store.kind}] corrupt session record ${key.slice(0, 12)}…, ${aside}, treated as no session`,
           err,
         );
+        await this.store
+          .quarantine?.(key)
+          .catch((e: unknown) => c.logger.warn('[websession] quarantine failed', e));
       }
     }
     const expired =

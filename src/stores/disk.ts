@@ -146,12 +146,7 @@ export class DiskStore implements Store {
       let release: () => Promise<void>;
       try {
         await this.#ensureShard(key);
-        release = await lockfile.lock(file, {
-          realpath: false,
-          lockfilePath: file + LOCK_SUFFIX,
-          stale: 10_000,
-          retries: { retries: 400, minTimeout: 1, maxTimeout: 25, factor: 1.3 },
-        });
+        release = await this.#lock(file);
       } catch (err) {
         this.#fail('lock', err);
       }
@@ -169,6 +164,25 @@ export class DiskStore implements Store {
         await release().catch(() => {});
       }
     });
+  }
+
+  /** Takes the cross-process lock of `file`, waiting only while another holder has it. */
+  async #lock(file: string): Promise<() => Promise<void>> {
+    const deadline = Date.now() + 10_000;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
+      try {
+        return await lockfile.lock(file, {
+          realpath: false,
+          lockfilePath: file + LOCK_SUFFIX,
+          stale: 10_000,
+          retries: 0,
+        });
+      } catch (err) {
+        // Any other error (read-only, no space, permissions) fails at once.
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
   }
 
   async touch(key: string, atime: number): Promise<void> {
@@ -244,6 +258,18 @@ export class DiskStore implements Store {
         this.#fail('list', err);
       }
       for (const name of names) if (KEY_FILE.test(name)) yield name.slice(0, 64);
+    }
+  }
+
+  /** Moves a corrupt record to `<dir>/quarantine/<key>.<time>.sess`, where cleanup never looks. */
+  async quarantine(key: string): Promise<void> {
+    const file = this.pathOf(key);
+    const dest = path.join(this.dir, 'quarantine');
+    try {
+      await fsp.mkdir(dest, { recursive: true, mode: 0o700 });
+      await fsp.rename(file, path.join(dest, `${key}.${Date.now()}${SUFFIX}`));
+    } catch (err) {
+      if (!isNotFound(err)) this.#fail('quarantine', err);
     }
   }
 

@@ -104,5 +104,18 @@ export class MemoryStore implements Store {
     for (const key of [...this.#map.keys()]) yield key;
   }
 
+  /** Records moved aside by {@link MemoryStore.quarantine}, newest last (at most 100). */
+  readonly quarantined = new Map<string, StoredSession>();
+
+  async quarantine(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    const record = this.#map.get(key);
+    if (!record) return;
+    this.#map.delete(key);
+    this.quarantined.set(key, record);
+    if (this.quarantined.size > 100)
+      this.quarantined.delete(this.quarantined.keys().next().value as string);
+  }
+
   async close(): Promise<void> {}
 }

@@ -58,6 +58,11 @@ export interface Store {
   cleanup(maxIdleSeconds: number): Promise<number>;
   /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */
   keys(): AsyncIterable<string>;
+  /**
+   * Optional: moves a record that failed to decode out of the way (kept for inspection, no
+   * longer served). Stores without it leave the record in place until cleanup removes it.
+   */
+  quarantine?(key: string): Promise<void>;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }

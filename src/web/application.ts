@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
 import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
+import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
@@ -325,16 +326,16 @@ export class Application {
       if (!res.headersSent) res.writeHead(400).end();
       return;
     }
-    let ip = req.socket.remoteAddress ?? '';
-    if (ip.startsWith('::ffff:')) ip = ip.slice(7);
+    const trust = config.trust_proxy;
+    const encrypted =
+      'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const response = await this.handle({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers: req.headers,
       body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-      ip,
-      https:
-        'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      ip: clientAddress(req.socket.remoteAddress, req.headers, trust) ?? '',
+      https: isSecureRequest(encrypted, req.headers, trust),
     });
     if (res.destroyed) return;
     const code = statusCode(response.status);

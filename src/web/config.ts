@@ -12,6 +12,11 @@ export interface WebConfig {
   session_parameters: SessionConfig;
   /** Largest request body read, in bytes. Default 10 MiB. */
   max_body: number;
+  /**
+   * Proxies in front whose `X-Forwarded-For`/`-Proto` are trusted for `ctx.ip` and `ctx.protocol`:
+   * `true` (one) or a hop count. Default false.
+   */
+  trust_proxy: boolean | number;
   [key: string]: unknown;
 }
 
@@ -20,4 +25,5 @@ export const config: WebConfig = {
   debug: process.env.WEB_DEBUG === '1' || process.env.WEB_DEBUG === 'true',
   session_parameters: {},
   max_body: 10 * 1024 * 1024,
+  trust_proxy: false,
 };

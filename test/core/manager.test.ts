@@ -138,7 +138,7 @@ describe('SessionManager', () => {
       'webpy_session_id=%ZZ%',
       '=;;;=webpy_session_id;\u0000\u00ff',
       `webpy_session_id="${generateSessionId()}`,
-      `${'x'.repeat(10_000)}; webpy_session_id=${generateSessionId()}`,
+      `${'x'.repeat(20_000)}; webpy_session_id=${generateSessionId()}`,
     ];
     for (const cookie of hostile) {
       const s = await manager.load({ cookie });
