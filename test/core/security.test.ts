@@ -117,7 +117,7 @@ describe('security: races between requests of one session', () => {
       '/get',
       'Get',
     ];
-    const app = web.application(urls, () => ({ Login, Logout, Slow, Set, Get }));
+    const app = web.application(urls, () => ({ Login, Logout, Slow, SetKey, Get }));
     const session = web.session.Session(app, store, null, { cleanup_interval: 0 });
     class Login {
       GET() {
@@ -139,7 +139,7 @@ describe('security: races between requests of one session', () => {
         return 'slow done';
       }
     }
-    class Set {
+    class SetKey {
       GET(name: string) {
         session.set(name, true);
         return name;
