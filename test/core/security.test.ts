@@ -113,7 +113,7 @@ describe('security: races between requests of one session', () => {
       '/slow',
       'Slow',
       '/set/(\\w+)',
-      'Set',
+      'SetKey',
       '/get',
       'Get',
     ];
