@@ -16,6 +16,10 @@ export interface SessionMeta {
   created: number;
   /** Client IP when the session was created (for `ignore_change_ip`). */
   ip?: string | undefined;
+  /** Client User-Agent when the session was created (for listing a user's sessions). */
+  ua?: string | undefined;
+  /** The user the session is bound to (`session.setUser`). */
+  user?: string | undefined;
 }
 
 /** What a stored record's text decodes to. */
@@ -24,6 +28,8 @@ export interface SessionPayload {
   v: 1;
   meta: SessionMeta;
   data: SessionData;
+  /** Flash messages for the next request, by key. */
+  flash?: Record<string, unknown[]> | undefined;
 }
 
 /** Encodes a value as codec text. Throws CodecError for values that cannot be stored. */
@@ -69,8 +75,21 @@ export function decodePayload(text: string): SessionPayload {
     throw new CodecError('corrupt session record: not a websession payload');
   }
   const meta = value.meta;
-  if (typeof meta.created !== 'number' || (meta.ip !== undefined && typeof meta.ip !== 'string')) {
+  const optionalString = (v: unknown) => v === undefined || typeof v === 'string';
+  if (
+    typeof meta.created !== 'number' ||
+    !optionalString(meta.ip) ||
+    !optionalString(meta.ua) ||
+    !optionalString(meta.user)
+  ) {
     throw new CodecError('corrupt session record: bad metadata');
+  }
+  const flash = value.flash;
+  if (
+    flash !== undefined &&
+    (!isPlainObject(flash) || !Object.values(flash).every(Array.isArray))
+  ) {
+    throw new CodecError('corrupt session record: bad flash messages');
   }
   return value as unknown as SessionPayload;
 }

@@ -89,3 +89,12 @@ export class SessionStateError extends WebSessionError {
     super(message, 'ERR_SESSION_STATE');
   }
 }
+
+/** The store cannot do what was asked (e.g. no user index). The message says why. */
+export class UnsupportedError extends WebSessionError {
+  readonly store: string;
+  constructor(store: string, message: string) {
+    super(`[${store}] ${message}`, 'ERR_UNSUPPORTED');
+    this.store = store;
+  }
+}

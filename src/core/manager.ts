@@ -5,6 +5,7 @@
  * @module
  */
 
+import { performance } from 'node:perf_hooks';
 import type { Store, StoredSession, StoreMutator } from '../stores/store.js';
 import { structuredClone as clone } from './clone.js';
 import {
@@ -12,6 +13,7 @@ import {
   encodePayload,
   encodeValue,
   type SessionData,
+  type SessionMeta,
   type SessionPayload,
 } from './codec.js';
 import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config.js';
@@ -30,27 +32,57 @@ import {
   SessionTooLargeError,
   StoreError,
   StoreUnavailableError,
+  UnsupportedError,
 } from './errors.js';
-import { generateSessionId, storeKey } from './id.js';
+import {
+  SessionEmitter,
+  type SessionEventName,
+  type SessionEvents,
+  type SessionListener,
+} from './events.js';
+import { generateSessionId, isValidSessionId, storeKey } from './id.js';
 import { createSession, type Session, type SessionState } from './session.js';
 
 /** What an adapter knows of a request. */
 export interface RequestInfo {
   /** The raw Cookie header. */
   cookie?: string | null | undefined;
-  /** The client's IP address (after proxy handling, see `clientIp`). */
+  /** The client's IP address (see `clientAddress` for proxies). */
   ip?: string | undefined;
   /** True when the request came over HTTPS (for `secure: 'auto'`). */
   secure?: boolean | undefined;
+  /** The User-Agent header, recorded when a session is created (for listing a user's sessions). */
+  userAgent?: string | undefined;
 }
 
 /** The result of a commit: the Set-Cookie header value to send, if any. */
 export type CommitResult = string | undefined;
 
+/** One of a user's live sessions, as {@link SessionManager.listUserSessions} reports it. */
+export interface UserSessionInfo {
+  /** The store key (SHA-256 of the id): what `revokeSession` takes. Never the id itself. */
+  key: string;
+  /** Creation time, ms since epoch. */
+  created: number;
+  /** Last access, ms since epoch. */
+  atime: number;
+  /** Client IP recorded when the session was created. */
+  ip: string | undefined;
+  /** User-Agent recorded when the session was created. */
+  userAgent: string | undefined;
+  /** True for the session given as `current`. */
+  current: boolean;
+}
+
 const states = new WeakMap<object, SessionState<SessionData>>();
 
 function byteLength(text: string): number {
   return Buffer.byteLength(text, 'utf8');
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
 }
 
 /**
@@ -69,6 +101,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly store: Store;
   /** The resolved configuration. */
   readonly config: ResolvedConfig<T>;
+  readonly #events = new SessionEmitter();
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleanupRunning = false;
   #closed = false;
@@ -79,6 +112,27 @@ export class SessionManager<T extends SessionData = SessionData> {
     }
     this.store = store;
     this.config = resolveConfig(config);
+    store.configure?.({ timeout: this.config.timeout });
+    this.#events.onListenerError = (err) =>
+      this.config.logger.warn('[websession] a session event listener threw', err);
+  }
+
+  /**
+   * Listens to a session event: `created`, `loaded`, `saved`, `touched`, `regenerated`,
+   * `killed`, `expired`, `error`. Returns a function that removes the listener.
+   * @example manager.on('saved', (e) => histogram.observe(e.ms));
+   */
+  on<E extends SessionEventName>(event: E, listener: SessionListener<E>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Removes a listener added with {@link SessionManager.on}. */
+  off<E extends SessionEventName>(event: E, listener: SessionListener<E>): void {
+    this.#events.off(event, listener);
+  }
+
+  #emit<E extends SessionEventName>(event: E, detail: SessionEvents[E]): void {
+    if (this.#events.listens(event)) this.#events.emit(event, detail);
   }
 
   /** Cookie attributes for one request. */
@@ -95,32 +149,42 @@ export class SessionManager<T extends SessionData = SessionData> {
     };
   }
 
-  #withTimeout<R>(op: string, promise: Promise<R>): Promise<R> {
+  /** Runs one store call with the configured deadline; failures become StoreUnavailableError. */
+  #call<R>(op: string, key: string, promise: Promise<R>): Promise<R> {
     const ms = this.config.store_timeout;
     const kind = this.store.kind;
     const wrapped = promise.catch((err: unknown) => {
-      if (err instanceof StoreError || err instanceof SessionTooLargeError) throw err;
-      if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_')) throw err;
-      throw new StoreUnavailableError(
-        kind,
-        `${op} failed: ${(err as Error)?.message ?? String(err)}`,
-        { cause: err },
-      );
+      let out = err;
+      if (
+        !(err instanceof StoreError) &&
+        !(err instanceof SessionTooLargeError) &&
+        !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))
+      ) {
+        out = new StoreUnavailableError(
+          kind,
+          `${op} failed: ${(err as Error)?.message ?? String(err)}`,
+          { cause: err },
+        );
+      }
+      this.#emit('error', { key: key.slice(0, 12), ms: 0, op, error: out });
+      throw out;
     });
     if (ms <= 0) return wrapped;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new StoreUnavailableError(kind, `${op} timed out after ${ms} ms`)),
-        ms,
-      );
+      timer = setTimeout(() => {
+        const err = new StoreUnavailableError(kind, `${op} timed out after ${ms} ms`);
+        this.#emit('error', { key: key.slice(0, 12), ms, op, error: err });
+        reject(err);
+      }, ms);
     });
     return Promise.race([wrapped, timeout]).finally(() => clearTimeout(timer));
   }
 
-  #newState(ip: string | undefined, secure: boolean, clientHasCookie: boolean): SessionState<T> {
+  #newState(request: RequestInfo, clientHasCookie: boolean): SessionState<T> {
     const id = generateSessionId();
-    const meta = { created: Date.now(), ip };
+    const meta: SessionMeta = { created: Date.now(), ip: request.ip };
+    if (request.userAgent) meta.ua = request.userAgent.slice(0, 512);
     let data: Partial<T> = {};
     const init = this.config.initializer;
     if (typeof init === 'function') {
@@ -129,13 +193,12 @@ export class SessionManager<T extends SessionData = SessionData> {
     } else if (init) {
       data = clone(init) as Partial<T>;
     }
-    void secure;
-    return {
+    const state: SessionState<T> = {
       id,
       key: storeKey(id),
       data,
       meta,
-      baseline: encodePayload({ v: 1, meta, data }),
+      baseline: '',
       atime: 0,
       isNew: true,
       killed: false,
@@ -143,9 +206,14 @@ export class SessionManager<T extends SessionData = SessionData> {
       sendCookie: false,
       clientHasCookie,
       dead: false,
-      ip,
+      ip: request.ip,
       committed: false,
+      flashIn: {},
+      flashOut: {},
+      hadFlash: false,
     };
+    state.baseline = this.#text(state);
+    return state;
   }
 
   #wrap(state: SessionState<T>): Session<T> {
@@ -163,14 +231,13 @@ export class SessionManager<T extends SessionData = SessionData> {
     return state;
   }
 
-  #expire(request: RequestInfo, state: SessionState<T> | undefined, key: string): never {
+  #expire(request: RequestInfo, key: string): never {
     // web.py: kill the session and answer expired_message.
     void this.store
       .delete(key)
       .catch((err: unknown) =>
         this.config.logger.warn('[websession] delete of expired session failed', err),
       );
-    void state;
     const setCookie = serializeExpiredCookie(this.cookieOptions(request.secure ?? false));
     throw new SessionExpiredError(this.config.expired_message, setCookie);
   }
@@ -185,14 +252,14 @@ export class SessionManager<T extends SessionData = SessionData> {
     if (this.#closed) throw new SessionStateError('this SessionManager is closed');
     this.#scheduleCleanup();
     const c = this.config;
-    const ip = request.ip;
     const raw = readCookie(request.cookie, c.cookie_name);
     const verified = verifyCookieValue(raw, c.secret_keys);
-    if (!verified)
-      return this.#wrap(this.#newState(ip, request.secure ?? false, raw !== undefined));
+    if (!verified) return this.#wrap(this.#newState(request, raw !== undefined));
 
     const key = storeKey(verified.id);
-    const record = await this.#withTimeout('get', this.store.get(key));
+    const started = performance.now();
+    const record = await this.#call('get', key, this.store.get(key));
+    const ms = performance.now() - started;
     const now = Date.now();
     let payload: SessionPayload | undefined;
     if (record) {
@@ -209,42 +276,52 @@ export class SessionManager<T extends SessionData = SessionData> {
           .catch((e: unknown) => c.logger.warn('[websession] quarantine failed', e));
       }
     }
-    const expired =
-      !payload ||
-      !record ||
-      now - record.atime > c.timeout * 1000 ||
-      (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000);
-    if (expired) {
-      if (!c.ignore_expiry) this.#expire(request, undefined, key);
-      if (record && payload) {
-        // Expired: remove it now rather than at the next cleanup.
-        void this.store.delete(key).catch(() => {});
-      }
-      return this.#wrap(this.#newState(ip, request.secure ?? false, true));
+    let reason: SessionEvents['expired']['reason'] | undefined;
+    if (!record || !payload) reason = 'unknown';
+    else if (now - record.atime > c.timeout * 1000) reason = 'timeout';
+    else if (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000)
+      reason = 'lifetime';
+    else if (!c.ignore_change_ip && payload.meta.ip !== request.ip) reason = 'ip';
+    if (reason !== undefined) {
+      if (reason !== 'unknown') this.#emit('expired', { key: key.slice(0, 12), ms, reason });
+      if (!c.ignore_expiry || reason === 'ip') this.#expire(request, key);
+      // Expired: remove it now rather than at the next cleanup.
+      if (record && payload) void this.store.delete(key).catch(() => {});
+      return this.#wrap(this.#newState(request, true));
     }
-    if (!c.ignore_change_ip && payload!.meta.ip !== ip) this.#expire(request, undefined, key);
-    const p = payload!;
+    const p = payload as SessionPayload;
+    const stored = record as StoredSession;
+    this.#emit('loaded', { key: key.slice(0, 12), ms });
     const state: SessionState<T> = {
       id: verified.id,
       key,
       data: p.data as Partial<T>,
       meta: p.meta,
-      baseline: record!.data,
-      atime: record!.atime,
+      baseline: stored.data,
+      atime: stored.atime,
       isNew: false,
       killed: false,
       replacedKey: undefined,
       sendCookie: verified.stale || c.cookie_max_age !== undefined,
       clientHasCookie: true,
       dead: false,
-      ip,
+      ip: request.ip,
       committed: false,
+      flashIn: p.flash ? { ...p.flash } : {},
+      flashOut: {},
+      hadFlash: p.flash !== undefined,
     };
     return this.#wrap(state);
   }
 
-  #encode(state: SessionState<T>, data: Partial<T> = state.data): string {
-    const text = encodePayload({ v: 1, meta: state.meta, data: data as SessionData });
+  /** The payload this request would store, as text (not size-checked). */
+  #text(state: SessionState<T>, data: Partial<T> = state.data): string {
+    const payload: SessionPayload = { v: 1, meta: state.meta, data: data as SessionData };
+    if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
+    return encodePayload(payload);
+  }
+
+  #checkSize(text: string): string {
     if (text.length > this.config.max_size || byteLength(text) > this.config.max_size) {
       throw new SessionTooLargeError(byteLength(text), this.config.max_size);
     }
@@ -270,7 +347,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     return changed;
   }
 
-  /** A mutator that merges this request's changed keys into the stored record. */
+  /** A mutator that merges this request's changes (keys, user, flash) into the stored record. */
   #merge(
     state: SessionState<T>,
     changed: string[],
@@ -280,29 +357,43 @@ export class SessionManager<T extends SessionData = SessionData> {
       let payload: SessionPayload;
       if (current) {
         payload = decodePayload(current.data);
+        const src = state.data as SessionData;
+        for (const k of changed) {
+          if (Object.hasOwn(src, k)) payload.data[k] = src[k];
+          else delete payload.data[k];
+        }
+        payload.meta = state.meta;
+        if (state.hadFlash || hasKeys(state.flashOut)) {
+          if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
+          else delete payload.flash;
+        }
       } else if (state.isNew) {
         payload = { v: 1, meta: state.meta, data: clone(state.data as SessionData) };
+        if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
       } else {
         return undefined; // killed or expired elsewhere: never revive it
       }
-      const src = state.data as SessionData;
-      if (current) {
-        for (const k of changed) {
-          if (Object.hasOwn(src, k)) payload.data[k] = clone(src[k]);
-          else delete payload.data[k];
-        }
-      }
       after?.(payload.data as Partial<T>);
-      return { data: this.#encode(state, payload.data as Partial<T>), atime: Date.now() };
+      return {
+        data: this.#checkSize(encodePayload(payload)),
+        atime: Date.now(),
+        user: state.meta.user,
+      };
     };
   }
 
   #regenerate(state: SessionState<T>): void {
+    const previous = state.key;
     if (!state.isNew && !state.replacedKey) state.replacedKey = state.key;
     state.id = generateSessionId();
     state.key = storeKey(state.id);
     if (!state.isNew) state.isNew = true;
     state.sendCookie = true;
+    this.#emit('regenerated', {
+      key: state.key.slice(0, 12),
+      ms: 0,
+      previous: previous.slice(0, 12),
+    });
   }
 
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
@@ -313,9 +404,12 @@ export class SessionManager<T extends SessionData = SessionData> {
       fn(state.data);
       return { ...state.data };
     }
+    const wasNew = state.isNew;
     const changed = this.#changedKeys(state);
-    const stored = await this.#withTimeout(
+    const started = performance.now();
+    const stored = await this.#call(
       'update',
+      state.key,
       this.store.update(state.key, this.#merge(state, changed, fn)),
     );
     if (!stored) {
@@ -324,9 +418,17 @@ export class SessionManager<T extends SessionData = SessionData> {
       return { ...state.data };
     }
     const payload = decodePayload(stored.data);
-    if (state.isNew) state.sendCookie = true;
+    const event = {
+      key: state.key.slice(0, 12),
+      ms: performance.now() - started,
+      bytes: stored.data.length,
+    };
+    this.#emit(wasNew ? 'created' : 'saved', event);
+    if (wasNew) state.sendCookie = true;
     state.isNew = false;
     state.data = payload.data as Partial<T>;
+    state.meta = payload.meta;
+    state.hadFlash = payload.flash !== undefined;
     state.baseline = stored.data;
     state.atime = stored.atime;
     return { ...state.data };
@@ -334,11 +436,21 @@ export class SessionManager<T extends SessionData = SessionData> {
 
   /** Moves a regenerated session to its new key now (data as it is), deleting the old record. */
   async #finishRegenerate(state: SessionState<T>): Promise<void> {
-    const old = state.replacedKey!;
-    const text = this.#encode(state);
+    const old = state.replacedKey as string;
+    const text = this.#checkSize(this.#text(state));
     const now = Date.now();
-    await this.#withTimeout('set', this.store.set(state.key, { data: text, atime: now }));
-    await this.#withTimeout('delete', this.store.delete(old));
+    const started = performance.now();
+    await this.#call(
+      'set',
+      state.key,
+      this.store.set(state.key, { data: text, atime: now, user: state.meta.user }),
+    );
+    await this.#call('delete', old, this.store.delete(old));
+    this.#emit('created', {
+      key: state.key.slice(0, 12),
+      ms: performance.now() - started,
+      bytes: text.length,
+    });
     state.replacedKey = undefined;
     state.isNew = false;
     state.baseline = text;
@@ -357,54 +469,168 @@ export class SessionManager<T extends SessionData = SessionData> {
     if (state.committed) return undefined;
     state.committed = true;
     const c = this.config;
-    const opts = () => this.cookieOptions(request.secure ?? false);
+    const cookie = () =>
+      serializeSessionCookie(
+        signId(state.id, c.secret_keys),
+        this.cookieOptions(request.secure ?? false),
+      );
 
     if (state.killed) {
+      const started = performance.now();
       const keys = [state.key, state.replacedKey].filter((k): k is string => k !== undefined);
-      for (const k of keys) await this.#withTimeout('delete', this.store.delete(k));
-      return state.clientHasCookie ? serializeExpiredCookie(opts()) : undefined;
+      for (const k of keys) await this.#call('delete', k, this.store.delete(k));
+      if (!state.isNew || state.replacedKey)
+        this.#emit('killed', { key: state.key.slice(0, 12), ms: performance.now() - started });
+      return state.clientHasCookie
+        ? serializeExpiredCookie(this.cookieOptions(request.secure ?? false))
+        : undefined;
     }
     if (state.dead) return undefined;
     if (state.replacedKey) {
       await this.#finishRegenerate(state);
-      return serializeSessionCookie(signId(state.id, c.secret_keys), opts());
+      return cookie();
     }
 
-    const text = encodePayload({ v: 1, meta: state.meta, data: state.data as SessionData });
+    const text = this.#text(state);
     const changed = text !== state.baseline;
+    const started = performance.now();
     if (state.isNew) {
-      if (!changed)
-        return state.sendCookie
-          ? serializeSessionCookie(signId(state.id, c.secret_keys), opts())
-          : undefined;
-      const sized = this.#encode(state);
-      await this.#withTimeout('set', this.store.set(state.key, { data: sized, atime: Date.now() }));
-      return serializeSessionCookie(signId(state.id, c.secret_keys), opts());
+      if (!changed) return state.sendCookie ? cookie() : undefined;
+      this.#checkSize(text);
+      await this.#call(
+        'set',
+        state.key,
+        this.store.set(state.key, { data: text, atime: Date.now(), user: state.meta.user }),
+      );
+      this.#emit('created', {
+        key: state.key.slice(0, 12),
+        ms: performance.now() - started,
+        bytes: text.length,
+      });
+      return cookie();
     }
     if (changed) {
       const keys = this.#changedKeys(state);
-      const stored = await this.#withTimeout(
+      const stored = await this.#call(
         'update',
+        state.key,
         this.store.update(state.key, this.#merge(state, keys)),
       );
       if (!stored) return undefined; // killed elsewhere meanwhile: stays dead
+      this.#emit('saved', {
+        key: state.key.slice(0, 12),
+        ms: performance.now() - started,
+        bytes: stored.data.length,
+      });
     } else {
       const now = Date.now();
       if (now - state.atime >= c.touch_interval * 1000) {
-        await this.#withTimeout('touch', this.store.touch(state.key, now));
+        await this.#call('touch', state.key, this.store.touch(state.key, now));
+        this.#emit('touched', { key: state.key.slice(0, 12), ms: performance.now() - started });
       }
     }
-    return state.sendCookie
-      ? serializeSessionCookie(signId(state.id, c.secret_keys), opts())
-      : undefined;
+    return state.sendCookie ? cookie() : undefined;
+  }
+
+  #requireUserIndex(): (user: string) => Promise<string[]> {
+    const fn = this.store.userSessions;
+    if (!fn)
+      throw new UnsupportedError(
+        this.store.kind,
+        "this store keeps no user index: listing or revoking a user's sessions is not available",
+      );
+    return fn.bind(this.store);
+  }
+
+  /**
+   * The live sessions bound to `user` (`session.setUser`), newest access first, without scanning
+   * all sessions. `current` marks the session of the request given.
+   * @throws UnsupportedError when the store has no user index
+   */
+  async listUserSessions(user: string, current?: Session<T>): Promise<UserSessionInfo[]> {
+    const index = this.#requireUserIndex();
+    const currentKey = current ? this.#stateOf(current).key : undefined;
+    const keys = await this.#call('userSessions', user, index(user));
+    const now = Date.now();
+    const out: UserSessionInfo[] = [];
+    for (const key of keys) {
+      if (!isValidSessionId(key)) continue;
+      const record = await this.#call('get', key, this.store.get(key));
+      if (!record) continue;
+      let payload: SessionPayload;
+      try {
+        payload = decodePayload(record.data);
+      } catch {
+        continue;
+      }
+      if (payload.meta.user !== user) continue;
+      if (now - record.atime > this.config.timeout * 1000) continue;
+      if (
+        this.config.lifetime !== undefined &&
+        now - payload.meta.created > this.config.lifetime * 1000
+      )
+        continue;
+      out.push({
+        key,
+        created: payload.meta.created,
+        atime: record.atime,
+        ip: payload.meta.ip,
+        userAgent: payload.meta.ua,
+        current: key === currentKey,
+      });
+    }
+    return out.sort((a, b) => b.atime - a.atime);
+  }
+
+  /**
+   * Deletes the sessions bound to `user` ("log out everywhere"); with `except`, keeps that one
+   * (the current session: "log out my other devices"). Returns how many were deleted.
+   * @throws UnsupportedError when the store has no user index
+   */
+  async revokeUserSessions(
+    user: string,
+    options: { except?: Session<T> | string } = {},
+  ): Promise<number> {
+    const index = this.#requireUserIndex();
+    const keep =
+      typeof options.except === 'string'
+        ? options.except
+        : options.except
+          ? this.#stateOf(options.except).key
+          : undefined;
+    let removed = 0;
+    for (const key of await this.#call('userSessions', user, index(user))) {
+      if (key === keep || !isValidSessionId(key)) continue;
+      const record = await this.#call('get', key, this.store.get(key));
+      if (record) {
+        try {
+          if (decodePayload(record.data).meta.user !== user) continue;
+        } catch {
+          // corrupt: delete it all the same
+        }
+      }
+      await this.#call('delete', key, this.store.delete(key));
+      if (record) {
+        removed++;
+        this.#emit('killed', { key: key.slice(0, 12), ms: 0 });
+      }
+    }
+    return removed;
+  }
+
+  /** Deletes one session by store key (as listed by `listUserSessions`). */
+  async revokeSession(key: string): Promise<void> {
+    if (!isValidSessionId(key))
+      throw new SessionStateError('revokeSession takes a store key (64 hex characters)');
+    await this.#call('delete', key, this.store.delete(key));
+    this.#emit('killed', { key: key.slice(0, 12), ms: 0 });
   }
 
   /** Removes expired sessions now; returns how many. Runs in the background by itself too. */
   async cleanup(): Promise<number> {
+    const c = this.config;
     return this.store.cleanup(
-      this.config.lifetime !== undefined
-        ? Math.min(this.config.timeout, this.config.lifetime)
-        : this.config.timeout,
+      c.lifetime !== undefined ? Math.min(c.timeout, c.lifetime) : c.timeout,
     );
   }
 
@@ -439,6 +665,3 @@ export class SessionManager<T extends SessionData = SessionData> {
     this.#cleanupTimer = undefined;
   }
 }
-
-/** Copies the stored record of a store (utility for tools and tests). */
-export type { StoredSession };

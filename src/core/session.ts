@@ -32,6 +32,22 @@ export interface SessionApi<T extends SessionData = SessionData> {
    * @example await session.update((s) => { s.count = (s.count ?? 0) + 1; });
    */
   update(fn: (data: Partial<T>) => void): Promise<Partial<T>>;
+  /**
+   * Adds a flash message under `key` for the next request (typically the page a redirect leads
+   * to). Messages live for exactly one following request, read or not.
+   */
+  flash(key: string, value: unknown): void;
+  /** The messages flashed under `key` by the previous request, removed as they are read. */
+  flashes(key: string): unknown[];
+  /** Every message flashed by the previous request, by key, removed as they are read. */
+  flashes(): Record<string, unknown[]>;
+  /**
+   * Binds the session to a user (or unbinds it with null), so that the user's sessions can be
+   * listed and revoked (`SessionManager.listUserSessions`, `revokeUserSessions`).
+   */
+  setUser(user: string | null): void;
+  /** The user the session is bound to, if any. */
+  getUser(): string | undefined;
   /** The session id (what the cookie carries, before signing). */
   readonly id: string;
   /** True until the session has been stored. */
@@ -56,6 +72,10 @@ export const RESERVED = new Set([
   'id',
   'isNew',
   'data',
+  'flash',
+  'flashes',
+  'setUser',
+  'getUser',
   'then',
   'toJSON',
   'constructor',
@@ -86,6 +106,12 @@ export interface SessionState<T extends SessionData = SessionData> {
   ip: string | undefined;
   /** Set once committed: later changes are an error. */
   committed: boolean;
+  /** Flash messages from the previous request (consumed as read; dropped at commit). */
+  flashIn: Record<string, unknown[]>;
+  /** Flash messages for the next request. */
+  flashOut: Record<string, unknown[]>;
+  /** The stored record carried flash messages (so a save must clear them). */
+  hadFlash: boolean;
 }
 
 /** What the session proxy needs from its manager. */
@@ -135,6 +161,35 @@ export function createSession<T extends SessionData>(
     update(fn) {
       alive();
       return host.update(state, fn);
+    },
+    flash(key: string, value: unknown) {
+      alive();
+      checkKey(key);
+      const list = state.flashOut[key] ?? [];
+      list.push(value);
+      state.flashOut[key] = list;
+    },
+    flashes(key?: string) {
+      if (key === undefined) {
+        const all = state.flashIn;
+        state.flashIn = {};
+        return all;
+      }
+      const list = hasOwn(state.flashIn, key) ? (state.flashIn[key] ?? []) : [];
+      delete state.flashIn[key];
+      return list;
+    },
+    setUser(user: string | null) {
+      alive();
+      if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
+        throw new TypeError(
+          '[websession] setUser takes a non-empty string of at most 256 characters, or null',
+        );
+      }
+      state.meta = { ...state.meta, user: user ?? undefined };
+    },
+    getUser() {
+      return state.meta.user;
     },
     get id() {
       return state.id;

@@ -7,7 +7,7 @@
  * or touch).
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -111,6 +111,7 @@ export class DiskStore implements Store {
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
     try {
       await this.#ensureShard(key);
+      if (record.user !== undefined) await this.#mark(record.user, key);
       if (this.#fsync) {
         const handle = await fsp.open(tmp, 'wx', this.#mode);
         try {
@@ -164,6 +165,67 @@ export class DiskStore implements Store {
         await release().catch(() => {});
       }
     });
+  }
+
+  /** Folder of the user index entries of `user` (named by a hash: any user id is safe). */
+  #userDir(user: string): string {
+    return path.join(this.dir, 'users', createHash('sha256').update(user).digest('hex'));
+  }
+
+  /** Adds `key` to the index of `user`, before the record is written (so it is never missing). */
+  async #mark(user: string, key: string): Promise<void> {
+    const dir = this.#userDir(user);
+    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fsp.writeFile(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
+  }
+
+  /**
+   * Keys of the sessions bound to `user`: one empty file per session in
+   * `<dir>/users/<sha256(user)>/`. Entries whose record is gone are removed as they are found.
+   */
+  async userSessions(user: string): Promise<string[]> {
+    const dir = this.#userDir(user);
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      this.#fail('list user', err);
+    }
+    const keys: string[] = [];
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      try {
+        await fsp.access(this.pathOf(name));
+        keys.push(name);
+      } catch {
+        await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
+      }
+    }
+    return keys;
+  }
+
+  /** Removes user index entries whose session record no longer exists. */
+  async #sweepUsers(): Promise<void> {
+    const root = path.join(this.dir, 'users');
+    let users: string[];
+    try {
+      users = await fsp.readdir(root);
+    } catch {
+      return;
+    }
+    for (const u of users) {
+      const dir = path.join(root, u);
+      for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
+        if (!/^[0-9a-f]{64}$/.test(name)) continue;
+        const exists = await fsp.access(this.pathOf(name)).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
+      }
+      await fsp.rmdir(dir).catch(() => {}); // only when empty
+    }
   }
 
   /** Takes the cross-process lock of `file`, waiting only while another holder has it. */
@@ -236,6 +298,7 @@ export class DiskStore implements Store {
         }
       }
     }
+    await this.#sweepUsers();
     return removed;
   }
 

@@ -25,6 +25,8 @@ export class MemoryStore implements Store {
   readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false };
   readonly maxSessions: number;
   readonly #map = new Map<string, StoredSession>();
+  /** User index: user → keys of the sessions bound to it. */
+  readonly #users = new Map<string, Set<string>>();
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxSessions ?? 100_000;
@@ -46,16 +48,39 @@ export class MemoryStore implements Store {
 
   async set(key: string, record: StoredSession): Promise<void> {
     assertKey(key, this.kind);
-    this.#put(key, { data: record.data, atime: record.atime });
+    this.#put(key, { data: record.data, atime: record.atime, user: record.user });
   }
 
   #put(key: string, record: StoredSession): void {
+    const previous = this.#map.get(key);
+    if (previous?.user !== record.user) this.#unindex(key, previous);
+    if (record.user !== undefined) {
+      const keys = this.#users.get(record.user) ?? new Set<string>();
+      keys.add(key);
+      this.#users.set(record.user, keys);
+    }
     this.#map.delete(key);
     this.#map.set(key, record);
     while (this.#map.size > this.maxSessions) {
       const oldest = this.#map.keys().next().value as string;
-      this.#map.delete(oldest);
+      this.#remove(oldest);
     }
+  }
+
+  #unindex(key: string, record: StoredSession | undefined): void {
+    if (record?.user === undefined) return;
+    const keys = this.#users.get(record.user);
+    keys?.delete(key);
+    if (keys?.size === 0) this.#users.delete(record.user);
+  }
+
+  #remove(key: string): void {
+    this.#unindex(key, this.#map.get(key));
+    this.#map.delete(key);
+  }
+
+  async userSessions(user: string): Promise<string[]> {
+    return [...(this.#users.get(user) ?? [])];
   }
 
   async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
@@ -64,11 +89,11 @@ export class MemoryStore implements Store {
     const current = this.#map.get(key);
     const next = mutator(current && { data: current.data, atime: current.atime });
     if (next === null) {
-      this.#map.delete(key);
+      this.#remove(key);
       return undefined;
     }
     if (next === undefined) return current && { data: current.data, atime: current.atime };
-    this.#put(key, { data: next.data, atime: next.atime });
+    this.#put(key, { data: next.data, atime: next.atime, user: next.user });
     return { data: next.data, atime: next.atime };
   }
 
@@ -77,12 +102,12 @@ export class MemoryStore implements Store {
     const record = this.#map.get(key);
     if (!record) return;
     this.#map.delete(key);
-    this.#map.set(key, { data: record.data, atime });
+    this.#map.set(key, { ...record, atime });
   }
 
   async delete(key: string): Promise<void> {
     assertKey(key, this.kind);
-    this.#map.delete(key);
+    this.#remove(key);
   }
 
   async cleanup(maxIdleSeconds: number): Promise<number> {
@@ -92,7 +117,7 @@ export class MemoryStore implements Store {
     // A full pass, in slices that yield to the event loop so a large map never stalls requests.
     for (const [key, record] of this.#map) {
       if (record.atime < cutoff) {
-        this.#map.delete(key);
+        this.#remove(key);
         removed++;
       }
       if (++seen % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -111,7 +136,7 @@ export class MemoryStore implements Store {
     assertKey(key, this.kind);
     const record = this.#map.get(key);
     if (!record) return;
-    this.#map.delete(key);
+    this.#remove(key);
     this.quarantined.set(key, record);
     if (this.quarantined.size > 100)
       this.quarantined.delete(this.quarantined.keys().next().value as string);

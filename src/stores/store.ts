@@ -10,6 +10,11 @@ export interface StoredSession {
   data: string;
   /** Last access, ms since epoch. Stores keep it themselves (never the file system's atime). */
   atime: number;
+  /**
+   * The user the session is bound to, given on writes so that stores with a user index
+   * ({@link Store.userSessions}) can maintain it in the same step. Stores may omit it on reads.
+   */
+  user?: string | undefined;
 }
 
 /**
@@ -63,6 +68,17 @@ export interface Store {
    * longer served). Stores without it leave the record in place until cleanup removes it.
    */
   quarantine?(key: string): Promise<void>;
+  /**
+   * Optional user index: keys of the sessions bound to `user` (written with `record.user`).
+   * May include keys whose record expired or vanished since; callers check each. Maintained by
+   * the store on set/update/delete/cleanup, without scanning all sessions.
+   */
+  userSessions?(user: string): Promise<string[]>;
+  /**
+   * Optional: told the session manager's idle timeout (seconds) at construction, for stores
+   * that expire records by themselves (e.g. Redis TTL).
+   */
+  configure?(options: { timeout: number }): void;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }

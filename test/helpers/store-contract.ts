@@ -169,6 +169,31 @@ export function describeStoreContract(
       }
     });
 
+    it('keeps a user index, when it has one', async (t) => {
+      if (!store.userSessions) {
+        t.skip(`${store.kind} has no user index`);
+        return;
+      }
+      const user = `u-${Math.random().toString(36).slice(2)}`;
+      const other = `${user}-other`;
+      const [k1, k2, k3] = [key(), key(), key()];
+      await store.set(k1, { ...rec('1'), user });
+      await store.update(k2, () => ({ ...rec('2'), user }));
+      await store.set(k3, { ...rec('3'), user: other });
+      const listed = new Set(await store.userSessions(user));
+      assert.ok(listed.has(k1) && listed.has(k2), 'both sessions of the user are listed');
+      assert.ok(!listed.has(k3), "another user's session is not");
+      await store.delete(k1);
+      assert.ok(!(await store.userSessions(user)).includes(k1), 'a deleted session is not listed');
+      await store.set(k2, rec('expired', Date.now() - 7200_000));
+      await store.cleanup(3600);
+      assert.ok(
+        !(await store.userSessions(user)).includes(k2),
+        'an expired, cleaned session is not listed',
+      );
+      assert.deepEqual(await store.userSessions(`${user}-nobody`), []);
+    });
+
     it('serves a full session cycle through SessionManager', async () => {
       const manager = new SessionManager<{ n: number; when: Date; tags: Set<string> }>(store, {
         cleanup_interval: 0,
