@@ -1,26 +1,25 @@
 // The example routes on the web.py-style layer.
 import type { Server } from 'node:http';
 import type { Store } from 'websession';
+import { sessionMetrics } from 'websession/metrics';
 import * as web from 'websession/web';
 import { type ExampleOptions, LOGGED_IN, LOGGED_OUT } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
 export async function start(store: Store, options: ExampleOptions): Promise<Server> {
+  // biome-ignore format: web.py's pattern, handler pairs
   const urls = [
-    '/',
-    'Index',
-    '/login',
-    'Login',
-    '/logout',
-    'Logout',
-    '/count',
-    'Count',
-    '/kill',
-    'Kill',
+    '/', 'Index',
+    '/login', 'Login',
+    '/logout', 'Logout',
+    '/count', 'Count',
+    '/kill', 'Kill',
+    '/metrics', 'Metrics',
   ];
-  const app = web.application(urls, () => ({ Index, Login, Logout, Count, Kill }));
+  const app = web.application(urls, () => ({ Index, Login, Logout, Count, Kill, Metrics }));
   const session = web.session.Session<Data>(app, store, null, options.session);
+  const metrics = sessionMetrics(session.manager);
 
   class Index {
     GET() {
@@ -53,6 +52,12 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
       session.kill();
       web.header('Content-Type', 'text/plain; charset=utf-8');
       return 'killed';
+    }
+  }
+  class Metrics {
+    GET() {
+      web.header('Content-Type', metrics.contentType);
+      return metrics.text();
     }
   }
   return app.run(

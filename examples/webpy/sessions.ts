@@ -1,7 +1,12 @@
 // web.py's sessions example (webpy.org/sessions), line by line in TypeScript.
 import * as web from 'websession/web';
 
-const urls = ['/', 'Index', '/login', 'Login', '/logout', 'Logout'];
+// biome-ignore format: web.py's pattern, handler pairs
+const urls = [
+  '/', 'Index',
+  '/login', 'Login',
+  '/logout', 'Logout',
+];
 
 web.config.debug = false;
 const app = web.application(urls, () => ({ Index, Login, Logout }));

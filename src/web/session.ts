@@ -70,6 +70,7 @@ export function Session<T extends SessionData = SessionData>(
         cookie: context.env.cookie,
         ip: context.ip,
         secure: context.protocol === 'https',
+        userAgent: context.env['user-agent'],
       };
       const session = await manager.load(request);
       context.extra.set(slot, session);

@@ -1,0 +1,97 @@
+/**
+ * `websession/metrics`: session counts and store latency histograms in the Prometheus text
+ * format, from a SessionManager's events.
+ *
+ * @example
+ * const metrics = sessionMetrics(manager);
+ * // in a /metrics handler:
+ * res.setHeader('Content-Type', metrics.contentType); res.end(metrics.text());
+ * @module
+ */
+
+import type { SessionData } from './core/codec.js';
+import type { SessionEventName } from './core/events.js';
+import type { SessionManager } from './core/manager.js';
+
+const EVENTS: readonly SessionEventName[] = [
+  'created',
+  'loaded',
+  'saved',
+  'touched',
+  'regenerated',
+  'killed',
+  'expired',
+  'error',
+];
+const TIMED: readonly SessionEventName[] = ['created', 'loaded', 'saved', 'touched'];
+/** Histogram buckets in seconds. */
+const BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Prometheus metrics of one SessionManager. */
+export interface SessionMetrics {
+  /** The exposition text (format 0.0.4). */
+  text(): string;
+  /** The Content-Type to answer with. */
+  readonly contentType: string;
+  /** Stops listening. */
+  close(): void;
+}
+
+/**
+ * Counts every session event (`websession_events_total{event=…}`) and observes store latency
+ * of loads, saves, creations and touches (`websession_store_seconds{op=…}`).
+ */
+export function sessionMetrics<T extends SessionData>(
+  manager: SessionManager<T>,
+  prefix = 'websession',
+): SessionMetrics {
+  const counts = new Map<string, number>(EVENTS.map((e) => [e, 0]));
+  const hist = new Map(
+    TIMED.map((op) => [op, { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }]),
+  );
+  const off: (() => void)[] = [];
+  for (const event of EVENTS) {
+    off.push(
+      manager.on(event, (e) => {
+        counts.set(event, (counts.get(event) ?? 0) + 1);
+        const h = hist.get(event);
+        if (!h) return;
+        const seconds = e.ms / 1000;
+        h.sum += seconds;
+        h.count++;
+        for (let i = 0; i < BUCKETS.length; i++)
+          if (seconds <= (BUCKETS[i] as number)) h.buckets[i]!++;
+      }),
+    );
+  }
+  return {
+    contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    text() {
+      const lines = [
+        `# HELP ${prefix}_events_total Session events by kind.`,
+        `# TYPE ${prefix}_events_total counter`,
+        ...[...counts].map(
+          ([event, n]) =>
+            `${prefix}_events_total{event="${event}",store="${manager.store.kind}"} ${n}`,
+        ),
+        `# HELP ${prefix}_store_seconds Store latency of session loads, saves, creations and touches.`,
+        `# TYPE ${prefix}_store_seconds histogram`,
+      ];
+      for (const [op, h] of hist) {
+        const labels = `op="${op}",store="${manager.store.kind}"`;
+        for (let i = 0; i < BUCKETS.length; i++) {
+          lines.push(
+            `${prefix}_store_seconds_bucket{${labels},le="${BUCKETS[i]}"} ${h.buckets[i]}`,
+          );
+        }
+        lines.push(`${prefix}_store_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
+        lines.push(`${prefix}_store_seconds_sum{${labels}} ${h.sum}`);
+        lines.push(`${prefix}_store_seconds_count{${labels}} ${h.count}`);
+      }
+      return `${lines.join('\n')}\n`;
+    },
+    close() {
+      for (const f of off) f();
+    },
+  };
+}
