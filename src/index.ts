@@ -15,12 +15,25 @@ export {
 } from './core/config.js';
 export { MAX_COOKIE_HEADER, readCookie, signId, verifyCookieValue } from './core/cookie.js';
 export * from './core/errors.js';
+export type {
+  SessionEventBase,
+  SessionEventName,
+  SessionEvents,
+  SessionListener,
+} from './core/events.js';
 export { generateSessionId, isValidSessionId, storeKey } from './core/id.js';
-export { type CommitResult, type RequestInfo, SessionManager } from './core/manager.js';
+export {
+  type CommitResult,
+  type RequestInfo,
+  SessionManager,
+  type UserSessionInfo,
+} from './core/manager.js';
+export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
 export { DiskStore, type DiskStoreOptions } from './stores/disk.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export type {
+  CleanupProgress,
   LockScope,
   Store,
   StoreCapabilities,

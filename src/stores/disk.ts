@@ -15,7 +15,13 @@ import lockfile from 'proper-lockfile';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
-import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import type {
+  CleanupProgress,
+  Store,
+  StoreCapabilities,
+  StoredSession,
+  StoreMutator,
+} from './store.js';
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -265,7 +271,8 @@ export class DiskStore implements Store {
     }
   }
 
-  async cleanup(maxIdleSeconds: number): Promise<number> {
+  async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
+    let scanned = 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const tmpCutoff = Date.now() - 3600_000;
     let removed = 0;
@@ -281,6 +288,7 @@ export class DiskStore implements Store {
       for await (const entry of dir) {
         const file = path.join(shardDir, entry.name);
         if (KEY_FILE.test(entry.name)) {
+          if (++scanned % 1000 === 0) onProgress?.({ scanned, removed });
           const key = entry.name.slice(0, 64);
           const stat = await fsp.stat(file).catch(() => undefined);
           if (!stat || stat.mtimeMs >= cutoff) continue;
@@ -299,6 +307,7 @@ export class DiskStore implements Store {
       }
     }
     await this.#sweepUsers();
+    onProgress?.({ scanned, removed });
     return removed;
   }
 

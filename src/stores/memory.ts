@@ -5,7 +5,13 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { assertKey } from './key.js';
-import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import type {
+  CleanupProgress,
+  Store,
+  StoreCapabilities,
+  StoredSession,
+  StoreMutator,
+} from './store.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -110,7 +116,8 @@ export class MemoryStore implements Store {
     this.#remove(key);
   }
 
-  async cleanup(maxIdleSeconds: number): Promise<number> {
+  async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
+    const total = this.#map.size;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     let removed = 0;
     let seen = 0;
@@ -120,8 +127,12 @@ export class MemoryStore implements Store {
         this.#remove(key);
         removed++;
       }
-      if (++seen % 5000 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (++seen % 5000 === 0) {
+        onProgress?.({ scanned: seen, removed, total });
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
+    onProgress?.({ scanned: seen, removed, total });
     return removed;
   }
 

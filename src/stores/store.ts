@@ -25,6 +25,13 @@ export interface StoredSession {
  */
 export type StoreMutator = (current: StoredSession | undefined) => StoredSession | null | undefined;
 
+/** Progress of a cleanup pass: records looked at, records removed, and the total when known. */
+export type CleanupProgress = (progress: {
+  scanned: number;
+  removed: number;
+  total?: number;
+}) => void;
+
 /** How far a store's {@link Store.update} lock reaches. */
 export type LockScope =
   /** Atomic against every process using the same store (file lock, row lock, transaction…). */
@@ -59,8 +66,11 @@ export interface Store {
   touch(key: string, atime: number): Promise<void>;
   /** Removes the record; no-op when absent. */
   delete(key: string): Promise<void>;
-  /** Removes records idle for more than `maxIdleSeconds`; returns how many it removed. */
-  cleanup(maxIdleSeconds: number): Promise<number>;
+  /**
+   * Removes records idle for more than `maxIdleSeconds`; returns how many it removed. Runs in
+   * bounded steps that yield to the event loop; may report progress (for tools).
+   */
+  cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number>;
   /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */
   keys(): AsyncIterable<string>;
   /**

@@ -1,0 +1,429 @@
+#!/usr/bin/env node
+/**
+ * The `websession` command: inspect and manage the sessions of any store URL.
+ * Exit codes: 0 done, 1 failed (store unreachable, verification mismatch), 2 usage error
+ * (bad arguments or store URL), 3 not found (unknown session or user).
+ * @module
+ */
+import { inspect, parseArgs } from 'node:util';
+import { decodePayload, type SessionPayload } from './core/codec.js';
+import { verifyCookieValue } from './core/cookie.js';
+import { ConfigError, UnsupportedError } from './core/errors.js';
+import { isValidSessionId, storeKey } from './core/id.js';
+import type { Store, StoredSession } from './stores/store.js';
+import { storeFromUrl } from './stores/url.js';
+
+/** Exit codes of the command. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
+
+const USAGE = `usage: websession <command> [options]
+
+commands:
+  stats   --store <url>                      count, oldest and newest access, bytes
+  list    --store <url> [--user <id>] [--limit N] [--offset N]
+                                             store keys (or a user's sessions), paged
+  show    --store <url> <key> | --cookie <value>
+                                             one session's data, decoded
+  kill    --store <url> <key> | --user <id>  delete one session, or all of a user's
+  cleanup --store <url> --timeout <seconds>  delete sessions idle longer than that
+  migrate --from <url> --to <url> [--timeout <seconds>]
+                                             copy every live session; resumable, verified
+
+store URLs: memory:, disk:./sessions, sqlite:./sessions.db, postgres://…, mysql://…,
+            shelf:./sessions.shelf, redis://…
+exit codes: 0 done, 1 failed, 2 usage error, 3 not found`;
+
+class UsageError extends Error {}
+class NotFoundError extends Error {}
+
+interface Io {
+  out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  err: NodeJS.WritableStream;
+}
+
+/** A progress bar on a terminal; nothing when the output is piped (the summary says it all). */
+class Progress {
+  readonly #io: Io;
+  readonly #label: string;
+  readonly #tty: boolean;
+  #last = 0;
+  constructor(io: Io, label: string) {
+    this.#io = io;
+    this.#label = label;
+    this.#tty = Boolean(io.out.isTTY);
+  }
+  update(done: number, total?: number, extra = ''): void {
+    if (!this.#tty) return;
+    const now = Date.now();
+    if (now - this.#last < 100 && done !== total) return;
+    this.#last = now;
+    const width = 30;
+    let bar: string;
+    if (total && total > 0) {
+      const filled = Math.min(width, Math.round((done / total) * width));
+      bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${Math.floor((done / total) * 100)}%`;
+    } else {
+      bar = `${done}`;
+    }
+    this.#io.out.write(`\r${this.#label} ${bar}${extra ? ` ${extra}` : ''}\u001b[K`);
+  }
+  done(): void {
+    if (this.#tty) this.#io.out.write('\n');
+  }
+}
+
+async function openStore(url: string | undefined, flag: string): Promise<Store> {
+  if (!url) throw new UsageError(`missing ${flag} <store-url>`);
+  try {
+    return await storeFromUrl(url);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new UsageError(err.message.replace(/^\[websession\] /, ''));
+    throw err;
+  }
+}
+
+function decode(record: StoredSession): SessionPayload | undefined {
+  try {
+    return decodePayload(record.data);
+  } catch {
+    return undefined;
+  }
+}
+
+function seconds(value: string | undefined, name: string, fallback?: number): number {
+  if (value === undefined) {
+    if (fallback === undefined) throw new UsageError(`missing --${name} <seconds>`);
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`--${name} must be a non-negative number of seconds`);
+  return n;
+}
+
+function keyArg(positional: string | undefined, cookie: string | undefined): string {
+  if (cookie !== undefined) {
+    const verified = verifyCookieValue(cookie, []) ?? verifyCookieValue(cookie.split('.')[0], []);
+    if (!verified)
+      throw new UsageError('--cookie must be a session cookie value (64 hex characters)');
+    return storeKey(verified.id);
+  }
+  if (!positional)
+    throw new UsageError('missing <key> (a store key, as `list` prints) or --cookie <value>');
+  if (!isValidSessionId(positional))
+    throw new UsageError(`not a store key: ${JSON.stringify(positional)}`);
+  return positional;
+}
+
+async function count(store: Store): Promise<number> {
+  let n = 0;
+  for await (const _ of store.keys()) n++;
+  return n;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T>(
+  items: AsyncIterable<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  const running = new Set<Promise<void>>();
+  for await (const item of items) {
+    const p = fn(item).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+async function stats(values: Values, io: Io): Promise<void> {
+  const store = await openStore(values.store as string | undefined, '--store');
+  try {
+    let n = 0;
+    let bytes = 0;
+    let oldest = Number.POSITIVE_INFINITY;
+    let newest = 0;
+    let corrupt = 0;
+    const progress = new Progress(io, 'reading');
+    for await (const key of store.keys()) {
+      const record = await store.get(key);
+      if (!record) continue;
+      n++;
+      bytes += Buffer.byteLength(record.data);
+      oldest = Math.min(oldest, record.atime);
+      newest = Math.max(newest, record.atime);
+      if (!decode(record)) corrupt++;
+      progress.update(n);
+    }
+    progress.done();
+    const when = (t: number) => (n ? new Date(t).toISOString() : '-');
+    io.out.write(
+      `sessions: ${n}\noldest access: ${when(oldest)}\nnewest access: ${when(newest)}\nbytes: ${bytes}\ncorrupt: ${corrupt}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function list(values: Values, io: Io): Promise<void> {
+  const store = await openStore(values.store as string | undefined, '--store');
+  const limit = values.limit === undefined ? 100 : Number(values.limit);
+  const offset = values.offset === undefined ? 0 : Number(values.offset);
+  if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(offset) || offset < 0) {
+    throw new UsageError('--limit must be a positive integer and --offset a non-negative one');
+  }
+  try {
+    if (typeof values.user === 'string') {
+      if (!store.userSessions)
+        throw new UnsupportedError(store.kind, 'this store keeps no user index');
+      const rows: string[] = [];
+      for (const key of await store.userSessions(values.user)) {
+        const record = await store.get(key);
+        const payload = record && decode(record);
+        if (!record || !payload || payload.meta.user !== values.user) continue;
+        rows.push(
+          `${key}\tcreated ${new Date(payload.meta.created).toISOString()}\tlast ${new Date(record.atime).toISOString()}\tip ${payload.meta.ip ?? '-'}\tua ${payload.meta.ua ?? '-'}`,
+        );
+      }
+      if (rows.length === 0)
+        throw new NotFoundError(`no sessions for user ${JSON.stringify(values.user)}`);
+      for (const row of rows.slice(offset, offset + limit)) io.out.write(`${row}\n`);
+      return;
+    }
+    let i = 0;
+    for await (const key of store.keys()) {
+      if (i++ < offset) continue;
+      if (i > offset + limit) break;
+      io.out.write(`${key}\n`);
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function show(values: Values, positionals: string[], io: Io): Promise<void> {
+  const key = keyArg(positionals[0], values.cookie as string | undefined);
+  const store = await openStore(values.store as string | undefined, '--store');
+  try {
+    const record = await store.get(key);
+    if (!record) throw new NotFoundError(`no session with key ${key}`);
+    const payload = decode(record);
+    if (!payload) throw new Error(`session ${key} is corrupt: ${record.data.slice(0, 80)}`);
+    io.out.write(
+      `${inspect(
+        {
+          key,
+          created: new Date(payload.meta.created),
+          lastAccess: new Date(record.atime),
+          ip: payload.meta.ip,
+          userAgent: payload.meta.ua,
+          user: payload.meta.user,
+          data: payload.data,
+          flash: payload.flash,
+        },
+        { depth: 8, colors: false, breakLength: 100 },
+      )}\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function kill(values: Values, positionals: string[], io: Io): Promise<void> {
+  const store = await openStore(values.store as string | undefined, '--store');
+  try {
+    if (typeof values.user === 'string') {
+      if (!store.userSessions)
+        throw new UnsupportedError(store.kind, 'this store keeps no user index');
+      let n = 0;
+      for (const key of await store.userSessions(values.user)) {
+        const record = await store.get(key);
+        if (!record || decode(record)?.meta.user !== values.user) continue;
+        await store.delete(key);
+        n++;
+      }
+      if (n === 0) throw new NotFoundError(`no sessions for user ${JSON.stringify(values.user)}`);
+      io.out.write(`killed ${n} session(s) of user ${values.user}\n`);
+      return;
+    }
+    const key = keyArg(positionals[0], values.cookie as string | undefined);
+    if (!(await store.get(key))) throw new NotFoundError(`no session with key ${key}`);
+    await store.delete(key);
+    io.out.write(`killed ${key}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function cleanup(values: Values, io: Io): Promise<void> {
+  const timeout = seconds(values.timeout as string | undefined, 'timeout');
+  const store = await openStore(values.store as string | undefined, '--store');
+  try {
+    if (store.capabilities.nativeTtl) {
+      io.out.write(`${store.kind} expires sessions by itself (TTL): nothing to clean\n`);
+      return;
+    }
+    const progress = new Progress(io, 'cleanup');
+    const started = Date.now();
+    const removed = await store.cleanup(timeout, (p) =>
+      progress.update(p.scanned, p.total, `removed ${p.removed}`),
+    );
+    progress.done();
+    io.out.write(
+      `removed ${removed} expired session(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+async function migrate(values: Values, io: Io): Promise<void> {
+  const timeout = seconds(values.timeout as string | undefined, 'timeout', 86400);
+  const from = await openStore(values.from as string | undefined, '--from');
+  let to: Store;
+  try {
+    to = await openStore(values.to as string | undefined, '--to');
+  } catch (err) {
+    await from.close();
+    throw err;
+  }
+  try {
+    const started = Date.now();
+    const cutoff = started - timeout * 1000;
+    const total = await count(from);
+    const progress = new Progress(io, 'migrate');
+    let done = 0;
+    let copied = 0;
+    let skipped = 0;
+    let expired = 0;
+    const live: string[] = [];
+    await pool(from.keys(), 32, async (key) => {
+      const record = await from.get(key);
+      done++;
+      if (!record || record.atime < cutoff) {
+        if (record) expired++;
+        progress.update(done, total);
+        return;
+      }
+      live.push(key);
+      const user = decode(record)?.meta.user;
+      // Resumable: a session already copied (same or newer access) is left as it is.
+      const result = await to.update(key, (current) =>
+        current && current.atime >= record.atime
+          ? undefined
+          : { data: record.data, atime: record.atime, user },
+      );
+      if (result && result.data === record.data && result.atime === record.atime) copied++;
+      else skipped++;
+      progress.update(done, total);
+    });
+    progress.done();
+    // Verify: every live source session is in the destination.
+    let missing = 0;
+    await pool(
+      (async function* () {
+        yield* live;
+      })(),
+      32,
+      async (key) => {
+        if (!(await to.get(key))) missing++;
+      },
+    );
+    const secs = ((Date.now() - started) / 1000).toFixed(1);
+    io.out.write(
+      `migrated ${live.length} live session(s) of ${total} (${copied} copied, ${skipped} already there, ${expired} expired skipped) in ${secs} s\n`,
+    );
+    if (missing > 0)
+      throw new Error(`verification failed: ${missing} live session(s) missing in the destination`);
+    io.out.write(`verified: all ${live.length} live session(s) are in the destination\n`);
+  } finally {
+    await from.close();
+    await to.close();
+  }
+}
+
+/** Runs the command with `argv` (without node and script); returns the exit code. */
+export async function main(
+  argv: string[],
+  io: Io = { out: process.stdout, err: process.stderr },
+): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        store: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
+        user: { type: 'string' },
+        cookie: { type: 'string' },
+        timeout: { type: 'string' },
+        limit: { type: 'string' },
+        offset: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    io.err.write(`websession: ${(err as Error).message}\n${USAGE}\n`);
+    return EXIT.usage;
+  }
+  const [command, ...rest] = parsed.positionals;
+  if (parsed.values.help || !command) {
+    (command ? io.out : io.err).write(`${USAGE}\n`);
+    return parsed.values.help ? EXIT.ok : EXIT.usage;
+  }
+  try {
+    switch (command) {
+      case 'stats':
+        await stats(parsed.values, io);
+        break;
+      case 'list':
+        await list(parsed.values, io);
+        break;
+      case 'show':
+        await show(parsed.values, rest, io);
+        break;
+      case 'kill':
+        await kill(parsed.values, rest, io);
+        break;
+      case 'cleanup':
+        await cleanup(parsed.values, io);
+        break;
+      case 'migrate':
+        await migrate(parsed.values, io);
+        break;
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err.write(`websession: ${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof NotFoundError) {
+      io.err.write(`websession: ${err.message}\n`);
+      return EXIT.notFound;
+    }
+    io.err.write(
+      `websession: ${(err as Error).message?.replace(/^\[websession\] /, '') ?? String(err)}\n`,
+    );
+    return EXIT.failed;
+  }
+}
+
+const entry = process.argv[1] ?? '';
+if (/(^|[/\\])(cli\.[jt]s|websession)$/.test(entry)) {
+  // Output piped into `head` and closed early is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
