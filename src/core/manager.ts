@@ -41,7 +41,7 @@ import {
   type SessionListener,
 } from './events.js';
 import { generateSessionId, isValidSessionId, storeKey } from './id.js';
-import { createSession, type Session, type SessionState } from './session.js';
+import { createSession, type Session, type SessionHost, type SessionState } from './session.js';
 
 /** What an adapter knows of a request. */
 export interface RequestInfo {
@@ -102,6 +102,10 @@ export class SessionManager<T extends SessionData = SessionData> {
   /** The resolved configuration. */
   readonly config: ResolvedConfig<T>;
   readonly #events = new SessionEmitter();
+  readonly #host: SessionHost<T> = {
+    regenerate: (s) => this.#regenerate(s),
+    update: (s, fn) => this.#update(s, fn),
+  };
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleanupRunning = false;
   #closed = false;
@@ -149,41 +153,64 @@ export class SessionManager<T extends SessionData = SessionData> {
     };
   }
 
+  /** Store calls in flight with their deadline, checked by one timer (not one timer per call). */
+  readonly #pending = new Set<{ at: number; op: string; key: string; fail: (err: unknown) => void }>();
+  #deadlineTimer: NodeJS.Timeout | undefined;
+
+  #fail(op: string, key: string, err: unknown): unknown {
+    let out = err;
+    if (!(err instanceof StoreError) && !(err instanceof SessionTooLargeError) && !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))) {
+      out = new StoreUnavailableError(this.store.kind, `${op} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    }
+    this.#emit('error', { key: key.slice(0, 12), ms: 0, op, error: out });
+    return out;
+  }
+
+  #checkDeadlines(): void {
+    const now = performance.now();
+    for (const entry of this.#pending) {
+      if (entry.at > now) continue;
+      this.#pending.delete(entry);
+      entry.fail(new StoreUnavailableError(this.store.kind, `${entry.op} timed out after ${this.config.store_timeout} ms`));
+    }
+    if (this.#pending.size === 0 && this.#deadlineTimer) {
+      clearInterval(this.#deadlineTimer);
+      this.#deadlineTimer = undefined;
+    }
+  }
+
   /** Runs one store call with the configured deadline; failures become StoreUnavailableError. */
   #call<R>(op: string, key: string, promise: Promise<R>): Promise<R> {
     const ms = this.config.store_timeout;
-    const kind = this.store.kind;
-    const wrapped = promise.catch((err: unknown) => {
-      let out = err;
-      if (
-        !(err instanceof StoreError) &&
-        !(err instanceof SessionTooLargeError) &&
-        !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))
-      ) {
-        out = new StoreUnavailableError(
-          kind,
-          `${op} failed: ${(err as Error)?.message ?? String(err)}`,
-          { cause: err },
-        );
+    if (ms <= 0) {
+      return promise.catch((err: unknown) => {
+        throw this.#fail(op, key, err);
+      });
+    }
+    return new Promise<R>((resolve, reject) => {
+      const entry = { at: performance.now() + ms, op, key, fail: reject };
+      this.#pending.add(entry);
+      if (!this.#deadlineTimer) {
+        this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), Math.max(5, Math.min(250, ms / 4)));
+        this.#deadlineTimer.unref();
       }
-      this.#emit('error', { key: key.slice(0, 12), ms: 0, op, error: out });
-      throw out;
+      promise.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.#pending.delete(entry);
+          reject(this.#fail(op, key, err));
+        },
+      );
     });
-    if (ms <= 0) return wrapped;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = new StoreUnavailableError(kind, `${op} timed out after ${ms} ms`);
-        this.#emit('error', { key: key.slice(0, 12), ms, op, error: err });
-        reject(err);
-      }, ms);
-    });
-    return Promise.race([wrapped, timeout]).finally(() => clearTimeout(timer));
   }
 
   #newState(request: RequestInfo, clientHasCookie: boolean): SessionState<T> {
     const id = generateSessionId();
-    const meta: SessionMeta = { created: Date.now(), ip: request.ip };
+    const meta: SessionMeta = { created: Date.now() };
+    if (request.ip !== undefined) meta.ip = request.ip;
     if (request.userAgent) meta.ua = request.userAgent.slice(0, 512);
     let data: Partial<T> = {};
     const init = this.config.initializer;
@@ -211,16 +238,16 @@ export class SessionManager<T extends SessionData = SessionData> {
       flashIn: {},
       flashOut: {},
       hadFlash: false,
+      touched: undefined,
+      metaChanged: false,
+      host: this.#host,
     };
     state.baseline = this.#text(state);
     return state;
   }
 
   #wrap(state: SessionState<T>): Session<T> {
-    const session = createSession(state, {
-      regenerate: (s) => this.#regenerate(s),
-      update: (s, fn) => this.#update(s, fn),
-    });
+    const session = createSession(state);
     states.set(session as object, state as SessionState<SessionData>);
     return session;
   }
@@ -310,6 +337,9 @@ export class SessionManager<T extends SessionData = SessionData> {
       flashIn: p.flash ? { ...p.flash } : {},
       flashOut: {},
       hadFlash: p.flash !== undefined,
+      touched: undefined,
+      metaChanged: false,
+      host: this.#host,
     };
     return this.#wrap(state);
   }
@@ -326,6 +356,24 @@ export class SessionManager<T extends SessionData = SessionData> {
       throw new SessionTooLargeError(byteLength(text), this.config.max_size);
     }
     return text;
+  }
+
+  /**
+   * Changed keys found cheaply from the writes made through the session, or undefined when the
+   * data holds objects (which may have been mutated in place: then only a full compare tells).
+   */
+  #fastChangedKeys(state: SessionState<T>): string[] | undefined {
+    const data = state.data as SessionData;
+    for (const k in data) {
+      const v = data[k];
+      if (typeof v === 'object' ? v !== null : typeof v === 'function') return undefined;
+    }
+    const keys: string[] = [];
+    if (!state.touched) return keys;
+    for (const [k, before] of state.touched) {
+      if (before.had !== Object.hasOwn(data, k) || !Object.is(before.value, data[k])) keys.push(k);
+    }
+    return keys;
   }
 
   /** Keys whose values differ between the baseline and the current data. */
@@ -405,7 +453,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       return { ...state.data };
     }
     const wasNew = state.isNew;
-    const changed = this.#changedKeys(state);
+    const changed = this.#fastChangedKeys(state) ?? this.#changedKeys(state);
     const started = performance.now();
     const stored = await this.#call(
       'update',
@@ -429,6 +477,9 @@ export class SessionManager<T extends SessionData = SessionData> {
     state.data = payload.data as Partial<T>;
     state.meta = payload.meta;
     state.hadFlash = payload.flash !== undefined;
+    state.flashOut = {};
+    state.touched = undefined;
+    state.metaChanged = false;
     state.baseline = stored.data;
     state.atime = stored.atime;
     return { ...state.data };
@@ -491,12 +542,20 @@ export class SessionManager<T extends SessionData = SessionData> {
       return cookie();
     }
 
-    const text = this.#text(state);
-    const changed = text !== state.baseline;
+    const fast = this.#fastChangedKeys(state);
+    let keys: string[];
+    let changed: boolean;
+    if (fast !== undefined) {
+      keys = fast;
+      changed = keys.length > 0 || state.metaChanged || state.hadFlash || hasKeys(state.flashOut);
+    } else {
+      changed = this.#text(state) !== state.baseline;
+      keys = changed ? this.#changedKeys(state) : [];
+    }
     const started = performance.now();
     if (state.isNew) {
       if (!changed) return state.sendCookie ? cookie() : undefined;
-      this.#checkSize(text);
+      const text = this.#checkSize(this.#text(state));
       await this.#call(
         'set',
         state.key,
@@ -510,7 +569,6 @@ export class SessionManager<T extends SessionData = SessionData> {
       return cookie();
     }
     if (changed) {
-      const keys = this.#changedKeys(state);
       const stored = await this.#call(
         'update',
         state.key,

@@ -112,6 +112,15 @@ export interface SessionState<T extends SessionData = SessionData> {
   flashOut: Record<string, unknown[]>;
   /** The stored record carried flash messages (so a save must clear them). */
   hadFlash: boolean;
+  /**
+   * Keys written or deleted through the session in this request, with the value each had
+   * before its first write (for cheap change detection). Undefined until the first write.
+   */
+  touched: Map<string, { had: boolean; value: unknown }> | undefined;
+  /** Metadata (user) changed in this request. */
+  metaChanged: boolean;
+  /** The host that regenerates and updates this session. */
+  host: SessionHost<T>;
 }
 
 /** What the session proxy needs from its manager. */
@@ -128,119 +137,152 @@ function checkKey(key: unknown): string {
   return key;
 }
 
-/** Wraps a state in the user-facing Session object. */
-export function createSession<T extends SessionData>(
-  state: SessionState<T>,
-  host: SessionHost<T>,
-): Session<T> {
-  const data = () => state.data as Record<string, unknown>;
-  const alive = () => {
-    if (state.killed) throw new SessionStateError('this session was killed in this request');
-  };
-  const api: SessionApi<T> = {
-    get(key: string, fallback?: unknown) {
-      const d = data();
-      return (hasOwn(d, key) && d[key] !== undefined ? d[key] : fallback) as never;
-    },
-    set(key: string, value: unknown) {
-      alive();
-      data()[checkKey(key)] = value;
-    },
-    has: (key: string) => hasOwn(data(), key),
-    delete(key: string) {
-      alive();
-      delete data()[key];
-    },
-    kill() {
-      state.killed = true;
-    },
-    regenerate() {
-      alive();
-      host.regenerate(state);
-    },
-    update(fn) {
-      alive();
-      return host.update(state, fn);
-    },
-    flash(key: string, value: unknown) {
-      alive();
-      checkKey(key);
-      const list = state.flashOut[key] ?? [];
-      list.push(value);
-      state.flashOut[key] = list;
-    },
-    flashes(key?: string) {
-      if (key === undefined) {
-        const all = state.flashIn;
-        state.flashIn = {};
-        return all;
-      }
-      const list = hasOwn(state.flashIn, key) ? (state.flashIn[key] ?? []) : [];
-      delete state.flashIn[key];
-      return list;
-    },
-    setUser(user: string | null) {
-      alive();
-      if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
-        throw new TypeError(
-          '[websession] setUser takes a non-empty string of at most 256 characters, or null',
-        );
-      }
-      state.meta = { ...state.meta, user: user ?? undefined };
-    },
-    getUser() {
-      return state.meta.user;
-    },
-    get id() {
-      return state.id;
-    },
-    get isNew() {
-      return state.isNew;
-    },
-    get data() {
-      return { ...state.data };
-    },
-  } as SessionApi<T>;
+function alive(state: SessionState<SessionData>): void {
+  if (state.killed) throw new SessionStateError('this session was killed in this request');
+}
 
-  return new Proxy(api as object, {
-    get(target, prop) {
-      if (typeof prop === 'symbol') return Reflect.get(target, prop);
-      if (RESERVED.has(prop))
-        return prop === 'then'
-          ? undefined
-          : prop === 'toJSON'
-            ? () => ({ ...state.data })
-            : Reflect.get(target, prop);
-      const d = data();
-      return hasOwn(d, prop) ? d[prop] : undefined;
-    },
-    set(_target, prop, value) {
-      if (typeof prop === 'symbol' || RESERVED.has(prop)) {
-        throw new TypeError(
-          `[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`,
-        );
-      }
-      alive();
-      data()[checkKey(prop)] = value;
-      return true;
-    },
-    deleteProperty(_target, prop) {
-      if (typeof prop === 'string' && !RESERVED.has(prop)) {
-        alive();
-        delete data()[prop];
-      }
-      return true;
-    },
-    has(_target, prop) {
-      return typeof prop === 'string' && hasOwn(data(), prop);
-    },
-    ownKeys() {
-      return Reflect.ownKeys(data());
-    },
-    getOwnPropertyDescriptor(_target, prop) {
-      const d = data();
-      if (typeof prop !== 'string' || !hasOwn(d, prop)) return undefined;
-      return { value: d[prop], writable: true, enumerable: true, configurable: true };
-    },
-  }) as Session<T>;
+/** Records the value a key had before its first write in this request. */
+function noteWrite(state: SessionState<SessionData>, key: string): void {
+  const data = state.data as Record<string, unknown>;
+  if (!state.touched) state.touched = new Map();
+  if (!state.touched.has(key)) state.touched.set(key, { had: hasOwn(data, key), value: data[key] });
+}
+
+function writeKey(state: SessionState<SessionData>, key: string, value: unknown): void {
+  alive(state);
+  checkKey(key);
+  noteWrite(state, key);
+  (state.data as Record<string, unknown>)[key] = value;
+}
+
+function deleteKey(state: SessionState<SessionData>, key: string): void {
+  alive(state);
+  if (!hasOwn(state.data, key)) return;
+  noteWrite(state, key);
+  delete (state.data as Record<string, unknown>)[key];
+}
+
+/** Where a session object keeps its state (a symbol: invisible to data access and JSON). */
+const STATE = Symbol('websession.state');
+
+/** The methods of every session, on one prototype (no per-request closures). */
+class SessionMethods {
+  readonly [STATE]: SessionState<SessionData>;
+  constructor(state: SessionState<SessionData>) {
+    this[STATE] = state;
+  }
+  get(key: string, fallback?: unknown): unknown {
+    const d = this[STATE].data as Record<string, unknown>;
+    return hasOwn(d, key) && d[key] !== undefined ? d[key] : fallback;
+  }
+  set(key: string, value: unknown): void {
+    writeKey(this[STATE], key, value);
+  }
+  has(key: string): boolean {
+    return hasOwn(this[STATE].data, key);
+  }
+  delete(key: string): void {
+    deleteKey(this[STATE], key);
+  }
+  kill(): void {
+    this[STATE].killed = true;
+  }
+  regenerate(): void {
+    alive(this[STATE]);
+    this[STATE].host.regenerate(this[STATE]);
+  }
+  update(fn: (data: Partial<SessionData>) => void): Promise<Partial<SessionData>> {
+    alive(this[STATE]);
+    return this[STATE].host.update(this[STATE], fn);
+  }
+  flash(key: string, value: unknown): void {
+    const state = this[STATE];
+    alive(state);
+    checkKey(key);
+    const list = state.flashOut[key] ?? [];
+    list.push(value);
+    state.flashOut[key] = list;
+  }
+  flashes(key?: string): unknown[] | Record<string, unknown[]> {
+    const state = this[STATE];
+    if (key === undefined) {
+      const all = state.flashIn;
+      state.flashIn = {};
+      return all;
+    }
+    const list = hasOwn(state.flashIn, key) ? (state.flashIn[key] ?? []) : [];
+    delete state.flashIn[key];
+    return list;
+  }
+  setUser(user: string | null): void {
+    const state = this[STATE];
+    alive(state);
+    if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
+      throw new TypeError('[websession] setUser takes a non-empty string of at most 256 characters, or null');
+    }
+    if (state.meta.user === (user ?? undefined)) return;
+    const meta = { ...state.meta };
+    if (user === null) delete meta.user;
+    else meta.user = user;
+    state.meta = meta;
+    state.metaChanged = true;
+  }
+  getUser(): string | undefined {
+    return this[STATE].meta.user;
+  }
+  toJSON(): Record<string, unknown> {
+    return { ...this[STATE].data };
+  }
+  get id(): string {
+    return this[STATE].id;
+  }
+  get isNew(): boolean {
+    return this[STATE].isNew;
+  }
+  get data(): Record<string, unknown> {
+    return { ...this[STATE].data };
+  }
+  /** The state behind a session (for the manager). */
+  static stateOf(target: SessionMethods): SessionState<SessionData> {
+    return target[STATE];
+  }
+}
+
+const dataOf = (target: object) => SessionMethods.stateOf(target as SessionMethods).data as Record<string, unknown>;
+
+/** One Proxy handler for every session: attribute access reads and writes the data. */
+const handler: ProxyHandler<SessionMethods> = {
+  get(target, prop) {
+    if (typeof prop === 'symbol') return Reflect.get(target, prop);
+    if (RESERVED.has(prop)) return prop === 'then' || prop === 'constructor' ? undefined : Reflect.get(target, prop, target);
+    const d = dataOf(target);
+    return hasOwn(d, prop) ? d[prop] : undefined;
+  },
+  set(target, prop, value) {
+    if (typeof prop === 'symbol' || RESERVED.has(prop)) {
+      throw new TypeError(`[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`);
+    }
+    writeKey(SessionMethods.stateOf(target), prop, value);
+    return true;
+  },
+  deleteProperty(target, prop) {
+    if (typeof prop === 'string' && !RESERVED.has(prop)) deleteKey(SessionMethods.stateOf(target), prop);
+    return true;
+  },
+  has(target, prop) {
+    return typeof prop === 'string' && hasOwn(dataOf(target), prop);
+  },
+  ownKeys(target) {
+    return Reflect.ownKeys(dataOf(target));
+  },
+  getOwnPropertyDescriptor(target, prop) {
+    const d = dataOf(target);
+    if (typeof prop !== 'string' || !hasOwn(d, prop)) return undefined;
+    return { value: d[prop], writable: true, enumerable: true, configurable: true };
+  },
+};
+
+/** Wraps a state in the user-facing Session object. */
+export function createSession<T extends SessionData>(state: SessionState<T>): Session<T> {
+  return new Proxy(new SessionMethods(state as unknown as SessionState<SessionData>), handler) as unknown as Session<T>;
 }

@@ -92,7 +92,8 @@ export function Session<T extends SessionData = SessionData>(
       if (!tryGetContext())
         throw new SessionStateError(`session.${prop} used outside of a request`);
       const session = current() as unknown as Record<string, unknown>;
-      return session[prop];
+      const value = session[prop];
+      return typeof value === 'function' ? value.bind(session) : value;
     },
     set(_t, prop, value) {
       if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager')
