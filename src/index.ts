@@ -14,3 +14,4 @@ export type { Store, StoredSession, StoreMutator, StoreCapabilities, LockScope }
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export { DiskStore, type DiskStoreOptions } from './stores/disk.js';
 export { storeFromUrl, registerStoreScheme, type StoreFactory } from './stores/url.js';
+export { ShelfStore, type ShelfStoreOptions } from './stores/shelf.js';

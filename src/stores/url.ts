@@ -6,6 +6,7 @@
 import { ConfigError } from '../core/errors.js';
 import { DiskStore } from './disk.js';
 import { MemoryStore } from './memory.js';
+import { ShelfStore } from './shelf.js';
 import type { Store } from './store.js';
 
 /** Makes a store from a parsed store URL. */
@@ -37,6 +38,13 @@ registerStoreScheme('disk', async (url, raw) => {
   const dir = pathPart(raw, 'disk');
   if (!dir) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
   return new DiskStore(dir, { fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true' });
+});
+
+registerStoreScheme('shelf', async (url, raw) => {
+  const file = pathPart(raw, 'shelf');
+  if (!file) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no file (shelf:./sessions.shelf)`);
+  const noSync = url.searchParams.get('nosync');
+  return new ShelfStore(file, { noSync: noSync === '1' || noSync === 'true' });
 });
 
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
