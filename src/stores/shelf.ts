@@ -17,7 +17,7 @@ import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.j
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
-import type { Store, StoreCapabilities, StoreMutator, StoredSession } from './store.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 
 /** Options of {@link ShelfStore}. */
 export interface ShelfStoreOptions {
@@ -66,15 +66,20 @@ export class ShelfStore implements Store {
   #closed = false;
 
   constructor(filename: string, options: ShelfStoreOptions = {}) {
-    if (typeof filename !== 'string' || filename.length === 0) throw new ConfigError('ShelfStore needs a file name');
+    if (typeof filename !== 'string' || filename.length === 0)
+      throw new ConfigError('ShelfStore needs a file name');
     const batch = options.cleanupBatch ?? 1000;
-    if (!Number.isInteger(batch) || batch < 1) throw new ConfigError('ShelfStore cleanupBatch must be a positive integer');
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new ConfigError('ShelfStore cleanupBatch must be a positive integer');
     this.filename = path.resolve(filename);
     this.#options = { ...options, cleanupBatch: batch };
   }
 
   #open(): Promise<Handles> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError(this.kind, `store ${this.filename} is closed`));
+    if (this.#closed)
+      return Promise.reject(
+        new StoreUnavailableError(this.kind, `store ${this.filename} is closed`),
+      );
     this.#handles ??= (async () => {
       const lmdb = await loadOptional('lmdb', this.kind, () => import('lmdb'));
       try {
@@ -101,7 +106,9 @@ export class ShelfStore implements Store {
         return { env, data, atimes };
       } catch (err) {
         this.#handles = undefined;
-        throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, { cause: err });
+        throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     })();
     return this.#handles;
@@ -109,7 +116,11 @@ export class ShelfStore implements Store {
 
   #fail(op: string, err: unknown): never {
     if (err instanceof StoreError || err instanceof MutatorFailure) throw err;
-    throw new StoreError(this.kind, `${op} failed in ${this.filename}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new StoreError(
+      this.kind,
+      `${op} failed in ${this.filename}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
   }
 
   static #read(h: Handles, key: string): StoredSession | undefined {
@@ -219,7 +230,9 @@ export class ShelfStore implements Store {
         const expired: string[] = [];
         let seen = 0;
         let last: string | undefined;
-        for (const { key, value } of h.atimes.getRange(after === undefined ? { limit: batch } : { start: after, limit: batch + 1 })) {
+        for (const { key, value } of h.atimes.getRange(
+          after === undefined ? { limit: batch } : { start: after, limit: batch + 1 },
+        )) {
           if (key === after) continue;
           seen++;
           last = key;
@@ -256,7 +269,9 @@ export class ShelfStore implements Store {
     for (;;) {
       let page: string[];
       try {
-        page = [...h.data.getKeys(after === undefined ? { limit: 1000 } : { start: after, limit: 1001 })].filter((k) => k !== after);
+        page = [
+          ...h.data.getKeys(after === undefined ? { limit: 1000 } : { start: after, limit: 1001 }),
+        ].filter((k) => k !== after);
       } catch (err) {
         this.#fail('list', err);
       }

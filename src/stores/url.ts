@@ -6,6 +6,7 @@
 import { ConfigError } from '../core/errors.js';
 import { DiskStore } from './disk.js';
 import { MemoryStore } from './memory.js';
+import { RedisStore, redisOptionsFromUrl } from './redis.js';
 import { ShelfStore } from './shelf.js';
 import type { Store } from './store.js';
 
@@ -36,16 +37,27 @@ registerStoreScheme('memory', async (url) => {
 
 registerStoreScheme('disk', async (url, raw) => {
   const dir = pathPart(raw, 'disk');
-  if (!dir) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
-  return new DiskStore(dir, { fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true' });
+  if (!dir)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
+  return new DiskStore(dir, {
+    fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true',
+  });
 });
 
 registerStoreScheme('shelf', async (url, raw) => {
   const file = pathPart(raw, 'shelf');
-  if (!file) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no file (shelf:./sessions.shelf)`);
+  if (!file)
+    throw new ConfigError(
+      `store URL ${JSON.stringify(raw)} names no file (shelf:./sessions.shelf)`,
+    );
   const noSync = url.searchParams.get('nosync');
   return new ShelfStore(file, { noSync: noSync === '1' || noSync === 'true' });
 });
+
+const redisFactory: StoreFactory = async (_url, raw) =>
+  new RedisStore(raw, redisOptionsFromUrl(raw));
+registerStoreScheme('redis', redisFactory);
+registerStoreScheme('rediss', redisFactory);
 
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
 export function storeUrlPath(raw: string, scheme: string): string {
@@ -59,7 +71,9 @@ export function storeUrlPath(raw: string, scheme: string): string {
  */
 export async function storeFromUrl(raw: string): Promise<Store> {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
-    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`);
+    throw new ConfigError(
+      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, shelf:./sessions.shelf, redis://host:6379/0`,
+    );
   }
   let url: URL;
   try {
@@ -70,7 +84,9 @@ export async function storeFromUrl(raw: string): Promise<Store> {
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   const factory = factories.get(scheme);
   if (!factory) {
-    throw new ConfigError(`unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`);
+    throw new ConfigError(
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
+    );
   }
   return factory(url, raw);
 }

@@ -11,6 +11,12 @@ import { SessionManager } from '../core/manager.js';
 import { RESERVED, type Session as RequestSession } from '../core/session.js';
 import { DiskStore as DiskStoreClass, type DiskStoreOptions } from '../stores/disk.js';
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions } from '../stores/memory.js';
+import {
+  type RedisClientLike,
+  RedisStore as RedisStoreClass,
+  type RedisStoreOptions,
+} from '../stores/redis.js';
+import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores/shelf.js';
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
@@ -27,6 +33,8 @@ export type WebSession<T extends SessionData = SessionData> = RequestSession<T> 
 
 /** The processor name the session registers under: a second `Session(app, …)` replaces it. */
 const PROCESSOR = 'websession.session';
+/** Where the processor keeps the request's session: shared by every session object of the app. */
+const slot = Symbol.for('websession.session');
 
 /** Options beyond web.py's three arguments: any session config key, overriding `web.config.session_parameters`. */
 export type WebSessionOptions<T extends SessionData> = SessionConfig<T>;
@@ -50,19 +58,25 @@ export function Session<T extends SessionData = SessionData>(
     ...options,
     ...(initializer ? { initializer } : {}),
   });
-  const slot = Symbol('websession.session');
 
   const current = (): RequestSession<T> => {
     const context = getContext();
     const session = context.extra.get(slot) as RequestSession<T> | undefined;
-    if (!session) throw new SessionStateError('the session is not loaded for this request (is the app the one given to Session()?)');
+    if (!session)
+      throw new SessionStateError(
+        'the session is not loaded for this request (is the app the one given to Session()?)',
+      );
     return session;
   };
 
   if (app) {
     app.set_processor(PROCESSOR, async (handler) => {
       const context = getContext();
-      const request = { cookie: context.env.cookie, ip: context.ip, secure: context.protocol === 'https' };
+      const request = {
+        cookie: context.env.cookie,
+        ip: context.ip,
+        secure: context.protocol === 'https',
+      };
       const session = await manager.load(request);
       context.extra.set(slot, session);
       try {
@@ -80,21 +94,26 @@ export function Session<T extends SessionData = SessionData>(
       if (prop === 'manager') return manager;
       if (typeof prop === 'symbol') return undefined;
       if (prop === 'then') return undefined;
-      if (!tryGetContext()) throw new SessionStateError(`session.${prop} used outside of a request`);
+      if (!tryGetContext())
+        throw new SessionStateError(`session.${prop} used outside of a request`);
       const session = current() as unknown as Record<string, unknown>;
       return session[prop];
     },
     set(_t, prop, value) {
-      if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager') throw new TypeError(`[websession] cannot set session.${String(prop)}`);
+      if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager')
+        throw new TypeError(`[websession] cannot set session.${String(prop)}`);
       (current() as unknown as Record<string, unknown>)[prop] = value;
       return true;
     },
     deleteProperty(_t, prop) {
-      if (typeof prop === 'string' && !RESERVED.has(prop)) delete (current() as unknown as Record<string, unknown>)[prop];
+      if (typeof prop === 'string' && !RESERVED.has(prop))
+        delete (current() as unknown as Record<string, unknown>)[prop];
       return true;
     },
     has(_t, prop) {
-      return typeof prop === 'string' && tryGetContext() !== undefined && prop in (current() as object);
+      return (
+        typeof prop === 'string' && tryGetContext() !== undefined && prop in (current() as object)
+      );
     },
   });
 }
@@ -107,4 +126,24 @@ export function DiskStore(dir: string, options?: DiskStoreOptions): DiskStoreCla
 /** `web.session.MemoryStore()`: sessions in this process's memory. */
 export function MemoryStore(options?: MemoryStoreOptions): MemoryStoreClass {
   return new MemoryStoreClass(options);
+}
+
+/**
+ * `web.session.ShelfStore(filename)`: every session in one embedded LMDB file, shared safely by
+ * the processes of one machine (needs the `lmdb` package).
+ */
+export function ShelfStore(filename: string, options?: ShelfStoreOptions): ShelfStoreClass {
+  return new ShelfStoreClass(filename, options);
+}
+
+/**
+ * `web.session.RedisStore(urlOrClient)`: sessions in Redis, expired by Redis TTL (needs the
+ * `ioredis` package for a URL; or pass an ioredis / node-redis client the app already has).
+ * @example web.session.RedisStore('redis://127.0.0.1:6379/0?prefix=sess:')
+ */
+export function RedisStore(
+  client: RedisClientLike | string,
+  options?: RedisStoreOptions,
+): RedisStoreClass {
+  return new RedisStoreClass(client, options);
 }

@@ -3,7 +3,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ShelfStore, generateSessionId, storeFromUrl, storeKey } from 'websession';
+import { generateSessionId, ShelfStore, storeFromUrl, storeKey } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'websession-shelf-'));
@@ -11,7 +11,10 @@ const key = () => storeKey(generateSessionId());
 
 describeStoreContract('ShelfStore', async () => {
   const dir = await tempDir();
-  return { store: new ShelfStore(join(dir, 'sessions.shelf')), teardown: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store: new ShelfStore(join(dir, 'sessions.shelf')),
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
 });
 
 describe('ShelfStore', () => {
@@ -21,7 +24,10 @@ describe('ShelfStore', () => {
     const store = new ShelfStore(file);
     for (let i = 0; i < 20; i++) await store.set(key(), { data: `s${i}`, atime: Date.now() });
     await store.close();
-    assert.deepEqual((await readdir(join(dir, 'nested'))).sort(), ['sessions.shelf', 'sessions.shelf-lock']);
+    assert.deepEqual((await readdir(join(dir, 'nested'))).sort(), [
+      'sessions.shelf',
+      'sessions.shelf-lock',
+    ]);
     assert.equal((await stat(file)).mode & 0o777, 0o600);
     await rm(dir, { recursive: true, force: true });
   });
