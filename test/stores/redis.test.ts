@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { generateSessionId, RedisStore, StoreError, storeFromUrl, storeKey } from 'websession';
+import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
 import { REDIS_URL, serverSkip } from '../helpers/servers.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
@@ -10,29 +11,12 @@ const skip = await serverSkip('redis', REDIS_URL, 6379);
 const runId = randomBytes(4).toString('hex');
 const key = () => storeKey(generateSessionId());
 
-/** Deletes every key under `prefix` (test cleanup). */
-async function dropPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
-const urlWith = (params: string) => `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}${params}`;
-
 describeStoreContract(
   'RedisStore (URL)',
   async () => {
     const prefix = `wstest:${runId}:url:`;
     return {
-      store: await storeFromUrl(urlWith(`prefix=${prefix}&ttl=3600`)),
+      store: await storeFromUrl(redisUrlWith(`prefix=${prefix}&ttl=3600`)),
       teardown: () => dropPrefix(prefix),
     };
   },

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { generateSessionId, ShelfStore, storeFromUrl, storeKey } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
@@ -63,6 +66,49 @@ describe('ShelfStore', () => {
     for await (const k of store.keys()) left.push(k);
     assert.deepEqual(left.sort(), [old[0]!, ...fresh].sort());
     await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('ShelfStore across processes', () => {
+  const child = (args: string[]) =>
+    fork(fileURLToPath(new URL('../fixtures/shelf-writer.ts', import.meta.url)), args, {
+      execArgv: ['--import', 'tsx', '--conditions=websession-src'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+
+  it('two processes updating one record lose no update', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'count.shelf');
+    const k = key();
+    const runs = [child(['count', file, k, '150']), child(['count', file, k, '150'])];
+    const codes = await Promise.all(runs.map((p) => once(p, 'exit').then(([code]) => code)));
+    assert.deepEqual(codes, [0, 0]);
+    const store = new ShelfStore(file);
+    assert.equal((await store.get(k))?.data, '300');
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a writer killed mid-write (SIGKILL) leaves the previous whole record readable', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'churn.shelf');
+    const k = key();
+    for (let round = 0; round < 3; round++) {
+      const p = child(['churn', file, k]);
+      await once(p, 'message');
+      await new Promise((r) => setTimeout(r, 150 + round * 100));
+      p.kill('SIGKILL');
+      await once(p, 'exit');
+      const store = new ShelfStore(file);
+      const got = await store.get(k);
+      await store.close();
+      assert.ok(got, 'the record is there');
+      const m = /^(\d+)\|(A+|B+)$/.exec(got.data);
+      assert.ok(m, 'one whole write, never a mix or a prefix');
+      assert.equal(m[2]!.length, 1 << 20);
+      assert.equal(Number(m[1]), got.atime, 'data and atime from the same commit');
+    }
     await rm(dir, { recursive: true, force: true });
   });
 });
