@@ -116,11 +116,12 @@ const UNAVAILABLE_REPLY =
   /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
 
 function isReplyError(err: unknown): boolean {
-  const name = (err as Error | null)?.name ?? '';
-  // ioredis: ReplyError; node-redis: ErrorReply (and SimpleError / BlobError in v5)
-  return (
-    name === 'ReplyError' || name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError'
-  );
+  // ioredis: ReplyError; node-redis: ErrorReply and its subclasses (SimpleError, BlobError)
+  const names = ['ReplyError', 'ErrorReply', 'SimpleError', 'BlobError'];
+  for (let c = err?.constructor; c && c !== Error && c !== Object; c = Object.getPrototypeOf(c)) {
+    if (names.includes(c.name)) return true;
+  }
+  return names.includes((err as Error | null)?.name ?? '');
 }
 
 function commandOf(client: RedisClientLike): Command {

@@ -36,6 +36,9 @@ export class PrivateRedis {
   dir = '';
   proc: ChildProcess | undefined;
 
+  /** `extraArgs` go to redis-server after the defaults, e.g. `['--cluster-enabled', 'yes']`. */
+  constructor(readonly extraArgs: string[] = []) {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}/0`;
   }
@@ -60,6 +63,7 @@ export class PrivateRedis {
         this.dir,
         '--daemonize',
         'no',
+        ...this.extraArgs,
       ],
       { stdio: 'ignore' },
     );

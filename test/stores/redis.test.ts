@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { createClient } from 'redis';
 import { generateSessionId, RedisStore, StoreError, storeFromUrl, storeKey } from 'websession';
 import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
 import { REDIS_URL, serverSkip } from '../helpers/servers.js';
@@ -32,6 +33,24 @@ describeStoreContract(
       store: new RedisStore(client, { prefix, ttlSeconds: 3600 }),
       teardown: async () => {
         client.disconnect();
+        await dropPrefix(prefix);
+      },
+    };
+  },
+  skip,
+);
+
+describeStoreContract(
+  'RedisStore (app node-redis client)',
+  async () => {
+    const prefix = `wstest:${runId}:node-redis:`;
+    const client = createClient({ url: REDIS_URL });
+    client.on('error', () => {});
+    await client.connect();
+    return {
+      store: new RedisStore(client, { prefix, ttlSeconds: 3600 }),
+      teardown: async () => {
+        await client.close();
         await dropPrefix(prefix);
       },
     };
@@ -118,9 +137,18 @@ describe('RedisStore', { skip }, () => {
     assert.equal(store.ttlSeconds, 600);
   });
 
-  it('a wrong-type key is a StoreError, not an outage', async () => {
+  it('a wrong-type key is a StoreError, not an outage (ioredis and node-redis)', async () => {
     const k = key();
     await redis.set(prefix + k, 'a string, not a hash');
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    const viaNodeRedis = new RedisStore(client, { prefix });
+    await assert.rejects(
+      viaNodeRedis.get(k),
+      (err: unknown) =>
+        err instanceof StoreError && err.code === 'ERR_STORE' && /WRONGTYPE/.test(err.message),
+    );
+    await client.close();
     await assert.rejects(
       store.get(k),
       (err: unknown) =>
