@@ -33,7 +33,6 @@ export type {
   LockScope,
   Store,
   StoreCapabilities,
-  StoreConfiguration,
   StoredSession,
   StoreMutator,
 } from './stores/store.js';

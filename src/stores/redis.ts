@@ -19,13 +19,7 @@ import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.j
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
-import type {
-  Store,
-  StoreCapabilities,
-  StoreConfiguration,
-  StoredSession,
-  StoreMutator,
-} from './store.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 
 /**
  * A client of ioredis or iovalkey (`new Redis()`, `new Cluster()`): anything with
@@ -218,10 +212,10 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given.
-   * (Optional Store member; see {@link Store.configure}.)
+   * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given (the
+   * optional `Store.configure`, which the manager calls with its `timeout`).
    */
-  configure(options: StoreConfiguration): void {
+  configure(options: { timeout: number }): void {
     if (!this.#ttlExplicit && Number.isFinite(options.timeout) && options.timeout > 0)
       this.#ttlMs = Math.round(options.timeout * 1000);
   }

@@ -217,13 +217,18 @@ export class ShelfStore implements Store {
   /**
    * Walks the access times (not the data) a slice at a time in key order, removes the expired
    * ones of each slice in one write transaction (re-checked inside it: a request may have
-   * touched one meanwhile), and yields to the event loop between slices.
+   * touched one meanwhile), and yields to the event loop between slices. `onProgress` is told
+   * the running counts after each slice.
    */
-  async cleanup(maxIdleSeconds: number): Promise<number> {
+  async cleanup(
+    maxIdleSeconds: number,
+    onProgress?: (progress: { scanned: number; removed: number }) => void,
+  ): Promise<number> {
     const h = await this.#open();
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const batch = this.#options.cleanupBatch!;
     let removed = 0;
+    let scanned = 0;
     let after: string | undefined;
     try {
       for (;;) {
@@ -237,6 +242,8 @@ export class ShelfStore implements Store {
           seen++;
           last = key;
           if (typeof value !== 'number' || value < cutoff) expired.push(key);
+          // `after` may be gone (expired last slice), then the range holds one key more.
+          if (seen === batch) break;
         }
         if (expired.length > 0) {
           removed += await h.data.transaction(() => {
@@ -253,6 +260,8 @@ export class ShelfStore implements Store {
             return n;
           });
         }
+        scanned += seen;
+        onProgress?.({ scanned, removed });
         if (seen < batch || last === undefined) break;
         after = last;
         await new Promise<void>((resolve) => setImmediate(resolve));

@@ -35,12 +35,6 @@ export interface StoreCapabilities {
   readonly nativeTtl: boolean;
 }
 
-/** What a session manager tells a store about itself (see {@link Store.configure}). */
-export interface StoreConfiguration {
-  /** The idle timeout in seconds: a record not accessed for longer is expired. */
-  readonly timeout: number;
-}
-
 /** A session store. Every method is async and takes a validated store key. */
 export interface Store {
   /** Short name of the backend, used in errors and logs: `memory`, `disk`, … */
@@ -64,17 +58,6 @@ export interface Store {
   cleanup(maxIdleSeconds: number): Promise<number>;
   /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */
   keys(): AsyncIterable<string>;
-  /**
-   * Optional: moves a record that failed to decode out of the way (kept for inspection, no
-   * longer served). Stores without it leave the record in place until cleanup removes it.
-   */
-  quarantine?(key: string): Promise<void>;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
-  /**
-   * OPTIONAL (added with RedisStore, issue 4). For stores that expire records by themselves
-   * (`capabilities.nativeTtl`): the session manager passes its idle timeout, so the store's TTL
-   * matches it. Called before first use; stores without native expiry need not implement it.
-   */
-  configure?(options: StoreConfiguration): void;
 }

@@ -61,7 +61,10 @@ describe('ShelfStore', () => {
     ]);
     // One old record is touched before cleanup: it must survive.
     await store.touch(old[0]!, Date.now());
-    assert.equal(await store.cleanup(3600), 39);
+    const progress: { scanned: number; removed: number }[] = [];
+    assert.equal(await store.cleanup(3600, (p) => progress.push(p)), 39);
+    assert.equal(progress.length, Math.ceil(73 / 7), 'one report per slice of 7');
+    assert.deepEqual(progress.at(-1), { scanned: 73, removed: 39 });
     const left = [];
     for await (const k of store.keys()) left.push(k);
     assert.deepEqual(left.sort(), [old[0]!, ...fresh].sort());
