@@ -32,6 +32,15 @@ export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
 export { DiskStore, type DiskStoreOptions } from './stores/disk.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
+export {
+  type RedisCallClient,
+  type RedisClientLike,
+  type RedisSendCommandClient,
+  RedisStore,
+  type RedisStoreOptions,
+  redisOptionsFromUrl,
+} from './stores/redis.js';
+export { ShelfStore, type ShelfStoreOptions } from './stores/shelf.js';
 export type {
   CleanupProgress,
   LockScope,

@@ -68,7 +68,8 @@ function jsonSafe(value: unknown, depth = 0): boolean {
       if (value === null) return true;
       if (depth > 64) return false;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!(i in value) || !jsonSafe(value[i], depth + 1)) return false;
+        for (let i = 0; i < value.length; i++)
+          if (!(i in value) || !jsonSafe(value[i], depth + 1)) return false;
         return true;
       }
       const proto = Object.getPrototypeOf(value);
@@ -102,7 +103,8 @@ export function decodePayload(text: string): SessionPayload {
   if (text.charCodeAt(0) === 123 /* { */) {
     // JSON.parse makes a "__proto__" key an own property (no pollution), but refuse it anyway:
     // our encoder never writes one.
-    if (text.includes('"__proto__"')) throw new CodecError('corrupt session record: "__proto__" key');
+    if (text.includes('"__proto__"'))
+      throw new CodecError('corrupt session record: "__proto__" key');
     try {
       value = JSON.parse(text);
     } catch (err) {

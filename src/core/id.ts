@@ -6,7 +6,9 @@
 import * as crypto from 'node:crypto';
 
 /** `crypto.hash` (Node ≥ 20.12): a one-shot digest, faster than createHash for short input. */
-const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+const oneShotHash = (
+  crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }
+).hash;
 
 /** Length of a session id in characters. */
 export const SESSION_ID_LENGTH = 64;
@@ -25,5 +27,7 @@ export function isValidSessionId(value: unknown): value is string {
 
 /** The key a store keeps a session under: SHA-256 of the id, 64 lowercase hex characters. */
 export function storeKey(id: string): string {
-  return oneShotHash ? oneShotHash('sha256', id, 'hex') : crypto.createHash('sha256').update(id).digest('hex');
+  return oneShotHash
+    ? oneShotHash('sha256', id, 'hex')
+    : crypto.createHash('sha256').update(id).digest('hex');
 }

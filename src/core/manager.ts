@@ -154,13 +154,26 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   /** Store calls in flight with their deadline, checked by one timer (not one timer per call). */
-  readonly #pending = new Set<{ at: number; op: string; key: string; fail: (err: unknown) => void }>();
+  readonly #pending = new Set<{
+    at: number;
+    op: string;
+    key: string;
+    fail: (err: unknown) => void;
+  }>();
   #deadlineTimer: NodeJS.Timeout | undefined;
 
   #fail(op: string, key: string, err: unknown): unknown {
     let out = err;
-    if (!(err instanceof StoreError) && !(err instanceof SessionTooLargeError) && !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))) {
-      out = new StoreUnavailableError(this.store.kind, `${op} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    if (
+      !(err instanceof StoreError) &&
+      !(err instanceof SessionTooLargeError) &&
+      !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))
+    ) {
+      out = new StoreUnavailableError(
+        this.store.kind,
+        `${op} failed: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     }
     this.#emit('error', { key: key.slice(0, 12), ms: 0, op, error: out });
     return out;
@@ -171,7 +184,12 @@ export class SessionManager<T extends SessionData = SessionData> {
     for (const entry of this.#pending) {
       if (entry.at > now) continue;
       this.#pending.delete(entry);
-      entry.fail(new StoreUnavailableError(this.store.kind, `${entry.op} timed out after ${this.config.store_timeout} ms`));
+      entry.fail(
+        new StoreUnavailableError(
+          this.store.kind,
+          `${entry.op} timed out after ${this.config.store_timeout} ms`,
+        ),
+      );
     }
     if (this.#pending.size === 0 && this.#deadlineTimer) {
       clearInterval(this.#deadlineTimer);
@@ -191,8 +209,12 @@ export class SessionManager<T extends SessionData = SessionData> {
       const entry = { at: performance.now() + ms, op, key, fail: reject };
       this.#pending.add(entry);
       if (!this.#deadlineTimer) {
-        this.#deadlineTimer = setInterval(() => this.#checkDeadlines(), Math.max(5, Math.min(250, ms / 4)));
-        this.#deadlineTimer.unref();
+        this.#deadlineTimer = setInterval(
+          () => this.#checkDeadlines(),
+          Math.max(5, Math.min(250, ms / 4)),
+        );
+        // Not unref'd: a call in flight keeps the process up until it settles or times out;
+        // the timer stops as soon as nothing is in flight.
       }
       promise.then(
         (value) => {

@@ -218,7 +218,9 @@ class SessionMethods {
     const state = this[STATE];
     alive(state);
     if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
-      throw new TypeError('[websession] setUser takes a non-empty string of at most 256 characters, or null');
+      throw new TypeError(
+        '[websession] setUser takes a non-empty string of at most 256 characters, or null',
+      );
     }
     if (state.meta.user === (user ?? undefined)) return;
     const meta = { ...state.meta };
@@ -248,25 +250,32 @@ class SessionMethods {
   }
 }
 
-const dataOf = (target: object) => SessionMethods.stateOf(target as SessionMethods).data as Record<string, unknown>;
+const dataOf = (target: object) =>
+  SessionMethods.stateOf(target as SessionMethods).data as Record<string, unknown>;
 
 /** One Proxy handler for every session: attribute access reads and writes the data. */
 const handler: ProxyHandler<SessionMethods> = {
   get(target, prop) {
     if (typeof prop === 'symbol') return Reflect.get(target, prop);
-    if (RESERVED.has(prop)) return prop === 'then' || prop === 'constructor' ? undefined : Reflect.get(target, prop, target);
+    if (RESERVED.has(prop))
+      return prop === 'then' || prop === 'constructor'
+        ? undefined
+        : Reflect.get(target, prop, target);
     const d = dataOf(target);
     return hasOwn(d, prop) ? d[prop] : undefined;
   },
   set(target, prop, value) {
     if (typeof prop === 'symbol' || RESERVED.has(prop)) {
-      throw new TypeError(`[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`);
+      throw new TypeError(
+        `[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`,
+      );
     }
     writeKey(SessionMethods.stateOf(target), prop, value);
     return true;
   },
   deleteProperty(target, prop) {
-    if (typeof prop === 'string' && !RESERVED.has(prop)) deleteKey(SessionMethods.stateOf(target), prop);
+    if (typeof prop === 'string' && !RESERVED.has(prop))
+      deleteKey(SessionMethods.stateOf(target), prop);
     return true;
   },
   has(target, prop) {
@@ -284,5 +293,8 @@ const handler: ProxyHandler<SessionMethods> = {
 
 /** Wraps a state in the user-facing Session object. */
 export function createSession<T extends SessionData>(state: SessionState<T>): Session<T> {
-  return new Proxy(new SessionMethods(state as unknown as SessionState<SessionData>), handler) as unknown as Session<T>;
+  return new Proxy(
+    new SessionMethods(state as unknown as SessionState<SessionData>),
+    handler,
+  ) as unknown as Session<T>;
 }

@@ -6,6 +6,8 @@
 import { ConfigError } from '../core/errors.js';
 import { DiskStore } from './disk.js';
 import { MemoryStore } from './memory.js';
+import { RedisStore, redisOptionsFromUrl } from './redis.js';
+import { ShelfStore } from './shelf.js';
 import type { Store } from './store.js';
 
 /** Makes a store from a parsed store URL. */
@@ -42,6 +44,21 @@ registerStoreScheme('disk', async (url, raw) => {
   });
 });
 
+registerStoreScheme('shelf', async (url, raw) => {
+  const file = pathPart(raw, 'shelf');
+  if (!file)
+    throw new ConfigError(
+      `store URL ${JSON.stringify(raw)} names no file (shelf:./sessions.shelf)`,
+    );
+  const noSync = url.searchParams.get('nosync');
+  return new ShelfStore(file, { noSync: noSync === '1' || noSync === 'true' });
+});
+
+const redisFactory: StoreFactory = async (_url, raw) =>
+  new RedisStore(raw, redisOptionsFromUrl(raw));
+registerStoreScheme('redis', redisFactory);
+registerStoreScheme('rediss', redisFactory);
+
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
 export function storeUrlPath(raw: string, scheme: string): string {
   return pathPart(raw, scheme);
@@ -55,7 +72,7 @@ export function storeUrlPath(raw: string, scheme: string): string {
 export async function storeFromUrl(raw: string): Promise<Store> {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     throw new ConfigError(
-      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`,
+      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, shelf:./sessions.shelf, redis://host:6379/0`,
     );
   }
   let url: URL;

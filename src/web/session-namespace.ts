@@ -5,7 +5,9 @@ export type { Store } from '../stores/store.js';
 export {
   DiskStore,
   MemoryStore,
+  RedisStore,
   Session,
+  ShelfStore,
   type WebSession,
   type WebSessionOptions,
 } from './session.js';

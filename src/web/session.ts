@@ -11,6 +11,12 @@ import { SessionManager } from '../core/manager.js';
 import { RESERVED, type Session as RequestSession } from '../core/session.js';
 import { DiskStore as DiskStoreClass, type DiskStoreOptions } from '../stores/disk.js';
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions } from '../stores/memory.js';
+import {
+  type RedisClientLike,
+  RedisStore as RedisStoreClass,
+  type RedisStoreOptions,
+} from '../stores/redis.js';
+import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores/shelf.js';
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
@@ -122,4 +128,24 @@ export function DiskStore(dir: string, options?: DiskStoreOptions): DiskStoreCla
 /** `web.session.MemoryStore()`: sessions in this process's memory. */
 export function MemoryStore(options?: MemoryStoreOptions): MemoryStoreClass {
   return new MemoryStoreClass(options);
+}
+
+/**
+ * `web.session.ShelfStore(filename)`: every session in one embedded LMDB file, shared safely by
+ * the processes of one machine (needs the `lmdb` package).
+ */
+export function ShelfStore(filename: string, options?: ShelfStoreOptions): ShelfStoreClass {
+  return new ShelfStoreClass(filename, options);
+}
+
+/**
+ * `web.session.RedisStore(urlOrClient)`: sessions in Redis, expired by Redis TTL (needs the
+ * `ioredis` package for a URL; or pass an ioredis / node-redis client the app already has).
+ * @example web.session.RedisStore('redis://127.0.0.1:6379/0?prefix=sess:')
+ */
+export function RedisStore(
+  client: RedisClientLike | string,
+  options?: RedisStoreOptions,
+): RedisStoreClass {
+  return new RedisStoreClass(client, options);
 }

@@ -1,0 +1,521 @@
+/**
+ * RedisStore: sessions in Redis (or Valkey), shared by every app server that points at it.
+ *
+ * Each session is one hash `<prefix><store key>` with fields `d` (codec text), `a` (atime, ms)
+ * and `v` (a random version token, new on every write). Redis expires it by itself (PEXPIRE at
+ * atime + ttl), so `cleanup` costs nothing. Every operation is one round trip on one key:
+ * get = HMGET; set, touch and the conditional write of `update` are small Lua scripts (EVALSHA,
+ * falling back to EVAL once per connection after a script-cache flush), so they are atomic, and
+ * every command names exactly one key, which is what Redis Cluster needs: no hash tags required.
+ *
+ * `update` is optimistic: read `d a v`, run the mutator, write only if `v` is unchanged (a Lua
+ * compare-and-set), else read again and retry. Atomic across processes and machines, on a shared
+ * connection (unlike WATCH, which is per connection).
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Logger } from '../core/config.js';
+import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
+import { KeyedMutex } from '../core/lock.js';
+import { assertKey } from './key.js';
+import { loadOptional } from './optional.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+
+/**
+ * A client of ioredis or iovalkey (`new Redis()`, `new Cluster()`): anything with
+ * `call(command, ...args)`. Cluster clients also have `nodes('master')`, used by `keys()`.
+ */
+export interface RedisCallClient {
+  call(command: string, ...args: (string | number)[]): Promise<unknown>;
+  nodes?: (role?: 'master' | 'slave' | 'all') => RedisCallClient[];
+}
+
+/** A node-redis (`redis` / `@redis/client`, v4+) client from `createClient()`: `sendCommand(args)`. */
+export interface RedisSendCommandClient {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** A Redis client the application already has: ioredis / iovalkey (Redis or Cluster), or node-redis (single node). */
+export type RedisClientLike = RedisCallClient | RedisSendCommandClient;
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /** Prefix of every key. Default `websession:`. A prefix with `{…}` would put all keys in one Cluster slot: avoid. */
+  prefix?: string;
+  /**
+   * Seconds of idleness after which Redis drops a session (its TTL, counted from the stored
+   * atime). Set it to the SessionManager's `timeout`. Default: the timeout given to
+   * `configure()`, else 86400 (the default timeout).
+   */
+  ttlSeconds?: number;
+  /** Tries of `update`'s compare-and-set before it gives up with a StoreError. Default 100. */
+  maxRetries?: number;
+  /** COUNT hint of SCAN in `keys()`. Default 1000. */
+  scanCount?: number;
+  /** Where connection loss and recovery are reported (once per outage). Default console. */
+  logger?: Logger;
+  /**
+   * Only when the store makes its client from a URL: ms a command may take before it fails
+   * (Redis stalled). Default 1000.
+   */
+  commandTimeout?: number;
+  /** Only when the store makes its client from a URL: ms to wait for a connection. Default 1000. */
+  connectTimeout?: number;
+  /** Only when the store makes its client from a URL: connect as a Redis Cluster client, seeded by the URL's host. */
+  cluster?: boolean;
+}
+
+const GET_FIELDS = ['d', 'a'];
+const UPDATE_FIELDS = ['d', 'a', 'v'];
+
+// KEYS[1] key; ARGV: data, atime, version, ttl ms (> 0)
+const SET_SCRIPT = `redis.call('HSET', KEYS[1], 'd', ARGV[1], 'a', ARGV[2], 'v', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+// KEYS[1] key; ARGV: atime, ttl ms (<= 0: delete)
+const TOUCH_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if tonumber(ARGV[2]) <= 0 then redis.call('DEL', KEYS[1]) return 0 end
+redis.call('HSET', KEYS[1], 'a', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+// KEYS[1] key; ARGV: expected version ('' = none), op ('set' | 'del'), data, atime, new version, ttl ms
+const CAS_SCRIPT = `local v = redis.call('HGET', KEYS[1], 'v')
+if (v or '') ~= ARGV[1] then return 0 end
+if ARGV[2] == 'del' then redis.call('DEL', KEYS[1]) return 1 end
+redis.call('HSET', KEYS[1], 'd', ARGV[3], 'a', ARGV[4], 'v', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`;
+
+interface Script {
+  text: string;
+  sha: string;
+}
+const script = (text: string): Script => ({
+  text,
+  sha: createHash('sha1').update(text).digest('hex'),
+});
+const SCRIPTS = { set: script(SET_SCRIPT), touch: script(TOUCH_SCRIPT), cas: script(CAS_SCRIPT) };
+
+type Command = (args: (string | number)[]) => Promise<unknown>;
+interface Connection {
+  command: Command;
+  scanTargets: () => Command[];
+  owned?: OwnedClient;
+}
+
+/** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
+const UNAVAILABLE_REPLY =
+  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
+
+function isReplyError(err: unknown): boolean {
+  // ioredis: ReplyError; node-redis: ErrorReply and its subclasses (SimpleError, BlobError)
+  const names = ['ReplyError', 'ErrorReply', 'SimpleError', 'BlobError'];
+  for (let c = err?.constructor; c && c !== Error && c !== Object; c = Object.getPrototypeOf(c)) {
+    if (names.includes(c.name)) return true;
+  }
+  return names.includes((err as Error | null)?.name ?? '');
+}
+
+function commandOf(client: RedisClientLike): Command {
+  if (typeof (client as RedisCallClient).call === 'function') {
+    const c = client as RedisCallClient;
+    return ([command, ...args]) => c.call(String(command), ...args);
+  }
+  if (typeof (client as RedisSendCommandClient).sendCommand === 'function') {
+    const c = client as RedisSendCommandClient;
+    return (args) => c.sendCommand(args.map(String));
+  }
+  throw new ConfigError(
+    'RedisStore needs an ioredis/iovalkey client (call) or a node-redis client (sendCommand), or a redis:// URL',
+  );
+}
+
+const randomVersion = () => randomBytes(9).toString('base64url');
+const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+const STORE_KEY = /^[0-9a-f]{64}$/;
+
+/** What the store needs of the ioredis client it makes itself from a URL. */
+interface OwnedClient {
+  status: string;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  once(event: string, listener: (...args: unknown[]) => void): unknown;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/**
+ * Sessions in Redis, expired by Redis TTL.
+ *
+ * @example
+ * const store = new RedisStore('redis://127.0.0.1:6379/0?prefix=sess:', { ttlSeconds: 3600 });
+ * // or with a client the app already has (not closed by the store):
+ * const store = new RedisStore(new Redis(), { prefix: 'sess:' });
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: true };
+  /** The key prefix. */
+  readonly prefix: string;
+  #ttlMs: number;
+  readonly #ttlExplicit: boolean;
+  readonly #maxRetries: number;
+  readonly #scanCount: number;
+  readonly #logger: Logger;
+  readonly #mutex = new KeyedMutex();
+  readonly #client: Promise<Connection>;
+  #ownedReady: Promise<void> | undefined;
+  #everReady = false;
+  #healthy = true;
+  #closed = false;
+  readonly #connectTimeout: number;
+
+  /**
+   * @param client a `redis://` / `rediss://` URL (the store makes an ioredis client and closes it
+   *   in `close()`), or a client the application already has (left open by `close()`).
+   */
+  constructor(client: RedisClientLike | string, options: RedisStoreOptions = {}) {
+    const prefix = options.prefix ?? 'websession:';
+    if (typeof prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string');
+    this.prefix = prefix;
+    const ttl = options.ttlSeconds ?? 86400;
+    if (!Number.isFinite(ttl) || ttl <= 0)
+      throw new ConfigError('RedisStore ttlSeconds must be a positive number');
+    this.#ttlMs = Math.round(ttl * 1000);
+    this.#ttlExplicit = options.ttlSeconds !== undefined;
+    this.#maxRetries = positiveInt('maxRetries', options.maxRetries ?? 100);
+    this.#scanCount = positiveInt('scanCount', options.scanCount ?? 1000);
+    this.#connectTimeout = positiveInt('connectTimeout', options.connectTimeout ?? 1000);
+    this.#logger = options.logger ?? {
+      warn: (message, error) =>
+        console.warn(message, error instanceof Error ? error.message : (error ?? '')),
+    };
+    if (typeof client === 'string') {
+      const url = parseRedisUrl(client);
+      this.#client = this.#connect(url, options);
+    } else {
+      const command = commandOf(client);
+      const scanTargets = () =>
+        typeof (client as RedisCallClient).nodes === 'function'
+          ? (client as Required<RedisCallClient>).nodes('master').map((node) => commandOf(node))
+          : [command];
+      this.#client = Promise.resolve({ command, scanTargets });
+      this.#everReady = true;
+    }
+    this.#client.catch(() => {}); // reported by the first operation
+  }
+
+  /** The idle timeout (seconds) Redis expires sessions after. */
+  get ttlSeconds(): number {
+    return this.#ttlMs / 1000;
+  }
+
+  /**
+   * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given (the
+   * optional `Store.configure`, which the manager calls with its `timeout`).
+   */
+  configure(options: { timeout: number }): void {
+    if (!this.#ttlExplicit && Number.isFinite(options.timeout) && options.timeout > 0)
+      this.#ttlMs = Math.round(options.timeout * 1000);
+  }
+
+  async #connect(url: URL, options: RedisStoreOptions): Promise<Connection> {
+    const ioredis = await loadOptional('ioredis', this.kind, () => import('ioredis'));
+    const { Redis, Cluster } = ioredis;
+    for (const param of ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'])
+      url.searchParams.delete(param);
+    const commandTimeout = positiveInt('commandTimeout', options.commandTimeout ?? 1000);
+    const common = {
+      // While Redis is away, commands fail at once (→ 503) instead of queueing without bound,
+      // and a command whose connection drops is not resent: the caller gets an error.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout,
+      connectTimeout: this.#connectTimeout,
+      // Reconnect forever, at most a second apart.
+      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+    };
+    let client: InstanceType<typeof Redis> | InstanceType<typeof Cluster>;
+    if (options.cluster) {
+      const tls = url.protocol === 'rediss:' ? { tls: {} } : {};
+      client = new Cluster(
+        [{ host: url.hostname || '127.0.0.1', port: Number(url.port || 6379) }],
+        {
+          enableOfflineQueue: false,
+          clusterRetryStrategy: common.retryStrategy,
+          redisOptions: {
+            ...common,
+            ...tls,
+            ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+            ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+          },
+        },
+      );
+    } else {
+      client = new Redis(url.toString(), common);
+    }
+    const owned = client as unknown as OwnedClient;
+    owned.on('error', (err: unknown) => {
+      if (this.#healthy && this.#everReady)
+        this.#logger.warn(
+          `[websession] [redis] connection lost; requests get 503 until it is back`,
+          err,
+        );
+      this.#healthy = false;
+    });
+    owned.on('ready', () => {
+      if (!this.#healthy && this.#everReady)
+        this.#logger.warn('[websession] [redis] connection restored');
+      this.#healthy = true;
+      this.#everReady = true;
+    });
+    this.#ownedReady = new Promise<void>((resolve) => owned.once('ready', () => resolve()));
+    const call = (c: RedisCallClient): Command => commandOf(c);
+    const command = call(client as unknown as RedisCallClient);
+    const scanTargets = () =>
+      options.cluster
+        ? (client as InstanceType<typeof Cluster>)
+            .nodes('master')
+            .map((n) => call(n as unknown as RedisCallClient))
+        : [command];
+    return { command, scanTargets, owned };
+  }
+
+  #error(op: string, err: unknown): StoreError {
+    if (err instanceof StoreError) return err;
+    const message = (err as Error)?.message ?? String(err);
+    if (isReplyError(err) && !UNAVAILABLE_REPLY.test(message)) {
+      return new StoreError(this.kind, `${op} failed: ${message}`, { cause: err });
+    }
+    return new StoreUnavailableError(this.kind, `${op} failed: ${message}`, { cause: err });
+  }
+
+  async #clientFor(op: string): Promise<Connection> {
+    if (this.#closed)
+      throw new StoreUnavailableError(this.kind, `${op} failed: the store is closed`);
+    let client: Connection;
+    try {
+      client = await this.#client;
+    } catch (err) {
+      throw this.#error(op, err);
+    }
+    if (!this.#everReady && this.#ownedReady) {
+      // Only while the first connection is being made: later, a missing connection fails fast.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.#ownedReady,
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#connectTimeout))),
+      ]);
+      clearTimeout(timer);
+    }
+    return client;
+  }
+
+  async #run(op: string, args: (string | number)[]): Promise<unknown> {
+    const { command } = await this.#clientFor(op);
+    try {
+      return await command(args);
+    } catch (err) {
+      throw this.#error(op, err);
+    }
+  }
+
+  async #script(op: string, s: Script, key: string, args: (string | number)[]): Promise<unknown> {
+    const { command } = await this.#clientFor(op);
+    try {
+      return await command(['EVALSHA', s.sha, 1, key, ...args]);
+    } catch (err) {
+      if (!/^NOSCRIPT/.test((err as Error)?.message ?? '')) throw this.#error(op, err);
+    }
+    try {
+      return await command(['EVAL', s.text, 1, key, ...args]);
+    } catch (err) {
+      throw this.#error(op, err);
+    }
+  }
+
+  #key(key: string): string {
+    assertKey(key, this.kind);
+    return this.prefix + key;
+  }
+
+  /** ms left before a record of this atime expires (≤ 0: already expired). */
+  #remaining(atime: number): number {
+    return Math.floor(atime + this.#ttlMs - Date.now());
+  }
+
+  async get(key: string): Promise<StoredSession | undefined> {
+    const k = this.#key(key);
+    const reply = (await this.#run('get', ['HMGET', k, ...GET_FIELDS])) as (string | null)[] | null;
+    return toRecord(reply);
+  }
+
+  async set(key: string, record: StoredSession): Promise<void> {
+    const k = this.#key(key);
+    const ttl = this.#remaining(record.atime);
+    if (ttl <= 0) {
+      await this.#run('set', ['DEL', k]); // already idle past the TTL: as if Redis expired it
+      return;
+    }
+    await this.#script('set', SCRIPTS.set, k, [record.data, record.atime, randomVersion(), ttl]);
+  }
+
+  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    const k = this.#key(key);
+    return this.#mutex.run(key, async () => {
+      for (let attempt = 0; attempt < this.#maxRetries; attempt++) {
+        const reply = (await this.#run('update', ['HMGET', k, ...UPDATE_FIELDS])) as
+          | (string | null)[]
+          | null;
+        const current = toRecord(reply);
+        const version = current ? (reply?.[2] ?? '') : '';
+        const next = mutator(current && { ...current });
+        if (next === undefined) return current;
+        let done: unknown;
+        if (next === null) {
+          if (!current) return undefined;
+          done = await this.#script('update', SCRIPTS.cas, k, [version, 'del', '', 0, '', 0]);
+          if (Number(done) === 1) return undefined;
+        } else {
+          const ttl = this.#remaining(next.atime);
+          const op = ttl > 0 ? 'set' : 'del';
+          done = await this.#script('update', SCRIPTS.cas, k, [
+            version,
+            op,
+            next.data,
+            next.atime,
+            randomVersion(),
+            Math.max(ttl, 1),
+          ]);
+          if (Number(done) === 1)
+            return ttl > 0 ? { data: next.data, atime: next.atime } : undefined;
+        }
+        // Another process wrote in between: read again, after a short random pause.
+        if (attempt > 0)
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.random() * Math.min(2 * attempt, 50)),
+          );
+      }
+      throw new StoreError(
+        this.kind,
+        `update of ${key.slice(0, 12)}… gave up after ${this.#maxRetries} conflicting writes`,
+      );
+    });
+  }
+
+  async touch(key: string, atime: number): Promise<void> {
+    const k = this.#key(key);
+    await this.#script('touch', SCRIPTS.touch, k, [atime, this.#remaining(atime)]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#run('delete', ['DEL', this.#key(key)]);
+  }
+
+  /** Redis expires sessions by TTL: nothing to do. Returns 0. */
+  async cleanup(_maxIdleSeconds: number): Promise<number> {
+    return 0;
+  }
+
+  /** Every key under the prefix, by SCAN (on every master of a Cluster). */
+  async *keys(): AsyncIterable<string> {
+    const { scanTargets } = await this.#clientFor('keys');
+    const pattern = `${escapeGlob(this.prefix)}*`;
+    const seen = new Set<string>();
+    for (const command of scanTargets()) {
+      let cursor = '0';
+      do {
+        let reply: [string, string[]];
+        try {
+          reply = (await command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', this.#scanCount])) as [
+            string,
+            string[],
+          ];
+        } catch (err) {
+          throw this.#error('keys', err);
+        }
+        cursor = String(reply[0]);
+        for (const full of reply[1]) {
+          const key = String(full).slice(this.prefix.length);
+          // SCAN may return a key twice; the set holds keys of this scan only.
+          if (STORE_KEY.test(key) && !seen.has(key)) {
+            seen.add(key);
+            yield key;
+          }
+        }
+      } while (cursor !== '0');
+    }
+  }
+
+  /** Closes the connection the store made from a URL; a client given by the app stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const client = await this.#client.catch(() => undefined);
+    const owned = client?.owned;
+    if (!owned) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      owned.quit().catch(() => {}),
+      new Promise((resolve) => (timer = setTimeout(resolve, 1000))),
+    ]);
+    clearTimeout(timer);
+    owned.disconnect();
+  }
+}
+
+function toRecord(reply: (string | null)[] | null): StoredSession | undefined {
+  const data = reply?.[0];
+  if (data === null || data === undefined) return undefined;
+  const atime = Number(reply?.[1]);
+  return { data: String(data), atime: Number.isFinite(atime) ? atime : 0 };
+}
+
+function positiveInt(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(`RedisStore ${name} must be a positive integer`);
+  return value;
+}
+
+function parseRedisUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis://host:port/db`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis:// or rediss://`);
+  return url;
+}
+
+/**
+ * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`.
+ */
+export function redisOptionsFromUrl(raw: string): RedisStoreOptions {
+  const url = parseRedisUrl(raw);
+  const q = url.searchParams;
+  const options: RedisStoreOptions = {};
+  const num = (name: string) => {
+    const value = q.get(name);
+    if (value === null) return undefined;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new ConfigError(
+        `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(raw)}`,
+      );
+    return n;
+  };
+  const prefix = q.get('prefix');
+  if (prefix !== null) options.prefix = prefix;
+  const ttl = num('ttl');
+  if (ttl !== undefined) options.ttlSeconds = ttl;
+  const commandTimeout = num('commandTimeout');
+  if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
+  const connectTimeout = num('connectTimeout');
+  if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
+  const cluster = q.get('cluster');
+  if (cluster === '1' || cluster === 'true') options.cluster = true;
+  return options;
+}

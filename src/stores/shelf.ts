@@ -1,0 +1,303 @@
+/**
+ * ShelfStore: every session in one embedded key-value file, as web.py's ShelfStore keeps them in
+ * one `shelve` file. The engine is LMDB (the `lmdb` package, an optional peer dependency loaded
+ * on first use): a memory-mapped B+tree with copy-on-write pages, so a commit is all or nothing
+ * (a process killed mid-write leaves the previous record readable) and several processes of one
+ * machine share the file safely (one writer at a time, readers never blocked).
+ *
+ * Layout: two named databases in the file, `websession:data` (store key → codec text) and
+ * `websession:atime` (store key → ms since epoch). `touch` writes only the small atime entry, and
+ * `cleanup` walks only the atime database, a slice at a time, never the data.
+ * @module
+ */
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import * as path from 'node:path';
+import type { Database, RootDatabase } from 'lmdb';
+import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
+import { KeyedMutex } from '../core/lock.js';
+import { assertKey } from './key.js';
+import { loadOptional } from './optional.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+
+/** Options of {@link ShelfStore}. */
+export interface ShelfStoreOptions {
+  /**
+   * Skip flushing commits to disk. Default false: a commit is on disk when its promise resolves.
+   * True is faster, and a killed process still loses nothing, but a power cut may lose (or on
+   * some file systems corrupt) recent commits. For throwaway data only.
+   */
+  noSync?: boolean;
+  /** File mode of a new file (and its lock file). Default 0o600. */
+  fileMode?: number;
+  /** Records examined per slice of `cleanup` (each slice is one write transaction). Default 1000. */
+  cleanupBatch?: number;
+}
+
+interface Handles {
+  env: RootDatabase;
+  data: Database<string, string>;
+  atimes: Database<number, string>;
+}
+
+const DATA_DB = 'websession:data';
+const ATIME_DB = 'websession:atime';
+
+/** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
+class MutatorFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Keeps all sessions in one LMDB file (plus LMDB's `<file>-lock` beside it), shared safely by
+ * the processes of one machine.
+ *
+ * @example
+ * const store = new ShelfStore('sessions.shelf');
+ * // or: await storeFromUrl('shelf:./sessions.shelf')
+ */
+export class ShelfStore implements Store {
+  readonly kind = 'shelf';
+  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  /** Absolute path of the file. */
+  readonly filename: string;
+  readonly #options: ShelfStoreOptions;
+  readonly #mutex = new KeyedMutex();
+  #handles: Promise<Handles> | undefined;
+  #closed = false;
+
+  constructor(filename: string, options: ShelfStoreOptions = {}) {
+    if (typeof filename !== 'string' || filename.length === 0)
+      throw new ConfigError('ShelfStore needs a file name');
+    const batch = options.cleanupBatch ?? 1000;
+    if (!Number.isInteger(batch) || batch < 1)
+      throw new ConfigError('ShelfStore cleanupBatch must be a positive integer');
+    this.filename = path.resolve(filename);
+    this.#options = { ...options, cleanupBatch: batch };
+  }
+
+  #open(): Promise<Handles> {
+    if (this.#closed)
+      return Promise.reject(
+        new StoreUnavailableError(this.kind, `store ${this.filename} is closed`),
+      );
+    this.#handles ??= (async () => {
+      const lmdb = await loadOptional('lmdb', this.kind, () => import('lmdb'));
+      try {
+        mkdirSync(path.dirname(this.filename), { recursive: true, mode: 0o700 });
+        const isNew = !existsSync(this.filename);
+        const env = lmdb.open({
+          path: this.filename,
+          noSubdir: true,
+          maxDbs: 4,
+          noSync: this.#options.noSync ?? false,
+        });
+        if (isNew) {
+          const mode = this.#options.fileMode ?? 0o600;
+          for (const file of [this.filename, `${this.filename}-lock`]) {
+            try {
+              chmodSync(file, mode);
+            } catch {
+              // the lock file may not exist on every platform
+            }
+          }
+        }
+        const data = env.openDB<string, string>({ name: DATA_DB, encoding: 'string' });
+        const atimes = env.openDB<number, string>({ name: ATIME_DB, encoding: 'msgpack' });
+        return { env, data, atimes };
+      } catch (err) {
+        this.#handles = undefined;
+        throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
+          cause: err,
+        });
+      }
+    })();
+    return this.#handles;
+  }
+
+  #fail(op: string, err: unknown): never {
+    if (err instanceof StoreError || err instanceof MutatorFailure) throw err;
+    throw new StoreError(
+      this.kind,
+      `${op} failed in ${this.filename}: ${(err as Error)?.message ?? String(err)}`,
+      { cause: err },
+    );
+  }
+
+  static #read(h: Handles, key: string): StoredSession | undefined {
+    const data = h.data.get(key);
+    if (data === undefined) return undefined;
+    const atime = h.atimes.get(key);
+    return { data, atime: typeof atime === 'number' ? atime : 0 };
+  }
+
+  async get(key: string): Promise<StoredSession | undefined> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      return ShelfStore.#read(h, key);
+    } catch (err) {
+      this.#fail('read', err);
+    }
+  }
+
+  async set(key: string, record: StoredSession): Promise<void> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      // One transaction: both entries commit together, or neither does.
+      await h.data.transaction(() => {
+        h.data.put(key, record.data);
+        h.atimes.put(key, record.atime);
+      });
+    } catch (err) {
+      this.#fail('write', err);
+    }
+  }
+
+  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    // The in-process mutex only keeps this process's callers in order; atomicity across
+    // processes comes from LMDB's write transaction (one writer at a time, file-wide).
+    return this.#mutex.run(key, async () => {
+      try {
+        const result = await h.data.transaction(() => {
+          const current = ShelfStore.#read(h, key);
+          let next: StoredSession | null | undefined;
+          try {
+            next = mutator(current && { ...current });
+          } catch (error) {
+            // Nothing was written yet: returning leaves the transaction empty.
+            return new MutatorFailure(error);
+          }
+          if (next === undefined) return current;
+          if (next === null) {
+            h.data.remove(key);
+            h.atimes.remove(key);
+            return undefined;
+          }
+          h.data.put(key, next.data);
+          h.atimes.put(key, next.atime);
+          return { data: next.data, atime: next.atime };
+        });
+        if (result instanceof MutatorFailure) throw result;
+        return result;
+      } catch (err) {
+        if (err instanceof MutatorFailure) throw err.error;
+        this.#fail('update', err);
+      }
+    });
+  }
+
+  async touch(key: string, atime: number): Promise<void> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      await h.data.transaction(() => {
+        if (h.data.doesExist(key)) h.atimes.put(key, atime);
+      });
+    } catch (err) {
+      this.#fail('touch', err);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      await h.data.transaction(() => {
+        h.data.remove(key);
+        h.atimes.remove(key);
+      });
+    } catch (err) {
+      this.#fail('delete', err);
+    }
+  }
+
+  /**
+   * Walks the access times (not the data) a slice at a time in key order, removes the expired
+   * ones of each slice in one write transaction (re-checked inside it: a request may have
+   * touched one meanwhile), and yields to the event loop between slices. `onProgress` is told
+   * the running counts after each slice.
+   */
+  async cleanup(
+    maxIdleSeconds: number,
+    onProgress?: (progress: { scanned: number; removed: number }) => void,
+  ): Promise<number> {
+    const h = await this.#open();
+    const cutoff = Date.now() - maxIdleSeconds * 1000;
+    const batch = this.#options.cleanupBatch!;
+    let removed = 0;
+    let scanned = 0;
+    let after: string | undefined;
+    try {
+      for (;;) {
+        const expired: string[] = [];
+        let seen = 0;
+        let last: string | undefined;
+        for (const { key, value } of h.atimes.getRange(
+          after === undefined ? { limit: batch } : { start: after, limit: batch + 1 },
+        )) {
+          if (key === after) continue;
+          seen++;
+          last = key;
+          if (typeof value !== 'number' || value < cutoff) expired.push(key);
+          // `after` may be gone (expired last slice), then the range holds one key more.
+          if (seen === batch) break;
+        }
+        if (expired.length > 0) {
+          removed += await h.data.transaction(() => {
+            let n = 0;
+            for (const key of expired) {
+              const atime = h.atimes.get(key);
+              if (typeof atime === 'number' && atime >= cutoff) continue;
+              h.atimes.remove(key);
+              if (h.data.doesExist(key)) {
+                h.data.remove(key);
+                n++;
+              }
+            }
+            return n;
+          });
+        }
+        scanned += seen;
+        onProgress?.({ scanned, removed });
+        if (seen < batch || last === undefined) break;
+        after = last;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    } catch (err) {
+      this.#fail('cleanup', err);
+    }
+    return removed;
+  }
+
+  async *keys(): AsyncIterable<string> {
+    const h = await this.#open();
+    let after: string | undefined;
+    for (;;) {
+      let page: string[];
+      try {
+        page = [
+          ...h.data.getKeys(after === undefined ? { limit: 1000 } : { start: after, limit: 1001 }),
+        ].filter((k) => k !== after);
+      } catch (err) {
+        this.#fail('list', err);
+      }
+      for (const key of page) yield key;
+      if (page.length < 1000) return;
+      after = page[page.length - 1];
+    }
+  }
+
+  /** Waits for pending commits and closes the file. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pending = this.#handles;
+    this.#handles = undefined;
+    if (!pending) return;
+    const h = await pending.catch(() => undefined);
+    await h?.env.close();
+  }
+}

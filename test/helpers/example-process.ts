@@ -1,0 +1,133 @@
+// Runs the example runner (examples/run.ts) in a child process, for multi-process tests.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const RUNNER = fileURLToPath(new URL('../../examples/run.ts', import.meta.url));
+
+/** A free TCP port on 127.0.0.1 (free when asked; good enough for tests). */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+export interface ExampleProcess {
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts `npm run example -- <framework> --store <store> --listen 127.0.0.1:<port>` and waits until it listens. */
+export async function startExample(store: string, framework = 'web'): Promise<ExampleProcess> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=websession-src',
+      RUNNER,
+      framework,
+      '--store',
+      store,
+      '--listen',
+      `127.0.0.1:${port}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    err += chunk;
+  });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+      if (out.includes('http://')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`example exited with ${code} before listening: ${err}`)),
+    );
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    child,
+    stderr: () => err,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
+/** A tiny cookie-carrying HTTP client: GET without following redirects. */
+export class CookieClient {
+  cookie: string | undefined;
+  async get(url: string): Promise<{ status: number; body: string }> {
+    const res = await fetch(url, {
+      redirect: 'manual',
+      headers: this.cookie ? { cookie: this.cookie } : {},
+    });
+    const set = res.headers.get('set-cookie');
+    if (set) {
+      const pair = set.split(';')[0]!;
+      this.cookie = /=$/.test(pair) || /max-age=0/i.test(set) ? undefined : pair;
+    }
+    return { status: res.status, body: await res.text() };
+  }
+}
+
+const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
+const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
+
+/**
+ * Two example processes on one store URL: a session made through one is read, changed (also
+ * by concurrent requests to both) and killed through the other. Assertions throw on failure.
+ */
+export async function checkSharedStore(
+  store: string,
+  assert: typeof import('node:assert/strict'),
+): Promise<void> {
+  const [a, b] = await Promise.all([startExample(store), startExample(store)]);
+  try {
+    const user = new CookieClient();
+    const login = await user.get(`${a.base}/login`);
+    assert.equal(login.status, 303);
+    assert.ok(user.cookie, 'A set a session cookie');
+    assert.equal((await user.get(`${b.base}/`)).body, LOGGED_IN, 'B reads the session A made');
+    assert.equal((await user.get(`${b.base}/count`)).body, '1');
+    assert.equal((await user.get(`${a.base}/count`)).body, '2', 'A sees the change B made');
+    // 20 concurrent increments, alternating processes: none lost.
+    const counts = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => user.get(`${(i % 2 ? a : b).base}/count`)),
+    );
+    assert.deepEqual(
+      counts.map((r) => Number(r.body)).sort((x, y) => x - y),
+      Array.from({ length: 20 }, (_, i) => i + 3),
+    );
+    assert.equal((await user.get(`${b.base}/count`)).body, '23');
+    const cookie = user.cookie;
+    assert.equal((await user.get(`${b.base}/kill`)).body, 'killed');
+    assert.equal(user.cookie, undefined, 'the kill expired the cookie');
+    user.cookie = cookie; // replay the old cookie: the session is gone for A too
+    assert.equal((await user.get(`${a.base}/`)).body, LOGGED_OUT);
+    assert.equal(
+      (await user.get(`${a.base}/count`)).body,
+      '1',
+      'a fresh session, not the killed one',
+    );
+    assert.notEqual(user.cookie, cookie);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+}
