@@ -10,6 +10,11 @@ type Starter = (store: Store, options: ExampleOptions) => Promise<Server>;
 /** Frameworks the runner knows, loaded only when chosen. */
 export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
   web: () => import('./frameworks/web.js'),
+  node: () => import('./frameworks/node.js'),
+  express: () => import('./frameworks/express.js'),
+  fastify: () => import('./frameworks/fastify.js'),
+  hono: () => import('./frameworks/hono.js'),
+  koa: () => import('./frameworks/koa.js'),
 };
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>
@@ -23,11 +28,24 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parseArgs<{ options: { store: { type: 'string' }; listen: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: {
+        store: { type: 'string' };
+        listen: { type: 'string' };
+        help: { type: 'boolean'; short: 'h' };
+      };
+      allowPositionals: true;
+    }>
+  >;
   try {
     parsed = parseArgs({
       args: process.argv.slice(2),
-      options: { store: { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        store: { type: 'string' },
+        listen: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (err) {
@@ -40,8 +58,11 @@ async function main(): Promise<void> {
   const [framework, ...extra] = parsed.positionals;
   if (!framework) fail(`no framework given\n${USAGE}`);
   if (extra.length > 0) fail(`unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const load = Object.prototype.hasOwnProperty.call(FRAMEWORKS, framework) ? FRAMEWORKS[framework] : undefined;
-  if (!load) fail(`unknown framework ${JSON.stringify(framework)} (known: ${Object.keys(FRAMEWORKS).join(', ')})`);
+  const load = Object.hasOwn(FRAMEWORKS, framework) ? FRAMEWORKS[framework] : undefined;
+  if (!load)
+    fail(
+      `unknown framework ${JSON.stringify(framework)} (known: ${Object.keys(FRAMEWORKS).join(', ')})`,
+    );
   const listen = parsed.values.listen ?? '127.0.0.1:8080';
   const address = /:/.test(listen) ? parseAddress(listen) : undefined;
   if (!address) fail(`bad --listen address ${JSON.stringify(listen)}: expected HOST:PORT`);

@@ -1,0 +1,134 @@
+/**
+ * Commit-before-headers for `node:http` responses (used by the node and Express adapters).
+ *
+ * `commit()` is async but `res.writeHead`/`write`/`end` are not, so the first of those calls is
+ * held: it and every following call are queued while the session commits, then the Set-Cookie
+ * header is added and the calls are replayed in order on the real methods. If the commit fails,
+ * the queued response is dropped and replaced by the error answer (503 for a store outage), and
+ * later writes of the application are discarded.
+ * @module
+ */
+import type { ServerResponse } from 'node:http';
+import type { ErrorAnswer } from './common.js';
+
+/** The outcome of a commit: a Set-Cookie value to add, or an answer to send instead. */
+export type CommitOutcome =
+  | { setCookie?: string | undefined; answer?: undefined }
+  | { answer: ErrorAnswer; setCookie?: undefined };
+
+const HELD = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
+type Held = (typeof HELD)[number];
+type Method = (...args: unknown[]) => unknown;
+
+/** Adds a Set-Cookie header to a response, keeping the ones the application set. */
+export function appendSetCookie(res: ServerResponse, value: string): void {
+  const prev = res.getHeader('set-cookie');
+  if (prev === undefined) res.setHeader('Set-Cookie', value);
+  else res.setHeader('Set-Cookie', [...(Array.isArray(prev) ? prev : [String(prev)]), value]);
+}
+
+/** Sends an error answer on a response whose headers are not sent yet. */
+export function sendAnswer(res: ServerResponse, answer: ErrorAnswer, end?: Method): void {
+  if (res.headersSent || res.writableEnded) return;
+  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
+  if (answer.setCookie) res.setHeader('Set-Cookie', answer.setCookie);
+  res.setHeader('Content-Length', Buffer.byteLength(answer.body));
+  res.statusCode = answer.status;
+  if (end) end.call(res, answer.body);
+  else res.end(answer.body);
+}
+
+/**
+ * `writeHead(status, [message], headers)` replaces headers set before with those it is given; so
+ * when the application passes its own Set-Cookie there, the session cookie is added to it.
+ */
+function withCookieInWriteHead(args: unknown[], cookie: string): unknown[] {
+  const i = args.findIndex((a) => typeof a === 'object' && a !== null);
+  if (i < 0) return args;
+  const headers = args[i];
+  const out = [...args];
+  if (Array.isArray(headers)) {
+    // [[name, value], …] or [name, value, name, value, …]
+    if (headers.length > 0 && Array.isArray(headers[0])) {
+      if (headers.some((h) => String((h as unknown[])[0]).toLowerCase() === 'set-cookie'))
+        out[i] = [...headers, ['Set-Cookie', cookie]];
+    } else if (headers.some((h, k) => k % 2 === 0 && String(h).toLowerCase() === 'set-cookie')) {
+      out[i] = [...headers, 'Set-Cookie', cookie];
+    }
+    return out;
+  }
+  const record = headers as Record<string, unknown>;
+  const name = Object.keys(record).find((k) => k.toLowerCase() === 'set-cookie');
+  if (name === undefined) return args;
+  const prev = record[name];
+  out[i] = { ...record, [name]: [...(Array.isArray(prev) ? prev : [String(prev)]), cookie] };
+  return out;
+}
+
+/**
+ * Holds `res` until `commit` has run. The commit starts at the first `writeHead`, `write`, `end`
+ * or `flushHeaders` of the application, or when the returned `settle()` is called, whichever
+ * comes first; `settle()` resolves once the response has been released (or answered).
+ */
+export function holdResponse(
+  res: ServerResponse,
+  commit: () => Promise<CommitOutcome>,
+): () => Promise<void> {
+  const target = res as unknown as Record<Held, Method>;
+  const originals = {} as Record<Held, Method>;
+  for (const name of HELD) originals[name] = target[name];
+  const queue: [Held, unknown[]][] = [];
+  let settled: Promise<void> | undefined;
+  let failed = false;
+
+  const release = async (): Promise<void> => {
+    let outcome: CommitOutcome;
+    try {
+      outcome = await commit();
+    } catch (err) {
+      // commit() maps errors itself; anything left is a bug: answer 500 rather than hang.
+      outcome = {
+        answer: {
+          status: 500,
+          headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+          body: 'internal server error',
+        },
+      };
+      console.error(err);
+    }
+    if (outcome.answer) {
+      failed = true;
+      sendAnswer(res, outcome.answer, originals.end);
+      return;
+    }
+    for (const name of HELD) target[name] = originals[name];
+    const cookie = outcome.setCookie;
+    if (cookie && !res.headersSent) appendSetCookie(res, cookie);
+    for (const [name, args] of queue) {
+      const replayed = name === 'writeHead' && cookie ? withCookieInWriteHead(args, cookie) : args;
+      originals[name].apply(res, replayed);
+    }
+    queue.length = 0;
+  };
+
+  const settle = (): Promise<void> => {
+    settled ??= release();
+    return settled;
+  };
+
+  for (const name of HELD) {
+    target[name] = (...args: unknown[]) => {
+      if (failed) {
+        // The error answer was sent: the application's response is dropped.
+        const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+        if (cb) process.nextTick(cb);
+        return name === 'write' ? true : res;
+      }
+      queue.push([name, args]);
+      void settle();
+      return name === 'write' ? true : res;
+    };
+  }
+  return settle;
+}

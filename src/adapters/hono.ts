@@ -1,0 +1,108 @@
+/**
+ * `websession/hono`: session middleware for Hono, exposing `c.get('session')` / `c.var.session`.
+ *
+ * @example
+ * import { Hono } from 'hono';
+ * import { MemoryStore } from 'websession';
+ * import { type SessionEnv, session } from 'websession/hono';
+ *
+ * type Data = { logged_in: boolean };
+ * const app = new Hono<SessionEnv<Data>>();
+ * app.use(session<Data>(new MemoryStore()));
+ * app.get('/', (c) => c.text(c.var.session.get('logged_in', false) ? 'in' : 'out'));
+ * @module
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import type { Session } from '../core/session.js';
+import {
+  type ErrorAnswer,
+  errorAnswer,
+  type ManagerSource,
+  requestInfo,
+  toManager,
+} from './common.js';
+import type { AppData } from './types.js';
+
+export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
+export type { AppSessionData } from './types.js';
+export type { Session };
+
+/**
+ * Hono's `Env` with the session variable: `new Hono<SessionEnv<Data>>()` types `c.var.session` and
+ * `c.get('session')` (an untyped `new Hono()` sees them as `any`).
+ */
+export type SessionEnv<T extends SessionData = AppData> = { Variables: { session: Session<T> } };
+
+/** Options of the Hono middleware beyond the session config. */
+export interface HonoSessionOptions<T extends SessionData = SessionData> {
+  /** Session config, used when a store (not a manager) is given. */
+  config?: SessionConfig<T>;
+  /**
+   * The client's IP address. Default: the socket's peer under `@hono/node-server`
+   * (`c.env.incoming`), else none; `trust_proxy` makes X-Forwarded-For win either way.
+   */
+  ip?: (c: Context) => string | undefined;
+}
+
+function socketIp(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+function toResponse(a: ErrorAnswer): Response {
+  const headers = new Headers(a.headers);
+  if (a.setCookie) headers.append('Set-Cookie', a.setCookie);
+  return new Response(a.body, { status: a.status, headers });
+}
+
+/**
+ * Session middleware: loads the session before `next()` and commits it after, also when the
+ * handler redirects or throws (Hono turns a throw into its error response; what was set before
+ * the throw is saved, as web.py's processor does, and the cookie is added to that response).
+ *
+ * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
+ * outage 503.
+ *
+ * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`
+ */
+export function session<T extends SessionData = AppData>(
+  source: ManagerSource<T>,
+  options: HonoSessionOptions<T> = {},
+): MiddlewareHandler<SessionEnv<T>> {
+  const manager = toManager(source, options.config);
+  const logger = manager.config.logger;
+  const ipOf = options.ip ?? socketIp;
+  return async (c, next) => {
+    const info = requestInfo(
+      manager as never,
+      (name) => c.req.header(name),
+      ipOf(c),
+      c.req.url.startsWith('https:'),
+    );
+    let s: Session<T>;
+    try {
+      s = await manager.load(info);
+    } catch (err) {
+      const a = errorAnswer(err, logger);
+      if (!a) throw err;
+      return toResponse(a);
+    }
+    c.set('session', s);
+    try {
+      await next();
+    } finally {
+      let setCookie: string | undefined;
+      let failure: ErrorAnswer | undefined;
+      try {
+        setCookie = await manager.commit(s, info);
+      } catch (err) {
+        failure = errorAnswer(err, logger);
+        if (!failure) throw err;
+      }
+      if (failure) c.res = toResponse(failure);
+      else if (setCookie) c.header('Set-Cookie', setCookie, { append: true });
+    }
+  };
+}
