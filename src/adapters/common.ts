@@ -9,7 +9,10 @@ import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import { SessionExpiredError, StoreError } from '../core/errors.js';
 import { type RequestInfo, SessionManager } from '../core/manager.js';
+import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
 import type { Store } from '../stores/store.js';
+
+export type { HeaderBag };
 
 /** The body of the 503 answer to a store outage (the same in every adapter and the web layer). */
 export const STORE_UNAVAILABLE_BODY =
@@ -45,44 +48,25 @@ export function toManager<T extends SessionData>(
   return new SessionManager<T>(source as Store, config);
 }
 
-/** Request headers as Node, Koa and Fastify give them (lower-case names). */
-export type HeaderBag = Record<string, string | string[] | undefined>;
-
-function first(value: string | string[] | null | undefined): string | undefined {
-  const text = Array.isArray(value) ? value[0] : value;
-  if (!text) return undefined;
-  const comma = text.indexOf(',');
-  const hop = (comma >= 0 ? text.slice(0, comma) : text).trim();
-  return hop === '' ? undefined : hop;
-}
-
-/** A socket address without the IPv4-mapped IPv6 prefix (`::ffff:127.0.0.1` → `127.0.0.1`). */
-export function plainIp(address: string | undefined): string | undefined {
-  return address?.startsWith('::ffff:') ? address.slice(7) : address;
-}
-
 /**
- * What the manager needs of a request. The client IP is the socket's peer and `secure` is the
- * socket's TLS, unless `trust_proxy` is set: then the first hop of `X-Forwarded-For` and
- * `X-Forwarded-Proto` (when present) are believed.
+ * What the manager needs of a request: its Cookie header, the client IP and whether it came over
+ * HTTPS. The IP is the socket's peer and `secure` the socket's TLS, unless `trust_proxy` names
+ * proxies in front: then the `X-Forwarded-For` entry they appended and `X-Forwarded-Proto` are
+ * believed (see `core/proxy.ts`, shared with the web layer).
  */
 export function requestInfo(
-  manager: SessionManager<never> | SessionManager<SessionData>,
-  get: (
-    name: 'cookie' | 'x-forwarded-for' | 'x-forwarded-proto',
-  ) => string | string[] | null | undefined,
+  manager: { readonly config: { readonly trust_proxy: boolean | number } },
+  headers: HeaderBag,
   socketIp: string | undefined,
   socketSecure: boolean,
 ): RequestInfo {
-  let ip = plainIp(socketIp);
-  let secure = socketSecure;
-  if (manager.config.trust_proxy) {
-    ip = first(get('x-forwarded-for')) ?? ip;
-    const proto = first(get('x-forwarded-proto'));
-    if (proto) secure = proto.toLowerCase() === 'https';
-  }
-  const cookie = get('cookie');
-  return { cookie: Array.isArray(cookie) ? cookie.join('; ') : cookie, ip, secure };
+  const trust = manager.config.trust_proxy;
+  const cookie = headers.cookie;
+  return {
+    cookie: Array.isArray(cookie) ? cookie.join('; ') : cookie,
+    ip: clientAddress(socketIp, headers, trust),
+    secure: isSecureRequest(socketSecure, headers, trust),
+  };
 }
 
 /** An HTTP answer an adapter sends instead of running the handler. */

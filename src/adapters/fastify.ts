@@ -50,7 +50,7 @@ const plugin: FastifyPluginAsync<SessionOptions<SessionData>> = async (fastify, 
     const raw = request.raw;
     const info = requestInfo(
       manager,
-      (name) => raw.headers[name],
+      raw.headers,
       raw.socket.remoteAddress,
       Boolean((raw.socket as { encrypted?: boolean }).encrypted),
     );

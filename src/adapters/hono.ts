@@ -19,6 +19,7 @@ import type { Session } from '../core/session.js';
 import {
   type ErrorAnswer,
   errorAnswer,
+  type HeaderBag,
   type ManagerSource,
   requestInfo,
   toManager,
@@ -51,6 +52,15 @@ function socketIp(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
+/** The headers the manager reads, from a fetch-style request. */
+function proxyHeaders(c: Context): HeaderBag {
+  return {
+    cookie: c.req.header('cookie'),
+    'x-forwarded-for': c.req.header('x-forwarded-for'),
+    'x-forwarded-proto': c.req.header('x-forwarded-proto'),
+  };
+}
+
 function toResponse(a: ErrorAnswer): Response {
   const headers = new Headers(a.headers);
   if (a.setCookie) headers.append('Set-Cookie', a.setCookie);
@@ -75,12 +85,7 @@ export function session<T extends SessionData = AppData>(
   const logger = manager.config.logger;
   const ipOf = options.ip ?? socketIp;
   return async (c, next) => {
-    const info = requestInfo(
-      manager as never,
-      (name) => c.req.header(name),
-      ipOf(c),
-      c.req.url.startsWith('https:'),
-    );
+    const info = requestInfo(manager, proxyHeaders(c), ipOf(c), c.req.url.startsWith('https:'));
     let s: Session<T>;
     try {
       s = await manager.load(info);
@@ -90,19 +95,22 @@ export function session<T extends SessionData = AppData>(
       return toResponse(a);
     }
     c.set('session', s);
+    let thrown: { error: unknown } | undefined;
     try {
       await next();
-    } finally {
-      let setCookie: string | undefined;
-      let failure: ErrorAnswer | undefined;
-      try {
-        setCookie = await manager.commit(s, info);
-      } catch (err) {
-        failure = errorAnswer(err, logger);
-        if (!failure) throw err;
-      }
-      if (failure) c.res = toResponse(failure);
-      else if (setCookie) c.header('Set-Cookie', setCookie, { append: true });
+    } catch (error) {
+      thrown = { error };
     }
+    let setCookie: string | undefined;
+    try {
+      setCookie = await manager.commit(s, info);
+    } catch (err) {
+      const a = errorAnswer(err, logger);
+      if (!a) throw err;
+      c.res = toResponse(a);
+      return;
+    }
+    if (thrown) throw thrown.error;
+    if (setCookie) c.header('Set-Cookie', setCookie, { append: true });
   };
 }

@@ -62,8 +62,8 @@ export function session<T extends SessionData = AppData>(
   const logger = manager.config.logger;
   return async (ctx: Context, next: Next): Promise<void> => {
     const info = requestInfo(
-      manager as never,
-      (name) => ctx.req.headers[name],
+      manager,
+      ctx.req.headers,
       ctx.req.socket.remoteAddress,
       isEncrypted(ctx.req),
     );

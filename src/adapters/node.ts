@@ -47,13 +47,8 @@ export function isEncrypted(req: IncomingMessage): boolean {
 }
 
 /** The manager's view of a node request (cookie, client IP, HTTPS; `trust_proxy` applied). */
-export function nodeRequestInfo(manager: SessionManager<never>, req: IncomingMessage): RequestInfo {
-  return requestInfo(
-    manager,
-    (name) => req.headers[name],
-    req.socket.remoteAddress,
-    isEncrypted(req),
-  );
+function nodeRequestInfo(manager: SessionManager<never>, req: IncomingMessage): RequestInfo {
+  return requestInfo(manager, req.headers, req.socket.remoteAddress, isEncrypted(req));
 }
 
 /**
