@@ -28,15 +28,14 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
 }
 
 /** Sends an error answer on a response whose headers are not sent yet. */
-export function sendAnswer(res: ServerResponse, answer: ErrorAnswer, end?: Method): void {
+export function sendAnswer(res: ServerResponse, answer: ErrorAnswer): void {
   if (res.headersSent || res.writableEnded) return;
   for (const name of res.getHeaderNames()) res.removeHeader(name);
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
   if (answer.setCookie) res.setHeader('Set-Cookie', answer.setCookie);
   res.setHeader('Content-Length', Buffer.byteLength(answer.body));
   res.statusCode = answer.status;
-  if (end) end.call(res, answer.body);
-  else res.end(answer.body);
+  res.end(answer.body);
 }
 
 /**
@@ -80,7 +79,13 @@ export function holdResponse(
   for (const name of HELD) originals[name] = target[name];
   const queue: [Held, unknown[]][] = [];
   let settled: Promise<void> | undefined;
-  let failed = false;
+  const discard =
+    (name: Held): Method =>
+    (...args: unknown[]) => {
+      const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+      if (cb) process.nextTick(cb);
+      return name === 'write' ? true : res;
+    };
 
   const release = async (): Promise<void> => {
     let outcome: CommitOutcome;
@@ -97,12 +102,14 @@ export function holdResponse(
       };
       console.error(err);
     }
+    // Node's end() calls this.writeHead() itself: the real methods must be back before any write.
+    for (const name of HELD) target[name] = originals[name];
     if (outcome.answer) {
-      failed = true;
-      sendAnswer(res, outcome.answer, originals.end);
+      sendAnswer(res, outcome.answer);
+      // The error answer was sent: the application's response, and anything it writes later, is dropped.
+      for (const name of HELD) target[name] = discard(name);
       return;
     }
-    for (const name of HELD) target[name] = originals[name];
     const cookie = outcome.setCookie;
     if (cookie && !res.headersSent) appendSetCookie(res, cookie);
     for (const [name, args] of queue) {
@@ -119,12 +126,6 @@ export function holdResponse(
 
   for (const name of HELD) {
     target[name] = (...args: unknown[]) => {
-      if (failed) {
-        // The error answer was sent: the application's response is dropped.
-        const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
-        if (cb) process.nextTick(cb);
-        return name === 'write' ? true : res;
-      }
       queue.push([name, args]);
       void settle();
       return name === 'write' ? true : res;
