@@ -38,31 +38,35 @@ export function sendAnswer(res: ServerResponse, answer: ErrorAnswer): void {
   res.end(answer.body);
 }
 
+/** The headers given to `writeHead` as [name, value] pairs, whichever of its three forms. */
+function headerEntries(headers: object): [string, unknown][] {
+  if (!Array.isArray(headers)) return Object.entries(headers);
+  if (headers.length > 0 && Array.isArray(headers[0])) return headers as [string, unknown][];
+  const pairs: [string, unknown][] = [];
+  for (let k = 0; k + 1 < headers.length; k += 2) pairs.push([String(headers[k]), headers[k + 1]]);
+  return pairs;
+}
+
 /**
- * `writeHead(status, [message], headers)` replaces headers set before with those it is given; so
- * when the application passes its own Set-Cookie there, the session cookie is added to it.
+ * Applies the headers given to `writeHead(status, [message], headers)` with `setHeader`, as Node
+ * itself does once any header was set, keeping every value of a name given more than once; so
+ * that the session cookie can then be appended to the application's own Set-Cookie values.
+ * Returns the arguments without the headers.
  */
-function withCookieInWriteHead(args: unknown[], cookie: string): unknown[] {
+function moveWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
   const i = args.findIndex((a) => typeof a === 'object' && a !== null);
   if (i < 0) return args;
-  const headers = args[i];
-  const out = [...args];
-  if (Array.isArray(headers)) {
-    // [[name, value], …] or [name, value, name, value, …]
-    if (headers.length > 0 && Array.isArray(headers[0])) {
-      if (headers.some((h) => String((h as unknown[])[0]).toLowerCase() === 'set-cookie'))
-        out[i] = [...headers, ['Set-Cookie', cookie]];
-    } else if (headers.some((h, k) => k % 2 === 0 && String(h).toLowerCase() === 'set-cookie')) {
-      out[i] = [...headers, 'Set-Cookie', cookie];
-    }
-    return out;
+  const grouped = new Map<string, { name: string; values: unknown[] }>();
+  for (const [name, value] of headerEntries(args[i] as object)) {
+    const lower = name.toLowerCase();
+    const entry = grouped.get(lower) ?? { name, values: [] };
+    entry.values.push(...(Array.isArray(value) ? value : [value]));
+    grouped.set(lower, entry);
   }
-  const record = headers as Record<string, unknown>;
-  const name = Object.keys(record).find((k) => k.toLowerCase() === 'set-cookie');
-  if (name === undefined) return args;
-  const prev = record[name];
-  out[i] = { ...record, [name]: [...(Array.isArray(prev) ? prev : [String(prev)]), cookie] };
-  return out;
+  for (const { name, values } of grouped.values()) {
+    res.setHeader(name, values.length === 1 ? String(values[0]) : values.map(String));
+  }
+  return args.slice(0, i);
 }
 
 /**
@@ -110,13 +114,19 @@ export function holdResponse(
       for (const name of HELD) target[name] = discard(name);
       return;
     }
-    const cookie = outcome.setCookie;
-    if (cookie && !res.headersSent) appendSetCookie(res, cookie);
+    let cookie = outcome.setCookie;
     for (const [name, args] of queue) {
-      const replayed = name === 'writeHead' && cookie ? withCookieInWriteHead(args, cookie) : args;
+      let replayed = args;
+      if (cookie && !res.headersSent) {
+        if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, args);
+        appendSetCookie(res, cookie);
+        cookie = undefined;
+      }
       originals[name].apply(res, replayed);
     }
     queue.length = 0;
+    // Nothing written yet (the handler returned first): the cookie waits among the headers.
+    if (cookie && !res.headersSent) appendSetCookie(res, cookie);
   };
 
   const settle = (): Promise<void> => {
