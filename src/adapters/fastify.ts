@@ -13,7 +13,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import type { SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
+import type { Store } from '../stores/store.js';
 import {
   type ErrorAnswer,
   errorAnswer,
@@ -34,14 +37,25 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Options of {@link fastifySession}: `{ store, config }` or `{ manager }`. The session data type
+ * is not checked here (a plugin's options cannot be generic): type `request.session` through
+ * `AppSessionData` or `sessionOf<T>(request)`.
+ */
+export type FastifySessionOptions =
+  // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
+  | { manager: SessionManager<any>; store?: never; config?: never }
+  // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
+  | { store: Store; config?: SessionConfig<any>; manager?: never };
+
 function send(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
   reply.code(a.status).headers(a.headers);
   if (a.setCookie) reply.header('Set-Cookie', a.setCookie);
   return reply.send(a.body);
 }
 
-const plugin: FastifyPluginAsync<SessionOptions<SessionData>> = async (fastify, options) => {
-  const manager = toManager(options);
+const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, options) => {
+  const manager = toManager(options as SessionOptions<SessionData>);
   const logger = manager.config.logger;
   const infos = new WeakMap<FastifyRequest, ReturnType<typeof requestInfo>>();
   fastify.decorateRequest('session', null as unknown as Session<AppData>);
@@ -102,7 +116,7 @@ Object.assign(plugin, {
  *
  * Options: `{ store, config }` or `{ manager }`.
  */
-export const fastifySession = plugin as FastifyPluginAsync<SessionOptions<SessionData>>;
+export const fastifySession = plugin;
 export default fastifySession;
 
 /** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */

@@ -6,10 +6,11 @@ import type { SessionData } from '../core/codec.js';
 
 /**
  * The keys of your application's sessions. Empty by default, which leaves sessions untyped
- * (`Record<string, unknown>`); declare your keys once to type `req.session` everywhere:
+ * (`Record<string, unknown>`); declare your keys once, in the module of the adapter you import,
+ * to type `req.session` / `request.session` / `ctx.session` everywhere:
  *
  * @example
- * declare module 'websession' {
+ * declare module 'websession/express' {
  *   interface AppSessionData { logged_in: boolean; user: string }
  * }
  */
