@@ -10,6 +10,7 @@ import type { SessionConfig } from '../core/config.js';
 import { SessionExpiredError, StoreError } from '../core/errors.js';
 import { type RequestInfo, SessionManager } from '../core/manager.js';
 import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
+import type { Session } from '../core/session.js';
 import type { Store } from '../stores/store.js';
 
 export type { HeaderBag };
@@ -103,4 +104,47 @@ export function errorAnswer(
     };
   }
   return undefined;
+}
+
+/** How a request cycle around `next()` ended: an answer to send instead, or the cookie to add. */
+export type CycleOutcome =
+  | { answer: ErrorAnswer; setCookie?: undefined; thrown?: undefined }
+  | { answer?: undefined; setCookie: string | undefined; thrown: { error: unknown } | undefined };
+
+/**
+ * The request cycle of middleware that wraps `next()` (Koa, Hono), as web.py's processor: load,
+ * `attach` the session, run `next()`, and commit whether it returned or threw (the throw is
+ * handed back in `thrown` for the adapter to rethrow). A load or commit error that is an HTTP
+ * answer (expired session, store outage) comes back as `answer`; any other is thrown.
+ */
+export async function aroundNext<T extends SessionData>(
+  manager: SessionManager<T>,
+  info: RequestInfo,
+  attach: (session: Session<T>) => void,
+  next: () => Promise<unknown>,
+): Promise<CycleOutcome> {
+  const logger = manager.config.logger;
+  const answerOrThrow = (err: unknown): CycleOutcome => {
+    const answer = errorAnswer(err, logger);
+    if (!answer) throw err;
+    return { answer };
+  };
+  let session: Session<T>;
+  try {
+    session = await manager.load(info);
+  } catch (err) {
+    return answerOrThrow(err);
+  }
+  attach(session);
+  let thrown: { error: unknown } | undefined;
+  try {
+    await next();
+  } catch (error) {
+    thrown = { error };
+  }
+  try {
+    return { setCookie: await manager.commit(session, info), thrown };
+  } catch (err) {
+    return answerOrThrow(err);
+  }
 }

@@ -17,8 +17,8 @@ import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
 import {
+  aroundNext,
   type ErrorAnswer,
-  errorAnswer,
   type HeaderBag,
   type ManagerSource,
   requestInfo,
@@ -82,35 +82,17 @@ export function session<T extends SessionData = AppData>(
   options: HonoSessionOptions<T> = {},
 ): MiddlewareHandler<SessionEnv<T>> {
   const manager = toManager(source, options.config);
-  const logger = manager.config.logger;
   const ipOf = options.ip ?? socketIp;
   return async (c, next) => {
     const info = requestInfo(manager, proxyHeaders(c), ipOf(c), c.req.url.startsWith('https:'));
-    let s: Session<T>;
-    try {
-      s = await manager.load(info);
-    } catch (err) {
-      const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      return toResponse(a);
+    const out = await aroundNext(manager, info, (s) => c.set('session', s), next);
+    if (out.answer) {
+      // Drop the handler's response first: Hono's `res` setter would carry its headers over.
+      c.res = undefined as unknown as Response;
+      c.res = toResponse(out.answer);
+      return c.res;
     }
-    c.set('session', s);
-    let thrown: { error: unknown } | undefined;
-    try {
-      await next();
-    } catch (error) {
-      thrown = { error };
-    }
-    let setCookie: string | undefined;
-    try {
-      setCookie = await manager.commit(s, info);
-    } catch (err) {
-      const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      c.res = toResponse(a);
-      return;
-    }
-    if (thrown) throw thrown.error;
-    if (setCookie) c.header('Set-Cookie', setCookie, { append: true });
+    if (out.thrown) throw out.thrown.error;
+    if (out.setCookie) c.header('Set-Cookie', out.setCookie, { append: true });
   };
 }

@@ -16,8 +16,8 @@ import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
 import {
+  aroundNext,
   type ErrorAnswer,
-  errorAnswer,
   type ManagerSource,
   requestInfo,
   toManager,
@@ -37,6 +37,8 @@ declare module 'koa' {
 }
 
 function answer(ctx: Context, a: ErrorAnswer): void {
+  // Instead of the handler's answer: none of its headers (a redirect's Location…) stay.
+  for (const name of ctx.res.getHeaderNames()) ctx.remove(name);
   ctx.status = a.status;
   ctx.set(a.headers);
   if (a.setCookie) ctx.append('Set-Cookie', a.setCookie);
@@ -59,7 +61,6 @@ export function session<T extends SessionData = AppData>(
   config?: SessionConfig<T>,
 ): Middleware {
   const manager = toManager(source, config);
-  const logger = manager.config.logger;
   return async (ctx: Context, next: Next): Promise<void> => {
     const info = requestInfo(
       manager,
@@ -67,31 +68,19 @@ export function session<T extends SessionData = AppData>(
       ctx.req.socket.remoteAddress,
       isEncrypted(ctx.req),
     );
-    let s: Session<T>;
-    try {
-      s = await manager.load(info);
-    } catch (err) {
-      const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      answer(ctx, a);
+    const out = await aroundNext(
+      manager,
+      info,
+      (s) => {
+        ctx.session = s as unknown as Session<AppData>;
+      },
+      next,
+    );
+    if (out.answer) {
+      answer(ctx, out.answer);
       return;
     }
-    ctx.session = s as unknown as Session<AppData>;
-    let thrown: { error: unknown } | undefined;
-    try {
-      await next();
-    } catch (error) {
-      thrown = { error };
-    }
-    let setCookie: string | undefined;
-    try {
-      setCookie = await manager.commit(s, info);
-    } catch (err) {
-      const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      answer(ctx, a);
-      return;
-    }
+    const { setCookie, thrown } = out;
     if (thrown) {
       // Koa's error answer drops every header set so far but keeps the error's own `headers`.
       const error = thrown.error;

@@ -197,6 +197,7 @@ for (const name of Object.keys(FRAMEWORKS)) {
         assert.equal(atCommit.status, 503, 'a failed save is not answered as a success');
         assert.equal(atCommit.body, STORE_UNAVAILABLE_BODY);
         assert.deepEqual(atCommit.setCookies, [], 'no cookie for a session that was not stored');
+        assert.equal(atCommit.location, null, "the redirect's Location is not kept on the 503");
         spy.fail = undefined;
         assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
       });
