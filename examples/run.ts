@@ -10,6 +10,11 @@ type Starter = (store: Store, options: ExampleOptions) => Promise<Server>;
 /** Frameworks the runner knows, loaded only when chosen. */
 export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
   web: () => import('./frameworks/web.js'),
+  node: () => import('./frameworks/node.js'),
+  express: () => import('./frameworks/express.js'),
+  fastify: () => import('./frameworks/fastify.js'),
+  hono: () => import('./frameworks/hono.js'),
+  koa: () => import('./frameworks/koa.js'),
 };
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>

@@ -1,4 +1,5 @@
 // What every framework example shares: the web.py example's exact HTML strings and options.
+import type { Server } from 'node:http';
 import type { SessionConfig } from 'websession';
 
 export const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
@@ -9,4 +10,28 @@ export interface ExampleOptions {
   port: number;
   /** Extra session config (tests use it; the runner passes none). */
   session?: SessionConfig<{ logged_in: boolean; count: number }>;
+}
+
+/** Where `/login` and `/logout` redirect: `http://host/`, absolute as web.py's `seeother('/')` makes it. */
+export function home(host: string | undefined): string {
+  return `http://${host ?? 'localhost'}/`;
+}
+
+/** Resolves once `server` listens, printing its URL as web.py's `app.run()` does. */
+export function listening<S extends Server>(server: S, options: ExampleOptions): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const ready = () => {
+      server.off('error', reject);
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : options.port;
+      const shown = options.host.includes(':') ? `[${options.host}]` : options.host;
+      console.log(`http://${shown}:${port}/`);
+      resolve(server);
+    };
+    if (server.listening) ready();
+    else {
+      server.once('error', reject);
+      server.once('listening', ready);
+    }
+  });
 }

@@ -1,0 +1,44 @@
+// The five example routes on Express (5, or 4 given as `expressFactory`) with websession/express.
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import type { Store } from 'websession';
+import { session, sessionOf } from 'websession/express';
+import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+
+type Data = { logged_in: boolean; count: number };
+
+/** The example app; `expressFactory` lets the tests run it on Express 4 too. */
+export function createApp(
+  store: Store,
+  options: Pick<ExampleOptions, 'session'>,
+  expressFactory: () => Express = express,
+): Express {
+  const app = expressFactory();
+  app.use(session<Data>(store, options.session));
+  app.get('/', (req, res) => {
+    res.type('html').send(req.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
+  });
+  app.get('/login', (req, res) => {
+    req.session.logged_in = true;
+    res.redirect(303, home(req.headers.host));
+  });
+  app.get('/logout', (req, res) => {
+    req.session.logged_in = false;
+    res.redirect(303, home(req.headers.host));
+  });
+  app.get('/count', async (req, res) => {
+    const data = await sessionOf<Data>(req).update((s) => {
+      s.count = (s.count ?? 0) + 1;
+    });
+    res.type('text/plain').send(String(data.count));
+  });
+  app.get('/kill', (req, res) => {
+    req.session.kill();
+    res.type('text/plain').send('killed');
+  });
+  return app;
+}
+
+export function start(store: Store, options: ExampleOptions): Promise<Server> {
+  return listening(createApp(store, options).listen(options.port, options.host), options);
+}

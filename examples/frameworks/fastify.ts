@@ -1,0 +1,39 @@
+// The five example routes on Fastify with websession/fastify.
+import type { Server } from 'node:http';
+import Fastify from 'fastify';
+import type { Store } from 'websession';
+import { fastifySession, sessionOf } from 'websession/fastify';
+import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+
+type Data = { logged_in: boolean; count: number };
+
+export async function start(store: Store, options: ExampleOptions): Promise<Server> {
+  const app = Fastify();
+  await app.register(fastifySession, { store, config: options.session ?? {} });
+  app.get('/', async (request, reply) => {
+    reply.type('text/html; charset=utf-8');
+    return request.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
+  });
+  app.get('/login', async (request, reply) => {
+    request.session.logged_in = true;
+    return reply.redirect(home(request.headers.host), 303);
+  });
+  app.get('/logout', async (request, reply) => {
+    request.session.logged_in = false;
+    return reply.redirect(home(request.headers.host), 303);
+  });
+  app.get('/count', async (request, reply) => {
+    const data = await sessionOf<Data>(request).update((s) => {
+      s.count = (s.count ?? 0) + 1;
+    });
+    reply.type('text/plain; charset=utf-8');
+    return String(data.count);
+  });
+  app.get('/kill', async (request, reply) => {
+    request.session.kill();
+    reply.type('text/plain; charset=utf-8');
+    return 'killed';
+  });
+  await app.listen({ port: options.port, host: options.host });
+  return listening(app.server, options);
+}

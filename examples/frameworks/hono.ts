@@ -1,0 +1,45 @@
+// The five example routes on Hono (served by @hono/node-server) with websession/hono.
+import type { Server } from 'node:http';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { Store } from 'websession';
+import { type SessionEnv, session } from 'websession/hono';
+import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+
+type Data = { logged_in: boolean; count: number };
+
+export function createApp(
+  store: Store,
+  options: Pick<ExampleOptions, 'session'>,
+): Hono<SessionEnv<Data>> {
+  const app = new Hono<SessionEnv<Data>>();
+  app.use(session<Data>(store, { config: options.session ?? {} }));
+  app.get('/', (c) => c.html(c.var.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT));
+  app.get('/login', (c) => {
+    c.var.session.logged_in = true;
+    return c.redirect(home(c.req.header('host')), 303);
+  });
+  app.get('/logout', (c) => {
+    c.var.session.logged_in = false;
+    return c.redirect(home(c.req.header('host')), 303);
+  });
+  app.get('/count', async (c) => {
+    const data = await c.var.session.update((s) => {
+      s.count = (s.count ?? 0) + 1;
+    });
+    return c.text(String(data.count));
+  });
+  app.get('/kill', (c) => {
+    c.var.session.kill();
+    return c.text('killed');
+  });
+  return app;
+}
+
+export function start(store: Store, options: ExampleOptions): Promise<Server> {
+  const app = createApp(store, options);
+  return listening(
+    serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server,
+    options,
+  );
+}

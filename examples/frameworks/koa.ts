@@ -1,0 +1,43 @@
+// The five example routes on Koa with websession/koa.
+import type { Server } from 'node:http';
+import Koa from 'koa';
+import type { Store } from 'websession';
+import { session, sessionOf } from 'websession/koa';
+import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+
+type Data = { logged_in: boolean; count: number };
+
+export function start(store: Store, options: ExampleOptions): Promise<Server> {
+  const app = new Koa();
+  app.use(session<Data>(store, options.session));
+  app.use(async (ctx) => {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') ctx.throw(405);
+    switch (ctx.path) {
+      case '/':
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = ctx.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
+        break;
+      case '/login':
+      case '/logout':
+        ctx.session.logged_in = ctx.path === '/login';
+        ctx.status = 303;
+        ctx.redirect(home(ctx.host));
+        ctx.body = '';
+        break;
+      case '/count': {
+        const data = await sessionOf<Data>(ctx).update((s) => {
+          s.count = (s.count ?? 0) + 1;
+        });
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = String(data.count);
+        break;
+      }
+      case '/kill':
+        ctx.session.kill();
+        ctx.type = 'text/plain; charset=utf-8';
+        ctx.body = 'killed';
+        break;
+    }
+  });
+  return listening(app.listen(options.port, options.host), options);
+}

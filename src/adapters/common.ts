@@ -1,0 +1,150 @@
+/**
+ * What every framework adapter shares: building the manager from the options, reading the
+ * request's cookie, client IP and scheme (with `trust_proxy`), and mapping load/commit errors to
+ * HTTP answers (an expired session → 200 `expired_message`, a store outage → 503).
+ * Nothing here imports a framework.
+ * @module
+ */
+import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import { SessionExpiredError, StoreError } from '../core/errors.js';
+import { type RequestInfo, SessionManager } from '../core/manager.js';
+import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
+import type { Session } from '../core/session.js';
+import type { Store } from '../stores/store.js';
+
+export type { HeaderBag };
+
+/** The body of the 503 answer to a store outage (the same in every adapter and the web layer). */
+export const STORE_UNAVAILABLE_BODY =
+  '503 Service Unavailable: the session store is unavailable, try again shortly';
+
+/**
+ * Options of every adapter: a ready {@link SessionManager} (share one between apps), or a store
+ * and a configuration to build one from.
+ */
+export type SessionOptions<T extends SessionData = SessionData> =
+  | { manager: SessionManager<T>; store?: never; config?: never }
+  | { store: Store; config?: SessionConfig<T>; manager?: never };
+
+/** What adapters accept: a manager, a store, or {@link SessionOptions}. */
+export type ManagerSource<T extends SessionData = SessionData> =
+  | SessionManager<T>
+  | Store
+  | SessionOptions<T>;
+
+/** The manager named by the options: the one given, or a new one over the given store. */
+export function toManager<T extends SessionData>(
+  source: ManagerSource<T>,
+  config?: SessionConfig<T>,
+): SessionManager<T> {
+  if (source instanceof SessionManager) return source;
+  if (source && typeof source === 'object' && 'manager' in source && source.manager) {
+    return source.manager;
+  }
+  if (source && typeof source === 'object' && 'store' in source && source.store) {
+    return new SessionManager<T>(source.store, { ...source.config, ...config });
+  }
+  // A Store (SessionManager checks its shape and throws a ConfigError otherwise).
+  return new SessionManager<T>(source as Store, config);
+}
+
+/**
+ * What the manager needs of a request: its Cookie header, the client IP and whether it came over
+ * HTTPS. The IP is the socket's peer and `secure` the socket's TLS, unless `trust_proxy` names
+ * proxies in front: then the `X-Forwarded-For` entry they appended and `X-Forwarded-Proto` are
+ * believed (see `core/proxy.ts`, shared with the web layer).
+ */
+export function requestInfo(
+  manager: { readonly config: { readonly trust_proxy: boolean | number } },
+  headers: HeaderBag,
+  socketIp: string | undefined,
+  socketSecure: boolean,
+): RequestInfo {
+  const trust = manager.config.trust_proxy;
+  const cookie = headers.cookie;
+  return {
+    cookie: Array.isArray(cookie) ? cookie.join('; ') : cookie,
+    ip: clientAddress(socketIp, headers, trust),
+    secure: isSecureRequest(socketSecure, headers, trust),
+  };
+}
+
+/** An HTTP answer an adapter sends instead of running the handler. */
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  setCookie?: string | undefined;
+  body: string;
+}
+
+/**
+ * The answer to an error of `load()` or `commit()`: an expired session is answered 200 with
+ * `expired_message` and an expired cookie (as web.py), a store failure 503. Any other error is
+ * the application's: undefined, let the framework handle it.
+ */
+export function errorAnswer(
+  err: unknown,
+  logger?: { warn(message: string, error?: unknown): void },
+): ErrorAnswer | undefined {
+  if (err instanceof SessionExpiredError) {
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'text/html; charset=utf-8' },
+      setCookie: err.setCookie,
+      body: err.body,
+    };
+  }
+  if (err instanceof StoreError) {
+    logger?.warn(err.message, err.cause);
+    return {
+      status: 503,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' },
+      body: STORE_UNAVAILABLE_BODY,
+    };
+  }
+  return undefined;
+}
+
+/** How a request cycle around `next()` ended: an answer to send instead, or the cookie to add. */
+export type CycleOutcome =
+  | { answer: ErrorAnswer; setCookie?: undefined; thrown?: undefined }
+  | { answer?: undefined; setCookie: string | undefined; thrown: { error: unknown } | undefined };
+
+/**
+ * The request cycle of middleware that wraps `next()` (Koa, Hono), as web.py's processor: load,
+ * `attach` the session, run `next()`, and commit whether it returned or threw (the throw is
+ * handed back in `thrown` for the adapter to rethrow). A load or commit error that is an HTTP
+ * answer (expired session, store outage) comes back as `answer`; any other is thrown.
+ */
+export async function aroundNext<T extends SessionData>(
+  manager: SessionManager<T>,
+  info: RequestInfo,
+  attach: (session: Session<T>) => void,
+  next: () => Promise<unknown>,
+): Promise<CycleOutcome> {
+  const logger = manager.config.logger;
+  const answerOrThrow = (err: unknown): CycleOutcome => {
+    const answer = errorAnswer(err, logger);
+    if (!answer) throw err;
+    return { answer };
+  };
+  let session: Session<T>;
+  try {
+    session = await manager.load(info);
+  } catch (err) {
+    return answerOrThrow(err);
+  }
+  attach(session);
+  let thrown: { error: unknown } | undefined;
+  try {
+    await next();
+  } catch (error) {
+    thrown = { error };
+  }
+  try {
+    return { setCookie: await manager.commit(session, info), thrown };
+  } catch (err) {
+    return answerOrThrow(err);
+  }
+}

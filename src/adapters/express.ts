@@ -1,0 +1,70 @@
+/**
+ * `websession/express`: session middleware for Express 5 and 4, exposing `req.session`.
+ *
+ * @example
+ * import express from 'express';
+ * import { DiskStore } from 'websession';
+ * import { session } from 'websession/express';
+ *
+ * const app = express();
+ * app.use(session(new DiskStore('sessions')));
+ * app.get('/login', (req, res) => {
+ *   req.session.logged_in = true;
+ *   res.redirect(303, '/');
+ * });
+ * @module
+ */
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import type { Session } from '../core/session.js';
+import { type ManagerSource, toManager } from './common.js';
+import { attachSession } from './node.js';
+import type { AppData } from './types.js';
+
+export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
+export type { AppSessionData } from './types.js';
+export type { Session };
+
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * The request's session (set by websession's `session()` middleware). Type its data by
+       * declaring your keys in `AppSessionData` (see the README).
+       */
+      session: Session<AppData>;
+    }
+  }
+}
+
+/**
+ * Session middleware: loads the session before the next handlers and commits it before the
+ * response's headers are sent, so a `res.redirect()` saves what was set before it, and so does a
+ * handler that throws (the error handler's answer commits it; as web.py's processor).
+ *
+ * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
+ * outage 503; neither reaches your handlers.
+ *
+ * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`
+ * @param config session config when a store is given
+ * @example app.use(session<{ user: string }>(new MemoryStore(), { timeout: 3600 }));
+ */
+export function session<T extends SessionData = AppData>(
+  source: ManagerSource<T>,
+  config?: SessionConfig<T>,
+): RequestHandler {
+  const manager = toManager(source, config);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    attachSession(manager, req, res).then((attached) => {
+      if (!attached) return;
+      req.session = attached.session as unknown as Session<AppData>;
+      next();
+    }, next);
+  };
+}
+
+/** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */
+export function sessionOf<T extends SessionData>(req: Request): Session<T> {
+  return req.session as unknown as Session<T>;
+}

@@ -1,0 +1,125 @@
+/**
+ * `websession/fastify`: a Fastify plugin exposing `request.session`.
+ *
+ * @example
+ * import Fastify from 'fastify';
+ * import { MemoryStore } from 'websession';
+ * import { fastifySession } from 'websession/fastify';
+ *
+ * const app = Fastify();
+ * await app.register(fastifySession, { store: new MemoryStore() });
+ * app.get('/', async (request) => (request.session.get('logged_in', false) ? 'in' : 'out'));
+ * @module
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import type { SessionManager } from '../core/manager.js';
+import type { Session } from '../core/session.js';
+import type { Store } from '../stores/store.js';
+import {
+  type ErrorAnswer,
+  errorAnswer,
+  requestInfo,
+  type SessionOptions,
+  toManager,
+} from './common.js';
+import type { AppData } from './types.js';
+
+export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
+export type { AppSessionData } from './types.js';
+export type { Session };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's session (set by websession's `fastifySession` plugin). */
+    session: Session<AppData>;
+  }
+}
+
+/**
+ * Options of {@link fastifySession}: `{ store, config }` or `{ manager }`. The session data type
+ * is not checked here (a plugin's options cannot be generic): type `request.session` through
+ * `AppSessionData` or `sessionOf<T>(request)`.
+ */
+export type FastifySessionOptions =
+  // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
+  | { manager: SessionManager<any>; store?: never; config?: never }
+  // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
+  | { store: Store; config?: SessionConfig<any>; manager?: never };
+
+function send(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
+  reply.code(a.status).headers(a.headers);
+  if (a.setCookie) reply.header('Set-Cookie', a.setCookie);
+  return reply.send(a.body);
+}
+
+const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, options) => {
+  const manager = toManager(options as SessionOptions<SessionData>);
+  const logger = manager.config.logger;
+  const infos = new WeakMap<FastifyRequest, ReturnType<typeof requestInfo>>();
+  fastify.decorateRequest('session', null as unknown as Session<AppData>);
+
+  fastify.addHook('onRequest', async (request, reply) => {
+    const raw = request.raw;
+    const info = requestInfo(
+      manager,
+      raw.headers,
+      raw.socket.remoteAddress,
+      Boolean((raw.socket as { encrypted?: boolean }).encrypted),
+    );
+    try {
+      request.session = (await manager.load(info)) as unknown as Session<AppData>;
+      infos.set(request, info);
+    } catch (err) {
+      const a = errorAnswer(err, logger);
+      if (!a) throw err;
+      return send(reply, a);
+    }
+  });
+
+  // onSend runs for every reply.send(): handlers' answers, reply.redirect(), error and 404
+  // answers; so the session is committed before the headers go out, also after a throw.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    const info = infos.get(request);
+    if (!info) return payload;
+    infos.delete(request);
+    let setCookie: string | undefined;
+    try {
+      setCookie = await manager.commit(request.session as unknown as Session<SessionData>, info);
+    } catch (err) {
+      const a = errorAnswer(err, logger);
+      if (!a) throw err;
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.code(a.status).headers(a.headers);
+      return a.body;
+    }
+    if (setCookie) reply.header('Set-Cookie', setCookie);
+    return payload;
+  });
+};
+
+// What `fastify-plugin` does, without importing it: the plugin's hooks and decorator apply to the
+// instance it is registered on (and its children) instead of a new encapsulated context.
+Object.assign(plugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'websession',
+  [Symbol.for('plugin-meta')]: { name: 'websession', fastify: '4.x || 5.x' },
+});
+
+/**
+ * The session plugin. Loads the session in an `onRequest` hook and commits it in `onSend`, before
+ * the headers are sent: a `reply.redirect()` saves what was set before it, and so does a handler
+ * that throws (Fastify's error answer is sent through `onSend` too; as web.py's processor).
+ * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
+ * outage 503.
+ *
+ * Options: `{ store, config }` or `{ manager }`.
+ */
+export const fastifySession = plugin;
+export default fastifySession;
+
+/** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */
+export function sessionOf<T extends SessionData>(request: FastifyRequest): Session<T> {
+  return request.session as unknown as Session<T>;
+}

@@ -1,0 +1,98 @@
+/**
+ * `websession/hono`: session middleware for Hono, exposing `c.get('session')` / `c.var.session`.
+ *
+ * @example
+ * import { Hono } from 'hono';
+ * import { MemoryStore } from 'websession';
+ * import { type SessionEnv, session } from 'websession/hono';
+ *
+ * type Data = { logged_in: boolean };
+ * const app = new Hono<SessionEnv<Data>>();
+ * app.use(session<Data>(new MemoryStore()));
+ * app.get('/', (c) => c.text(c.var.session.get('logged_in', false) ? 'in' : 'out'));
+ * @module
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import type { SessionData } from '../core/codec.js';
+import type { SessionConfig } from '../core/config.js';
+import type { Session } from '../core/session.js';
+import {
+  aroundNext,
+  type ErrorAnswer,
+  type HeaderBag,
+  type ManagerSource,
+  requestInfo,
+  toManager,
+} from './common.js';
+import type { AppData } from './types.js';
+
+export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
+export type { AppSessionData } from './types.js';
+export type { Session };
+
+/**
+ * Hono's `Env` with the session variable: `new Hono<SessionEnv<Data>>()` types `c.var.session` and
+ * `c.get('session')` (an untyped `new Hono()` sees them as `any`).
+ */
+export type SessionEnv<T extends SessionData = AppData> = { Variables: { session: Session<T> } };
+
+/** Options of the Hono middleware beyond the session config. */
+export interface HonoSessionOptions<T extends SessionData = SessionData> {
+  /** Session config, used when a store (not a manager) is given. */
+  config?: SessionConfig<T>;
+  /**
+   * The client's IP address. Default: the socket's peer under `@hono/node-server`
+   * (`c.env.incoming`), else none; `trust_proxy` makes X-Forwarded-For win either way.
+   */
+  ip?: (c: Context) => string | undefined;
+}
+
+function socketIp(c: Context): string | undefined {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress;
+}
+
+/** The headers the manager reads, from a fetch-style request. */
+function proxyHeaders(c: Context): HeaderBag {
+  return {
+    cookie: c.req.header('cookie'),
+    'x-forwarded-for': c.req.header('x-forwarded-for'),
+    'x-forwarded-proto': c.req.header('x-forwarded-proto'),
+  };
+}
+
+function toResponse(a: ErrorAnswer): Response {
+  const headers = new Headers(a.headers);
+  if (a.setCookie) headers.append('Set-Cookie', a.setCookie);
+  return new Response(a.body, { status: a.status, headers });
+}
+
+/**
+ * Session middleware: loads the session before `next()` and commits it after, also when the
+ * handler redirects or throws (Hono turns a throw into its error response; what was set before
+ * the throw is saved, as web.py's processor does, and the cookie is added to that response).
+ *
+ * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
+ * outage 503.
+ *
+ * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`
+ */
+export function session<T extends SessionData = AppData>(
+  source: ManagerSource<T>,
+  options: HonoSessionOptions<T> = {},
+): MiddlewareHandler<SessionEnv<T>> {
+  const manager = toManager(source, options.config);
+  const ipOf = options.ip ?? socketIp;
+  return async (c, next) => {
+    const info = requestInfo(manager, proxyHeaders(c), ipOf(c), c.req.url.startsWith('https:'));
+    const out = await aroundNext(manager, info, (s) => c.set('session', s), next);
+    if (out.answer) {
+      // Drop the handler's response first: Hono's `res` setter would carry its headers over.
+      c.res = undefined as unknown as Response;
+      c.res = toResponse(out.answer);
+      return c.res;
+    }
+    if (out.thrown) throw out.thrown.error;
+    if (out.setCookie) c.header('Set-Cookie', out.setCookie, { append: true });
+  };
+}

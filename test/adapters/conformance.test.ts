@@ -1,0 +1,269 @@
+// One conformance suite, the same requests and the same expected answers, run against every
+// framework (the web.py layer, node:http, Express 5 and 4, Fastify, Hono, Koa) on loopback.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  decodePayload,
+  MemoryStore,
+  type SessionConfig,
+  StoreUnavailableError,
+  storeKey,
+} from 'websession';
+import { STORE_UNAVAILABLE_BODY } from 'websession/node';
+import * as web from 'websession/web';
+import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
+import { SpyStore } from '../helpers/spy-store.js';
+import { BOOM_VALUE, FRAMEWORKS, type Running } from './servers.js';
+
+type Config = SessionConfig<{ logged_in: boolean; count: number }>;
+
+interface Answer {
+  status: number;
+  body: string;
+  setCookies: string[];
+  location: string | null;
+}
+
+async function get(base: Running, path: string, cookie?: string): Promise<Answer> {
+  const res = await fetch(base.url + path, {
+    redirect: 'manual',
+    headers: cookie === undefined ? {} : { cookie },
+  });
+  return {
+    status: res.status,
+    body: await res.text(),
+    setCookies: res.headers.getSetCookie(),
+    location: res.headers.get('location'),
+  };
+}
+
+/** The `name=value` part of the one Set-Cookie of an answer. */
+function cookieOf(answer: Answer): string {
+  assert.equal(
+    answer.setCookies.length,
+    1,
+    `expected one Set-Cookie, got ${JSON.stringify(answer.setCookies)}`,
+  );
+  return answer.setCookies[0]!.split(';')[0]!;
+}
+
+/** The stored data of the session a cookie names (undefined when there is no record). */
+async function stored(
+  store: MemoryStore,
+  cookie: string,
+): Promise<Record<string, unknown> | undefined> {
+  const id = cookie.slice(cookie.indexOf('=') + 1);
+  const record = await store.get(storeKey(id));
+  return record && decodePayload(record.data).data;
+}
+
+interface Fixture {
+  memory: MemoryStore;
+  spy: SpyStore;
+  app: Running;
+}
+
+async function withApp(
+  name: string,
+  config: Config,
+  fn: (fx: Fixture) => Promise<void>,
+): Promise<void> {
+  const memory = new MemoryStore();
+  const spy = new SpyStore(memory);
+  const app = await FRAMEWORKS[name]!.example(spy, { cleanup_interval: 0, ...config });
+  try {
+    await fn({ memory, spy, app });
+  } finally {
+    await app.close();
+  }
+}
+
+const BAD_COOKIES: [string, string][] = [
+  ['a path', 'webpy_session_id=../../etc/passwd'],
+  ['non-hex', `webpy_session_id=${'z'.repeat(64)}`],
+  ['empty', 'webpy_session_id='],
+  ['3000 characters', `webpy_session_id=${'a'.repeat(3000)}`],
+  ['a garbled header', ';;=webpy_session_id;="x; webpy_session_id=%E0%A4%A; ==;'],
+  ['well-formed but unknown', `webpy_session_id=${'ab'.repeat(32)}`],
+];
+
+for (const name of Object.keys(FRAMEWORKS)) {
+  describe(`conformance: ${name}`, () => {
+    it('login and logout: a 303 to http://host/ that saves, the page follows the session, kill ends it', async () => {
+      await withApp(name, {}, async ({ memory, app }) => {
+        const first = await get(app, '/');
+        assert.equal(first.status, 200);
+        assert.equal(first.body, LOGGED_OUT);
+
+        const login = await get(app, '/login');
+        assert.equal(login.status, 303);
+        assert.equal(login.location, `${app.url}/`);
+        const cookie = cookieOf(login);
+        // Saved before the redirect answer went out: the record is there now.
+        assert.deepEqual(await stored(memory, cookie), { logged_in: true });
+
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+        const again = await get(app, '/', cookie);
+        assert.equal(again.body, LOGGED_IN);
+        assert.deepEqual(again.setCookies, [], 'an unchanged session sends no cookie');
+
+        const logout = await get(app, '/logout', cookie);
+        assert.equal(logout.status, 303);
+        assert.equal(logout.location, `${app.url}/`);
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_OUT);
+        assert.deepEqual(await stored(memory, cookie), { logged_in: false });
+
+        const kill = await get(app, '/kill', cookie);
+        assert.equal(kill.status, 200);
+        assert.equal(kill.body, 'killed');
+        assert.match(kill.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+        assert.equal(memory.size, 0);
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_OUT);
+        assert.equal(memory.size, 0);
+      });
+    });
+
+    it('cookie attributes: HttpOnly, SameSite=Lax, Path=/, no Secure over http, a 256-bit id', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const login = await get(app, '/login');
+        const [pair, ...attrs] = (login.setCookies[0] ?? '').split(';').map((s) => s.trim());
+        assert.match(pair!, /^webpy_session_id=[0-9a-f]{64}$/);
+        const lower = attrs.map((a) => a.toLowerCase());
+        assert.ok(lower.includes('httponly'), `HttpOnly in ${login.setCookies[0]}`);
+        assert.ok(lower.includes('samesite=lax'), `SameSite=Lax in ${login.setCookies[0]}`);
+        assert.ok(lower.includes('path=/'), `Path=/ in ${login.setCookies[0]}`);
+        assert.ok(!lower.includes('secure'), `no Secure over http in ${login.setCookies[0]}`);
+        assert.ok(
+          !lower.some(
+            (a) => a.startsWith('domain=') || a.startsWith('max-age=') || a.startsWith('expires='),
+          ),
+        );
+      });
+    });
+
+    for (const [what, header] of BAD_COOKIES) {
+      it(`a bad cookie (${what}) is no session: 200, nothing stored, never adopted`, async () => {
+        await withApp(name, {}, async ({ memory, app }) => {
+          const page = await get(app, '/', header);
+          assert.equal(page.status, 200);
+          assert.equal(page.body, LOGGED_OUT);
+          assert.deepEqual(page.setCookies, []);
+          assert.equal(memory.size, 0);
+          const login = await get(app, '/login', header);
+          assert.equal(login.status, 303);
+          const cookie = cookieOf(login);
+          assert.match(cookie, /^webpy_session_id=[0-9a-f]{64}$/);
+          assert.ok(!header.includes(cookie), 'the client-chosen id was adopted');
+          assert.equal(memory.size, 1);
+        });
+      });
+    }
+
+    it('a visitor who got no data gets no cookie and no stored record', async () => {
+      await withApp(name, {}, async ({ memory, spy, app }) => {
+        for (let i = 0; i < 3; i++) {
+          const page = await get(app, '/');
+          assert.equal(page.body, LOGGED_OUT);
+          assert.deepEqual(page.setCookies, []);
+        }
+        assert.equal(memory.size, 0);
+        assert.equal(spy.count(), 0, 'the store was never called');
+      });
+    });
+
+    it('a thrown error still commits what the handler set before it', async () => {
+      await withApp(name, {}, async ({ memory, spy, app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        const boom = await FRAMEWORKS[name]!.boom(spy, { cleanup_interval: 0 });
+        try {
+          const answer = await get(boom, '/boom', cookie);
+          assert.equal(answer.status, 500);
+        } finally {
+          await boom.close();
+        }
+        assert.deepEqual(await stored(memory, cookie), { logged_in: true, boom: BOOM_VALUE });
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+      });
+    });
+
+    it('a store outage is a 503 with a clear body, at load and at commit, and the app recovers', async () => {
+      await withApp(name, {}, async ({ spy, app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        spy.fail = new StoreUnavailableError('memory', 'down for the test');
+        const atLoad = await get(app, '/', cookie);
+        assert.equal(atLoad.status, 503);
+        assert.equal(atLoad.body, STORE_UNAVAILABLE_BODY);
+        const atCommit = await get(app, '/login');
+        assert.equal(atCommit.status, 503, 'a failed save is not answered as a success');
+        assert.equal(atCommit.body, STORE_UNAVAILABLE_BODY);
+        assert.deepEqual(atCommit.setCookies, [], 'no cookie for a session that was not stored');
+        assert.equal(atCommit.location, null, "the redirect's Location is not kept on the 503");
+        spy.fail = undefined;
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+      });
+    });
+
+    it('an expired session with ignore_expiry false is answered 200 expired_message and its cookie cleared', async () => {
+      await withApp(name, { ignore_expiry: false }, async ({ app }) => {
+        const answer = await get(app, '/', `webpy_session_id=${'cd'.repeat(32)}`);
+        assert.equal(answer.status, 200);
+        assert.equal(answer.body, 'Session expired');
+        assert.match(answer.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+      });
+    });
+
+    it('client IP and scheme: the socket peer, or X-Forwarded-For/-Proto only with trust_proxy', async (t) => {
+      const forwarded = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' };
+      const login = async (app: Running) => {
+        const res = await fetch(`${app.url}/login`, { redirect: 'manual', headers: forwarded });
+        return res.headers.getSetCookie()[0] ?? '';
+      };
+      const metaIp = async (memory: MemoryStore, setCookie: string) => {
+        const id = setCookie.split(';')[0]!.split('=')[1]!;
+        const record = await memory.get(storeKey(id));
+        return record && decodePayload(record.data).meta.ip;
+      };
+      await withApp(name, {}, async ({ memory, app }) => {
+        const setCookie = await login(app);
+        assert.equal(await metaIp(memory, setCookie), '127.0.0.1');
+        assert.doesNotMatch(
+          setCookie,
+          /;\s*secure/i,
+          'an untrusted X-Forwarded-Proto must not set Secure',
+        );
+      });
+      // The web layer reads the proxy setting from web.config (per app, as web.py's ctx.ip).
+      if (name === 'web' && !('trust_proxy' in web.config)) {
+        t.diagnostic('this web layer has no web.config.trust_proxy: trusted half skipped');
+        return;
+      }
+      const saved = web.config.trust_proxy;
+      if (name === 'web') web.config.trust_proxy = true;
+      try {
+        await withApp(name, { trust_proxy: true }, async ({ memory, app }) => {
+          const setCookie = await login(app);
+          assert.equal(await metaIp(memory, setCookie), '203.0.113.7');
+          assert.match(setCookie, /;\s*secure/i);
+        });
+      } finally {
+        if (name === 'web') web.config.trust_proxy = saved;
+      }
+    });
+
+    it('64 parallel /count of one session end at 64', async () => {
+      await withApp(name, {}, async ({ memory, app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        const answers = await Promise.all(
+          Array.from({ length: 64 }, () => get(app, '/count', cookie)),
+        );
+        assert.ok(answers.every((a) => a.status === 200));
+        const counts = answers.map((a) => Number(a.body)).sort((a, b) => a - b);
+        assert.deepEqual(
+          counts,
+          Array.from({ length: 64 }, (_, i) => i + 1),
+        );
+        assert.deepEqual(await stored(memory, cookie), { logged_in: true, count: 64 });
+      });
+    });
+  });
+}

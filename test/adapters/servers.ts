@@ -1,0 +1,178 @@
+// Every framework of the conformance suite, started on a loopback port over a given store: the
+// example apps of the runner (the five routes) and, for the "a thrown error still commits" case,
+// a one-route app per framework whose handler sets a key and then throws.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import express from 'express';
+import express4 from 'express4';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import Koa from 'koa';
+import type { SessionConfig, Store } from 'websession';
+import { session as expressSession } from 'websession/express';
+import { fastifySession } from 'websession/fastify';
+import { session as honoSession, type SessionEnv } from 'websession/hono';
+import { session as koaSession } from 'websession/koa';
+import { withSession } from 'websession/node';
+import * as web from 'websession/web';
+import { createApp as expressApp } from '../../examples/frameworks/express.js';
+import { start as startFastify } from '../../examples/frameworks/fastify.js';
+import { start as startHono } from '../../examples/frameworks/hono.js';
+import { start as startKoa } from '../../examples/frameworks/koa.js';
+import { start as startNode } from '../../examples/frameworks/node.js';
+import { start as startWeb } from '../../examples/frameworks/web.js';
+
+type Config = SessionConfig<{ logged_in: boolean; count: number }>;
+
+/** A running server and its base URL (`http://127.0.0.1:PORT`). */
+export interface Running {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** What the handler of `/boom` sets before it throws. */
+export const BOOM_VALUE = 'set before the throw';
+
+async function running(server: Server): Promise<Running> {
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const LOOPBACK = { host: '127.0.0.1', port: 0 };
+
+function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  // The examples print their URL as web.py's app.run() does; keep the test output clean.
+  const log = console.log;
+  console.log = () => {};
+  return fn().finally(() => {
+    console.log = log;
+  });
+}
+
+/** One framework: its example app and its `/boom` app. */
+export interface Framework {
+  example(store: Store, config: Config): Promise<Running>;
+  boom(store: Store, config: Config): Promise<Running>;
+}
+
+function boomError(): Error {
+  return new Error('boom (thrown on purpose by the conformance suite)');
+}
+
+export const FRAMEWORKS: Record<string, Framework> = {
+  web: {
+    example: (store, session) =>
+      quietly(async () => running(await startWeb(store, { ...LOOPBACK, session }))),
+    async boom(store, config) {
+      const app = web.application(['/boom', 'Boom'], () => ({ Boom }));
+      const session = web.session.Session(app, store, null, config as SessionConfig);
+      class Boom {
+        GET() {
+          session.boom = BOOM_VALUE;
+          throw boomError();
+        }
+      }
+      return running(createServer(app.listener()).listen(0, '127.0.0.1'));
+    },
+  },
+  node: {
+    example: (store, session) =>
+      quietly(async () => running(await startNode(store, { ...LOOPBACK, session }))),
+    boom: (store, config) =>
+      running(
+        createServer(
+          withSession(
+            store,
+            (_req, _res, session) => {
+              session.boom = BOOM_VALUE;
+              throw boomError();
+            },
+            {
+              config: config as SessionConfig,
+              onError: (_err, _req, res) => res.writeHead(500).end('internal server error'),
+            },
+          ),
+        ).listen(0, '127.0.0.1'),
+      ),
+  },
+  express: {
+    example: (store, session) => running(expressApp(store, { session }).listen(0, '127.0.0.1')),
+    boom: (store, config) => running(expressBoom(express(), store, config).listen(0, '127.0.0.1')),
+  },
+  express4: {
+    example: (store, session) =>
+      running(expressApp(store, { session }, express4).listen(0, '127.0.0.1')),
+    boom: (store, config) => running(expressBoom(express4(), store, config).listen(0, '127.0.0.1')),
+  },
+  fastify: {
+    example: (store, session) =>
+      quietly(async () => running(await startFastify(store, { ...LOOPBACK, session }))),
+    async boom(store, config) {
+      const app = Fastify();
+      await app.register(fastifySession, { store, config });
+      app.get('/boom', async (request) => {
+        request.session.boom = BOOM_VALUE;
+        throw boomError();
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return running(app.server);
+    },
+  },
+  hono: {
+    example: (store, session) =>
+      quietly(async () => running(await startHono(store, { ...LOOPBACK, session }))),
+    boom(store, config) {
+      const app = new Hono<SessionEnv>();
+      app.use(honoSession(store, { config: config as SessionConfig }));
+      app.get('/boom', (c) => {
+        c.var.session.boom = BOOM_VALUE;
+        throw boomError();
+      });
+      app.onError((_err, c) => c.text('internal server error', 500));
+      return running(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
+    },
+  },
+  koa: {
+    example: (store, session) =>
+      quietly(async () => running(await startKoa(store, { ...LOOPBACK, session }))),
+    boom(store, config) {
+      const app = new Koa();
+      app.silent = true;
+      app.use(koaSession(store, config));
+      app.use((ctx) => {
+        ctx.session.boom = BOOM_VALUE;
+        throw boomError();
+      });
+      return running(app.listen(0, '127.0.0.1'));
+    },
+  },
+};
+
+function expressBoom(app: ReturnType<typeof express>, store: Store, config: Config) {
+  app.use(expressSession(store, config));
+  app.get('/boom', (req) => {
+    req.session.boom = BOOM_VALUE;
+    throw boomError();
+  });
+  // Express's default error handler logs the stack; answer quietly instead.
+  app.use(
+    (
+      _err: unknown,
+      _req: unknown,
+      res: { status(n: number): { send(b: string): void } },
+      _next: unknown,
+    ) => {
+      res.status(500).send('internal server error');
+    },
+  );
+  return app;
+}
