@@ -1,9 +1,11 @@
 /**
  * Store URLs: one string names a store, for config, the example runner and the CLI.
- * `memory:`, `disk:./sessions`, and the schemes later stores register.
+ * `memory:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`, and the
+ * schemes later stores register.
  * @module
  */
 import { ConfigError } from '../core/errors.js';
+import { Database, DBStore } from './db/index.js';
 import { DiskStore } from './disk.js';
 import { MemoryStore } from './memory.js';
 import type { Store } from './store.js';
@@ -35,9 +37,42 @@ registerStoreScheme('memory', async (url) => {
 
 registerStoreScheme('disk', async (url, raw) => {
   const dir = pathPart(raw, 'disk');
-  if (!dir) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
-  return new DiskStore(dir, { fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true' });
+  if (!dir)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
+  return new DiskStore(dir, {
+    fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true',
+  });
 });
+
+// DBStore: `sqlite:./sessions.db`, `sqlite::memory:`, `postgres://user@host/db?table=sessions`,
+// `mysql://root@127.0.0.1/test?table=sessions`. The table (default `sessions`) is created if missing.
+registerStoreScheme('sqlite', async (url, raw) => {
+  const file = pathPart(raw, 'sqlite');
+  if (!file)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no file (sqlite:./sessions.db)`);
+  const table = url.searchParams.get('table') ?? 'sessions';
+  return new DBStore(new Database({ dbn: 'sqlite', db: file }), table, {
+    createTable: true,
+    closeDatabase: true,
+  });
+});
+
+function serverStore(dbn: 'postgres' | 'mysql') {
+  return async (url: URL): Promise<DBStore> => {
+    const table = url.searchParams.get('table') ?? 'sessions';
+    const connection = new URL(url.href);
+    connection.searchParams.delete('table');
+    if (dbn === 'mysql') connection.protocol = 'mysql:';
+    return new DBStore(new Database({ dbn, url: connection.href }), table, {
+      createTable: true,
+      closeDatabase: true,
+    });
+  };
+}
+registerStoreScheme('postgres', serverStore('postgres'));
+registerStoreScheme('postgresql', serverStore('postgres'));
+registerStoreScheme('mysql', serverStore('mysql'));
+registerStoreScheme('mariadb', serverStore('mysql'));
 
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
 export function storeUrlPath(raw: string, scheme: string): string {
@@ -51,7 +86,9 @@ export function storeUrlPath(raw: string, scheme: string): string {
  */
 export async function storeFromUrl(raw: string): Promise<Store> {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
-    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`);
+    throw new ConfigError(
+      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db`,
+    );
   }
   let url: URL;
   try {
@@ -62,7 +99,9 @@ export async function storeFromUrl(raw: string): Promise<Store> {
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   const factory = factories.get(scheme);
   if (!factory) {
-    throw new ConfigError(`unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`);
+    throw new ConfigError(
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`,
+    );
   }
   return factory(url, raw);
 }
