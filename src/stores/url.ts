@@ -100,7 +100,7 @@ export async function storeFromUrl(raw: string): Promise<Store> {
   const factory = factories.get(scheme);
   if (!factory) {
     throw new ConfigError(
-      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`,
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
     );
   }
   return factory(url, raw);

@@ -53,8 +53,8 @@ type Data = { logged_in: boolean; count: number; [k: string]: unknown };
 /** The example runner's routes on a store: /login, /count, /set?k=…, /. */
 export function exampleApp(store: DBStore) {
   const app = web.application(
-    ['/', 'Index', '/login', 'Login', '/count', 'Count', '/set', 'Set'],
-    () => ({ Index, Login, Count, Set }),
+    ['/', 'Index', '/login', 'Login', '/count', 'Count', '/set', 'SetKey'],
+    () => ({ Index, Login, Count, SetKey }),
   );
   const session = web.session.Session<Data>(app, store, null, { cleanup_interval: 0 });
   class Index {
@@ -70,10 +70,13 @@ export function exampleApp(store: DBStore) {
   }
   class Count {
     async GET() {
-      return String((await session.update((s) => void (s.count = (s.count ?? 0) + 1))).count);
+      const data = await session.update((s) => {
+        s.count = (s.count ?? 0) + 1;
+      });
+      return String(data.count);
     }
   }
-  class Set {
+  class SetKey {
     GET() {
       const k = web.input().k!;
       session[`k${k}`] = Number(k);

@@ -7,6 +7,8 @@
 import type { StoredSession, StoreMutator } from '../store.js';
 import { type Backend, parseAtime, utcText } from './common.js';
 
+type UpdateFn = (key: string, mutator: StoreMutator) => StoredSession | undefined;
+
 /** The part of a better-sqlite3 statement DBStore uses. */
 export interface SqliteStatement {
   get(...params: unknown[]): unknown;
@@ -18,7 +20,7 @@ export interface SqliteStatement {
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
   exec(sql: string): unknown;
-  transaction<F extends (...args: never[]) => unknown>(fn: F): F & { immediate: F };
+  transaction(fn: UpdateFn): { immediate: UpdateFn };
   pragma(source: string, options?: { simple?: boolean }): unknown;
   close(): unknown;
   readonly open: boolean;
@@ -74,7 +76,7 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
   const write = (key: string, record: StoredSession): void => {
     stmt(sql.upsert).run(key, utcText(record.atime), record.data);
   };
-  let updater: ((key: string, mutator: StoreMutator) => StoredSession | undefined) | undefined;
+  let updater: UpdateFn | undefined;
 
   return {
     kind: 'sqlite',
