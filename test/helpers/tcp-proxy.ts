@@ -46,3 +46,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   const port = await listen(0);
   return { port, cut: stop, restore: async () => void (await listen(port)), close: stop };
 }
+
+/** A loopback port nothing listens on (bound once, then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}

@@ -23,6 +23,8 @@ export interface DatabaseParams {
   url?: string;
   /** Most pooled connections (PostgreSQL, MySQL). Default 10. */
   max?: number;
+  /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
+  onError?: (err: Error) => void;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
   options?: Record<string, unknown>;
 }
@@ -62,7 +64,7 @@ export class Database {
   #close: (() => Promise<void>) | undefined;
   #closed = false;
 
-  constructor(params: DatabaseParams, onError?: (err: Error) => void) {
+  constructor(params: DatabaseParams) {
     if (!params || typeof params !== 'object')
       throw new ConfigError('database() needs { dbn, db, … }');
     this.dbn = dbnOf(params.dbn);
@@ -72,7 +74,7 @@ export class Database {
       throw new ConfigError(`database({ dbn: '${this.dbn}' }) needs db (the database name) or url`);
     this.#params = { ...params };
     this.#onError =
-      onError ??
+      params.onError ??
       ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
   }
 

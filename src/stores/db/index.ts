@@ -76,7 +76,10 @@ export interface DBStoreOptions {
   createTable?: boolean;
   /** Close the database when the store closes. Default false: the application's handle stays the application's. */
   closeDatabase?: boolean;
-  /** Told of errors on idle connections (the pool replaces them). Default: console.warn. */
+  /**
+   * Told of errors on idle connections of a pool or connection given directly (the pool
+   * replaces them). Default: console.warn. For `database(…)`, pass `onError` there.
+   */
   onError?: (err: Error) => void;
 }
 
