@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { DBStore, SessionManager, StoreUnavailableError, generateSessionId, storeFromUrl, storeKey } from 'websession';
+import {
+  DBStore,
+  generateSessionId,
+  SessionManager,
+  StoreUnavailableError,
+  storeFromUrl,
+  storeKey,
+} from 'websession';
 import * as web from 'websession/web';
 import { type DbEngine, describeDBStore, exampleApp, uniqueTable } from '../helpers/db-store.js';
 import { POSTGRES_URL, serverSkip } from '../helpers/servers.js';
@@ -20,8 +27,8 @@ const params = {
 };
 const admin = new pg.Pool({ connectionString: POSTGRES_URL, max: 2 });
 admin.on('error', () => {});
-after(() => admin.end());
-const sql = async (text: string, values: unknown[] = []) => (await admin.query(text, values)).rows as Record<string, unknown>[];
+const sql = async (text: string, values: unknown[] = []) =>
+  (await admin.query(text, values)).rows as Record<string, unknown>[];
 const tables: string[] = [];
 const table = () => {
   const t = uniqueTable();
@@ -30,6 +37,7 @@ const table = () => {
 };
 after(async () => {
   for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+  await admin.end();
 });
 
 const engine: DbEngine = {
@@ -43,9 +51,21 @@ const engine: DbEngine = {
     return { db, close: () => db.end() };
   },
   sql,
-  seedDDL: (t) => `CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime TIMESTAMP NOT NULL default current_timestamp, data TEXT)`,
-  indexNames: async (t) => (await sql('SELECT indexname FROM pg_indexes WHERE tablename = $1', [t])).map((r) => String(r.indexname)),
-  atimeText: async (t, k) => String((await sql(`SELECT to_char(atime, 'YYYY-MM-DD HH24:MI:SS') AS a FROM ${t} WHERE session_id = $1`, [k]))[0]?.a),
+  seedDDL: (t) =>
+    `CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime TIMESTAMP NOT NULL default current_timestamp, data TEXT)`,
+  indexNames: async (t) =>
+    (await sql('SELECT indexname FROM pg_indexes WHERE tablename = $1', [t])).map((r) =>
+      String(r.indexname),
+    ),
+  atimeText: async (t, k) =>
+    String(
+      (
+        await sql(
+          `SELECT to_char(atime, 'YYYY-MM-DD HH24:MI:SS') AS a FROM ${t} WHERE session_id = $1`,
+          [k],
+        )
+      )[0]?.a,
+    ),
 };
 
 describeDBStore(engine, skip);
@@ -55,12 +75,19 @@ describeStoreContract(
   async () => {
     const client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
-    return { store: new DBStore(client, table(), { createTable: true }), teardown: () => client.end() };
+    return {
+      store: new DBStore(client, table(), { createTable: true }),
+      teardown: () => client.end(),
+    };
   },
   skip,
 );
 
-describeStoreContract('DBStore from a postgres:// URL', async () => ({ store: await storeFromUrl(`${POSTGRES_URL}?table=${table()}`) }), skip);
+describeStoreContract(
+  'DBStore from a postgres:// URL',
+  async () => ({ store: await storeFromUrl(`${POSTGRES_URL}?table=${table()}`) }),
+  skip,
+);
 
 const key = () => storeKey(generateSessionId());
 
@@ -73,7 +100,9 @@ describe('DBStore on PostgreSQL', { skip }, () => {
 
   it('a postgresql:// URL names the same store', async () => {
     const t = table();
-    const store = await storeFromUrl(`${POSTGRES_URL.replace(/^postgres:/, 'postgresql:')}?table=${t}`);
+    const store = await storeFromUrl(
+      `${POSTGRES_URL.replace(/^postgres:/, 'postgresql:')}?table=${t}`,
+    );
     assert.equal(store.kind, 'postgres');
     const k = key();
     await store.set(k, { data: 'x', atime: Date.now() });
@@ -82,12 +111,18 @@ describe('DBStore on PostgreSQL', { skip }, () => {
   });
 
   it("writes UTC whatever the connection's TimeZone, in TIMESTAMP and TIMESTAMPTZ columns", async () => {
-    const zoned = new pg.Pool({ connectionString: POSTGRES_URL, max: 2, options: '-c TimeZone=America/New_York' });
+    const zoned = new pg.Pool({
+      connectionString: POSTGRES_URL,
+      max: 2,
+      options: '-c TimeZone=America/New_York',
+    });
     try {
       const when = Date.UTC(2030, 6, 1, 12, 0, 0, 250);
       for (const type of ['TIMESTAMP', 'TIMESTAMPTZ']) {
         const t = table();
-        await sql(`CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime ${type} NOT NULL default current_timestamp, data TEXT)`);
+        await sql(
+          `CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime ${type} NOT NULL default current_timestamp, data TEXT)`,
+        );
         const store = new DBStore(zoned, t);
         const k = key();
         await store.set(k, { data: 'x', atime: when });
@@ -109,7 +144,13 @@ describe('DBStore on PostgreSQL', { skip }, () => {
 
   it('a cut connection gives 503, then the store recovers by itself with nothing lost', async () => {
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
-    const db = web.database({ ...params, host: '127.0.0.1', port: proxy.port, max: 2, onError: () => {} });
+    const db = web.database({
+      ...params,
+      host: '127.0.0.1',
+      port: proxy.port,
+      max: 2,
+      onError: () => {},
+    });
     const store = new DBStore(db, table(), { createTable: true });
     try {
       const { app } = exampleApp(store);
@@ -136,7 +177,12 @@ describe('DBStore on PostgreSQL', { skip }, () => {
   it("survives pg_terminate_backend of its connections: the pool's 'error' is handled and new connections serve", async () => {
     const application = `websession_test_${process.pid}`;
     const errors: Error[] = [];
-    const db = web.database({ ...params, max: 3, options: { application_name: application }, onError: (err) => errors.push(err) });
+    const db = web.database({
+      ...params,
+      max: 3,
+      options: { application_name: application },
+      onError: (err) => errors.push(err),
+    });
     const store = new DBStore(db, table(), { createTable: true });
     try {
       const manager = new SessionManager<{ n: number }>(store, { cleanup_interval: 0 });
@@ -144,10 +190,17 @@ describe('DBStore on PostgreSQL', { skip }, () => {
       s.n = 1;
       const cookie = (await manager.commit(s))!.split(';')[0]!;
       await Promise.all([store.get(key()), store.get(key()), store.get(key())]);
-      const killed = await sql('SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1', [application]);
+      const killed = await sql(
+        'SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
       assert.ok(killed.length > 0, 'terminated at least one connection');
-      for (let i = 0; i < 50 && errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-      assert.ok(errors.length > 0, "the pool's error event reached onError instead of crashing Node");
+      for (let i = 0; i < 50 && errors.length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(
+        errors.length > 0,
+        "the pool's error event reached onError instead of crashing Node",
+      );
       const again = await manager.load({ cookie });
       assert.equal(again.n, 1);
     } finally {
