@@ -19,7 +19,8 @@ import {
 
 type Result = [unknown, unknown];
 interface MyQueryable {
-  execute(sql: string, values?: unknown[]): Promise<Result>;
+  // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
+  execute(sql: string, values?: never[]): Promise<Result>;
   query(sql: string): Promise<Result>;
 }
 interface Emitter {
@@ -152,9 +153,11 @@ function mysqlDialect(table: string): SqlDialect {
 
 function conn(c: MyQueryable): SqlConn {
   return {
-    rows: async (q) => (await c.execute(q.text, q.values))[0] as Record<string, unknown>[],
+    rows: async (q) =>
+      (await c.execute(q.text, q.values as never[]))[0] as Record<string, unknown>[],
     run: async (q) =>
-      ((await c.execute(q.text, q.values))[0] as { affectedRows?: number }).affectedRows ?? 0,
+      ((await c.execute(q.text, q.values as never[]))[0] as { affectedRows?: number })
+        .affectedRows ?? 0,
     exec: async (sql) => void (await c.query(sql)),
   };
 }
