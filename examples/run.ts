@@ -14,7 +14,8 @@ export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>
   frameworks: ${Object.keys(FRAMEWORKS).join(', ')}
-  store URLs: memory:, disk:./sessions (default)
+  store URLs: memory:, disk:./sessions (default), sqlite:./sessions.db,
+              postgres://user@host/db?table=sessions, mysql://root@127.0.0.1/test?table=sessions
   listen:     127.0.0.1:8080 (default)`;
 
 function fail(message: string): never {

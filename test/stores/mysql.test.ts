@@ -183,8 +183,8 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
         StoreUnavailableError,
       );
       await proxy.restore();
-      let back = await browser.open('/');
-      for (let i = 0; i < 5 && back.statusCode !== 200; i++) back = await browser.open('/');
+      // The pool dropped its dead connections during the outage: the first request is served.
+      const back = await browser.open('/');
       assert.equal(back.statusCode, 200);
       assert.equal(back.data, 'in', 'the session saved before the outage is still there');
       assert.equal((await browser.open('/count')).data, '1');
