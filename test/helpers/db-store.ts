@@ -228,7 +228,9 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
       }
       const fresh = key();
       await store.set(fresh, { data: 'fresh', atime: Date.now() });
-      assert.equal(await store.cleanup(3600), 2100);
+      const progress: number[] = [];
+      assert.equal(await store.cleanup(3600, (p) => progress.push(p.removed)), 2100);
+      assert.deepEqual(progress, [1000, 2000, 2100], 'three bounded statements');
       assert.equal(Number((await engine.sql(`SELECT COUNT(*) AS n FROM ${t}`))[0]!.n), 1);
       assert.equal((await store.get(fresh))?.data, 'fresh');
     });

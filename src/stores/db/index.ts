@@ -245,13 +245,18 @@ export class DBStore implements Store {
   /**
    * Deletes rows idle longer than `maxIdleSeconds`, at most 1000 per statement (through the
    * `atime` index), yielding to other work between statements; returns how many it deleted.
+   * `onProgress` is told the running count after each statement.
    */
-  async cleanup(maxIdleSeconds: number): Promise<number> {
+  async cleanup(
+    maxIdleSeconds: number,
+    onProgress?: (progress: { scanned: number; removed: number }) => void,
+  ): Promise<number> {
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     let removed = 0;
     for (;;) {
       const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, CLEANUP_BATCH));
       removed += n;
+      onProgress?.({ scanned: removed, removed });
       if (n < CLEANUP_BATCH) return removed;
       await new Promise((resolve) => setImmediate(resolve));
     }
