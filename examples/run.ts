@@ -19,8 +19,9 @@ export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>
   frameworks: ${Object.keys(FRAMEWORKS).join(', ')}
-  store URLs: memory:, disk:./sessions (default), shelf:./sessions.shelf,
-              redis://127.0.0.1:6379/0?prefix=sess:
+  store URLs: memory:, disk:./sessions (default), sqlite:./sessions.db,
+              postgres://user@host/db?table=sessions, mysql://root@127.0.0.1/test?table=sessions,
+              shelf:./sessions.shelf, redis://127.0.0.1:6379/0?prefix=sess:
   listen:     127.0.0.1:8080 (default)`;
 
 function fail(message: string): never {

@@ -30,6 +30,17 @@ export {
 } from './core/manager.js';
 export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
+export {
+  createSessionTable,
+  Database,
+  type DatabaseHandle,
+  type DatabaseParams,
+  DBStore,
+  type DBStoreOptions,
+  type Dbn,
+  database,
+  sessionTableDDL,
+} from './stores/db/index.js';
 export { DiskStore, type DiskStoreOptions } from './stores/disk.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export {

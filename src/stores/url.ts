@@ -1,9 +1,11 @@
 /**
  * Store URLs: one string names a store, for config, the example runner and the CLI.
- * `memory:`, `disk:./sessions`, and the schemes later stores register.
+ * `memory:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`, and the
+ * schemes later stores register.
  * @module
  */
 import { ConfigError } from '../core/errors.js';
+import { Database, DBStore } from './db/index.js';
 import { DiskStore } from './disk.js';
 import { MemoryStore } from './memory.js';
 import { RedisStore, redisOptionsFromUrl } from './redis.js';
@@ -58,6 +60,35 @@ const redisFactory: StoreFactory = async (_url, raw) =>
   new RedisStore(raw, redisOptionsFromUrl(raw));
 registerStoreScheme('redis', redisFactory);
 registerStoreScheme('rediss', redisFactory);
+// DBStore: `sqlite:./sessions.db`, `sqlite::memory:`, `postgres://user@host/db?table=sessions`,
+// `mysql://root@127.0.0.1/test?table=sessions`. The table (default `sessions`) is created if missing.
+registerStoreScheme('sqlite', async (url, raw) => {
+  const file = pathPart(raw, 'sqlite');
+  if (!file)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no file (sqlite:./sessions.db)`);
+  const table = url.searchParams.get('table') ?? 'sessions';
+  return new DBStore(new Database({ dbn: 'sqlite', db: file }), table, {
+    createTable: true,
+    closeDatabase: true,
+  });
+});
+
+function serverStore(dbn: 'postgres' | 'mysql') {
+  return async (url: URL): Promise<DBStore> => {
+    const table = url.searchParams.get('table') ?? 'sessions';
+    const connection = new URL(url.href);
+    connection.searchParams.delete('table');
+    if (dbn === 'mysql') connection.protocol = 'mysql:';
+    return new DBStore(new Database({ dbn, url: connection.href }), table, {
+      createTable: true,
+      closeDatabase: true,
+    });
+  };
+}
+registerStoreScheme('postgres', serverStore('postgres'));
+registerStoreScheme('postgresql', serverStore('postgres'));
+registerStoreScheme('mysql', serverStore('mysql'));
+registerStoreScheme('mariadb', serverStore('mysql'));
 
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
 export function storeUrlPath(raw: string, scheme: string): string {
@@ -72,7 +103,7 @@ export function storeUrlPath(raw: string, scheme: string): string {
 export async function storeFromUrl(raw: string): Promise<Store> {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     throw new ConfigError(
-      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, shelf:./sessions.shelf, redis://host:6379/0`,
+      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
     );
   }
   let url: URL;

@@ -9,6 +9,8 @@
  * if (web.isMain(import.meta)) app.run();
  * @module
  */
+
+export { Database, type DatabaseParams, database } from '../stores/db/index.js';
 export {
   Application,
   type AppResponse,

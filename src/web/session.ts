@@ -9,6 +9,11 @@ import type { Initializer, SessionConfig } from '../core/config.js';
 import { SessionStateError } from '../core/errors.js';
 import { SessionManager } from '../core/manager.js';
 import { RESERVED, type Session as RequestSession } from '../core/session.js';
+import {
+  type DatabaseHandle,
+  DBStore as DBStoreClass,
+  type DBStoreOptions,
+} from '../stores/db/index.js';
 import { DiskStore as DiskStoreClass, type DiskStoreOptions } from '../stores/disk.js';
 import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions } from '../stores/memory.js';
 import {
@@ -148,4 +153,17 @@ export function RedisStore(
   options?: RedisStoreOptions,
 ): RedisStoreClass {
   return new RedisStoreClass(client, options);
+}
+
+/**
+ * `web.session.DBStore(db, 'sessions')`: sessions in a table of the application's database.
+ * `db` is `web.database({ dbn, db, … })` or the application's own better-sqlite3 Database, pg
+ * Pool or Client, or mysql2 pool or connection.
+ */
+export function DBStore(
+  db: DatabaseHandle,
+  tableName = 'sessions',
+  options?: DBStoreOptions,
+): DBStoreClass {
+  return new DBStoreClass(db, tableName, options);
 }

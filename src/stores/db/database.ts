@@ -1,0 +1,161 @@
+/**
+ * `database({ dbn, db, … })`: web.py's `web.database(dbn=…, db=…)` for DBStore. It returns at
+ * once; the driver (an optional package) is imported and the pool opened on first use.
+ * @module
+ */
+import { ConfigError } from '../../core/errors.js';
+import { type Dbn, importDriver } from './common.js';
+
+/** What {@link database} takes, after web.py's `web.database` keywords. */
+export interface DatabaseParams {
+  /** The engine: `sqlite`, `postgres` (or `postgresql`), `mysql` (or `mariadb`). */
+  dbn: string;
+  /** SQLite: the file (`:memory:` for none); PostgreSQL and MySQL: the database name. */
+  db?: string;
+  user?: string;
+  /** The password (web.py's name). */
+  pw?: string;
+  /** The password (the drivers' name). */
+  password?: string;
+  host?: string;
+  port?: number | string;
+  /** A connection URL (`postgres://…`, `mysql://…`) instead of the fields above. */
+  url?: string;
+  /** Most pooled connections (PostgreSQL, MySQL). Default 10. */
+  max?: number;
+  /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
+  onError?: (err: Error) => void;
+  /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
+  options?: Record<string, unknown>;
+}
+
+const DBN: Record<string, Dbn> = {
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  postgres: 'postgres',
+  postgresql: 'postgres',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+};
+
+/** Normalises an engine name (`postgresql` → `postgres`, `mariadb` → `mysql`). */
+export function dbnOf(name: unknown): Dbn {
+  const dbn = typeof name === 'string' ? DBN[name.toLowerCase()] : undefined;
+  if (!dbn)
+    throw new ConfigError(
+      `unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`,
+    );
+  return dbn;
+}
+
+const CONNECT_TIMEOUT_MS = 5000;
+
+/**
+ * A database as web.py's `web.database` gives one: for DBStore, and for the application's own
+ * queries through {@link Database.handle} (a better-sqlite3 `Database`, a `pg` Pool or a
+ * `mysql2/promise` Pool).
+ */
+export class Database {
+  /** The engine. */
+  readonly dbn: Dbn;
+  readonly #params: DatabaseParams;
+  readonly #onError: (err: Error) => void;
+  #opening: Promise<unknown> | undefined;
+  #close: (() => Promise<void>) | undefined;
+  #closed = false;
+
+  constructor(params: DatabaseParams) {
+    if (!params || typeof params !== 'object')
+      throw new ConfigError('database() needs { dbn, db, … }');
+    this.dbn = dbnOf(params.dbn);
+    if (this.dbn === 'sqlite' && !params.db)
+      throw new ConfigError("database({ dbn: 'sqlite' }) needs db: the file name (or ':memory:')");
+    if (this.dbn !== 'sqlite' && !params.db && !params.url)
+      throw new ConfigError(`database({ dbn: '${this.dbn}' }) needs db (the database name) or url`);
+    this.#params = { ...params };
+    this.#onError =
+      params.onError ??
+      ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
+  }
+
+  /** The driver handle, opened on first call. */
+  handle(): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new ConfigError(`this ${this.dbn} database is closed`));
+    this.#opening ??= this.#open().catch((err: unknown) => {
+      this.#opening = undefined; // try again on the next call
+      throw err;
+    });
+    return this.#opening;
+  }
+
+  async #open(): Promise<unknown> {
+    const p = this.#params;
+    const password = p.pw ?? p.password;
+    const port = p.port === undefined ? undefined : Number(p.port);
+    if (this.dbn === 'sqlite') {
+      const mod = await importDriver('sqlite', 'better-sqlite3', () => import('better-sqlite3'));
+      const db = new mod.default(p.db!, p.options);
+      if (p.db !== ':memory:') db.pragma('journal_mode = WAL');
+      this.#close = async () => void db.close();
+      return db;
+    }
+    if (this.dbn === 'postgres') {
+      const mod = await importDriver('postgres', 'pg', () => import('pg'));
+      const pool = new mod.default.Pool({
+        ...(p.url ? { connectionString: p.url } : {}),
+        ...(p.host !== undefined ? { host: p.host } : {}),
+        ...(port !== undefined ? { port } : {}),
+        ...(p.user !== undefined ? { user: p.user } : {}),
+        ...(password !== undefined ? { password } : {}),
+        ...(p.db !== undefined ? { database: p.db } : {}),
+        max: p.max ?? 10,
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        ...p.options,
+      });
+      pool.on('error', this.#onError);
+      this.#close = () => pool.end();
+      return pool;
+    }
+    const mod = await importDriver('mysql', 'mysql2', () => import('mysql2/promise'));
+    const pool = mod.createPool({
+      ...(p.url ? { uri: p.url } : {}),
+      ...(p.host !== undefined ? { host: p.host } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(p.user !== undefined ? { user: p.user } : {}),
+      ...(password !== undefined ? { password } : {}),
+      ...(p.db !== undefined ? { database: p.db } : {}),
+      connectionLimit: p.max ?? 10,
+      connectTimeout: CONNECT_TIMEOUT_MS,
+      enableKeepAlive: true,
+      charset: 'utf8mb4',
+      ...p.options,
+    });
+    pool.pool.on('error', this.#onError);
+    this.#close = () => pool.end();
+    return pool;
+  }
+
+  /** Closes the pool (or file) if it was opened. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const opening = this.#opening;
+    this.#opening = undefined;
+    if (!opening) return;
+    await opening.catch(() => {});
+    await this.#close?.();
+  }
+}
+
+/**
+ * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application).
+ * Nothing is opened until first use; the driver is an optional package (`better-sqlite3`, `pg`,
+ * `mysql2`).
+ *
+ * @example
+ * const db = web.database({ dbn: 'sqlite', db: './sessions.db' });
+ * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
+ * const db = web.database({ dbn: 'mysql', db: 'test', user: 'root', host: '127.0.0.1' });
+ */
+export function database(params: DatabaseParams): Database {
+  return new Database(params);
+}

@@ -1,0 +1,310 @@
+/**
+ * DBStore: web.py's DBStore, sessions in a table of the application's own database, on SQLite
+ * (better-sqlite3), PostgreSQL (pg) and MySQL/MariaDB (mysql2). The table is web.py's:
+ *
+ *     session_id CHAR(128) UNIQUE NOT NULL,
+ *     atime DATETIME NOT NULL default current_timestamp,
+ *     data TEXT
+ *
+ * `session_id` holds the store key (SHA-256 of the session id, 64 hex), `atime` the last access
+ * in UTC, `data` the codec text as it is.
+ * @module
+ */
+import {
+  ConfigError,
+  StoreError,
+  StoreUnavailableError,
+  WebSessionError,
+} from '../../core/errors.js';
+import { assertKey } from '../key.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from '../store.js';
+import {
+  type Backend,
+  CLEANUP_BATCH,
+  checkMutation,
+  checkTableName,
+  type Dbn,
+  KEYS_PAGE,
+} from './common.js';
+import { Database, dbnOf } from './database.js';
+import {
+  isMysqlCallbackHandle,
+  isMysqlConnection,
+  isMysqlPool,
+  type MyCallbackHandle,
+  type MyConnection,
+  type MyPool,
+  mysqlBackend,
+  mysqlDDL,
+} from './mysql.js';
+import {
+  isPgClient,
+  isPgPool,
+  type PgClient,
+  type PgPool,
+  postgresBackend,
+  postgresDDL,
+} from './postgres.js';
+import { isSqliteDatabase, type SqliteDatabase, sqliteBackend, sqliteDDL } from './sqlite.js';
+
+export type { Dbn } from './common.js';
+export { Database, type DatabaseParams, database } from './database.js';
+export type { MyCallbackHandle, MyConnection, MyPool } from './mysql.js';
+export type { PgClient, PgPool } from './postgres.js';
+export type { SqliteDatabase } from './sqlite.js';
+
+/**
+ * What DBStore accepts: what {@link database} returns, or the handle the application already
+ * has (a better-sqlite3 `Database`, a `pg` Pool or connected Client, a `mysql2` pool or
+ * connection of either API), recognised by shape.
+ */
+export type DatabaseHandle =
+  | Database
+  | SqliteDatabase
+  | PgPool
+  | PgClient
+  | MyPool
+  | MyConnection
+  | MyCallbackHandle;
+
+/** Options of {@link DBStore}. */
+export interface DBStoreOptions {
+  /**
+   * Create the table and its `atime` index before first use, if missing. Default false: like
+   * web.py's, the store expects the table (see {@link createSessionTable} and the README's DDL).
+   */
+  createTable?: boolean;
+  /** Close the database when the store closes. Default false: the application's handle stays the application's. */
+  closeDatabase?: boolean;
+  /**
+   * Told of errors on idle connections of a pool or connection given directly (the pool
+   * replaces them). Default: console.warn. For `database(…)`, pass `onError` there.
+   */
+  onError?: (err: Error) => void;
+}
+
+const HANDLE_HELP =
+  'DBStore needs a database: web.database({ dbn, db, … }), a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool or connection';
+
+function engineOf(db: unknown): Dbn {
+  if (db instanceof Database) return db.dbn;
+  if (isSqliteDatabase(db)) return 'sqlite';
+  if (isMysqlCallbackHandle(db) || isMysqlPool(db) || isMysqlConnection(db)) return 'mysql';
+  if (isPgPool(db) || isPgClient(db)) return 'postgres';
+  throw new ConfigError(HANDLE_HELP);
+}
+
+function backendFor(
+  dbn: Dbn,
+  handle: unknown,
+  table: string,
+  owned: boolean,
+  warn: (err: Error) => void,
+): Backend {
+  if (dbn === 'sqlite' && isSqliteDatabase(handle)) return sqliteBackend(handle, table, owned);
+  if (dbn === 'postgres' && (isPgPool(handle) || isPgClient(handle)))
+    return postgresBackend(handle, table, owned, warn);
+  if (
+    dbn === 'mysql' &&
+    (isMysqlCallbackHandle(handle) || isMysqlPool(handle) || isMysqlConnection(handle))
+  )
+    return mysqlBackend(handle, table, owned, warn);
+  throw new ConfigError(HANDLE_HELP);
+}
+
+/** Errors thrown by a mutator pass through the store unchanged. */
+const mutatorErrors = new WeakSet<object>();
+
+function errorText(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0)
+    return err.errors.map(errorText).join('; ');
+  if (err instanceof Error) return err.message || (err as { code?: string }).code || err.name;
+  return String(err);
+}
+
+/**
+ * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
+ * (SQLite: `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE`), so it is atomic
+ * across processes; `set` is a one-statement upsert.
+ *
+ * @example
+ * const store = new DBStore(database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions', { createTable: true });
+ * const store = new DBStore(pgPool, 'sessions');          // the pg Pool the application has
+ * const store = new DBStore(mysql2Pool, 'sessions');      // a mysql2 pool, promise or callback API
+ */
+export class DBStore implements Store {
+  /** `sqlite`, `postgres` or `mysql`. */
+  readonly kind: Dbn;
+  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  /** The table name. */
+  readonly table: string;
+  /** What the store was given. */
+  readonly db: DatabaseHandle;
+  readonly #options: DBStoreOptions;
+  #backend: Promise<Backend> | undefined;
+  /** The backend once built (even while its table is still being created). */
+  #built: Backend | undefined;
+  #closed = false;
+
+  constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
+    this.table = checkTableName(tableName);
+    this.kind = engineOf(db);
+    this.db = db;
+    this.#options = options;
+  }
+
+  #ready(): Promise<Backend> {
+    if (this.#closed)
+      return Promise.reject(new StoreUnavailableError(this.kind, 'this store is closed'));
+    this.#backend ??= (async () => {
+      const db = this.db;
+      const warn =
+        this.#options.onError ??
+        ((err: Error) =>
+          console.warn(`[websession] [${this.kind}] connection error: ${err.message}`));
+      const backend =
+        db instanceof Database
+          ? backendFor(this.kind, await db.handle(), this.table, false, warn)
+          : backendFor(this.kind, db, this.table, this.#options.closeDatabase ?? false, warn);
+      this.#built = backend;
+      if (this.#options.createTable) await backend.createTable();
+      return backend;
+    })().catch((err: unknown) => {
+      this.#backend = undefined; // the next call tries again (the database may be back)
+      throw err;
+    });
+    return this.#backend;
+  }
+
+  #fail(op: string, err: unknown, backend: Backend | undefined): Error {
+    if (err instanceof WebSessionError) return err;
+    if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
+    const text = errorText(err);
+    if (!backend || backend.isUnavailable(err)) {
+      return new StoreUnavailableError(
+        this.kind,
+        `${op} failed: cannot reach the database (${text})`,
+        { cause: err },
+      );
+    }
+    const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
+    if (code.code === '42P01' || code.errno === 1146 || /no such table/i.test(text)) {
+      return new StoreError(
+        this.kind,
+        `${op} failed: table "${this.table}" does not exist; create it with createSessionTable(db, '${this.table}') or the DDL in the README`,
+        { cause: err },
+      );
+    }
+    return new StoreError(this.kind, `${op} failed on table "${this.table}": ${text}`, {
+      cause: err,
+    });
+  }
+
+  async #run<T>(op: string, fn: (b: Backend) => Promise<T>): Promise<T> {
+    try {
+      return await fn(await this.#ready());
+    } catch (err) {
+      throw this.#fail(op, err, this.#built);
+    }
+  }
+
+  async get(key: string): Promise<StoredSession | undefined> {
+    assertKey(key, this.kind);
+    return this.#run('get', (b) => b.get(key));
+  }
+
+  async set(key: string, record: StoredSession): Promise<void> {
+    assertKey(key, this.kind);
+    checkMutation(record);
+    return this.#run('set', (b) => b.set(key, record));
+  }
+
+  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    assertKey(key, this.kind);
+    const checked: StoreMutator = (current) => {
+      try {
+        return checkMutation(mutator(current));
+      } catch (err) {
+        if (err && typeof err === 'object') mutatorErrors.add(err);
+        throw err;
+      }
+    };
+    return this.#run('update', (b) => b.update(key, checked));
+  }
+
+  async touch(key: string, atime: number): Promise<void> {
+    assertKey(key, this.kind);
+    return this.#run('touch', (b) => b.touch(key, atime));
+  }
+
+  async delete(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    return this.#run('delete', (b) => b.delete(key));
+  }
+
+  /**
+   * Deletes rows idle longer than `maxIdleSeconds`, at most 1000 per statement (through the
+   * `atime` index), yielding to other work between statements; returns how many it deleted.
+   * `onProgress` is told the running count after each statement.
+   */
+  async cleanup(
+    maxIdleSeconds: number,
+    onProgress?: (progress: { scanned: number; removed: number }) => void,
+  ): Promise<number> {
+    const cutoff = Date.now() - maxIdleSeconds * 1000;
+    let removed = 0;
+    for (;;) {
+      const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, CLEANUP_BATCH));
+      removed += n;
+      onProgress?.({ scanned: removed, removed });
+      if (n < CLEANUP_BATCH) return removed;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async *keys(): AsyncIterable<string> {
+    let after = '';
+    for (;;) {
+      const page = await this.#run('keys', (b) => b.keysAfter(after, KEYS_PAGE));
+      for (const k of page) yield k;
+      if (page.length < KEYS_PAGE) return;
+      after = page[page.length - 1]!;
+    }
+  }
+
+  /** Creates the table and its `atime` index if missing (idempotent). */
+  async createTable(): Promise<void> {
+    return this.#run('create table', (b) => b.createTable());
+  }
+
+  /** Closes the database if the store owns it (`closeDatabase`, or a store made from a URL). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const backend = await this.#backend?.catch(() => undefined);
+    await backend?.close();
+    if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
+  }
+}
+
+/**
+ * Creates the session table and its `atime` index if missing, in the engine's dialect.
+ * @example await createSessionTable(web.database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions');
+ */
+export async function createSessionTable(
+  db: DatabaseHandle,
+  tableName = 'sessions',
+): Promise<void> {
+  await new DBStore(db, tableName).createTable();
+}
+
+/** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
+export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
+  const table = checkTableName(tableName);
+  const engine = dbnOf(dbn);
+  return engine === 'sqlite'
+    ? sqliteDDL(table)
+    : engine === 'postgres'
+      ? postgresDDL(table)
+      : mysqlDDL(table);
+}

@@ -1,0 +1,221 @@
+/**
+ * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection (promise or callback
+ * API). Times: `atime` holds UTC wall-clock text (`YYYY-MM-DD HH:MM:SS`), written and read as
+ * text, so no connection time zone ever shifts it. Statements go through `execute` (server-side
+ * prepared, cached per connection).
+ * @module
+ */
+import type { Backend } from './common.js';
+import { utcText } from './common.js';
+import {
+  isNetworkError,
+  type Query,
+  type SqlConn,
+  type SqlDialect,
+  type SqlSource,
+  singleSource,
+  sqlBackend,
+} from './sql.js';
+
+type Result = [unknown, unknown];
+interface MyQueryable {
+  // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
+  execute(sql: string, values?: never[]): Promise<Result>;
+  query(sql: string): Promise<Result>;
+}
+interface Emitter {
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  listenerCount(event: string): number;
+}
+/** The part of a mysql2 promise PoolConnection DBStore uses. */
+export interface MyPoolConnection extends MyQueryable {
+  release(): void;
+  destroy?(): void;
+  connection?: { destroy?(): void };
+}
+/** The part of a mysql2 promise Pool DBStore uses (detected structurally). */
+export interface MyPool extends MyQueryable {
+  getConnection(): Promise<MyPoolConnection>;
+  end(): Promise<void>;
+}
+/** The part of a mysql2 promise Connection DBStore uses (detected structurally). */
+export interface MyConnection extends MyQueryable {
+  beginTransaction(): Promise<void>;
+  end(): Promise<void>;
+  /** The callback connection underneath, an event emitter. */
+  connection?: Emitter;
+}
+/** A mysql2 callback-API pool or connection: `.promise()` gives the promise API over it. */
+export interface MyCallbackHandle {
+  promise(): MyPool | MyConnection;
+  execute: unknown;
+  escapeId: unknown;
+}
+
+export function isMysqlCallbackHandle(db: unknown): db is MyCallbackHandle {
+  const d = db as Partial<MyCallbackHandle> | null;
+  return (
+    !!d &&
+    typeof d.promise === 'function' &&
+    typeof d.execute === 'function' &&
+    typeof d.escapeId === 'function'
+  );
+}
+
+export function isMysqlPool(db: unknown): db is MyPool {
+  const d = db as Partial<MyPool> | null;
+  return !!d && typeof d.getConnection === 'function' && typeof d.execute === 'function';
+}
+
+export function isMysqlConnection(db: unknown): db is MyConnection {
+  const d = db as Partial<MyConnection> | null;
+  return !!d && typeof d.execute === 'function' && typeof d.beginTransaction === 'function';
+}
+
+/** CREATE statements for the session table and its atime index (idempotent). */
+export function mysqlDDL(table: string): string[] {
+  return [
+    `CREATE TABLE IF NOT EXISTS \`${table}\` (\n  session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  INDEX \`${table}_atime_idx\` (atime)\n) DEFAULT CHARSET = utf8mb4`,
+    `CREATE INDEX \`${table}_atime_idx\` ON \`${table}\` (atime)`,
+  ];
+}
+
+const UNAVAILABLE_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NORMAL_SHUTDOWN',
+  'ER_CONNECTION_KILLED',
+]);
+const UNAVAILABLE_MESSAGE =
+  /pool is closed|connection is in closed state|connection lost|closed state/i;
+
+function mysqlDialect(table: string): SqlDialect {
+  const t = `\`${table}\``;
+  const q = (name: string, text: string, values: unknown[]): Query => ({ name, text, values });
+  const cols = 'data, CAST(atime AS CHAR) AS atime';
+  const errno = (err: unknown) => (err as { errno?: unknown } | null)?.errno;
+  return {
+    kind: 'mysql',
+    get: (key) => q('get', `SELECT ${cols} FROM ${t} WHERE session_id = ?`, [key]),
+    upsert: (key, atime, data) =>
+      q(
+        'upsert',
+        `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE atime = VALUES(atime), data = VALUES(data)`,
+        [key, utcText(atime), data],
+      ),
+    // A lost race fails with ER_DUP_ENTRY, and the transaction is run again (INSERT IGNORE
+    // would also turn a too-long value into a silent truncation).
+    insertNew: (key, atime, data) =>
+      q('insert', `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?)`, [
+        key,
+        utcText(atime),
+        data,
+      ]),
+    lockRow: (key) => q('lock', `SELECT ${cols} FROM ${t} WHERE session_id = ? FOR UPDATE`, [key]),
+    update: (key, atime, data) =>
+      q('update', `UPDATE ${t} SET atime = ?, data = ? WHERE session_id = ?`, [
+        utcText(atime),
+        data,
+        key,
+      ]),
+    touch: (key, atime) =>
+      q('touch', `UPDATE ${t} SET atime = ? WHERE session_id = ?`, [utcText(atime), key]),
+    delete: (key) => q('delete', `DELETE FROM ${t} WHERE session_id = ?`, [key]),
+    // Our own integer, never input: mysqld rejects a LIMIT placeholder in some versions.
+    deleteExpired: (cutoff, limit) =>
+      q('expire', `DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`, [
+        utcText(cutoff),
+      ]),
+    keysAfter: (after, limit) =>
+      q(
+        'keys',
+        `SELECT session_id FROM ${t} WHERE session_id > ? ORDER BY session_id LIMIT ${Math.trunc(limit)}`,
+        [after],
+      ),
+    begin: 'START TRANSACTION',
+    ddl: () => mysqlDDL(table),
+    // 1050 table exists, 1061 duplicate key name.
+    isAlreadyThere: (err) => errno(err) === 1050 || errno(err) === 1061,
+    // 1213 deadlock, 1062 duplicate entry (an insert race inside update).
+    isRetryable: (err) => errno(err) === 1213 || errno(err) === 1062,
+    isUnavailable: (err) => {
+      if (isNetworkError(err)) return true;
+      const e = err as { code?: unknown; fatal?: unknown } | null;
+      if (e?.fatal === true) return true;
+      if (typeof e?.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+      return err instanceof Error && UNAVAILABLE_MESSAGE.test(err.message);
+    },
+  };
+}
+
+function conn(c: MyQueryable): SqlConn {
+  return {
+    rows: async (q) =>
+      (await c.execute(q.text, q.values as never[]))[0] as Record<string, unknown>[],
+    run: async (q) =>
+      ((await c.execute(q.text, q.values as never[]))[0] as { affectedRows?: number })
+        .affectedRows ?? 0,
+    exec: async (sql) => void (await c.query(sql)),
+  };
+}
+
+function poolSource(pool: MyPool, owned: boolean): SqlSource {
+  const direct = conn(pool);
+  return {
+    once: (fn) => fn(direct),
+    async exclusive(fn, isBroken) {
+      const c = await pool.getConnection();
+      let broken = false;
+      try {
+        return await fn(conn(c));
+      } catch (err) {
+        broken = isBroken(err);
+        throw err;
+      } finally {
+        if (broken && typeof c.destroy === 'function') c.destroy();
+        else c.release();
+      }
+    },
+    close: async () => {
+      if (owned) await pool.end();
+    },
+  };
+}
+
+/** The promise API of any mysql2 handle. */
+export function mysqlPromiseHandle(
+  db: MyPool | MyConnection | MyCallbackHandle,
+): MyPool | MyConnection {
+  return isMysqlCallbackHandle(db) ? db.promise() : db;
+}
+
+/** The Backend over a mysql2 pool or connection. `owned`: close it with the store. */
+export function mysqlBackend(
+  db: MyPool | MyConnection | MyCallbackHandle,
+  table: string,
+  owned: boolean,
+  warn: (err: Error) => void,
+): Backend {
+  const handle = mysqlPromiseHandle(db);
+  let source: SqlSource;
+  if (isMysqlPool(handle)) {
+    source = poolSource(handle, owned);
+  } else {
+    // A lone connection emits 'error' when the server goes away while it is idle: without a
+    // listener that would kill Node.
+    const emitter = handle.connection;
+    if (
+      emitter &&
+      typeof emitter.listenerCount === 'function' &&
+      emitter.listenerCount('error') === 0
+    )
+      emitter.on('error', warn);
+    source = singleSource(conn(handle), async () => {
+      if (owned) await handle.end();
+    });
+  }
+  return sqlBackend(mysqlDialect(table), source);
+}

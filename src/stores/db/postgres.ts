@@ -1,0 +1,191 @@
+/**
+ * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. Times: `atime` holds UTC (written
+ * as an ISO string with `Z`, read with `EXTRACT(EPOCH …)`), right for `TIMESTAMP` and
+ * `TIMESTAMPTZ` columns whatever the connection's TimeZone. Statements are named, so each
+ * connection prepares them once.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { Backend } from './common.js';
+import {
+  isNetworkError,
+  type Query,
+  type SqlConn,
+  type SqlDialect,
+  type SqlSource,
+  singleSource,
+  sqlBackend,
+} from './sql.js';
+
+interface PgResult {
+  rows: Record<string, unknown>[];
+  rowCount: number | null;
+}
+interface PgQueryable {
+  query(q: string | { name?: string; text: string; values?: unknown[] }): Promise<PgResult>;
+}
+interface PgEmitter {
+  on(event: 'error', fn: (err: Error) => void): unknown;
+  listenerCount(event: string): number;
+}
+/** The part of a `pg` PoolClient DBStore uses. */
+export interface PgPoolClient extends PgQueryable {
+  release(err?: Error | boolean): void;
+}
+/** The part of a `pg` Pool DBStore uses (detected structurally). */
+export interface PgPool extends PgQueryable, PgEmitter {
+  connect(): Promise<PgPoolClient>;
+  end(): Promise<void>;
+  readonly totalCount: number;
+}
+/** The part of a connected `pg` Client DBStore uses (detected structurally). */
+export interface PgClient extends PgQueryable, PgEmitter {
+  connect(): Promise<unknown>;
+  end(): Promise<void>;
+  escapeIdentifier(text: string): string;
+}
+
+export function isPgPool(db: unknown): db is PgPool {
+  const d = db as Partial<PgPool> | null;
+  return (
+    !!d &&
+    typeof d.query === 'function' &&
+    typeof d.connect === 'function' &&
+    typeof d.totalCount === 'number'
+  );
+}
+
+export function isPgClient(db: unknown): db is PgClient {
+  const d = db as Partial<PgClient> | null;
+  return !!d && typeof d.query === 'function' && typeof d.escapeIdentifier === 'function';
+}
+
+/** CREATE statements for the session table and its atime index (idempotent). */
+export function postgresDDL(table: string): string[] {
+  const t = table.toLowerCase();
+  return [
+    `CREATE TABLE IF NOT EXISTS "${t}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),\n  data TEXT\n)`,
+    `CREATE INDEX IF NOT EXISTS "${t}_atime_idx" ON "${t}" (atime)`,
+  ];
+}
+
+// SQLSTATE classes: 08 connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections.
+const UNAVAILABLE_STATE = /^(08...|57P0[1-4]|53300)$/;
+const UNAVAILABLE_MESSAGE =
+  /connection terminated|not queryable|timeout exceeded when trying to connect|cannot use a pool after calling end|connection refused|terminating connection/i;
+
+function pgDialect(table: string): SqlDialect {
+  // Unquoted identifiers fold to lower case in PostgreSQL; quoting the folded name keeps that
+  // meaning and lets a table be called by a reserved word.
+  const t = `"${table.toLowerCase()}"`;
+  const tag = createHash('sha256').update(table).digest('hex').slice(0, 10);
+  const q = (op: string, text: string, values: unknown[]): Query => ({
+    name: `websession_${tag}_${op}`,
+    text,
+    values,
+  });
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const cols = 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime';
+  return {
+    kind: 'postgres',
+    get: (key) => q('get', `SELECT ${cols} FROM ${t} WHERE session_id = $1`, [key]),
+    upsert: (key, atime, data) =>
+      q(
+        'upsert',
+        `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE SET atime = EXCLUDED.atime, data = EXCLUDED.data`,
+        [key, iso(atime), data],
+      ),
+    insertNew: (key, atime, data) =>
+      q(
+        'insert',
+        `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING`,
+        [key, iso(atime), data],
+      ),
+    lockRow: (key) => q('lock', `SELECT ${cols} FROM ${t} WHERE session_id = $1 FOR UPDATE`, [key]),
+    update: (key, atime, data) =>
+      q('update', `UPDATE ${t} SET atime = $2, data = $3 WHERE session_id = $1`, [
+        key,
+        iso(atime),
+        data,
+      ]),
+    touch: (key, atime) =>
+      q('touch', `UPDATE ${t} SET atime = $2 WHERE session_id = $1`, [key, iso(atime)]),
+    delete: (key) => q('delete', `DELETE FROM ${t} WHERE session_id = $1`, [key]),
+    // The outer `atime < $1` is re-checked on rows updated meanwhile: a session touched since the
+    // inner select survives.
+    deleteExpired: (cutoff, limit) =>
+      q(
+        'expire',
+        `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < $1 LIMIT $2) AND atime < $1`,
+        [iso(cutoff), limit],
+      ),
+    keysAfter: (after, limit) =>
+      q('keys', `SELECT session_id FROM ${t} WHERE session_id > $1 ORDER BY session_id LIMIT $2`, [
+        after,
+        limit,
+      ]),
+    begin: 'BEGIN',
+    ddl: () => postgresDDL(table),
+    // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the catalog race.
+    isAlreadyThere: (err) =>
+      ['42P07', '42710', '23505'].includes(String((err as { code?: unknown })?.code)),
+    isRetryable: (err) => ['40P01', '40001'].includes(String((err as { code?: unknown })?.code)),
+    isUnavailable: (err) => {
+      if (isNetworkError(err)) return true;
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code === 'string' && UNAVAILABLE_STATE.test(code)) return true;
+      return err instanceof Error && UNAVAILABLE_MESSAGE.test(err.message);
+    },
+  };
+}
+
+function conn(c: PgQueryable): SqlConn {
+  return {
+    rows: async (q) => (await c.query(q)).rows,
+    run: async (q) => (await c.query(q)).rowCount ?? 0,
+    exec: async (sql) => void (await c.query(sql)),
+  };
+}
+
+/** Without a listener, an idle connection's error (server restart, killed backend) kills Node. */
+function guard(emitter: PgEmitter, warn: (err: Error) => void): void {
+  if (emitter.listenerCount('error') === 0) emitter.on('error', warn);
+}
+
+function poolSource(pool: PgPool, owned: boolean): SqlSource {
+  const direct = conn(pool);
+  return {
+    once: (fn) => fn(direct),
+    async exclusive(fn, isBroken) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await fn(conn(client));
+      } catch (err) {
+        if (isBroken(err)) broken = err as Error;
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    close: async () => {
+      if (owned) await pool.end();
+    },
+  };
+}
+
+/** The Backend over a pg Pool or a connected Client. `owned`: close it with the store. */
+export function postgresBackend(
+  db: PgPool | PgClient,
+  table: string,
+  owned: boolean,
+  warn: (err: Error) => void,
+): Backend {
+  guard(db, warn);
+  const source = isPgPool(db)
+    ? poolSource(db, owned)
+    : singleSource(conn(db), async () => {
+        if (owned) await db.end();
+      });
+  return sqlBackend(pgDialect(table), source);
+}

@@ -1,0 +1,186 @@
+/**
+ * The client/server half of DBStore, shared by PostgreSQL and MySQL: one-statement reads and
+ * upserts, and `update` as a transaction holding the row's lock (`SELECT … FOR UPDATE`).
+ * A dialect supplies the statements and a connection source (a pool, or one connection that
+ * this module never lets two callers use at once).
+ * @module
+ */
+import { KeyedMutex } from '../../core/lock.js';
+import type { StoredSession, StoreMutator } from '../store.js';
+import { type Backend, parseAtime, SerialQueue } from './common.js';
+
+/** A parameterised statement. `name` identifies it for drivers that prepare named statements. */
+export interface Query {
+  name: string;
+  text: string;
+  values: unknown[];
+}
+
+/** One connection, as the shared code drives it. */
+export interface SqlConn {
+  rows(q: Query): Promise<Record<string, unknown>[]>;
+  /** Runs a statement; returns the number of rows it changed. */
+  run(q: Query): Promise<number>;
+  /** Runs a fixed statement without parameters (BEGIN, COMMIT, DDL). */
+  exec(sql: string): Promise<void>;
+}
+
+/** Where connections come from. */
+export interface SqlSource {
+  /** A connection for one statement (a pool hands out any; a single connection is queued). */
+  once<T>(fn: (c: SqlConn) => Promise<T>): Promise<T>;
+  /** A connection held for a whole transaction. `fn`'s error tells whether to discard it. */
+  exclusive<T>(fn: (c: SqlConn) => Promise<T>, isBroken: (err: unknown) => boolean): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The statements and error rules of one engine. Parameter order is fixed per statement. */
+export interface SqlDialect {
+  readonly kind: 'postgres' | 'mysql';
+  get(key: string): Query;
+  upsert(key: string, atime: number, data: string): Query;
+  /** Inserts a new row; changes 0 rows (or fails with a retryable error) when it exists. */
+  insertNew(key: string, atime: number, data: string): Query;
+  /** Reads the row and locks it until the transaction ends. */
+  lockRow(key: string): Query;
+  update(key: string, atime: number, data: string): Query;
+  touch(key: string, atime: number): Query;
+  delete(key: string): Query;
+  deleteExpired(cutoff: number, limit: number): Query;
+  keysAfter(after: string, limit: number): Query;
+  readonly begin: string;
+  ddl(): string[];
+  /** A DDL error that only says the object is there already. */
+  isAlreadyThere(err: unknown): boolean;
+  /** Deadlock, serialisation failure or a lost insert race: the transaction may be run again. */
+  isRetryable(err: unknown): boolean;
+  isUnavailable(err: unknown): boolean;
+}
+
+const NET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EADDRNOTAVAIL',
+]);
+
+/** Socket-level failures common to every client/server driver. */
+export function isNetworkError(err: unknown): boolean {
+  const e = err as { code?: unknown; errors?: unknown[] } | null;
+  if (!e) return false;
+  if (typeof e.code === 'string' && NET_CODES.has(e.code)) return true;
+  // AggregateError of a dual-stack connect attempt.
+  return Array.isArray(e.errors) && e.errors.some(isNetworkError);
+}
+
+class RowVanished extends Error {}
+
+const MAX_ATTEMPTS = 8;
+const first = (rows: Record<string, unknown>[]) => rows[0];
+const toRecord = (row: Record<string, unknown>): StoredSession => ({
+  data: String(row.data ?? ''),
+  atime: parseAtime(row.atime),
+});
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The Backend of a client/server engine. */
+export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
+  const mutex = new KeyedMutex();
+
+  async function updateIn(
+    c: SqlConn,
+    key: string,
+    mutator: StoreMutator,
+  ): Promise<StoredSession | undefined> {
+    let row = first(await c.rows(d.lockRow(key)));
+    if (!row) {
+      const created = mutator(undefined);
+      if (!created) return undefined; // nothing there, nothing to write
+      if ((await c.run(d.insertNew(key, created.atime, created.data))) > 0) return created;
+      // Another process inserted it since our read: its row is committed and now ours to lock.
+      row = first(await c.rows(d.lockRow(key)));
+      if (!row) throw new RowVanished('row inserted and deleted meanwhile');
+    }
+    const current = toRecord(row);
+    const next = mutator(current);
+    if (next === undefined) return current;
+    if (next === null) {
+      await c.run(d.delete(key));
+      return undefined;
+    }
+    await c.run(d.update(key, next.atime, next.data));
+    return next;
+  }
+
+  const transaction = (key: string, mutator: StoreMutator) =>
+    source.exclusive(async (c) => {
+      await c.exec(d.begin);
+      try {
+        const result = await updateIn(c, key, mutator);
+        await c.exec('COMMIT');
+        return result;
+      } catch (err) {
+        await c.exec('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }, d.isUnavailable);
+
+  return {
+    kind: d.kind,
+    get: (key) =>
+      source.once(async (c) => {
+        const row = first(await c.rows(d.get(key)));
+        return row ? toRecord(row) : undefined;
+      }),
+    set: (key, record) =>
+      source.once(async (c) => void (await c.run(d.upsert(key, record.atime, record.data)))),
+    // One transaction per key at a time from this process (the row lock orders other processes).
+    update: (key, mutator) =>
+      mutex.run(key, async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await transaction(key, mutator);
+          } catch (err) {
+            if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
+              throw err;
+            await sleep(Math.random() * 5 * attempt);
+          }
+        }
+      }),
+    touch: (key, atime) => source.once(async (c) => void (await c.run(d.touch(key, atime)))),
+    delete: (key) => source.once(async (c) => void (await c.run(d.delete(key)))),
+    deleteExpired: (cutoff, limit) => source.once((c) => c.run(d.deleteExpired(cutoff, limit))),
+    keysAfter: (after, limit) =>
+      source.once(async (c) =>
+        (await c.rows(d.keysAfter(after, limit))).map((r) => String(r.session_id).trim()),
+      ),
+    createTable: () =>
+      source.once(async (c) => {
+        for (const ddl of d.ddl()) {
+          try {
+            await c.exec(ddl);
+          } catch (err) {
+            if (!d.isAlreadyThere(err)) throw err;
+          }
+        }
+      }),
+    isUnavailable: (err) => d.isUnavailable(err),
+    close: () => source.close(),
+  };
+}
+
+/** A source over one connection: every use waits its turn, so no statement lands inside another caller's transaction. */
+export function singleSource(conn: SqlConn, close: () => Promise<void>): SqlSource {
+  const queue = new SerialQueue();
+  return {
+    once: (fn) => queue.run(() => fn(conn)),
+    exclusive: (fn) => queue.run(() => fn(conn)),
+    close,
+  };
+}

@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import mysqlCallback from 'mysql2';
+import mysql from 'mysql2/promise';
+import {
+  DBStore,
+  generateSessionId,
+  StoreUnavailableError,
+  storeFromUrl,
+  storeKey,
+} from 'websession';
+import * as web from 'websession/web';
+import { type DbEngine, describeDBStore, exampleApp, uniqueTable } from '../helpers/db-store.js';
+import { MYSQL_URL, serverSkip } from '../helpers/servers.js';
+import { describeStoreContract } from '../helpers/store-contract.js';
+import { closedPort, startTcpProxy } from '../helpers/tcp-proxy.js';
+
+const skip = await serverSkip('mysql', MYSQL_URL, 3306);
+const url = new URL(MYSQL_URL);
+const params = {
+  dbn: 'mysql',
+  db: decodeURIComponent(url.pathname.slice(1)) || 'test',
+  user: decodeURIComponent(url.username) || 'root',
+  ...(url.password ? { pw: decodeURIComponent(url.password) } : {}),
+  host: url.hostname,
+  port: Number(url.port || 3306),
+};
+const admin = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 2 });
+const sql = async (text: string, values: unknown[] = []) => {
+  const [rows] = await admin.query(text, values);
+  return Array.isArray(rows) ? (rows as Record<string, unknown>[]) : [];
+};
+const tables: string[] = [];
+const table = () => {
+  const t = uniqueTable();
+  tables.push(t);
+  return t;
+};
+after(async () => {
+  for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+  await admin.end();
+});
+
+const engine: DbEngine = {
+  name: 'MySQL/MariaDB',
+  dbn: 'mysql',
+  params,
+  unreachable: { ...params, port: await closedPort() },
+  async open() {
+    const db = mysql.createPool({ uri: MYSQL_URL, connectionLimit: 5 });
+    return { db, close: () => db.end() };
+  },
+  sql,
+  seedDDL: (t) =>
+    `CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime DATETIME NOT NULL default current_timestamp, data TEXT)`,
+  indexNames: async (t) =>
+    (
+      await sql(
+        'SELECT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [t],
+      )
+    ).map((r) => String(r.name)),
+  atimeText: async (t, k) =>
+    String(
+      (
+        await sql(
+          `SELECT DATE_FORMAT(atime, '%Y-%m-%d %H:%i:%s') AS a FROM ${t} WHERE session_id = ?`,
+          [k],
+        )
+      )[0]?.a,
+    ),
+};
+
+describeDBStore(engine, skip);
+
+describeStoreContract(
+  'DBStore on a mysql2 callback-API pool',
+  async () => {
+    const pool = mysqlCallback.createPool({ uri: MYSQL_URL, connectionLimit: 3 });
+    return {
+      store: new DBStore(pool, table(), { createTable: true }),
+      teardown: () => new Promise<void>((resolve) => pool.end(() => resolve())),
+    };
+  },
+  skip,
+);
+
+describeStoreContract(
+  'DBStore on one mysql2 connection (statements queued)',
+  async () => {
+    const connection = await mysql.createConnection({ uri: MYSQL_URL });
+    return {
+      store: new DBStore(connection, table(), { createTable: true }),
+      teardown: () => connection.end(),
+    };
+  },
+  skip,
+);
+
+describeStoreContract(
+  'DBStore from a mysql:// URL',
+  async () => ({ store: await storeFromUrl(`${MYSQL_URL}?table=${table()}`) }),
+  skip,
+);
+
+const key = () => storeKey(generateSessionId());
+
+describe('DBStore on MySQL/MariaDB', { skip }, () => {
+  it('creates data as MEDIUMTEXT (TEXT stops at 64 KiB) and session_id with a binary collation', async () => {
+    const t = table();
+    await new DBStore(admin, t).createTable();
+    const columns = await sql(
+      'SELECT COLUMN_NAME AS c, DATA_TYPE AS d, COLLATION_NAME AS k FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      [t],
+    );
+    const by = Object.fromEntries(columns.map((r) => [String(r.c), r]));
+    assert.equal(by.data?.d, 'mediumtext');
+    assert.equal(by.session_id?.k, 'ascii_bin');
+    const store = new DBStore(admin, t);
+    const k = key();
+    const big = 'ü'.repeat(40_000); // 80,000 bytes: over TEXT's 65,535
+    await store.set(k, { data: big, atime: Date.now() });
+    assert.equal((await store.get(k))?.data, big);
+  });
+
+  it("keeps UTC in a DATETIME column whatever the connection's time_zone", async () => {
+    const connection = await mysql.createConnection({ uri: MYSQL_URL });
+    try {
+      await connection.query("SET time_zone = '-05:00'");
+      const when = Date.UTC(2030, 6, 1, 12, 0, 0);
+      for (const type of ['DATETIME', 'TIMESTAMP']) {
+        const t = table();
+        await sql(
+          `CREATE TABLE ${t} (session_id CHAR(128) UNIQUE NOT NULL, atime ${type} NOT NULL default current_timestamp, data TEXT)`,
+        );
+        const store = new DBStore(connection, t);
+        const k = key();
+        await store.set(k, { data: 'x', atime: when });
+        assert.equal((await store.get(k))?.atime, when, type);
+        if (type === 'DATETIME') assert.equal(await engine.atimeText(t, k), '2030-07-01 12:00:00');
+        // Half an hour idle is kept and 90 minutes is removed: a zone shift of hours would blur both.
+        const recent = key();
+        await store.touch(k, Date.now() - 90 * 60_000);
+        await store.set(recent, { data: 'y', atime: Date.now() - 30 * 60_000 });
+        assert.equal(await store.cleanup(3600), 1, type);
+        assert.equal((await store.get(recent))?.data, 'y', type);
+      }
+    } finally {
+      await connection.end();
+    }
+  });
+
+  it('a mariadb:// URL names the same store', async () => {
+    const t = table();
+    const store = await storeFromUrl(`${MYSQL_URL.replace(/^mysql:/, 'mariadb:')}?table=${t}`);
+    assert.equal(store.kind, 'mysql');
+    const k = key();
+    await store.set(k, { data: 'x', atime: Date.now() });
+    assert.equal((await sql(`SELECT data FROM ${t} WHERE session_id = ?`, [k]))[0]?.data, 'x');
+    await store.close();
+  });
+
+  it('a cut connection gives 503, then the store recovers by itself with nothing lost', async () => {
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 3306) });
+    const db = web.database({
+      ...params,
+      host: '127.0.0.1',
+      port: proxy.port,
+      max: 2,
+      onError: () => {},
+    });
+    const store = new DBStore(db, table(), { createTable: true });
+    try {
+      const { app } = exampleApp(store);
+      const browser = app.browser();
+      await browser.open('/login');
+      assert.equal((await browser.open('/')).data, 'in');
+      await proxy.cut();
+      assert.equal((await browser.open('/')).statusCode, 503);
+      await assert.rejects(store.get(key()), StoreUnavailableError);
+      await assert.rejects(
+        store.update(key(), () => ({ data: 'x', atime: Date.now() })),
+        StoreUnavailableError,
+      );
+      await proxy.restore();
+      // The pool dropped its dead connections during the outage: the first request is served.
+      const back = await browser.open('/');
+      assert.equal(back.statusCode, 200);
+      assert.equal(back.data, 'in', 'the session saved before the outage is still there');
+      assert.equal((await browser.open('/count')).data, '1');
+    } finally {
+      await store.close();
+      await db.close();
+      await proxy.close();
+    }
+  });
+});
