@@ -23,11 +23,24 @@ function fail(message: string): never {
 }
 
 async function main(): Promise<void> {
-  let parsed: ReturnType<typeof parseArgs<{ options: { store: { type: 'string' }; listen: { type: 'string' }; help: { type: 'boolean'; short: 'h' } }; allowPositionals: true }>>;
+  let parsed: ReturnType<
+    typeof parseArgs<{
+      options: {
+        store: { type: 'string' };
+        listen: { type: 'string' };
+        help: { type: 'boolean'; short: 'h' };
+      };
+      allowPositionals: true;
+    }>
+  >;
   try {
     parsed = parseArgs({
       args: process.argv.slice(2),
-      options: { store: { type: 'string' }, listen: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        store: { type: 'string' },
+        listen: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: true,
     });
   } catch (err) {
@@ -40,8 +53,11 @@ async function main(): Promise<void> {
   const [framework, ...extra] = parsed.positionals;
   if (!framework) fail(`no framework given\n${USAGE}`);
   if (extra.length > 0) fail(`unexpected argument ${JSON.stringify(extra[0])}\n${USAGE}`);
-  const load = Object.prototype.hasOwnProperty.call(FRAMEWORKS, framework) ? FRAMEWORKS[framework] : undefined;
-  if (!load) fail(`unknown framework ${JSON.stringify(framework)} (known: ${Object.keys(FRAMEWORKS).join(', ')})`);
+  const load = Object.hasOwn(FRAMEWORKS, framework) ? FRAMEWORKS[framework] : undefined;
+  if (!load)
+    fail(
+      `unknown framework ${JSON.stringify(framework)} (known: ${Object.keys(FRAMEWORKS).join(', ')})`,
+    );
   const listen = parsed.values.listen ?? '127.0.0.1:8080';
   const address = /:/.test(listen) ? parseAddress(listen) : undefined;
   if (!address) fail(`bad --listen address ${JSON.stringify(listen)}: expected HOST:PORT`);

@@ -18,7 +18,16 @@ if (files.length === 0) {
 }
 const result = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--conditions=websession-src', '--test', '--test-reporter=spec', '--test-concurrency=2', ...flags, ...files],
+  [
+    '--import',
+    'tsx',
+    '--conditions=websession-src',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    ...flags,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

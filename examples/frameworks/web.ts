@@ -7,7 +7,18 @@ import { type ExampleOptions, LOGGED_IN, LOGGED_OUT } from './shared.js';
 type Data = { logged_in: boolean; count: number };
 
 export async function start(store: Store, options: ExampleOptions): Promise<Server> {
-  const urls = ['/', 'Index', '/login', 'Login', '/logout', 'Logout', '/count', 'Count', '/kill', 'Kill'];
+  const urls = [
+    '/',
+    'Index',
+    '/login',
+    'Login',
+    '/logout',
+    'Logout',
+    '/count',
+    'Count',
+    '/kill',
+    'Kill',
+  ];
   const app = web.application(urls, () => ({ Index, Login, Logout, Count, Kill }));
   const session = web.session.Session<Data>(app, store, null, options.session);
 
@@ -44,5 +55,7 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
       return 'killed';
     }
   }
-  return app.run(`${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`);
+  return app.run(
+    `${options.host.includes(':') ? `[${options.host}]` : options.host}:${options.port}`,
+  );
 }

@@ -1,11 +1,7 @@
 // web.py's sessions example (webpy.org/sessions), line by line in TypeScript.
 import * as web from 'websession/web';
 
-const urls = [
-  '/', 'Index',
-  '/login', 'Login',
-  '/logout', 'Logout',
-];
+const urls = ['/', 'Index', '/login', 'Login', '/logout', 'Logout'];
 
 web.config.debug = false;
 const app = web.application(urls, () => ({ Index, Login, Logout }));

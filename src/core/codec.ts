@@ -31,7 +31,9 @@ export function encodeValue(value: unknown): string {
   try {
     return stringify(value);
   } catch (err) {
-    throw new CodecError(`cannot store this value in a session: ${(err as Error).message}`, { cause: err });
+    throw new CodecError(`cannot store this value in a session: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -58,7 +60,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 /** Decodes and checks a session payload. Throws CodecError when the text is not one. */
 export function decodePayload(text: string): SessionPayload {
   const value = decodeValue(text);
-  if (!isPlainObject(value) || value.v !== 1 || !isPlainObject(value.meta) || !isPlainObject(value.data)) {
+  if (
+    !isPlainObject(value) ||
+    value.v !== 1 ||
+    !isPlainObject(value.meta) ||
+    !isPlainObject(value.data)
+  ) {
     throw new CodecError('corrupt session record: not a websession payload');
   }
   const meta = value.meta;

@@ -3,8 +3,9 @@
  * lacks. Defaults that differ from web.py's are marked, with the reason, in the README.
  * @module
  */
-import { ConfigError } from './errors.js';
+
 import type { SessionData } from './codec.js';
+import { ConfigError } from './errors.js';
 
 /** Where websession writes warnings (corrupt records, store errors in background work). */
 export interface Logger {
@@ -12,7 +13,9 @@ export interface Logger {
 }
 
 /** The `initializer` of a new session: an object (deep-copied) or a function. */
-export type Initializer<T extends SessionData> = Partial<T> | ((data: Partial<T>) => void | Partial<T>);
+export type Initializer<T extends SessionData> =
+  | Partial<T>
+  | ((data: Partial<T>) => undefined | Partial<T>);
 
 /** Session configuration. Every key is optional; see {@link DEFAULT_CONFIG}. */
 export interface SessionConfig<T extends SessionData = SessionData> {
@@ -117,16 +120,30 @@ const consoleLogger: Logger = {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function positive(name: string, value: unknown, allowZero = false): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ConfigError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got ${String(value)}`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (!allowZero && value === 0)
+  ) {
+    throw new ConfigError(
+      `${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds, got ${String(value)}`,
+    );
   }
   return value;
 }
 
 /** Checks a configuration and fills in the defaults. Throws ConfigError on any bad value. */
-export function resolveConfig<T extends SessionData>(config: SessionConfig<T> = {}): ResolvedConfig<T> {
+export function resolveConfig<T extends SessionData>(
+  config: SessionConfig<T> = {},
+): ResolvedConfig<T> {
   const c = config;
-  const known = new Set([...Object.keys(DEFAULT_CONFIG), 'touch_interval', 'cleanup_interval', 'logger']);
+  const known = new Set([
+    ...Object.keys(DEFAULT_CONFIG),
+    'touch_interval',
+    'cleanup_interval',
+    'logger',
+  ]);
   for (const key of Object.keys(c)) {
     if (!known.has(key)) throw new ConfigError(`unknown session config key "${key}"`);
   }
@@ -140,7 +157,9 @@ export function resolveConfig<T extends SessionData>(config: SessionConfig<T> = 
   if (rawSameSite !== null) {
     const lower = String(rawSameSite).toLowerCase();
     if (lower !== 'lax' && lower !== 'strict' && lower !== 'none') {
-      throw new ConfigError(`samesite must be Lax, Strict, None or null, got ${JSON.stringify(rawSameSite)}`);
+      throw new ConfigError(
+        `samesite must be Lax, Strict, None or null, got ${JSON.stringify(rawSameSite)}`,
+      );
     }
     samesite = lower;
   }
@@ -152,22 +171,41 @@ export function resolveConfig<T extends SessionData>(config: SessionConfig<T> = 
     }
   }
   const secure = c.secure ?? DEFAULT_CONFIG.secure;
-  if (secure !== true && secure !== false && secure !== 'auto') throw new ConfigError('secure must be true, false or "auto"');
-  if (samesite === 'none' && secure === false) throw new ConfigError('samesite None needs secure (browsers reject it otherwise)');
+  if (secure !== true && secure !== false && secure !== 'auto')
+    throw new ConfigError('secure must be true, false or "auto"');
+  if (samesite === 'none' && secure === false)
+    throw new ConfigError('samesite None needs secure (browsers reject it otherwise)');
   const cookie_path = c.cookie_path ?? DEFAULT_CONFIG.cookie_path;
-  if (typeof cookie_path !== 'string' || !cookie_path.startsWith('/') || /[;\s]/.test(cookie_path)) {
-    throw new ConfigError(`cookie_path must be a path starting with "/", got ${JSON.stringify(cookie_path)}`);
+  if (
+    typeof cookie_path !== 'string' ||
+    !cookie_path.startsWith('/') ||
+    /[;\s]/.test(cookie_path)
+  ) {
+    throw new ConfigError(
+      `cookie_path must be a path starting with "/", got ${JSON.stringify(cookie_path)}`,
+    );
   }
   const cookie_domain = c.cookie_domain ?? undefined;
-  if (cookie_domain !== undefined && (typeof cookie_domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(cookie_domain))) {
-    throw new ConfigError(`cookie_domain must be a domain name, got ${JSON.stringify(cookie_domain)}`);
+  if (
+    cookie_domain !== undefined &&
+    (typeof cookie_domain !== 'string' || !/^[A-Za-z0-9.-]+$/.test(cookie_domain))
+  ) {
+    throw new ConfigError(
+      `cookie_domain must be a domain name, got ${JSON.stringify(cookie_domain)}`,
+    );
   }
   const max_size = c.max_size ?? DEFAULT_CONFIG.max_size;
-  if (!Number.isInteger(max_size) || max_size < 256) throw new ConfigError('max_size must be an integer of at least 256 bytes');
+  if (!Number.isInteger(max_size) || max_size < 256)
+    throw new ConfigError('max_size must be an integer of at least 256 bytes');
   const store_timeout = c.store_timeout ?? DEFAULT_CONFIG.store_timeout;
-  if (!Number.isFinite(store_timeout) || store_timeout < 0) throw new ConfigError('store_timeout must be a non-negative number of milliseconds');
+  if (!Number.isFinite(store_timeout) || store_timeout < 0)
+    throw new ConfigError('store_timeout must be a non-negative number of milliseconds');
   const initializer = c.initializer ?? undefined;
-  if (initializer !== undefined && typeof initializer !== 'function' && (typeof initializer !== 'object' || initializer === null)) {
+  if (
+    initializer !== undefined &&
+    typeof initializer !== 'function' &&
+    (typeof initializer !== 'object' || initializer === null)
+  ) {
     throw new ConfigError('initializer must be an object or a function');
   }
   return {
@@ -184,9 +222,18 @@ export function resolveConfig<T extends SessionData>(config: SessionConfig<T> = 
     secure,
     initializer,
     lifetime: c.lifetime == null ? undefined : positive('lifetime', c.lifetime),
-    cookie_max_age: c.cookie_max_age == null ? undefined : positive('cookie_max_age', c.cookie_max_age),
-    touch_interval: positive('touch_interval', c.touch_interval ?? Math.min(60, timeout / 10), true),
-    cleanup_interval: positive('cleanup_interval', c.cleanup_interval ?? Math.min(timeout, 3600), true),
+    cookie_max_age:
+      c.cookie_max_age == null ? undefined : positive('cookie_max_age', c.cookie_max_age),
+    touch_interval: positive(
+      'touch_interval',
+      c.touch_interval ?? Math.min(60, timeout / 10),
+      true,
+    ),
+    cleanup_interval: positive(
+      'cleanup_interval',
+      c.cleanup_interval ?? Math.min(timeout, 3600),
+      true,
+    ),
     max_size,
     store_timeout,
     trust_proxy: c.trust_proxy ?? DEFAULT_CONFIG.trust_proxy,

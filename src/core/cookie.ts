@@ -60,7 +60,10 @@ export interface VerifiedId {
  * store. Returns undefined for every value that is not a valid id signed with one of `keys`.
  * Signature comparison is constant-time.
  */
-export function verifyCookieValue(value: string | undefined, keys: readonly string[]): VerifiedId | undefined {
+export function verifyCookieValue(
+  value: string | undefined,
+  keys: readonly string[],
+): VerifiedId | undefined {
   if (value === undefined) return undefined;
   if (keys.length === 0) return isValidSessionId(value) ? { id: value, stale: false } : undefined;
   // 64 hex + '.' + 43 base64url characters
@@ -72,7 +75,8 @@ export function verifyCookieValue(value: string | undefined, keys: readonly stri
   for (let i = 0; i < keys.length; i++) {
     const expected = Buffer.from(mac(id, keys[i] as string), 'utf8');
     // Check every key (no early exit) so timing does not tell which key matched.
-    if (expected.length === given.length && timingSafeEqual(expected, given) && found < 0) found = i;
+    if (expected.length === given.length && timingSafeEqual(expected, given) && found < 0)
+      found = i;
   }
   return found < 0 ? undefined : { id, stale: found > 0 };
 }

@@ -51,7 +51,10 @@ export class SessionTooLargeError extends WebSessionError {
   readonly size: number;
   readonly limit: number;
   constructor(size: number, limit: number) {
-    super(`session is ${size} bytes serialized, over the limit of ${limit} (max_size)`, 'ERR_SESSION_TOO_LARGE');
+    super(
+      `session is ${size} bytes serialized, over the limit of ${limit} (max_size)`,
+      'ERR_SESSION_TOO_LARGE',
+    );
     this.size = size;
     this.limit = limit;
   }

@@ -4,10 +4,25 @@
  * Adapters and the web layer are thin wrappers around these two calls.
  * @module
  */
+
+import type { Store, StoredSession, StoreMutator } from '../stores/store.js';
 import { structuredClone as clone } from './clone.js';
-import { type SessionData, type SessionPayload, decodePayload, encodePayload, encodeValue } from './codec.js';
-import { type ResolvedConfig, type SessionConfig, resolveConfig } from './config.js';
-import { type CookieOptions, readCookie, serializeExpiredCookie, serializeSessionCookie, signId, verifyCookieValue } from './cookie.js';
+import {
+  decodePayload,
+  encodePayload,
+  encodeValue,
+  type SessionData,
+  type SessionPayload,
+} from './codec.js';
+import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config.js';
+import {
+  type CookieOptions,
+  readCookie,
+  serializeExpiredCookie,
+  serializeSessionCookie,
+  signId,
+  verifyCookieValue,
+} from './cookie.js';
 import {
   ConfigError,
   SessionExpiredError,
@@ -17,8 +32,7 @@ import {
   StoreUnavailableError,
 } from './errors.js';
 import { generateSessionId, storeKey } from './id.js';
-import { type Session, type SessionState, createSession } from './session.js';
-import type { Store, StoreMutator, StoredSession } from '../stores/store.js';
+import { createSession, type Session, type SessionState } from './session.js';
 
 /** What an adapter knows of a request. */
 export interface RequestInfo {
@@ -87,12 +101,19 @@ export class SessionManager<T extends SessionData = SessionData> {
     const wrapped = promise.catch((err: unknown) => {
       if (err instanceof StoreError || err instanceof SessionTooLargeError) throw err;
       if (err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_')) throw err;
-      throw new StoreUnavailableError(kind, `${op} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+      throw new StoreUnavailableError(
+        kind,
+        `${op} failed: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
     });
     if (ms <= 0) return wrapped;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreUnavailableError(kind, `${op} timed out after ${ms} ms`)), ms);
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(kind, `${op} timed out after ${ms} ms`)),
+        ms,
+      );
     });
     return Promise.race([wrapped, timeout]).finally(() => clearTimeout(timer));
   }
@@ -144,7 +165,11 @@ export class SessionManager<T extends SessionData = SessionData> {
 
   #expire(request: RequestInfo, state: SessionState<T> | undefined, key: string): never {
     // web.py: kill the session and answer expired_message.
-    void this.store.delete(key).catch((err: unknown) => this.config.logger.warn('[websession] delete of expired session failed', err));
+    void this.store
+      .delete(key)
+      .catch((err: unknown) =>
+        this.config.logger.warn('[websession] delete of expired session failed', err),
+      );
     void state;
     const setCookie = serializeExpiredCookie(this.cookieOptions(request.secure ?? false));
     throw new SessionExpiredError(this.config.expired_message, setCookie);
@@ -163,7 +188,8 @@ export class SessionManager<T extends SessionData = SessionData> {
     const ip = request.ip;
     const raw = readCookie(request.cookie, c.cookie_name);
     const verified = verifyCookieValue(raw, c.secret_keys);
-    if (!verified) return this.#wrap(this.#newState(ip, request.secure ?? false, raw !== undefined));
+    if (!verified)
+      return this.#wrap(this.#newState(ip, request.secure ?? false, raw !== undefined));
 
     const key = storeKey(verified.id);
     const record = await this.#withTimeout('get', this.store.get(key));
@@ -173,7 +199,10 @@ export class SessionManager<T extends SessionData = SessionData> {
       try {
         payload = decodePayload(record.data);
       } catch (err) {
-        c.logger.warn(`[websession] [${this.store.kind}] corrupt session record ${key.slice(0, 12)}…, treated as no session`, err);
+        c.logger.warn(
+          `[websession] [${this.store.kind}] corrupt session record ${key.slice(0, 12)}…, treated as no session`,
+          err,
+        );
       }
     }
     const expired =
@@ -230,15 +259,19 @@ export class SessionManager<T extends SessionData = SessionData> {
     const keys = new Set([...Object.keys(original), ...Object.keys(current)]);
     const changed: string[] = [];
     for (const k of keys) {
-      const had = Object.prototype.hasOwnProperty.call(original, k);
-      const has = Object.prototype.hasOwnProperty.call(current, k);
+      const had = Object.hasOwn(original, k);
+      const has = Object.hasOwn(current, k);
       if (had !== has || encodeValue(original[k]) !== encodeValue(current[k])) changed.push(k);
     }
     return changed;
   }
 
   /** A mutator that merges this request's changed keys into the stored record. */
-  #merge(state: SessionState<T>, changed: string[], after?: (data: Partial<T>) => void): StoreMutator {
+  #merge(
+    state: SessionState<T>,
+    changed: string[],
+    after?: (data: Partial<T>) => void,
+  ): StoreMutator {
     return (current) => {
       let payload: SessionPayload;
       if (current) {
@@ -251,7 +284,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       const src = state.data as SessionData;
       if (current) {
         for (const k of changed) {
-          if (Object.prototype.hasOwnProperty.call(src, k)) payload.data[k] = clone(src[k]);
+          if (Object.hasOwn(src, k)) payload.data[k] = clone(src[k]);
           else delete payload.data[k];
         }
       }
@@ -269,14 +302,18 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
-    if (state.committed) throw new SessionStateError('session.update() after the request was committed');
+    if (state.committed)
+      throw new SessionStateError('session.update() after the request was committed');
     if (state.replacedKey) await this.#finishRegenerate(state);
     if (state.dead) {
       fn(state.data);
       return { ...state.data };
     }
     const changed = this.#changedKeys(state);
-    const stored = await this.#withTimeout('update', this.store.update(state.key, this.#merge(state, changed, fn)));
+    const stored = await this.#withTimeout(
+      'update',
+      this.store.update(state.key, this.#merge(state, changed, fn)),
+    );
     if (!stored) {
       state.dead = true;
       fn(state.data);
@@ -332,14 +369,20 @@ export class SessionManager<T extends SessionData = SessionData> {
     const text = encodePayload({ v: 1, meta: state.meta, data: state.data as SessionData });
     const changed = text !== state.baseline;
     if (state.isNew) {
-      if (!changed) return state.sendCookie ? serializeSessionCookie(signId(state.id, c.secret_keys), opts()) : undefined;
+      if (!changed)
+        return state.sendCookie
+          ? serializeSessionCookie(signId(state.id, c.secret_keys), opts())
+          : undefined;
       const sized = this.#encode(state);
       await this.#withTimeout('set', this.store.set(state.key, { data: sized, atime: Date.now() }));
       return serializeSessionCookie(signId(state.id, c.secret_keys), opts());
     }
     if (changed) {
       const keys = this.#changedKeys(state);
-      const stored = await this.#withTimeout('update', this.store.update(state.key, this.#merge(state, keys)));
+      const stored = await this.#withTimeout(
+        'update',
+        this.store.update(state.key, this.#merge(state, keys)),
+      );
       if (!stored) return undefined; // killed elsewhere meanwhile: stays dead
     } else {
       const now = Date.now();
@@ -347,21 +390,34 @@ export class SessionManager<T extends SessionData = SessionData> {
         await this.#withTimeout('touch', this.store.touch(state.key, now));
       }
     }
-    return state.sendCookie ? serializeSessionCookie(signId(state.id, c.secret_keys), opts()) : undefined;
+    return state.sendCookie
+      ? serializeSessionCookie(signId(state.id, c.secret_keys), opts())
+      : undefined;
   }
 
   /** Removes expired sessions now; returns how many. Runs in the background by itself too. */
   async cleanup(): Promise<number> {
-    return this.store.cleanup(this.config.lifetime !== undefined ? Math.min(this.config.timeout, this.config.lifetime) : this.config.timeout);
+    return this.store.cleanup(
+      this.config.lifetime !== undefined
+        ? Math.min(this.config.timeout, this.config.lifetime)
+        : this.config.timeout,
+    );
   }
 
   #scheduleCleanup(): void {
-    if (this.#cleanupTimer || this.config.cleanup_interval === 0 || this.store.capabilities.nativeTtl) return;
+    if (
+      this.#cleanupTimer ||
+      this.config.cleanup_interval === 0 ||
+      this.store.capabilities.nativeTtl
+    )
+      return;
     const run = () => {
       if (this.#cleanupRunning) return;
       this.#cleanupRunning = true;
       this.cleanup()
-        .catch((err: unknown) => this.config.logger.warn(`[websession] [${this.store.kind}] cleanup failed`, err))
+        .catch((err: unknown) =>
+          this.config.logger.warn(`[websession] [${this.store.kind}] cleanup failed`, err),
+        )
         .finally(() => {
           this.#cleanupRunning = false;
         });

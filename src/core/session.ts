@@ -41,7 +41,8 @@ export interface SessionApi<T extends SessionData = SessionData> {
 }
 
 /** A session: its methods plus web.py-style attribute access to its data (`session.logged_in`). */
-export type Session<T extends SessionData = SessionData> = SessionApi<T> & Partial<Omit<T, keyof SessionApi<T>>>;
+export type Session<T extends SessionData = SessionData> = SessionApi<T> &
+  Partial<Omit<T, keyof SessionApi<T>>>;
 
 /** Names that are methods of a session, not data. */
 export const RESERVED = new Set([
@@ -93,7 +94,7 @@ export interface SessionHost<T extends SessionData> {
   update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>>;
 }
 
-const hasOwn = (o: object, k: PropertyKey) => Object.prototype.hasOwnProperty.call(o, k);
+const hasOwn = (o: object, k: PropertyKey) => Object.hasOwn(o, k);
 
 function checkKey(key: unknown): string {
   if (typeof key !== 'string') throw new TypeError('[websession] session keys must be strings');
@@ -102,7 +103,10 @@ function checkKey(key: unknown): string {
 }
 
 /** Wraps a state in the user-facing Session object. */
-export function createSession<T extends SessionData>(state: SessionState<T>, host: SessionHost<T>): Session<T> {
+export function createSession<T extends SessionData>(
+  state: SessionState<T>,
+  host: SessionHost<T>,
+): Session<T> {
   const data = () => state.data as Record<string, unknown>;
   const alive = () => {
     if (state.killed) throw new SessionStateError('this session was killed in this request');
@@ -146,13 +150,20 @@ export function createSession<T extends SessionData>(state: SessionState<T>, hos
   return new Proxy(api as object, {
     get(target, prop) {
       if (typeof prop === 'symbol') return Reflect.get(target, prop);
-      if (RESERVED.has(prop)) return prop === 'then' ? undefined : prop === 'toJSON' ? () => ({ ...state.data }) : Reflect.get(target, prop);
+      if (RESERVED.has(prop))
+        return prop === 'then'
+          ? undefined
+          : prop === 'toJSON'
+            ? () => ({ ...state.data })
+            : Reflect.get(target, prop);
       const d = data();
       return hasOwn(d, prop) ? d[prop] : undefined;
     },
     set(_target, prop, value) {
       if (typeof prop === 'symbol' || RESERVED.has(prop)) {
-        throw new TypeError(`[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`);
+        throw new TypeError(
+          `[websession] "${String(prop)}" is a session method; use session.set("${String(prop)}", value)`,
+        );
       }
       alive();
       data()[checkKey(prop)] = value;

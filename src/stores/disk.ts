@@ -15,7 +15,7 @@ import lockfile from 'proper-lockfile';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
-import type { Store, StoreCapabilities, StoreMutator, StoredSession } from './store.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -55,14 +55,19 @@ export class DiskStore implements Store {
   readonly #shards = new Set<string>();
 
   constructor(dir: string, options: DiskStoreOptions = {}) {
-    if (typeof dir !== 'string' || dir.length === 0) throw new ConfigError('DiskStore needs a folder path');
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new ConfigError('DiskStore needs a folder path');
     this.dir = path.resolve(dir);
     this.#fsync = options.fsync ?? false;
     this.#mode = options.fileMode ?? 0o600;
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new StoreError(this.kind, `cannot create folder ${this.dir}: ${(err as Error).message}`, { cause: err });
+      throw new StoreError(
+        this.kind,
+        `cannot create folder ${this.dir}: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -84,7 +89,9 @@ export class DiskStore implements Store {
   }
 
   #fail(op: string, err: unknown): never {
-    throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, { cause: err });
+    throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 
   async get(key: string): Promise<StoredSession | undefined> {

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../core/errors.js';
 import { assertKey } from './key.js';
-import type { Store, StoreCapabilities, StoreMutator, StoredSession } from './store.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -28,7 +28,8 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     const max = options.maxSessions ?? 100_000;
-    if (!Number.isInteger(max) || max < 1) throw new ConfigError('MemoryStore maxSessions must be a positive integer');
+    if (!Number.isInteger(max) || max < 1)
+      throw new ConfigError('MemoryStore maxSessions must be a positive integer');
     this.maxSessions = max;
   }
 

@@ -35,8 +35,11 @@ registerStoreScheme('memory', async (url) => {
 
 registerStoreScheme('disk', async (url, raw) => {
   const dir = pathPart(raw, 'disk');
-  if (!dir) throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
-  return new DiskStore(dir, { fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true' });
+  if (!dir)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
+  return new DiskStore(dir, {
+    fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true',
+  });
 });
 
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
@@ -51,7 +54,9 @@ export function storeUrlPath(raw: string, scheme: string): string {
  */
 export async function storeFromUrl(raw: string): Promise<Store> {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
-    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`);
+    throw new ConfigError(
+      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions`,
+    );
   }
   let url: URL;
   try {
@@ -62,7 +67,9 @@ export async function storeFromUrl(raw: string): Promise<Store> {
   const scheme = url.protocol.slice(0, -1).toLowerCase();
   const factory = factories.get(scheme);
   if (!factory) {
-    throw new ConfigError(`unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => s + ':').join(', ')})`);
+    throw new ConfigError(
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
+    );
   }
   return factory(url, raw);
 }

@@ -9,7 +9,7 @@ import { parseCookie, stringifyCookie } from 'cookie';
 import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
-import { HTTPError, Redirect, nomethod, notfound, statusCode, statusLine } from './http.js';
+import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
 
 /** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
 export type HandlerInstance = object;
@@ -83,7 +83,11 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 }
 
 /** Splits `host:port`, `port`, `[::1]:port` into parts. Returns undefined when malformed. */
-export function parseAddress(text: string | undefined, fallbackHost = '0.0.0.0', fallbackPort = 8080): { host: string; port: number } | undefined {
+export function parseAddress(
+  text: string | undefined,
+  fallbackHost = '0.0.0.0',
+  fallbackPort = 8080,
+): { host: string; port: number } | undefined {
   if (text === undefined || text === '') return { host: fallbackHost, port: fallbackPort };
   const m = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):)?(\d{1,5})$/.exec(text);
   if (!m) return undefined;
@@ -108,14 +112,18 @@ export class Application {
   /** Renders unexpected errors (the debug error page sets this). */
   errorRenderer: ErrorRenderer | undefined;
 
-  constructor(urls: readonly (string | HandlerClass)[], handlers: Handlers | (() => Handlers) = {}) {
+  constructor(
+    urls: readonly (string | HandlerClass)[],
+    handlers: Handlers | (() => Handlers) = {},
+  ) {
     if (!Array.isArray(urls) || urls.length % 2 !== 0) {
       throw new TypeError('[websession] urls must be a flat list of (pattern, handler) pairs');
     }
     for (let i = 0; i < urls.length; i += 2) {
       const pattern = urls[i];
       const target = urls[i + 1];
-      if (typeof pattern !== 'string') throw new TypeError(`[websession] url pattern at ${i} must be a string`);
+      if (typeof pattern !== 'string')
+        throw new TypeError(`[websession] url pattern at ${i} must be a string`);
       if (typeof target !== 'string' && typeof target !== 'function') {
         throw new TypeError(`[websession] url handler at ${i + 1} must be a class name or a class`);
       }
@@ -149,7 +157,7 @@ export class Application {
   #resolve(target: string | HandlerClass): HandlerClass | undefined {
     if (typeof target === 'function') return target;
     const handlers = typeof this.#handlers === 'function' ? this.#handlers() : this.#handlers;
-    const cls = Object.prototype.hasOwnProperty.call(handlers, target) ? handlers[target] : undefined;
+    const cls = Object.hasOwn(handlers, target) ? handlers[target] : undefined;
     return typeof cls === 'function' ? cls : undefined;
   }
 
@@ -163,7 +171,8 @@ export class Application {
       let method = context.method;
       if (typeof instance[method] !== 'function' && method === 'HEAD') method = 'GET';
       const fn = instance[method];
-      if (typeof fn !== 'function') throw nomethod(METHODS.filter((name) => typeof instance[name] === 'function'));
+      if (typeof fn !== 'function')
+        throw nomethod(METHODS.filter((name) => typeof instance[name] === 'function'));
       const args = m.slice(1).map((g) => (g === undefined ? undefined : decodeURIComponent(g)));
       return await (fn as (...a: unknown[]) => unknown).apply(instance, args);
     }
@@ -176,7 +185,8 @@ export class Application {
     let called = false;
     return Promise.resolve(
       processor(() => {
-        if (called) return Promise.reject(new Error('[websession] a processor called handler() twice'));
+        if (called)
+          return Promise.reject(new Error('[websession] a processor called handler() twice'));
         called = true;
         return this.#run(context, index + 1);
       }),
@@ -189,14 +199,17 @@ export class Application {
     if (url.startsWith('//')) return `${context.protocol}:${url}`;
     const base = new URL(context.path, 'http://x');
     const resolved = new URL(url, base);
-    const path = url.startsWith('?') ? context.path + url : resolved.pathname + resolved.search + resolved.hash;
+    const path = url.startsWith('?')
+      ? context.path + url
+      : resolved.pathname + resolved.search + resolved.hash;
     return context.home + path;
   }
 
   /** Handles one request through the processors and the handler. Never rejects. */
   async handle(raw: RawRequest): Promise<RawResponse> {
     const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(raw.headers)) headers[name.toLowerCase()] = headerValue(value);
+    for (const [name, value] of Object.entries(raw.headers))
+      headers[name.toLowerCase()] = headerValue(value);
     const q = raw.url.indexOf('?');
     let path = q >= 0 ? raw.url.slice(0, q) : raw.url;
     const query = q >= 0 ? raw.url.slice(q) : '';
@@ -237,7 +250,11 @@ export class Application {
       if (!context.headers.some(([n]) => n.toLowerCase() === 'content-type')) {
         context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
       }
-      return { status: context.status, headers: context.headers, body: context.method === 'HEAD' ? Buffer.alloc(0) : body };
+      return {
+        status: context.status,
+        headers: context.headers,
+        body: context.method === 'HEAD' ? Buffer.alloc(0) : body,
+      };
     });
   }
 
@@ -245,8 +262,13 @@ export class Application {
     if (err instanceof HTTPError) {
       context.status = err.status;
       for (const [name, value] of Object.entries(err.headers)) context.headers.push([name, value]);
-      if (err instanceof Redirect) context.headers.push(['Location', this.#redirectLocation(err, context)]);
-      return { status: err.status, headers: context.headers, body: toBuffer(context.method === 'HEAD' ? '' : err.data) };
+      if (err instanceof Redirect)
+        context.headers.push(['Location', this.#redirectLocation(err, context)]);
+      return {
+        status: err.status,
+        headers: context.headers,
+        body: toBuffer(context.method === 'HEAD' ? '' : err.data),
+      };
     }
     if (err instanceof SessionExpiredError) {
       // web.py answers an expired session with 200 and expired_message.
@@ -258,13 +280,20 @@ export class Application {
       console.error(err.message);
       return {
         status: statusLine(503),
-        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1']],
-        body: toBuffer('503 Service Unavailable: the session store is unavailable, try again shortly'),
+        headers: [
+          ['Content-Type', 'text/plain; charset=utf-8'],
+          ['Retry-After', '1'],
+        ],
+        body: toBuffer(
+          '503 Service Unavailable: the session store is unavailable, try again shortly',
+        ),
       };
     }
     const custom = this.errorRenderer?.(err, context);
     if (custom) return custom;
-    console.error(err instanceof WebSessionError || !(err instanceof Error) ? String(err) : err.stack);
+    console.error(
+      err instanceof WebSessionError || !(err instanceof Error) ? String(err) : err.stack,
+    );
     return {
       status: statusLine(500),
       headers: [['Content-Type', 'text/plain; charset=utf-8']],
@@ -286,7 +315,9 @@ export class Application {
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
         if (size > config.max_body) {
-          res.writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' }).end('payload too large');
+          res
+            .writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' })
+            .end('payload too large');
           return;
         }
         chunks.push(chunk as Buffer);
@@ -303,7 +334,8 @@ export class Application {
       headers: req.headers,
       body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
       ip,
-      https: 'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
+      https:
+        'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted),
     });
     if (res.destroyed) return;
     const code = statusCode(response.status);
@@ -343,7 +375,13 @@ export class Application {
     });
     const byName: Record<string, string> = {};
     for (const [name, value] of raw.headers) byName[name] = value;
-    return { status: raw.status, statusCode: statusCode(raw.status), headers: byName, headerList: raw.headers, data: raw.body.toString('utf8') };
+    return {
+      status: raw.status,
+      statusCode: statusCode(raw.status),
+      headers: byName,
+      headerList: raw.headers,
+      data: raw.body.toString('utf8'),
+    };
   }
 
   /** A client that keeps cookies between requests, like web.py's `app.browser()`. */
@@ -358,7 +396,11 @@ export class Application {
   run(address: string | undefined = process.argv[2]): Promise<Server> {
     const parsed = parseAddress(address);
     if (!parsed) {
-      return Promise.reject(new TypeError(`[websession] bad address ${JSON.stringify(address)}: expected PORT or HOST:PORT`));
+      return Promise.reject(
+        new TypeError(
+          `[websession] bad address ${JSON.stringify(address)}: expected PORT or HOST:PORT`,
+        ),
+      );
     }
     const server = createServer(this.listener());
     return new Promise((resolve, reject) => {
@@ -406,7 +448,10 @@ export class Browser {
 }
 
 /** `web.application(urls, handlers)`: a new {@link Application}. */
-export function application(urls: readonly (string | HandlerClass)[], handlers: Handlers | (() => Handlers) = {}): Application {
+export function application(
+  urls: readonly (string | HandlerClass)[],
+  handlers: Handlers | (() => Handlers) = {},
+): Application {
   return new Application(urls, handlers);
 }
 
@@ -415,7 +460,10 @@ export function isMain(meta: { url: string }): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
   try {
-    return meta.url === pathToFileURL(entry).href || meta.url === pathToFileURL(entry).href.replace(/\.[jt]s$/, '') ;
+    return (
+      meta.url === pathToFileURL(entry).href ||
+      meta.url === pathToFileURL(entry).href.replace(/\.[jt]s$/, '')
+    );
   } catch {
     return false;
   }

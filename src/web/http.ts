@@ -5,11 +5,32 @@
 
 /** Status lines by code. */
 export const STATUS_TEXT: Readonly<Record<number, string>> = {
-  200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently', 302: 'Found',
-  303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect', 308: 'Permanent Redirect', 400: 'Bad Request',
-  401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable',
-  409: 'Conflict', 410: 'Gone', 412: 'Precondition Failed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
-  422: 'Unprocessable Entity', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable',
+  200: 'OK',
+  201: 'Created',
+  202: 'Accepted',
+  204: 'No Content',
+  301: 'Moved Permanently',
+  302: 'Found',
+  303: 'See Other',
+  304: 'Not Modified',
+  307: 'Temporary Redirect',
+  308: 'Permanent Redirect',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  406: 'Not Acceptable',
+  409: 'Conflict',
+  410: 'Gone',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Entity',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
 };
 
 /** `303` → `303 See Other`; a full status line is kept as it is. */
@@ -32,7 +53,12 @@ export class HTTPError extends Error {
   readonly headers: Record<string, string>;
   /** Response body. */
   readonly data: string;
-  constructor(status: number | string, headers: Record<string, string> = {}, data = '', options?: { cause?: unknown }) {
+  constructor(
+    status: number | string,
+    headers: Record<string, string> = {},
+    data = '',
+    options?: { cause?: unknown },
+  ) {
     super(statusLine(status), options);
     this.name = 'HTTPError';
     this.status = statusLine(status);
@@ -53,7 +79,8 @@ export class Redirect extends HTTPError {
 }
 
 /** `301 Moved Permanently` to `url`. */
-export const redirect = (url: string, status: number | string = 301): Redirect => new Redirect(url, status);
+export const redirect = (url: string, status: number | string = 301): Redirect =>
+  new Redirect(url, status);
 /** `302 Found` to `url`. */
 export const found = (url: string): Redirect => new Redirect(url, 302);
 /** `303 See Other` to `url`: the answer to a POST (and web.py's favourite). */
@@ -61,15 +88,24 @@ export const seeother = (url: string): Redirect => new Redirect(url, 303);
 /** `307 Temporary Redirect` to `url`. */
 export const tempredirect = (url: string): Redirect => new Redirect(url, 307);
 /** `404 Not Found`. */
-export const notfound = (message = 'not found'): HTTPError => new HTTPError(404, { 'Content-Type': 'text/html' }, message);
+export const notfound = (message = 'not found'): HTTPError =>
+  new HTTPError(404, { 'Content-Type': 'text/html' }, message);
 /** `400 Bad Request`. */
-export const badrequest = (message = 'bad request'): HTTPError => new HTTPError(400, { 'Content-Type': 'text/html' }, message);
+export const badrequest = (message = 'bad request'): HTTPError =>
+  new HTTPError(400, { 'Content-Type': 'text/html' }, message);
 /** `401 Unauthorized`. */
-export const unauthorized = (message = 'unauthorized'): HTTPError => new HTTPError(401, { 'Content-Type': 'text/html' }, message);
+export const unauthorized = (message = 'unauthorized'): HTTPError =>
+  new HTTPError(401, { 'Content-Type': 'text/html' }, message);
 /** `403 Forbidden`. */
-export const forbidden = (message = 'forbidden'): HTTPError => new HTTPError(403, { 'Content-Type': 'text/html' }, message);
+export const forbidden = (message = 'forbidden'): HTTPError =>
+  new HTTPError(403, { 'Content-Type': 'text/html' }, message);
 /** `405 Method Not Allowed`, with `Allow` listing `methods`. */
 export const nomethod = (methods: readonly string[] = []): HTTPError =>
-  new HTTPError(405, { 'Content-Type': 'text/html', Allow: methods.join(', ') }, 'method not allowed');
+  new HTTPError(
+    405,
+    { 'Content-Type': 'text/html', Allow: methods.join(', ') },
+    'method not allowed',
+  );
 /** `500 Internal Server Error`. */
-export const internalerror = (message = 'internal server error'): HTTPError => new HTTPError(500, { 'Content-Type': 'text/html' }, message);
+export const internalerror = (message = 'internal server error'): HTTPError =>
+  new HTTPError(500, { 'Content-Type': 'text/html' }, message);

@@ -11,37 +11,37 @@
  */
 export {
   Application,
-  Browser,
-  application,
-  isMain,
-  loadhook,
-  unloadhook,
-  parseAddress,
   type AppResponse,
+  application,
+  Browser,
   type HandlerClass,
   type HandlerInstance,
   type Handlers,
+  isMain,
+  loadhook,
   type NextHandler,
   type Processor,
+  parseAddress,
   type RawRequest,
   type RawResponse,
   type RequestOptions,
+  unloadhook,
 } from './application.js';
 export { config, type WebConfig } from './config.js';
-export { ctx, getContext, tryGetContext, type RequestContext } from './ctx.js';
+export { ctx, getContext, type RequestContext, tryGetContext } from './ctx.js';
 export {
-  HTTPError,
-  Redirect,
   badrequest,
   forbidden,
   found,
+  HTTPError,
   internalerror,
   nomethod,
   notfound,
+  Redirect,
   redirect,
   seeother,
   tempredirect,
   unauthorized,
 } from './http.js';
-export { cookies, data, header, input, setcookie, type SetCookieOptions } from './request.js';
+export { cookies, data, header, input, type SetCookieOptions, setcookie } from './request.js';
 export * as session from './session-namespace.js';

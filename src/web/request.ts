@@ -12,7 +12,8 @@ export function cookies(defaults: Record<string, string> = {}): Record<string, s
   const out: Record<string, string> = { ...defaults };
   if (!header || header.length > MAX_COOKIE_HEADER) return out;
   try {
-    for (const [name, value] of Object.entries(parseCookie(header))) if (value !== undefined) out[name] = value;
+    for (const [name, value] of Object.entries(parseCookie(header)))
+      if (value !== undefined) out[name] = value;
   } catch {
     // garbled header: no cookies
   }
@@ -61,23 +62,29 @@ export function setcookie(name: string, value: string, options: SetCookieOptions
 
 /** Adds a response header; with `unique`, replaces an earlier one of the same name. */
 export function header(name: string, value: string, unique = false): void {
-  if (/[\r\n]/.test(name) || /[\r\n]/.test(value)) throw new TypeError('[websession] header names and values cannot contain newlines');
+  if (/[\r\n]/.test(name) || /[\r\n]/.test(value))
+    throw new TypeError('[websession] header names and values cannot contain newlines');
   const headers = getContext().headers;
   if (unique) {
     const lower = name.toLowerCase();
-    for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === lower) headers.splice(i, 1);
+    for (let i = headers.length - 1; i >= 0; i--)
+      if (headers[i]![0].toLowerCase() === lower) headers.splice(i, 1);
   }
   headers.push([name, value]);
 }
 
 /** Input values: query string and url-encoded form body (web.py's `web.input()`). */
-export function input<D extends Record<string, string | string[]>>(defaults?: D): Record<string, string | string[]> & D {
+export function input<D extends Record<string, string | string[]>>(
+  defaults?: D,
+): Record<string, string | string[]> & D {
   const context = getContext();
   const out: Record<string, string | string[]> = { ...(defaults ?? {}) };
   const add = (params: URLSearchParams) => {
     for (const key of new Set(params.keys())) {
       if (key === '__proto__') continue;
-      out[key] = Array.isArray(defaults?.[key]) ? params.getAll(key) : (params.getAll(key).at(-1) ?? '');
+      out[key] = Array.isArray(defaults?.[key])
+        ? params.getAll(key)
+        : (params.getAll(key).at(-1) ?? '');
     }
   };
   add(new URLSearchParams(context.query));

@@ -55,14 +55,21 @@ export function Session<T extends SessionData = SessionData>(
   const current = (): RequestSession<T> => {
     const context = getContext();
     const session = context.extra.get(slot) as RequestSession<T> | undefined;
-    if (!session) throw new SessionStateError('the session is not loaded for this request (is the app the one given to Session()?)');
+    if (!session)
+      throw new SessionStateError(
+        'the session is not loaded for this request (is the app the one given to Session()?)',
+      );
     return session;
   };
 
   if (app) {
     app.set_processor(PROCESSOR, async (handler) => {
       const context = getContext();
-      const request = { cookie: context.env.cookie, ip: context.ip, secure: context.protocol === 'https' };
+      const request = {
+        cookie: context.env.cookie,
+        ip: context.ip,
+        secure: context.protocol === 'https',
+      };
       const session = await manager.load(request);
       context.extra.set(slot, session);
       try {
@@ -80,21 +87,26 @@ export function Session<T extends SessionData = SessionData>(
       if (prop === 'manager') return manager;
       if (typeof prop === 'symbol') return undefined;
       if (prop === 'then') return undefined;
-      if (!tryGetContext()) throw new SessionStateError(`session.${prop} used outside of a request`);
+      if (!tryGetContext())
+        throw new SessionStateError(`session.${prop} used outside of a request`);
       const session = current() as unknown as Record<string, unknown>;
       return session[prop];
     },
     set(_t, prop, value) {
-      if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager') throw new TypeError(`[websession] cannot set session.${String(prop)}`);
+      if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager')
+        throw new TypeError(`[websession] cannot set session.${String(prop)}`);
       (current() as unknown as Record<string, unknown>)[prop] = value;
       return true;
     },
     deleteProperty(_t, prop) {
-      if (typeof prop === 'string' && !RESERVED.has(prop)) delete (current() as unknown as Record<string, unknown>)[prop];
+      if (typeof prop === 'string' && !RESERVED.has(prop))
+        delete (current() as unknown as Record<string, unknown>)[prop];
       return true;
     },
     has(_t, prop) {
-      return typeof prop === 'string' && tryGetContext() !== undefined && prop in (current() as object);
+      return (
+        typeof prop === 'string' && tryGetContext() !== undefined && prop in (current() as object)
+      );
     },
   });
 }

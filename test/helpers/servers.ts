@@ -12,7 +12,10 @@ export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
 export function reachable(url: string, defaultPort: number, ms = 1500): Promise<boolean> {
   const u = new URL(url);
   return new Promise((resolve) => {
-    const socket = net.connect({ host: u.hostname || '127.0.0.1', port: Number(u.port || defaultPort) });
+    const socket = net.connect({
+      host: u.hostname || '127.0.0.1',
+      port: Number(u.port || defaultPort),
+    });
     const done = (ok: boolean) => {
       socket.destroy();
       resolve(ok);
@@ -27,7 +30,11 @@ export function reachable(url: string, defaultPort: number, ms = 1500): Promise<
  * Returns a skip reason when the server is down outside CI, false when it is up.
  * Under CI=true a missing server throws, failing the run (never a silent skip).
  */
-export async function serverSkip(name: string, url: string, defaultPort: number): Promise<string | false> {
+export async function serverSkip(
+  name: string,
+  url: string,
+  defaultPort: number,
+): Promise<string | false> {
   if (await reachable(url, defaultPort)) return false;
   const reason = `${name} not reachable at ${url} (set ${name.toUpperCase()}_URL)`;
   if (IN_CI) throw new Error(`CI=true but ${reason}`);

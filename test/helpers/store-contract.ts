@@ -1,7 +1,13 @@
 // The shared store contract: every store runs this same suite (see test/stores/*.test.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InvalidSessionIdError, SessionManager, type Store, generateSessionId, storeKey } from 'websession';
+import {
+  generateSessionId,
+  InvalidSessionIdError,
+  SessionManager,
+  type Store,
+  storeKey,
+} from 'websession';
 
 /** How a store test file makes its store. `teardown` removes what it created. */
 export interface StoreFixture {
@@ -17,7 +23,11 @@ const rec = (data: string, atime = Date.now()) => ({ data, atime });
  * tests use fresh random keys so they never see each other's records.
  * `skip` (a reason) skips the whole suite, e.g. when a server is missing outside CI.
  */
-export function describeStoreContract(name: string, make: () => Promise<StoreFixture>, skip?: string | false): void {
+export function describeStoreContract(
+  name: string,
+  make: () => Promise<StoreFixture>,
+  skip?: string | false,
+): void {
   describe(`store contract: ${name}`, { skip: skip || false }, () => {
     let fx: StoreFixture;
     let store: Store;
@@ -98,7 +108,11 @@ export function describeStoreContract(name: string, make: () => Promise<StoreFix
     it('update is atomic: 50 parallel increments end at 50', async () => {
       const k = key();
       await store.set(k, rec('0'));
-      await Promise.all(Array.from({ length: 50 }, () => store.update(k, (cur) => rec(String(Number(cur?.data ?? 0) + 1)))));
+      await Promise.all(
+        Array.from({ length: 50 }, () =>
+          store.update(k, (cur) => rec(String(Number(cur?.data ?? 0) + 1))),
+        ),
+      );
       assert.equal((await store.get(k))?.data, '50');
     });
 
@@ -141,7 +155,14 @@ export function describeStoreContract(name: string, make: () => Promise<StoreFix
     });
 
     it('rejects malformed keys before any I/O', async () => {
-      for (const bad of ['../../etc/passwd', '', 'ABCDEF'.repeat(10) + 'ABCD', 'g'.repeat(64), `${key()}/..`, `${key().slice(0, 63)}\0`]) {
+      for (const bad of [
+        '../../etc/passwd',
+        '',
+        `${'ABCDEF'.repeat(10)}ABCD`,
+        'g'.repeat(64),
+        `${key()}/..`,
+        `${key().slice(0, 63)}\0`,
+      ]) {
         await assert.rejects(store.get(bad), InvalidSessionIdError);
         await assert.rejects(store.set(bad, rec('x')), InvalidSessionIdError);
         await assert.rejects(store.delete(bad), InvalidSessionIdError);
@@ -149,7 +170,9 @@ export function describeStoreContract(name: string, make: () => Promise<StoreFix
     });
 
     it('serves a full session cycle through SessionManager', async () => {
-      const manager = new SessionManager<{ n: number; when: Date; tags: Set<string> }>(store, { cleanup_interval: 0 });
+      const manager = new SessionManager<{ n: number; when: Date; tags: Set<string> }>(store, {
+        cleanup_interval: 0,
+      });
       const s1 = await manager.load({});
       s1.n = 1;
       s1.when = new Date(0);

@@ -15,7 +15,10 @@ describeStoreContract('DiskStore', async () => {
 
 describeStoreContract('DiskStore (fsync)', async () => {
   const dir = await tempDir();
-  return { store: new DiskStore(dir, { fsync: true }), teardown: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store: new DiskStore(dir, { fsync: true }),
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
 });
 
 describe('DiskStore', () => {

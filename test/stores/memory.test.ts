@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, MemoryStore, generateSessionId, storeKey } from 'websession';
+import { ConfigError, generateSessionId, MemoryStore, storeKey } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
 describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore() }));
