@@ -14,7 +14,8 @@ import { MemoryStore as MemoryStoreClass, type MemoryStoreOptions } from '../sto
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
-import { getContext, tryGetContext } from './ctx.js';
+import { getContext, SESSION_SLOT, tryGetContext } from './ctx.js';
+import { keepAcrossReloads } from './reloader.js';
 import { header } from './request.js';
 
 /** The module-level session of the web layer: the current request's session plus `store` and `manager`. */
@@ -50,7 +51,9 @@ export function Session<T extends SessionData = SessionData>(
     ...options,
     ...(initializer ? { initializer } : {}),
   });
-  const slot = Symbol('websession.session');
+  // One slot for every Session(): a session object made by code that ran before a later
+  // Session(app, …) (as after an in-process reload) still finds the current request's session.
+  const slot = SESSION_SLOT;
 
   const current = (): RequestSession<T> => {
     const context = getContext();
@@ -61,6 +64,9 @@ export function Session<T extends SessionData = SessionData>(
       );
     return session;
   };
+
+  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader.ts).
+  keepAcrossReloads(store);
 
   if (app) {
     app.set_processor(PROCESSOR, async (handler) => {
