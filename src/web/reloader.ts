@@ -278,6 +278,9 @@ class Supervisor {
   }
 
   start(): void {
+    // Children accept from the shared socket themselves. With round-robin the supervisor would
+    // accept and pass each connection on, and one passed to a child as it exits would be lost.
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     cluster.setupPrimary({ exec: bootstrapPath(), args: process.argv.slice(2), silent: true });
     for (const root of this.#roots) watchSources(root, (file) => this.#onChange(file));
     const stop = (code: number) => () => {
@@ -493,8 +496,10 @@ function isSource(file: string): boolean {
  */
 export function watchSources(root: string, onChange: (file: string) => void): () => void {
   const watchers = new Map<string, FSWatcher>();
+  const top = path.resolve(root);
   const add = (dir: string): void => {
-    if (watchers.has(dir) || isIgnoredDir(dir)) return;
+    // The root is watched whatever its name; below it, ignored folders are skipped.
+    if (watchers.has(dir) || (dir !== top && isIgnoredDir(dir))) return;
     let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -524,7 +529,7 @@ export function watchSources(root: string, onChange: (file: string) => void): ()
     }
     for (const entry of entries) if (entry.isDirectory()) add(path.join(dir, entry.name));
   };
-  add(path.resolve(root));
+  add(top);
   return () => {
     for (const watcher of watchers.values()) watcher.close();
     watchers.clear();
