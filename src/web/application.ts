@@ -425,7 +425,7 @@ export class Application {
     if (config.debug && shouldSupervise()) {
       return supervise({ ...parsed, watch: config.reload_paths });
     }
-    const child = config.debug && isReloaderChild() ? new ReloaderChild() : undefined;
+    const child = config.debug && isReloaderChild() ? ReloaderChild.get() : undefined;
     const server = createServer(
       child ? child.wrap(this.listener(child.transform)) : this.listener(),
     );

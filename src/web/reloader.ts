@@ -126,15 +126,23 @@ type Listener = (req: IncomingMessage, res: ServerResponse) => void;
  * retires on the supervisor's word, and shows a failed reload's error on its pages.
  */
 export class ReloaderChild {
+  static #instance: ReloaderChild | undefined;
   #ready: Promise<void>;
   #isReady = false;
   #markReady: () => void = () => {};
   #retiring = false;
-  #server: Server | undefined;
+  readonly #servers = new Set<Server>();
+  readonly #inFlight = new Set<ServerResponse>();
   /** The error of the newest code, while it fails to load. */
   reloadError: string | undefined;
 
-  constructor() {
+  /** The one instance of this process (several `app.run()` share it). */
+  static get(): ReloaderChild {
+    ReloaderChild.#instance ??= new ReloaderChild();
+    return ReloaderChild.#instance;
+  }
+
+  private constructor() {
     this.#ready = new Promise<void>((resolve) => {
       this.#markReady = () => {
         this.#isReady = true;
@@ -158,6 +166,11 @@ export class ReloaderChild {
   wrap(listener: Listener): Listener {
     return (req, res) => {
       if (this.#retiring) res.setHeader('Connection', 'close');
+      else {
+        // Begun before the retire: answered with `Connection: close` if the retire comes first.
+        this.#inFlight.add(res);
+        res.once('close', () => this.#inFlight.delete(res));
+      }
       if (this.#isReady) listener(req, res);
       else void this.#ready.then(() => listener(req, res));
     };
@@ -167,9 +180,9 @@ export class ReloaderChild {
   readonly transform = (response: RawResponse): RawResponse =>
     this.reloadError === undefined ? response : withReloadErrorBanner(response, this.reloadError);
 
-  /** The server this child serves on (set once it listens). */
+  /** A server this child serves on (added once it listens). */
   attach(server: Server): void {
-    this.#server = server;
+    this.#servers.add(server);
   }
 
   async #onMessage(message: Message): Promise<void> {
@@ -185,21 +198,27 @@ export class ReloaderChild {
   }
 
   async #retire(): Promise<void> {
+    if (this.#retiring) return;
     this.#retiring = true;
-    const server = this.#server;
-    if (server) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          server.closeAllConnections();
-          resolve();
-        }, RETIRE_TIMEOUT_MS - 2000);
-        server.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-    }
+    // Requests being answered close their connection after the answer (the client is told so);
+    // idle kept-alive connections are closed now, so the next request meets the new child.
+    for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
+    await Promise.all(
+      [...this.#servers].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              server.closeAllConnections();
+              resolve();
+            }, RETIRE_TIMEOUT_MS - 2000);
+            server.close(() => {
+              clearTimeout(timer);
+              resolve();
+            });
+            server.closeIdleConnections();
+          }),
+      ),
+    );
     let stores: Snapshot = {};
     try {
       stores = await exportStores();
@@ -244,16 +263,22 @@ function bootstrapPath(): string {
   return path.join(path.dirname(self), `reload-child${path.extname(self)}`);
 }
 
+let supervising: Promise<never> | undefined;
+
 /**
  * Runs the supervisor: forks the serving child, watches the sources and swaps children on
  * change. The returned promise never settles (the supervisor runs until the process ends).
  */
+
 export function supervise(options: SuperviseOptions): Promise<never> {
+  // A second `app.run()` in the program: its server runs in the children, like the first one's.
+  if (supervising) return supervising;
   const entry = process.argv[1] ? path.resolve(process.argv[1]) : undefined;
   if (!entry) return Promise.reject(new Error('[websession] the reloader needs a program file'));
   const roots = options.watch && options.watch.length > 0 ? options.watch : [path.dirname(entry)];
   new Supervisor(options, entry, roots).start();
-  return new Promise<never>(() => {});
+  supervising = new Promise<never>(() => {});
+  return supervising;
 }
 
 class Supervisor {
