@@ -133,6 +133,7 @@ export class ReloaderChild {
   #retiring = false;
   readonly #servers = new Set<Server>();
   readonly #inFlight = new Set<ServerResponse>();
+  #queue: Promise<void> = Promise.resolve();
   /** The error of the newest code, while it fails to load. */
   reloadError: string | undefined;
 
@@ -157,8 +158,10 @@ export class ReloaderChild {
         this.#markReady();
       }, RETIRE_TIMEOUT_MS + 5000).unref();
     }
+    // One message at a time: a `retire` must wait for a `restore` still being imported.
     process.on('message', (message: unknown) => {
-      if (isMessage(message)) void this.#onMessage(message);
+      if (!isMessage(message)) return;
+      this.#queue = this.#queue.then(() => this.#onMessage(message));
     });
   }
 
