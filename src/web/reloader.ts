@@ -161,7 +161,9 @@ export class ReloaderChild {
     // One message at a time: a `retire` must wait for a `restore` still being imported.
     process.on('message', (message: unknown) => {
       if (!isMessage(message)) return;
-      this.#queue = this.#queue.then(() => this.#onMessage(message));
+      this.#queue = this.#queue
+        .then(() => this.#onMessage(message))
+        .catch((err: unknown) => log(`message ${message.websession} failed: ${String(err)}`));
     });
   }
 
