@@ -10,7 +10,9 @@ import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
+import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
+import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
 
 /** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
 export type HandlerInstance = object;
@@ -110,7 +112,10 @@ export class Application {
   readonly #handlers: Handlers | (() => Handlers);
   readonly #processors: Processor[] = [];
   readonly #named = new Map<string, Processor>();
-  /** Renders unexpected errors (the debug error page sets this). */
+  /**
+   * Renders unexpected errors (not HTTP answers). Unset, debug mode uses {@link debugerror}
+   * (the error page) and otherwise the answer is a plain 500.
+   */
   errorRenderer: ErrorRenderer | undefined;
 
   constructor(
@@ -289,7 +294,7 @@ export class Application {
         ),
       };
     }
-    const custom = this.errorRenderer?.(err, context);
+    const custom = (this.errorRenderer ?? (config.debug ? debugerror : undefined))?.(err, context);
     if (custom) return custom;
     console.error(
       err instanceof WebSessionError || !(err instanceof Error) ? String(err) : err.stack,
@@ -301,14 +306,23 @@ export class Application {
     };
   }
 
-  /** A `(req, res)` listener for `http.createServer`. */
-  listener(): (req: IncomingMessage, res: ServerResponse) => void {
+  /**
+   * A `(req, res)` listener for `http.createServer`.
+   * @param transform changes each response before it is sent (the reloader's error banner uses it).
+   */
+  listener(
+    transform?: (response: RawResponse) => RawResponse,
+  ): (req: IncomingMessage, res: ServerResponse) => void {
     return (req, res) => {
-      void this.#serve(req, res);
+      void this.#serve(req, res, transform);
     };
   }
 
-  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async #serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    transform?: (response: RawResponse) => RawResponse,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
@@ -329,7 +343,7 @@ export class Application {
     const trust = config.trust_proxy;
     const encrypted =
       'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    const response = await this.handle({
+    const handled = await this.handle({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers: req.headers,
@@ -338,6 +352,7 @@ export class Application {
       https: isSecureRequest(encrypted, req.headers, trust),
     });
     if (res.destroyed) return;
+    const response = transform ? transform(handled) : handled;
     const code = statusCode(response.status);
     const message = response.status.slice(String(code).length).trim() || undefined;
     const out: Record<string, string | string[]> = {};
@@ -392,6 +407,11 @@ export class Application {
   /**
    * Serves the application over HTTP, on the address given as the first command-line argument
    * (`8089` or `127.0.0.1:8089`), else on `0.0.0.0:8080`, as web.py's `app.run()`.
+   *
+   * With `web.config.debug` true, this process becomes the code reloader's supervisor: it runs
+   * the same program in a child process that serves, and replaces that child when a source file
+   * changes, handing sessions over (see the README's "Debug mode"). In the supervisor the
+   * returned promise never settles; in the serving child it resolves with the server as usual.
    */
   run(address: string | undefined = process.argv[2]): Promise<Server> {
     const parsed = parseAddress(address);
@@ -402,13 +422,23 @@ export class Application {
         ),
       );
     }
-    const server = createServer(this.listener());
+    if (config.debug && shouldSupervise()) {
+      return supervise({ ...parsed, watch: config.reload_paths });
+    }
+    const child = config.debug && isReloaderChild() ? ReloaderChild.get() : undefined;
+    const server = createServer(
+      child ? child.wrap(this.listener(child.transform)) : this.listener(),
+    );
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(parsed.port, parsed.host, () => {
         server.off('error', reject);
-        const shown = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
-        console.log(`http://${shown}:${parsed.port}/`);
+        if (child) child.attach(server);
+        else {
+          const shown = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
+          const port = (server.address() as { port?: number } | null)?.port ?? parsed.port;
+          console.log(`http://${shown}:${port}/`);
+        }
         resolve(server);
       });
     });

@@ -10,6 +10,11 @@ export interface WebConfig {
   debug: boolean;
   /** Defaults for every `web.session.Session` made afterwards (web.py's `session_parameters`). */
   session_parameters: SessionConfig;
+  /**
+   * Folders the debug-mode reloader watches for changed sources. Default: the folder of the
+   * program's entry file (node_modules, dist, dot-folders and store folders are skipped).
+   */
+  reload_paths?: string[] | undefined;
   /** Largest request body read, in bytes. Default 10 MiB. */
   max_body: number;
   /**

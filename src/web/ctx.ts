@@ -42,6 +42,9 @@ export interface RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>();
 
+/** Key of `extra` under which the session processor keeps the request's session (for the debug page). */
+export const SESSION_SLOT: unique symbol = Symbol('websession.current-session');
+
 /** Runs `fn` with `context` as the current request. */
 export function runWithContext<R>(context: RequestContext, fn: () => R): R {
   return storage.run(context, fn);

@@ -31,6 +31,7 @@ export {
 } from './application.js';
 export { config, type WebConfig } from './config.js';
 export { ctx, getContext, type RequestContext, tryGetContext } from './ctx.js';
+export { debugerror, escapeHtml } from './debugerror.js';
 export {
   badrequest,
   forbidden,

@@ -25,7 +25,8 @@ import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
-import { getContext, tryGetContext } from './ctx.js';
+import { getContext, SESSION_SLOT, tryGetContext } from './ctx.js';
+import { keepAcrossReloads } from './reloader.js';
 import { header } from './request.js';
 
 /** The module-level session of the web layer: the current request's session plus `store` and `manager`. */
@@ -38,8 +39,6 @@ export type WebSession<T extends SessionData = SessionData> = RequestSession<T> 
 
 /** The processor name the session registers under: a second `Session(app, …)` replaces it. */
 const PROCESSOR = 'websession.session';
-/** Where the processor keeps the request's session: shared by every session object of the app. */
-const slot = Symbol.for('websession.session');
 
 /** Options beyond web.py's three arguments: any session config key, overriding `web.config.session_parameters`. */
 export type WebSessionOptions<T extends SessionData> = SessionConfig<T>;
@@ -63,6 +62,9 @@ export function Session<T extends SessionData = SessionData>(
     ...options,
     ...(initializer ? { initializer } : {}),
   });
+  // One slot for every Session(): a session object made by code that ran before a later
+  // Session(app, …) (as after an in-process reload) still finds the current request's session.
+  const slot = SESSION_SLOT;
 
   const current = (): RequestSession<T> => {
     const context = getContext();
@@ -73,6 +75,9 @@ export function Session<T extends SessionData = SessionData>(
       );
     return session;
   };
+
+  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader.ts).
+  keepAcrossReloads(store);
 
   if (app) {
     app.set_processor(PROCESSOR, async (handler) => {

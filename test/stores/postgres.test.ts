@@ -195,7 +195,7 @@ describe('DBStore on PostgreSQL', { skip }, () => {
         [application],
       );
       assert.ok(killed.length > 0, 'terminated at least one connection');
-      for (let i = 0; i < 50 && errors.length === 0; i++)
+      for (let i = 0; i < 250 && errors.length === 0; i++)
         await new Promise((resolve) => setTimeout(resolve, 20));
       assert.ok(
         errors.length > 0,
