@@ -3,7 +3,7 @@
  * verifying it, and writing the Set-Cookie value.
  * @module
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { isValidSessionId } from './id.js';
 
@@ -38,8 +38,16 @@ export function readCookie(header: string | undefined | null, name: string): str
   }
 }
 
+const keyObjects = new Map<string, KeyObject>();
+
 function mac(id: string, key: string): string {
-  return createHmac('sha256', key).update(id).digest('base64url');
+  // A KeyObject per secret, made once: createHmac with a string key re-imports it every call.
+  let keyObject = keyObjects.get(key);
+  if (!keyObject) {
+    keyObject = createSecretKey(Buffer.from(key, 'utf8'));
+    if (keyObjects.size < 64) keyObjects.set(key, keyObject);
+  }
+  return createHmac('sha256', keyObject).update(id).digest('base64url');
 }
 
 /** The cookie value for `id`: the id alone, or `id.hmac` signed with the newest key. */

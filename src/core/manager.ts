@@ -374,7 +374,9 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   #checkSize(text: string): string {
-    if (text.length > this.config.max_size || byteLength(text) > this.config.max_size) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
+    const max = this.config.max_size;
+    if (text.length > max || (text.length * 3 > max && byteLength(text) > max)) {
       throw new SessionTooLargeError(byteLength(text), this.config.max_size);
     }
     return text;
@@ -425,6 +427,14 @@ export class SessionManager<T extends SessionData = SessionData> {
   ): StoreMutator {
     return (current) => {
       let payload: SessionPayload;
+      if (current && current.data === state.baseline && !after) {
+        // Nobody wrote since we loaded: the request's own view is the merged record.
+        return {
+          data: this.#checkSize(this.#text(state)),
+          atime: Date.now(),
+          user: state.meta.user,
+        };
+      }
       if (current) {
         payload = decodePayload(current.data);
         const src = state.data as SessionData;
@@ -722,7 +732,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     )
       return;
     const run = () => {
-      if (this.#cleanupRunning) return;
+      if (this.#cleanupRunning || this.#closed) return;
       this.#cleanupRunning = true;
       this.cleanup()
         .catch((err: unknown) =>
