@@ -195,7 +195,9 @@ describe('DBStore on PostgreSQL', { skip }, () => {
         [application],
       );
       assert.ok(killed.length > 0, 'terminated at least one connection');
-      for (let i = 0; i < 250 && errors.length === 0; i++)
+      // Each idle pooled connection reports its termination on its own: wait for all of them
+      // (bounded), so the next query cannot pick a connection whose error is still in flight.
+      for (let i = 0; i < 250 && errors.length < killed.length; i++)
         await new Promise((resolve) => setTimeout(resolve, 20));
       assert.ok(
         errors.length > 0,
