@@ -9,7 +9,9 @@ const n = Number(values.n ?? 100_000);
 const dist = values.dist ?? new URL('../dist/index.js', import.meta.url).href;
 const { MemoryStore, SessionManager } = (await import(dist)) as typeof import('websession');
 
-const manager = new SessionManager<{ count: number; user: string }>(new MemoryStore(), { cleanup_interval: 0 });
+const manager = new SessionManager<{ count: number; user: string }>(new MemoryStore(), {
+  cleanup_interval: 0,
+});
 const first = await manager.load({ ip: '127.0.0.1' });
 first.count = 0;
 first.user = 'ann';
@@ -33,5 +35,7 @@ for (let r = 0; r < 4; r++) {
 }
 for (const [label, list] of Object.entries(results)) {
   const best = Math.min(...list.slice(1));
-  console.log(`${label.padEnd(11)} ${best.toFixed(2)} µs CPU per load+commit (best of 3 after warm-up, n=${n})`);
+  console.log(
+    `${label.padEnd(11)} ${best.toFixed(2)} µs CPU per load+commit (best of 3 after warm-up, n=${n})`,
+  );
 }

@@ -6,7 +6,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
 import { DiskStore, SessionManager } from 'websession';
+import { migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
+import { dropPrefix, redisUrlWith } from './helpers/redis.js';
+import { REDIS_URL, serverSkip } from './helpers/servers.js';
+
+const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
 
 const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const NODE_ARGS = ['--import', 'tsx', '--conditions=websession-src', CLI];
@@ -179,5 +186,71 @@ describe('websession CLI', () => {
       assert.equal(s.i, i);
       assert.ok(s.when instanceof Date && s.when.getTime() === i);
     }
+  });
+
+  describe('migrate from a DiskStore of 3000 sessions, SIGKILLed halfway and resumed', () => {
+    const N = 3000;
+    let from: string;
+    let ids: string[];
+    before(async () => {
+      from = `disk:${join(dir, 'm3k')}`;
+      ids = await seedDisk(join(dir, 'm3k'), N);
+    });
+    const sample = [0, 1, 10, 100, 1499, 1500, 2999];
+
+    async function interruptedThenResumed(to: string, progress: () => Promise<number>) {
+      await migrateAndKill(from, to, N / 2, progress);
+      const partial = await progress();
+      assert.ok(partial > 0 && partial < N, `interrupted part-way (${partial} of ${N} copied)`);
+      const resumed = await runCli(['migrate', '--from', from, '--to', to]);
+      assert.equal(resumed.code, 0, resumed.stderr);
+      const m = /migrated 3000 live session\(s\) of 3000 \((\d+) copied, (\d+) already there/.exec(
+        resumed.stdout,
+      );
+      assert.ok(m, resumed.stdout);
+      assert.equal(Number(m[1]) + Number(m[2]), N);
+      assert.ok(Number(m[2]) >= partial - 64, 'what the first run copied is not copied again');
+      assert.match(resumed.stdout, /verified: all 3000/);
+      await verifyMigrated(from, to, ids, sample);
+    }
+
+    it('to SQLite: same ids, data and user index', async () => {
+      const file = join(dir, 'm3k.db');
+      let db: Database.Database | undefined;
+      try {
+        await interruptedThenResumed(`sqlite:${file}`, async () => {
+          try {
+            db ??= new Database(file, { readonly: true, fileMustExist: true });
+            return Number(
+              (db.prepare('SELECT COUNT(*) AS n FROM sessions').get() as { n: number }).n,
+            );
+          } catch {
+            return 0;
+          }
+        });
+      } finally {
+        db?.close();
+      }
+    });
+
+    it('to Redis: same ids, data and user index', { skip: redisSkip }, async () => {
+      const prefix = `ws_cli_migrate_${process.pid}_${Date.now()}:`;
+      const redis = new Redis(REDIS_URL);
+      try {
+        await interruptedThenResumed(redisUrlWith(`prefix=${prefix}`), async () => {
+          let n = 0;
+          let cursor = '0';
+          do {
+            const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+            cursor = next;
+            n += keys.filter((k) => !k.startsWith(`${prefix}user:`)).length;
+          } while (cursor !== '0');
+          return n;
+        });
+      } finally {
+        redis.disconnect();
+        await dropPrefix(prefix);
+      }
+    });
   });
 });

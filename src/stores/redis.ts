@@ -8,6 +8,13 @@
  * falling back to EVAL once per connection after a script-cache flush), so they are atomic, and
  * every command names exactly one key, which is what Redis Cluster needs: no hash tags required.
  *
+ * User index: a session bound to a user keeps `u` (sha256 of the user) in its hash, and its key
+ * is a member of the set `<prefix>user:<sha256(user)>`, whose expiry is kept no shorter than its
+ * sessions'. On one node the SADD runs in the same script as the record write (the script's two
+ * keys). On a Cluster the set and the record are in different slots, so the set is written first
+ * in its own script, then the record: never a missing entry, at worst a left-over one.
+ * `userSessions` keeps the members whose record still exists with that `u`, and SREMs the rest.
+ *
  * `update` is optimistic: read `d a v`, run the mutator, write only if `v` is unchanged (a Lua
  * compare-and-set), else read again and retry. Atomic across processes and machines, on a shared
  * connection (unlike WATCH, which is per connection).
@@ -68,24 +75,47 @@ export interface RedisStoreOptions {
 const GET_FIELDS = ['d', 'a'];
 const UPDATE_FIELDS = ['d', 'a', 'v'];
 
-// KEYS[1] key; ARGV: data, atime, version, ttl ms (> 0)
-const SET_SCRIPT = `redis.call('HSET', KEYS[1], 'd', ARGV[1], 'a', ARGV[2], 'v', ARGV[3])
+// The user index: the record keeps `u` (sha256 of its user), and the user's set
+// `<prefix>user:<sha256(user)>` holds the store keys, expiring no sooner than its newest session.
+// KEYS[2] (when given) is the set; ARGV[n]: user hash ('' = none), ARGV[n+1]: member.
+const RECORD_USER = `local function bind(n, ttl)
+  if ARGV[n] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[n]) else redis.call('HDEL', KEYS[1], 'u') end
+  if #KEYS > 1 then
+    redis.call('SADD', KEYS[2], ARGV[n + 1])
+    if redis.call('PTTL', KEYS[2]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
+  end
+end
+`;
+
+// KEYS[1] key, [KEYS[2] user set]; ARGV: data, atime, version, ttl ms (> 0), user hash, member
+const SET_SCRIPT = `${RECORD_USER}redis.call('HSET', KEYS[1], 'd', ARGV[1], 'a', ARGV[2], 'v', ARGV[3])
+bind(5, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
-// KEYS[1] key; ARGV: atime, ttl ms (<= 0: delete)
+// KEYS[1] key; ARGV: atime, ttl ms (<= 0: delete). Returns the user hash ('' for none), or 0 when absent.
 const TOUCH_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if tonumber(ARGV[2]) <= 0 then redis.call('DEL', KEYS[1]) return 0 end
 redis.call('HSET', KEYS[1], 'a', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return redis.call('HGET', KEYS[1], 'u') or ''`;
 
-// KEYS[1] key; ARGV: expected version ('' = none), op ('set' | 'del'), data, atime, new version, ttl ms
-const CAS_SCRIPT = `local v = redis.call('HGET', KEYS[1], 'v')
+// KEYS[1] key, [KEYS[2] user set]; ARGV: expected version ('' = none), op ('set' | 'del'),
+// data, atime, new version, ttl ms, user hash, member
+const CAS_SCRIPT = `${RECORD_USER}local v = redis.call('HGET', KEYS[1], 'v')
 if (v or '') ~= ARGV[1] then return 0 end
 if ARGV[2] == 'del' then redis.call('DEL', KEYS[1]) return 1 end
 redis.call('HSET', KEYS[1], 'd', ARGV[3], 'a', ARGV[4], 'v', ARGV[5])
+bind(7, ARGV[6])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return 1`;
+
+// KEYS[1] user set; ARGV: member ('' = none, only extend), ttl ms. On its own: Cluster mode,
+// where a set and a record are in different slots, and after a touch.
+const INDEX_SCRIPT = `if ARGV[1] ~= '' then redis.call('SADD', KEYS[1], ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
 return 1`;
 
 interface Script {
@@ -96,13 +126,21 @@ const script = (text: string): Script => ({
   text,
   sha: createHash('sha1').update(text).digest('hex'),
 });
-const SCRIPTS = { set: script(SET_SCRIPT), touch: script(TOUCH_SCRIPT), cas: script(CAS_SCRIPT) };
+const SCRIPTS = {
+  set: script(SET_SCRIPT),
+  touch: script(TOUCH_SCRIPT),
+  cas: script(CAS_SCRIPT),
+  index: script(INDEX_SCRIPT),
+};
+const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
 
 type Command = (args: (string | number)[]) => Promise<unknown>;
 interface Connection {
   command: Command;
   scanTargets: () => Command[];
   owned?: OwnedClient;
+  /** A Redis Cluster client: a script may only name keys of one slot. */
+  cluster: boolean;
 }
 
 /** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
@@ -200,7 +238,11 @@ export class RedisStore implements Store {
         typeof (client as RedisCallClient).nodes === 'function'
           ? (client as Required<RedisCallClient>).nodes('master').map((node) => commandOf(node))
           : [command];
-      this.#client = Promise.resolve({ command, scanTargets });
+      this.#client = Promise.resolve({
+        command,
+        scanTargets,
+        cluster: typeof (client as RedisCallClient).nodes === 'function',
+      });
       this.#everReady = true;
     }
     this.#client.catch(() => {}); // reported by the first operation
@@ -279,7 +321,7 @@ export class RedisStore implements Store {
             .nodes('master')
             .map((n) => call(n as unknown as RedisCallClient))
         : [command];
-    return { command, scanTargets, owned };
+    return { command, scanTargets, owned, cluster: options.cluster === true };
   }
 
   #error(op: string, err: unknown): StoreError {
@@ -321,18 +363,51 @@ export class RedisStore implements Store {
     }
   }
 
-  async #script(op: string, s: Script, key: string, args: (string | number)[]): Promise<unknown> {
+  async #script(
+    op: string,
+    s: Script,
+    key: string | string[],
+    args: (string | number)[],
+  ): Promise<unknown> {
     const { command } = await this.#clientFor(op);
+    const keys = Array.isArray(key) ? key : [key];
     try {
-      return await command(['EVALSHA', s.sha, 1, key, ...args]);
+      return await command(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
     } catch (err) {
       if (!/^NOSCRIPT/.test((err as Error)?.message ?? '')) throw this.#error(op, err);
     }
     try {
-      return await command(['EVAL', s.text, 1, key, ...args]);
+      return await command(['EVAL', s.text, keys.length, ...keys, ...args]);
     } catch (err) {
       throw this.#error(op, err);
     }
+  }
+
+  /** The key of the user index set of a user hash. */
+  #userSet(hash: string): string {
+    return `${this.prefix}user:${hash}`;
+  }
+
+  /**
+   * The keys and trailing arguments that bind a record write to `user`. On one Redis node the
+   * set is the script's second key, so the SADD is part of the record's atomic write. On a
+   * Cluster the set lives in another slot: it is added to first (INDEX_SCRIPT, its own slot),
+   * then the record is written, so an entry is never missing, only possibly left over (dropped
+   * when read).
+   */
+  async #bind(
+    op: string,
+    k: string,
+    key: string,
+    user: string | undefined,
+    ttl: number,
+  ): Promise<{ keys: string[]; args: string[] }> {
+    if (user === undefined) return { keys: [k], args: ['', ''] };
+    const hash = userHash(user);
+    const { cluster } = await this.#clientFor(op);
+    if (!cluster) return { keys: [k, this.#userSet(hash)], args: [hash, key] };
+    await this.#script(op, SCRIPTS.index, this.#userSet(hash), [key, ttl]);
+    return { keys: [k], args: [hash, key] };
   }
 
   #key(key: string): string {
@@ -358,7 +433,14 @@ export class RedisStore implements Store {
       await this.#run('set', ['DEL', k]); // already idle past the TTL: as if Redis expired it
       return;
     }
-    await this.#script('set', SCRIPTS.set, k, [record.data, record.atime, randomVersion(), ttl]);
+    const bound = await this.#bind('set', k, key, record.user, ttl);
+    await this.#script('set', SCRIPTS.set, bound.keys, [
+      record.data,
+      record.atime,
+      randomVersion(),
+      ttl,
+      ...bound.args,
+    ]);
   }
 
   async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
@@ -380,13 +462,18 @@ export class RedisStore implements Store {
         } else {
           const ttl = this.#remaining(next.atime);
           const op = ttl > 0 ? 'set' : 'del';
-          done = await this.#script('update', SCRIPTS.cas, k, [
+          const bound =
+            ttl > 0
+              ? await this.#bind('update', k, key, next.user, ttl)
+              : { keys: [k], args: ['', ''] };
+          done = await this.#script('update', SCRIPTS.cas, bound.keys, [
             version,
             op,
             next.data,
             next.atime,
             randomVersion(),
             Math.max(ttl, 1),
+            ...bound.args,
           ]);
           if (Number(done) === 1)
             return ttl > 0 ? { data: next.data, atime: next.atime } : undefined;
@@ -406,11 +493,36 @@ export class RedisStore implements Store {
 
   async touch(key: string, atime: number): Promise<void> {
     const k = this.#key(key);
-    await this.#script('touch', SCRIPTS.touch, k, [atime, this.#remaining(atime)]);
+    const ttl = this.#remaining(atime);
+    const hash = await this.#script('touch', SCRIPTS.touch, k, [atime, ttl]);
+    // The user's set must outlive the session it lists: extend it too (a second step, as the
+    // set's name is only known now; a crash in between leaves it at most one touch short).
+    if (typeof hash === 'string' && hash !== '' && ttl > 0)
+      await this.#script('touch', SCRIPTS.index, this.#userSet(hash), ['', ttl]);
   }
 
   async delete(key: string): Promise<void> {
     await this.#run('delete', ['DEL', this.#key(key)]);
+  }
+
+  /**
+   * Keys of the sessions bound to `user`: the members of `<prefix>user:<sha256(user)>` whose
+   * record still exists and is still bound to that user (`u`); the others (expired, deleted or
+   * rebound sessions) are removed from the set as they are found.
+   */
+  async userSessions(user: string): Promise<string[]> {
+    const hash = userHash(user);
+    const set = this.#userSet(hash);
+    const members = ((await this.#run('list user', ['SMEMBERS', set])) as unknown[]).map(String);
+    const owners = await Promise.all(
+      members.map((m) =>
+        STORE_KEY.test(m) ? this.#run('list user', ['HGET', this.prefix + m, 'u']) : null,
+      ),
+    );
+    const live = members.filter((_, i) => owners[i] === hash);
+    const dead = members.filter((_, i) => owners[i] !== hash);
+    if (dead.length > 0) await this.#run('list user', ['SREM', set, ...dead]);
+    return live;
   }
 
   /** Redis expires sessions by TTL: nothing to do. Returns 0. */

@@ -5,11 +5,15 @@
  * (a process killed mid-write leaves the previous record readable) and several processes of one
  * machine share the file safely (one writer at a time, readers never blocked).
  *
- * Layout: two named databases in the file, `websession:data` (store key → codec text) and
+ * Layout: named databases in the file, `websession:data` (store key → codec text) and
  * `websession:atime` (store key → ms since epoch). `touch` writes only the small atime entry, and
- * `cleanup` walks only the atime database, a slice at a time, never the data.
+ * `cleanup` walks only the atime database, a slice at a time, never the data. The user index is
+ * two more: `websession:user` (`<sha256(user)>:<store key>` → '1', read by a key-prefix range)
+ * and `websession:owner` (store key → sha256(user), to unindex on delete and cleanup), written in
+ * the same transaction as the record.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
@@ -37,10 +41,15 @@ interface Handles {
   env: RootDatabase;
   data: Database<string, string>;
   atimes: Database<number, string>;
+  users: Database<string, string>;
+  owners: Database<string, string>;
 }
 
 const DATA_DB = 'websession:data';
 const ATIME_DB = 'websession:atime';
+const USER_DB = 'websession:user';
+const OWNER_DB = 'websession:owner';
+const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
 
 /** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
 class MutatorFailure {
@@ -103,7 +112,9 @@ export class ShelfStore implements Store {
         }
         const data = env.openDB<string, string>({ name: DATA_DB, encoding: 'string' });
         const atimes = env.openDB<number, string>({ name: ATIME_DB, encoding: 'msgpack' });
-        return { env, data, atimes };
+        const users = env.openDB<string, string>({ name: USER_DB, encoding: 'string' });
+        const owners = env.openDB<string, string>({ name: OWNER_DB, encoding: 'string' });
+        return { env, data, atimes, users, owners };
       } catch (err) {
         this.#handles = undefined;
         throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
@@ -121,6 +132,26 @@ export class ShelfStore implements Store {
       `${op} failed in ${this.filename}: ${(err as Error)?.message ?? String(err)}`,
       { cause: err },
     );
+  }
+
+  /** Points the user index of `key` at `user` (none: undefined). Call inside a write transaction. */
+  static #index(h: Handles, key: string, user: string | undefined): void {
+    const previous = h.owners.get(key);
+    const next = user === undefined ? undefined : userHash(user);
+    if (previous === next) return;
+    if (previous !== undefined) h.users.remove(`${previous}:${key}`);
+    if (next === undefined) {
+      h.owners.remove(key);
+    } else {
+      h.users.put(`${next}:${key}`, '1');
+      h.owners.put(key, next);
+    }
+  }
+
+  static #remove(h: Handles, key: string): void {
+    h.data.remove(key);
+    h.atimes.remove(key);
+    ShelfStore.#index(h, key, undefined);
   }
 
   static #read(h: Handles, key: string): StoredSession | undefined {
@@ -148,6 +179,7 @@ export class ShelfStore implements Store {
       await h.data.transaction(() => {
         h.data.put(key, record.data);
         h.atimes.put(key, record.atime);
+        ShelfStore.#index(h, key, record.user);
       });
     } catch (err) {
       this.#fail('write', err);
@@ -172,12 +204,12 @@ export class ShelfStore implements Store {
           }
           if (next === undefined) return current;
           if (next === null) {
-            h.data.remove(key);
-            h.atimes.remove(key);
+            ShelfStore.#remove(h, key);
             return undefined;
           }
           h.data.put(key, next.data);
           h.atimes.put(key, next.atime);
+          ShelfStore.#index(h, key, next.user);
           return { data: next.data, atime: next.atime };
         });
         if (result instanceof MutatorFailure) throw result;
@@ -205,10 +237,7 @@ export class ShelfStore implements Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await h.data.transaction(() => {
-        h.data.remove(key);
-        h.atimes.remove(key);
-      });
+      await h.data.transaction(() => ShelfStore.#remove(h, key));
     } catch (err) {
       this.#fail('delete', err);
     }
@@ -251,11 +280,9 @@ export class ShelfStore implements Store {
             for (const key of expired) {
               const atime = h.atimes.get(key);
               if (typeof atime === 'number' && atime >= cutoff) continue;
-              h.atimes.remove(key);
-              if (h.data.doesExist(key)) {
-                h.data.remove(key);
-                n++;
-              }
+              const existed = h.data.doesExist(key);
+              ShelfStore.#remove(h, key);
+              if (existed) n++;
             }
             return n;
           });
@@ -270,6 +297,19 @@ export class ShelfStore implements Store {
       this.#fail('cleanup', err);
     }
     return removed;
+  }
+
+  /** Keys of the sessions bound to `user`: one key-prefix range of the user index. */
+  async userSessions(user: string): Promise<string[]> {
+    const h = await this.#open();
+    const prefix = `${userHash(user)}:`;
+    try {
+      return [...h.users.getKeys({ start: prefix, end: `${prefix.slice(0, -1)};` })].map((k) =>
+        String(k).slice(prefix.length),
+      );
+    } catch (err) {
+      this.#fail('list user', err);
+    }
   }
 
   async *keys(): AsyncIterable<string> {

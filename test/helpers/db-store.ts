@@ -14,7 +14,9 @@ import {
   generateSessionId,
   SessionManager,
   StoreUnavailableError,
+  sessionTableDDL,
   storeKey,
+  UnsupportedError,
 } from 'websession';
 import * as web from 'websession/web';
 import { describeStoreContract } from './store-contract.js';
@@ -123,10 +125,20 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
       await createSessionTable(db, t);
       await createSessionTable(db, t);
       assert.ok((await engine.indexNames(t)).includes(`${t}_atime_idx`), 'atime index');
+      assert.ok((await engine.indexNames(t)).includes(`${t}_user_idx`), 'user_id index');
       const store = new DBStore(db, t);
       const k = key();
-      await store.set(k, { data: 'x', atime: Date.now() });
+      await store.set(k, { data: 'x', atime: Date.now(), user: 'ann' });
       assert.equal((await store.get(k))?.data, 'x');
+      assert.equal(await store.hasUserIndex(), true);
+      assert.deepEqual(await store.userSessions('ann'), [k]);
+      const rows = await engine.sql(
+        `SELECT user_id FROM ${t} WHERE session_id = ${ph(engine, 1)}`,
+        [k],
+      );
+      assert.equal(rows[0]?.user_id, 'ann', 'the user is in the same row as the session');
+      await store.set(k, { data: 'y', atime: Date.now() });
+      assert.deepEqual(await store.userSessions('ann'), [], 'a session unbound from its user');
     });
 
     it("works on web.py's hand-made table (exactly the seed's columns), keeping data readable", async () => {
@@ -146,6 +158,33 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
       const all: string[] = [];
       for await (const k of store.keys()) all.push(k);
       assert.deepEqual(all, [String(rows[0]!.session_id).trim()]);
+      // Sessions bound to a user are stored all the same; only the index is unavailable.
+      const bound = key();
+      await store.set(bound, { data: 'x', atime: Date.now(), user: 'ann' });
+      await store.update(bound, (cur) => cur && { ...cur, data: 'y', user: 'ann' });
+      assert.equal((await store.get(bound))?.data, 'y');
+      assert.equal(await store.hasUserIndex(), false);
+      await assert.rejects(store.userSessions('ann'), (err: unknown) => {
+        assert.ok(err instanceof UnsupportedError, String(err));
+        assert.match(err.message, /has no user_id column.*ALTER TABLE/);
+        return true;
+      });
+      const manager = new SessionManager(store, { cleanup_interval: 0 });
+      await assert.rejects(manager.listUserSessions('ann'), UnsupportedError);
+    });
+
+    it('gains the user index once user_id and its index are added to a web.py table', async () => {
+      const t = table();
+      await engine.sql(engine.seedDDL(t));
+      await engine.sql(`ALTER TABLE ${t} ADD COLUMN user_id VARCHAR(256)`);
+      const userIndex = sessionTableDDL(engine.dbn, t).at(-1)!;
+      assert.match(userIndex, /CREATE INDEX .*_user_idx/);
+      await engine.sql(userIndex);
+      const store = new DBStore(db, t);
+      const k = key();
+      await store.set(k, { data: 'x', atime: Date.now(), user: 'bo' });
+      assert.deepEqual(await store.userSessions('bo'), [k]);
+      assert.ok((await engine.indexNames(t)).includes(`${t}_user_idx`));
     });
 
     it('keeps atime in UTC', async () => {

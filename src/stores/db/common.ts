@@ -26,8 +26,17 @@ export interface Backend {
   deleteExpired(cutoff: number, limit: number): Promise<number>;
   /** Up to `limit` keys greater than `after`, in order. */
   keysAfter(after: string, limit: number): Promise<string[]>;
-  /** Creates the table and its atime index if missing. */
+  /** Creates the table and its atime index if missing (and the user_id index when the column exists). */
   createTable(): Promise<void>;
+  /**
+   * Whether the table has the optional `user_id` column (the user index): undefined when the
+   * table does not exist (yet).
+   */
+  hasUserColumn(): Promise<boolean | undefined>;
+  /** Switches the writes to maintain `user_id` (true) or to web.py's three columns (false). */
+  useUserColumn(on: boolean): void;
+  /** Keys of the rows whose `user_id` is `user` (through the user_id index). */
+  userKeys(user: string): Promise<string[]>;
   /** True when `err` means the database cannot be reached (→ StoreUnavailableError). */
   isUnavailable(err: unknown): boolean;
   /** Closes the connection or pool if the store opened it; leaves the application's own alone. */
@@ -48,6 +57,12 @@ export function checkTableName(name: unknown): string {
   }
   return name;
 }
+
+/** Name of the optional user index column. */
+export const USER_COLUMN = 'user_id';
+
+/** The user_id value of a record: NULL when the session is bound to no user. */
+export const userOf = (record: StoredSession): string | null => record.user ?? null;
 
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: how DBStore writes `atime` (SQLite's current_timestamp form). */
 export function utcText(ms: number): string {

@@ -7,13 +7,17 @@
  *     data TEXT
  *
  * `session_id` holds the store key (SHA-256 of the session id, 64 hex), `atime` the last access
- * in UTC, `data` the codec text as it is.
+ * in UTC, `data` the codec text as it is. Tables made by `createSessionTable` (and from store
+ * URLs) have a fourth, optional column `user_id VARCHAR(256)` with an index: the user index,
+ * written by the same statement as the session. On a table without it the store works as
+ * web.py's, and `userSessions` throws UnsupportedError.
  * @module
  */
 import {
   ConfigError,
   StoreError,
   StoreUnavailableError,
+  UnsupportedError,
   WebSessionError,
 } from '../../core/errors.js';
 import { assertKey } from '../key.js';
@@ -36,6 +40,7 @@ import {
   type MyPool,
   mysqlBackend,
   mysqlDDL,
+  mysqlUserDDL,
 } from './mysql.js';
 import {
   isPgClient,
@@ -44,8 +49,15 @@ import {
   type PgPool,
   postgresBackend,
   postgresDDL,
+  postgresUserDDL,
 } from './postgres.js';
-import { isSqliteDatabase, type SqliteDatabase, sqliteBackend, sqliteDDL } from './sqlite.js';
+import {
+  isSqliteDatabase,
+  type SqliteDatabase,
+  sqliteBackend,
+  sqliteDDL,
+  sqliteUserDDL,
+} from './sqlite.js';
 
 export type { Dbn } from './common.js';
 export { Database, type DatabaseParams, database } from './database.js';
@@ -144,6 +156,9 @@ export class DBStore implements Store {
   #backend: Promise<Backend> | undefined;
   /** The backend once built (even while its table is still being created). */
   #built: Backend | undefined;
+  /** Whether the table's user_id column has been looked for (and found or not). */
+  #userKnown = false;
+  #userIndex = false;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -173,7 +188,19 @@ export class DBStore implements Store {
       this.#backend = undefined; // the next call tries again (the database may be back)
       throw err;
     });
-    return this.#backend;
+    return this.#userKnown ? this.#backend : this.#backend.then((b) => this.#detectUser(b));
+  }
+
+  /**
+   * Looks once whether the table has the `user_id` column (the user index) and switches the
+   * writes to keep it. While the table is missing it looks again on the next call.
+   */
+  async #detectUser(b: Backend): Promise<Backend> {
+    const found = await b.hasUserColumn();
+    b.useUserColumn(found === true);
+    this.#userIndex = found === true;
+    if (found !== undefined) this.#userKnown = true;
+    return b;
   }
 
   #fail(op: string, err: unknown, backend: Backend | undefined): Error {
@@ -272,9 +299,38 @@ export class DBStore implements Store {
     }
   }
 
-  /** Creates the table and its `atime` index if missing (idempotent). */
+  /**
+   * Keys of the sessions bound to `user`: `SELECT session_id … WHERE user_id = ?` through the
+   * `<table>_user_idx` index. The `user_id` column is written by the same statement as the
+   * session (so it is atomic with it) and goes with the row on delete and cleanup.
+   * @throws UnsupportedError when the table has no `user_id` column (web.py's three-column
+   *   table): add it with the README's ALTER TABLE, or create the table with `createSessionTable`.
+   */
+  async userSessions(user: string): Promise<string[]> {
+    return this.#run('list user', async (b) => {
+      if (!this.#userIndex)
+        throw new UnsupportedError(
+          this.kind,
+          `table "${this.table}" has no user_id column, so it keeps no user index; add it (ALTER TABLE ${this.table} ADD COLUMN user_id VARCHAR(256), plus an index on it: see the README) or create the table with createSessionTable, then restart`,
+        );
+      return b.userKeys(user);
+    });
+  }
+
+  /** True when the table has the `user_id` column (the user index); looks it up on first call. */
+  async hasUserIndex(): Promise<boolean> {
+    await this.#run('inspect table', async () => undefined);
+    return this.#userIndex;
+  }
+
+  /**
+   * Creates the table (with the `user_id` column) and its `atime` and `user_id` indexes if
+   * missing (idempotent). An existing table is left as it is (a table without `user_id` keeps
+   * working, without the user index).
+   */
   async createTable(): Promise<void> {
-    return this.#run('create table', (b) => b.createTable());
+    await this.#run('create table', (b) => b.createTable());
+    this.#userKnown = false; // look again: the table may be new
   }
 
   /** Closes the database if the store owns it (`closeDatabase`, or a store made from a URL). */
@@ -303,8 +359,8 @@ export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
   const table = checkTableName(tableName);
   const engine = dbnOf(dbn);
   return engine === 'sqlite'
-    ? sqliteDDL(table)
+    ? [...sqliteDDL(table), ...sqliteUserDDL(table)]
     : engine === 'postgres'
-      ? postgresDDL(table)
-      : mysqlDDL(table);
+      ? [...postgresDDL(table), ...postgresUserDDL(table)]
+      : [...mysqlDDL(table), ...mysqlUserDDL(table)];
 }

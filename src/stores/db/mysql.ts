@@ -5,8 +5,7 @@
  * prepared, cached per connection).
  * @module
  */
-import type { Backend } from './common.js';
-import { utcText } from './common.js';
+import { type Backend, USER_COLUMN, utcText } from './common.js';
 import {
   isNetworkError,
   type Query,
@@ -72,12 +71,17 @@ export function isMysqlConnection(db: unknown): db is MyConnection {
   return !!d && typeof d.execute === 'function' && typeof d.beginTransaction === 'function';
 }
 
-/** CREATE statements for the session table and its atime index (idempotent). */
+/** CREATE statements for the session table (with the user index column) and its atime index (idempotent). */
 export function mysqlDDL(table: string): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS \`${table}\` (\n  session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  INDEX \`${table}_atime_idx\` (atime)\n) DEFAULT CHARSET = utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS \`${table}\` (\n  session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${table}_atime_idx\` (atime),\n  INDEX \`${table}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`,
     `CREATE INDEX \`${table}_atime_idx\` ON \`${table}\` (atime)`,
   ];
+}
+
+/** The index of the user column (run only when the table has the column). */
+export function mysqlUserDDL(table: string): string[] {
+  return [`CREATE INDEX \`${table}_user_idx\` ON \`${table}\` (${USER_COLUMN})`];
 }
 
 const UNAVAILABLE_CODES = new Set([
@@ -97,30 +101,59 @@ function mysqlDialect(table: string): SqlDialect {
   const q = (name: string, text: string, values: unknown[]): Query => ({ name, text, values });
   const cols = 'data, CAST(atime AS CHAR) AS atime';
   const errno = (err: unknown) => (err as { errno?: unknown } | null)?.errno;
+  const U = USER_COLUMN;
   return {
     kind: 'mysql',
     get: (key) => q('get', `SELECT ${cols} FROM ${t} WHERE session_id = ?`, [key]),
-    upsert: (key, atime, data) =>
-      q(
-        'upsert',
-        `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE atime = VALUES(atime), data = VALUES(data)`,
-        [key, utcText(atime), data],
-      ),
+    upsert: (key, atime, data, user) =>
+      user === undefined
+        ? q(
+            'upsert',
+            `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE atime = VALUES(atime), data = VALUES(data)`,
+            [key, utcText(atime), data],
+          )
+        : q(
+            'upsert_user',
+            `INSERT INTO ${t} (session_id, atime, data, ${U}) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE atime = VALUES(atime), data = VALUES(data), ${U} = VALUES(${U})`,
+            [key, utcText(atime), data, user],
+          ),
     // A lost race fails with ER_DUP_ENTRY, and the transaction is run again (INSERT IGNORE
     // would also turn a too-long value into a silent truncation).
-    insertNew: (key, atime, data) =>
-      q('insert', `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?)`, [
-        key,
-        utcText(atime),
-        data,
-      ]),
+    insertNew: (key, atime, data, user) =>
+      user === undefined
+        ? q('insert', `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?)`, [
+            key,
+            utcText(atime),
+            data,
+          ])
+        : q('insert_user', `INSERT INTO ${t} (session_id, atime, data, ${U}) VALUES (?, ?, ?, ?)`, [
+            key,
+            utcText(atime),
+            data,
+            user,
+          ]),
     lockRow: (key) => q('lock', `SELECT ${cols} FROM ${t} WHERE session_id = ? FOR UPDATE`, [key]),
-    update: (key, atime, data) =>
-      q('update', `UPDATE ${t} SET atime = ?, data = ? WHERE session_id = ?`, [
-        utcText(atime),
-        data,
-        key,
-      ]),
+    update: (key, atime, data, user) =>
+      user === undefined
+        ? q('update', `UPDATE ${t} SET atime = ?, data = ? WHERE session_id = ?`, [
+            utcText(atime),
+            data,
+            key,
+          ])
+        : q('update_user', `UPDATE ${t} SET atime = ?, data = ?, ${U} = ? WHERE session_id = ?`, [
+            utcText(atime),
+            data,
+            user,
+            key,
+          ]),
+    userKeys: (user) => q('user_keys', `SELECT session_id FROM ${t} WHERE ${U} = ?`, [user]),
+    columns: () =>
+      q(
+        'columns',
+        'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [table],
+      ),
+    userDDL: () => mysqlUserDDL(table),
     touch: (key, atime) =>
       q('touch', `UPDATE ${t} SET atime = ? WHERE session_id = ?`, [utcText(atime), key]),
     delete: (key) => q('delete', `DELETE FROM ${t} WHERE session_id = ?`, [key]),

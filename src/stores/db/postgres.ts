@@ -6,7 +6,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Backend } from './common.js';
+import { type Backend, USER_COLUMN } from './common.js';
 import {
   isNetworkError,
   type Query,
@@ -15,6 +15,7 @@ import {
   type SqlSource,
   singleSource,
   sqlBackend,
+  type UserValue,
 } from './sql.js';
 
 interface PgResult {
@@ -60,13 +61,19 @@ export function isPgClient(db: unknown): db is PgClient {
   return !!d && typeof d.query === 'function' && typeof d.escapeIdentifier === 'function';
 }
 
-/** CREATE statements for the session table and its atime index (idempotent). */
+/** CREATE statements for the session table (with the user index column) and its atime index (idempotent). */
 export function postgresDDL(table: string): string[] {
   const t = table.toLowerCase();
   return [
-    `CREATE TABLE IF NOT EXISTS "${t}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),\n  data TEXT\n)`,
+    `CREATE TABLE IF NOT EXISTS "${t}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`,
     `CREATE INDEX IF NOT EXISTS "${t}_atime_idx" ON "${t}" (atime)`,
   ];
+}
+
+/** The index of the user column (run only when the table has the column). */
+export function postgresUserDDL(table: string): string[] {
+  const t = table.toLowerCase();
+  return [`CREATE INDEX IF NOT EXISTS "${t}_user_idx" ON "${t}" (${USER_COLUMN})`];
 }
 
 // SQLSTATE classes: 08 connection exception, 57P0x shutdown / cannot connect now, 53300 too many connections.
@@ -85,29 +92,57 @@ function pgDialect(table: string): SqlDialect {
     values,
   });
   const iso = (ms: number) => new Date(ms).toISOString();
+  const U = USER_COLUMN;
   const cols = 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime';
   return {
     kind: 'postgres',
     get: (key) => q('get', `SELECT ${cols} FROM ${t} WHERE session_id = $1`, [key]),
-    upsert: (key, atime, data) =>
-      q(
-        'upsert',
-        `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE SET atime = EXCLUDED.atime, data = EXCLUDED.data`,
-        [key, iso(atime), data],
-      ),
-    insertNew: (key, atime, data) =>
-      q(
-        'insert',
-        `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING`,
-        [key, iso(atime), data],
-      ),
+    upsert: (key, atime, data, user) =>
+      user === undefined
+        ? q(
+            'upsert',
+            `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE SET atime = EXCLUDED.atime, data = EXCLUDED.data`,
+            [key, iso(atime), data],
+          )
+        : q(
+            'upsert_user',
+            `INSERT INTO ${t} (session_id, atime, data, ${U}) VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO UPDATE SET atime = EXCLUDED.atime, data = EXCLUDED.data, ${U} = EXCLUDED.${U}`,
+            [key, iso(atime), data, user],
+          ),
+    insertNew: (key, atime, data, user) =>
+      user === undefined
+        ? q(
+            'insert',
+            `INSERT INTO ${t} (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO NOTHING`,
+            [key, iso(atime), data],
+          )
+        : q(
+            'insert_user',
+            `INSERT INTO ${t} (session_id, atime, data, ${U}) VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING`,
+            [key, iso(atime), data, user],
+          ),
     lockRow: (key) => q('lock', `SELECT ${cols} FROM ${t} WHERE session_id = $1 FOR UPDATE`, [key]),
-    update: (key, atime, data) =>
-      q('update', `UPDATE ${t} SET atime = $2, data = $3 WHERE session_id = $1`, [
-        key,
-        iso(atime),
-        data,
-      ]),
+    update: (key, atime, data, user: UserValue) =>
+      user === undefined
+        ? q('update', `UPDATE ${t} SET atime = $2, data = $3 WHERE session_id = $1`, [
+            key,
+            iso(atime),
+            data,
+          ])
+        : q(
+            'update_user',
+            `UPDATE ${t} SET atime = $2, data = $3, ${U} = $4 WHERE session_id = $1`,
+            [key, iso(atime), data, user],
+          ),
+    userKeys: (user) => q('user_keys', `SELECT session_id FROM ${t} WHERE ${U} = $1`, [user]),
+    // to_regclass resolves the name as every statement here does (search_path); no rows when missing.
+    columns: () =>
+      q(
+        'columns',
+        'SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped',
+        [t],
+      ),
+    userDDL: () => postgresUserDDL(table),
     touch: (key, atime) =>
       q('touch', `UPDATE ${t} SET atime = $2 WHERE session_id = $1`, [key, iso(atime)]),
     delete: (key) => q('delete', `DELETE FROM ${t} WHERE session_id = $1`, [key]),

@@ -7,7 +7,7 @@
  */
 import { KeyedMutex } from '../../core/lock.js';
 import type { StoredSession, StoreMutator } from '../store.js';
-import { type Backend, parseAtime, SerialQueue } from './common.js';
+import { type Backend, parseAtime, SerialQueue, USER_COLUMN, userOf } from './common.js';
 
 /** A parameterised statement. `name` identifies it for drivers that prepare named statements. */
 export interface Query {
@@ -25,6 +25,9 @@ export interface SqlConn {
   exec(sql: string): Promise<void>;
 }
 
+/** The user_id to write: undefined when the table has no such column (web.py's table). */
+export type UserValue = string | null | undefined;
+
 /** Where connections come from. */
 export interface SqlSource {
   /** A connection for one statement (a pool hands out any; a single connection is queued). */
@@ -38,12 +41,19 @@ export interface SqlSource {
 export interface SqlDialect {
   readonly kind: 'postgres' | 'mysql';
   get(key: string): Query;
-  upsert(key: string, atime: number, data: string): Query;
+  /** `user` undefined: web.py's three columns; a string or null: user_id too. */
+  upsert(key: string, atime: number, data: string, user: UserValue): Query;
   /** Inserts a new row; changes 0 rows (or fails with a retryable error) when it exists. */
-  insertNew(key: string, atime: number, data: string): Query;
+  insertNew(key: string, atime: number, data: string, user: UserValue): Query;
   /** Reads the row and locks it until the transaction ends. */
   lockRow(key: string): Query;
-  update(key: string, atime: number, data: string): Query;
+  update(key: string, atime: number, data: string, user: UserValue): Query;
+  /** Rows of one user (user_id index). */
+  userKeys(user: string): Query;
+  /** Column names of the table (no rows when it does not exist). */
+  columns(): Query;
+  /** The user_id index, for tables that have the column. */
+  userDDL(): string[];
   touch(key: string, atime: number): Query;
   delete(key: string): Query;
   deleteExpired(cutoff: number, limit: number): Query;
@@ -92,6 +102,14 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The Backend of a client/server engine. */
 export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
   const mutex = new KeyedMutex();
+  let withUser = false;
+  const userValue = (record: StoredSession): UserValue => (withUser ? userOf(record) : undefined);
+  const keysOf = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.session_id).trim());
+  const hasUserColumn = () =>
+    source.once(async (c) => {
+      const names = (await c.rows(d.columns())).map((r) => String(r.name).toLowerCase());
+      return names.length === 0 ? undefined : names.includes(USER_COLUMN);
+    });
 
   async function updateIn(
     c: SqlConn,
@@ -102,7 +120,8 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
     if (!row) {
       const created = mutator(undefined);
       if (!created) return undefined; // nothing there, nothing to write
-      if ((await c.run(d.insertNew(key, created.atime, created.data))) > 0) return created;
+      if ((await c.run(d.insertNew(key, created.atime, created.data, userValue(created)))) > 0)
+        return created;
       // Another process inserted it since our read: its row is committed and now ours to lock.
       row = first(await c.rows(d.lockRow(key)));
       if (!row) throw new RowVanished('row inserted and deleted meanwhile');
@@ -114,7 +133,7 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
       await c.run(d.delete(key));
       return undefined;
     }
-    await c.run(d.update(key, next.atime, next.data));
+    await c.run(d.update(key, next.atime, next.data, userValue(next)));
     return next;
   }
 
@@ -139,7 +158,10 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
         return row ? toRecord(row) : undefined;
       }),
     set: (key, record) =>
-      source.once(async (c) => void (await c.run(d.upsert(key, record.atime, record.data)))),
+      source.once(
+        async (c) =>
+          void (await c.run(d.upsert(key, record.atime, record.data, userValue(record)))),
+      ),
     // One transaction per key at a time from this process (the row lock orders other processes).
     update: (key, mutator) =>
       mutex.run(key, async () => {
@@ -157,19 +179,26 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
     delete: (key) => source.once(async (c) => void (await c.run(d.delete(key)))),
     deleteExpired: (cutoff, limit) => source.once((c) => c.run(d.deleteExpired(cutoff, limit))),
     keysAfter: (after, limit) =>
-      source.once(async (c) =>
-        (await c.rows(d.keysAfter(after, limit))).map((r) => String(r.session_id).trim()),
-      ),
-    createTable: () =>
-      source.once(async (c) => {
-        for (const ddl of d.ddl()) {
-          try {
-            await c.exec(ddl);
-          } catch (err) {
-            if (!d.isAlreadyThere(err)) throw err;
+      source.once(async (c) => keysOf(await c.rows(d.keysAfter(after, limit)))),
+    async createTable() {
+      const run = (ddls: string[]) =>
+        source.once(async (c) => {
+          for (const ddl of ddls) {
+            try {
+              await c.exec(ddl);
+            } catch (err) {
+              if (!d.isAlreadyThere(err)) throw err;
+            }
           }
-        }
-      }),
+        });
+      await run(d.ddl());
+      if (await hasUserColumn()) await run(d.userDDL());
+    },
+    hasUserColumn,
+    useUserColumn(on) {
+      withUser = on;
+    },
+    userKeys: (user) => source.once(async (c) => keysOf(await c.rows(d.userKeys(user)))),
     isUnavailable: (err) => d.isUnavailable(err),
     close: () => source.close(),
   };

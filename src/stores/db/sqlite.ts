@@ -5,7 +5,7 @@
  * @module
  */
 import type { StoredSession, StoreMutator } from '../store.js';
-import { type Backend, parseAtime, utcText } from './common.js';
+import { type Backend, parseAtime, USER_COLUMN, userOf, utcText } from './common.js';
 
 type UpdateFn = (key: string, mutator: StoreMutator) => StoredSession | undefined;
 
@@ -37,12 +37,17 @@ export function isSqliteDatabase(db: unknown): db is SqliteDatabase {
   );
 }
 
-/** CREATE statements for the session table and its atime index (idempotent). */
+/** CREATE statements for the session table (with the user index column) and its atime index (idempotent). */
 export function sqliteDDL(table: string): string[] {
   return [
-    `CREATE TABLE IF NOT EXISTS "${table}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime DATETIME NOT NULL DEFAULT current_timestamp,\n  data TEXT\n)`,
+    `CREATE TABLE IF NOT EXISTS "${table}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime DATETIME NOT NULL DEFAULT current_timestamp,\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`,
     `CREATE INDEX IF NOT EXISTS "${table}_atime_idx" ON "${table}" (atime)`,
   ];
+}
+
+/** The index of the user column (run only when the table has the column). */
+export function sqliteUserDDL(table: string): string[] {
+  return [`CREATE INDEX IF NOT EXISTS "${table}_user_idx" ON "${table}" (${USER_COLUMN})`];
 }
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOTADB|READONLY)/;
@@ -54,6 +59,9 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
   const sql = {
     get: `SELECT data, atime FROM ${t} WHERE session_id = ?`,
     upsert: `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, data = excluded.data`,
+    upsertUser: `INSERT INTO ${t} (session_id, atime, data, ${USER_COLUMN}) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, data = excluded.data, ${USER_COLUMN} = excluded.${USER_COLUMN}`,
+    userKeys: `SELECT session_id FROM ${t} WHERE ${USER_COLUMN} = ?`,
+    columns: `SELECT name FROM pragma_table_info(?)`,
     touch: `UPDATE ${t} SET atime = ? WHERE session_id = ?`,
     delete: `DELETE FROM ${t} WHERE session_id = ?`,
     deleteExpired: `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ?) AND atime < ?`,
@@ -73,9 +81,13 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
     const row = stmt(sql.get).get(key) as Row | undefined;
     return row ? { data: row.data ?? '', atime: parseAtime(row.atime) } : undefined;
   };
+  let withUser = false;
   const write = (key: string, record: StoredSession): void => {
-    stmt(sql.upsert).run(key, utcText(record.atime), record.data);
+    if (withUser) stmt(sql.upsertUser).run(key, utcText(record.atime), record.data, userOf(record));
+    else stmt(sql.upsert).run(key, utcText(record.atime), record.data);
   };
+  const keysOf = (rows: unknown[]) =>
+    (rows as { session_id: string }[]).map((r) => r.session_id.trim());
   let updater: UpdateFn | undefined;
 
   return {
@@ -111,12 +123,22 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
       return stmt(sql.deleteExpired).run(at, limit, at).changes;
     },
     async keysAfter(after, limit) {
-      return (stmt(sql.keysAfter).all(after, limit) as { session_id: string }[]).map((r) =>
-        r.session_id.trim(),
-      );
+      return keysOf(stmt(sql.keysAfter).all(after, limit));
     },
     async createTable() {
       for (const ddl of sqliteDDL(table)) db.exec(ddl);
+      if (await this.hasUserColumn()) for (const ddl of sqliteUserDDL(table)) db.exec(ddl);
+    },
+    async hasUserColumn() {
+      // Not cached as a statement: its answer changes when the table is made.
+      const names = (db.prepare(sql.columns).all(table) as { name: string }[]).map((r) => r.name);
+      return names.length === 0 ? undefined : names.includes(USER_COLUMN);
+    },
+    useUserColumn(on) {
+      withUser = on;
+    },
+    async userKeys(user) {
+      return keysOf(stmt(sql.userKeys).all(user));
     },
     isUnavailable(err) {
       const code = (err as { code?: unknown } | null)?.code;
