@@ -269,7 +269,12 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
       await store.set(fresh, { data: 'fresh', atime: Date.now() });
       const progress: number[] = [];
       assert.equal(await store.cleanup(3600, (p) => progress.push(p.removed)), 2100);
-      assert.deepEqual(progress, [1000, 2000, 2100], 'three bounded statements');
+      // Bounded statements: 1000 rows each, 200 on SQLite (its driver runs on the event loop).
+      const batch = store.kind === 'sqlite' ? 200 : 1000;
+      const expected = Array.from({ length: Math.ceil(2100 / batch) }, (_, i) =>
+        Math.min(2100, (i + 1) * batch),
+      );
+      assert.deepEqual(progress, expected, 'bounded statements');
       assert.equal(Number((await engine.sql(`SELECT COUNT(*) AS n FROM ${t}`))[0]!.n), 1);
       assert.equal((await store.get(fresh))?.data, 'fresh');
     });

@@ -270,7 +270,8 @@ export class DBStore implements Store {
   }
 
   /**
-   * Deletes rows idle longer than `maxIdleSeconds`, at most 1000 per statement (through the
+   * Deletes rows idle longer than `maxIdleSeconds`, at most 1000 per statement (200 on SQLite,
+   * whose driver runs on the event loop) through the
    * `atime` index), yielding to other work between statements; returns how many it deleted.
    * `onProgress` is told the running count after each statement.
    */
@@ -279,12 +280,14 @@ export class DBStore implements Store {
     onProgress?: (progress: { scanned: number; removed: number }) => void,
   ): Promise<number> {
     const cutoff = Date.now() - maxIdleSeconds * 1000;
+    // SQLite runs on this thread: smaller statements keep each pause of the event loop short.
+    const batch = this.kind === 'sqlite' ? CLEANUP_BATCH / 5 : CLEANUP_BATCH;
     let removed = 0;
     for (;;) {
-      const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, CLEANUP_BATCH));
+      const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, batch));
       removed += n;
       onProgress?.({ scanned: removed, removed });
-      if (n < CLEANUP_BATCH) return removed;
+      if (n < batch) return removed;
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
