@@ -270,9 +270,9 @@ export class DBStore implements Store {
   }
 
   /**
-   * Deletes rows idle longer than `maxIdleSeconds`, at most 1000 per statement (200 on SQLite,
-   * whose driver runs on the event loop) through the
-   * `atime` index), yielding to other work between statements; returns how many it deleted.
+   * Deletes rows idle longer than `maxIdleSeconds` through the `atime` index, at most 1000 per
+   * statement (200 on SQLite, whose driver runs on the event loop), yielding to other work
+   * between statements; returns how many it deleted.
    * `onProgress` is told the running count after each statement.
    */
   async cleanup(
