@@ -82,7 +82,8 @@ export async function scale(options: ScaleOptions): Promise<string> {
       const measure = async () => {
         await options.load(`${child.url}/`, 1, cookie);
         const r: Load[] = [];
-        for (let i = 0; i < rounds; i++) r.push(await options.load(`${child.url}/`, seconds, cookie));
+        for (let i = 0; i < rounds; i++)
+          r.push(await options.load(`${child.url}/`, seconds, cookie));
         const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
         return { rps: med(r.map((x) => x.rps)), p99: med(r.map((x) => x.p99)) };
       };

@@ -57,11 +57,7 @@ function listen(server: Server): Promise<Server> {
 }
 
 /** The one handler: `count + 1` stored (`write`), or only read for `/visit`. */
-function count(
-  path: string | undefined,
-  read: () => unknown,
-  write: (n: number) => void,
-): string {
+function count(path: string | undefined, read: () => unknown, write: (n: number) => void): string {
   const n = (read() as number | undefined) ?? 0;
   if (path === '/visit') return String(n);
   write(n + 1);
@@ -75,14 +71,19 @@ const url = (base: string, params: Record<string, string>) => {
 };
 
 /** Opens a websession store of a kind, emptied (server stores keep tables between runs). */
-async function openStore(kind: NonNullable<ServerSpec['store']>, tmp: string): Promise<Store> {
+async function openStore(
+  kind: NonNullable<ServerSpec['store']>,
+  tmp: string,
+  framework: string,
+): Promise<Store> {
   const { storeFromUrl } = await import('websession');
   const urls: Record<typeof kind, string> = {
     memory: 'memory:?max=1200000',
     disk: `disk:${join(tmp, 'disk')}`,
     sqlite: `sqlite:${join(tmp, 'sessions.db')}`,
-    postgres: url(POSTGRES_URL, { table: 'bench_websession' }),
-    mysql: url(MYSQL_URL, { table: 'bench_websession' }),
+    // One table per server: each server empties its own at start.
+    postgres: url(POSTGRES_URL, { table: `bench_websession_${framework}` }),
+    mysql: url(MYSQL_URL, { table: `bench_websession_${framework}` }),
     shelf: `shelf:${join(tmp, 'sessions.shelf')}`,
     redis: url(REDIS_URL, { prefix: `bench-websession:${process.pid}:` }),
   };
@@ -126,7 +127,7 @@ function ours(
       ? { needs: storeKind }
       : {}),
     async start(tmp) {
-      const store = await openStore(storeKind, tmp);
+      const store = await openStore(storeKind, tmp, framework);
       const server = await serve(store);
       return {
         server,
@@ -436,7 +437,9 @@ const peers: Record<string, ServerSpec> = {
         db.pragma('journal_mode = WAL');
         return {
           store: new SqliteStore({ client: db, expired: { clear: false } }),
-          close: async () => db.close(),
+          close: async () => {
+            db.close();
+          },
         };
       }),
   ),
@@ -566,7 +569,7 @@ async function child(id: string, tmp: string): Promise<void> {
   if (!spec) throw new Error(`no server ${id}`);
   mkdirSync(tmp, { recursive: true });
   const running = await spec.start(tmp);
-  const port = running.port ?? (running.server?.address() as AddressInfo).port;
+  const port = running.port ?? (running.server?.address() as AddressInfo | null)?.port;
   const reply = (m: object) => process.send?.(m);
   process.on('message', (m: Message) => {
     void (async () => {
