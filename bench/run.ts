@@ -346,6 +346,7 @@ async function main(): Promise<void> {
       startServer,
       sessionCookie,
       load,
+      cpuSeconds,
       size: opts['scale-size'],
     });
     finish(text, started, loadBefore);

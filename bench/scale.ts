@@ -10,10 +10,12 @@ interface Load {
   rps: number;
   p99: number;
   errors: number;
+  requests: number;
 }
 
 interface Child {
   url: string;
+  pid: number;
   request(message: object): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
@@ -25,6 +27,7 @@ export interface ScaleOptions {
   startServer(id: string, tag: string): Promise<Child>;
   sessionCookie(url: string): Promise<string>;
   load(url: string, seconds: number, cookie: string): Promise<Load>;
+  cpuSeconds(pid: number): number;
 }
 
 const MILLION = 1_000_000;
@@ -57,8 +60,8 @@ export async function scale(options: ScaleOptions): Promise<string> {
   const lines = [
     `Each store under the web layer (\`web.session.Session\`), the same counter handler. Small = 1,000 stored sessions, large = as given; ${seconds} s of load per cell (median of 3 rounds at each size${options.quick ? ', 1 round in --quick' : ''}). Seeded records are copies of the measured session's record (same size), ${options.quick ? '' : ''}10 % of them idle past the timeout; the cleanup pass runs with no load.`,
     '',
-    '| store | small req/s | small p99 ms | large | large req/s | large p99 ms | large ÷ small | seeding | cleanup pass | removed | longest loop stall |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| store | small: req/s | p99 ms | CPU µs/req | large | large: req/s | p99 ms | CPU µs/req | large ÷ small (req/s) | (by CPU) | seeding | cleanup pass | removed | longest loop stall |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   const notes: string[] = [];
   const freeGb = os.freemem() / 2 ** 30;
@@ -81,11 +84,19 @@ export async function scale(options: ScaleOptions): Promise<string> {
       const rounds = options.quick ? 1 : 3;
       const measure = async () => {
         await options.load(`${child.url}/`, 1, cookie);
-        const r: Load[] = [];
-        for (let i = 0; i < rounds; i++)
-          r.push(await options.load(`${child.url}/`, seconds, cookie));
+        const r: (Load & { cpu: number })[] = [];
+        for (let i = 0; i < rounds; i++) {
+          const cpu0 = options.cpuSeconds(child.pid);
+          const result = await options.load(`${child.url}/`, seconds, cookie);
+          const cpu = ((options.cpuSeconds(child.pid) - cpu0) * 1e6) / result.requests;
+          r.push({ ...result, cpu });
+        }
         const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
-        return { rps: med(r.map((x) => x.rps)), p99: med(r.map((x) => x.p99)) };
+        return {
+          rps: med(r.map((x) => x.rps)),
+          p99: med(r.map((x) => x.p99)),
+          cpu: med(r.map((x) => x.cpu)),
+        };
       };
       await child.request({ op: 'seed', total: 1000, expiredShare: 0.1 });
       const small = await measure();
@@ -104,7 +115,7 @@ export async function scale(options: ScaleOptions): Promise<string> {
         `scale ${store}: ${fmt(large)} → ${fmt(big.rps)} req/s; cleanup ${fmt(clean.ms)} ms, stall ${clean.maxStallMs.toFixed(1)} ms`,
       );
       lines.push(
-        `| ${store} | ${fmt(small.rps)} | ${small.p99.toFixed(1)} | ${fmt(large)}${why ? ' ¹' : ''} | ${fmt(big.rps)} | ${big.p99.toFixed(1)} | ${(big.rps / small.rps).toFixed(2)} | ${fmt(seeded.ms / 1000)} s (${fmt(seeded.seeded / (seeded.ms / 1000))}/s) | ${fmt(clean.ms)} ms | ${fmt(clean.removed)} | ${clean.maxStallMs.toFixed(1)} ms |`,
+        `| ${store} | ${fmt(small.rps)} | ${small.p99.toFixed(1)} | ${fmt(small.cpu)} | ${fmt(large)}${why ? ' ¹' : ''} | ${fmt(big.rps)} | ${big.p99.toFixed(1)} | ${fmt(big.cpu)} | ${(big.rps / small.rps).toFixed(2)} | ${(small.cpu / big.cpu).toFixed(2)} | ${fmt(seeded.ms / 1000)} s (${fmt(seeded.seeded / (seeded.ms / 1000))}/s) | ${fmt(clean.ms)} ms | ${fmt(clean.removed)} | ${clean.maxStallMs.toFixed(1)} ms |`,
       );
       if (why) notes.push(`${store}: ${fmt(large)} sessions, not a million: ${why}`);
     } finally {
