@@ -562,6 +562,7 @@ type Message =
   | { op: 'records' }
   | { op: 'seed'; total: number; expiredShare: number }
   | { op: 'cleanup' }
+  | { op: 'profile'; file?: string }
   | { op: 'close' };
 
 async function child(id: string, tmp: string): Promise<void> {
@@ -577,6 +578,7 @@ async function child(id: string, tmp: string): Promise<void> {
         if (m.op === 'records') reply({ records: (await running.records?.()) ?? -1 });
         else if (m.op === 'seed') reply(await seed(running.store!, m.total, m.expiredShare));
         else if (m.op === 'cleanup') reply(await cleanup(running.store!));
+        else if (m.op === 'profile') reply(await profile(m.file));
         else if (m.op === 'close') {
           running.server?.closeAllConnections();
           running.server?.close();
@@ -619,6 +621,26 @@ async function seed(store: Store, total: number, expiredShare: number) {
     await Promise.all(calls);
   }
   return { seeded: todo, ms: performance.now() - started, records: have + todo };
+}
+
+let inspector: import('node:inspector/promises').Session | undefined;
+
+/** Starts a CPU profile (no `file`) or stops it and writes it to `file` (.cpuprofile JSON). */
+async function profile(file: string | undefined) {
+  const { Session } = await import('node:inspector/promises');
+  if (!file) {
+    inspector = new Session();
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.setSamplingInterval', { interval: 100 });
+    await inspector.post('Profiler.start');
+    return { started: true };
+  }
+  const { profile } = await inspector!.post('Profiler.stop');
+  const { writeFileSync } = await import('node:fs');
+  writeFileSync(file, JSON.stringify(profile));
+  inspector!.disconnect();
+  return { written: file };
 }
 
 /** One cleanup pass, timed, with the longest event-loop stall while it ran. */
