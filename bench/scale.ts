@@ -1,0 +1,137 @@
+// The scale part of bench/run.ts (`npm run bench -- --scale`): for each store under the web
+// layer, req/s and p99 with 1,000 and with 1,000,000 stored sessions (fewer where noted), then one
+// cleanup pass of which 10 % of the records are expired: wall time and the server's longest
+// event-loop stall (perf_hooks.monitorEventLoopDelay, 1 ms resolution). Records are seeded in
+// the server process through the store's own set(), as copies of one real session.
+import os from 'node:os';
+import type { Service } from './servers.js';
+
+interface Load {
+  rps: number;
+  p99: number;
+  errors: number;
+  requests: number;
+}
+
+interface Child {
+  url: string;
+  pid: number;
+  request(message: object): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+export interface ScaleOptions {
+  quick: boolean;
+  skip: Map<Service, string>;
+  size: string | undefined;
+  startServer(id: string, tag: string): Promise<Child>;
+  sessionCookie(url: string): Promise<string>;
+  load(url: string, seconds: number, cookie: string): Promise<Load>;
+  cpuSeconds(pid: number): number;
+}
+
+const MILLION = 1_000_000;
+
+/**
+ * Large size per store, and why when it is under a million. One million where seeding through
+ * set() takes about 3 minutes at most on a 2-core machine; DiskStore and the database servers get
+ * 100,000: their set() runs at 2–3k/s here (a file, or one committed upsert, per record), so a
+ * million would take 6–8 minutes each to seed, and DiskStore's million files ~4 GB of the temp
+ * folder. `--scale-size 1000000` seeds a million everywhere.
+ */
+const LARGE: Record<string, [number, string?]> = {
+  memory: [MILLION],
+  shelf: [MILLION],
+  sqlite: [MILLION],
+  redis: [MILLION],
+  disk: [
+    100_000,
+    'one file per session, seeded at ~3k/s here: a million would take ~6 min and ~4 GB',
+  ],
+  postgres: [
+    100_000,
+    'one committed upsert per set(), ~2.3k/s here: a million would take ~7 min to seed',
+  ],
+  mysql: [
+    100_000,
+    'one committed upsert per set(), ~3k/s here: a million would take ~6 min to seed',
+  ],
+};
+
+const NEEDS: Record<string, Service | undefined> = {
+  postgres: 'postgres',
+  mysql: 'mysql',
+  redis: 'redis',
+};
+
+export async function scale(options: ScaleOptions): Promise<string> {
+  const seconds = options.quick ? 1 : 5;
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const lines = [
+    `Each store under the web layer (\`web.session.Session\`), the same counter handler. Small = 1,000 stored sessions, large = as given; ${seconds} s of load per cell (median of 3 rounds at each size${options.quick ? ', 1 round in --quick' : ''}). Seeded records are copies of the measured session's record (same size), ${options.quick ? '' : ''}10 % of them idle past the timeout; the cleanup pass runs with no load.`,
+    '',
+    '| store | small: req/s | p99 ms | CPU µs/req | large | large: req/s | p99 ms | CPU µs/req | large ÷ small (req/s) | (by CPU) | seeding | cleanup pass | removed | longest loop stall |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  const notes: string[] = [];
+  const freeGb = os.freemem() / 2 ** 30;
+  for (const store of ['memory', 'disk', 'sqlite', 'postgres', 'mysql', 'shelf', 'redis']) {
+    const need = NEEDS[store];
+    if (need && options.skip.has(need)) {
+      notes.push(`${store}: skipped (${options.skip.get(need)})`);
+      continue;
+    }
+    let [large, why] = LARGE[store]!;
+    if (options.size) [large, why] = [Number(options.size), 'size given by --scale-size'];
+    else if (options.quick) [large, why] = [Math.min(large, 20_000), '--quick'];
+    if (large >= MILLION && freeGb < 4) {
+      large = 100_000;
+      why = `only ${freeGb.toFixed(1)} GB of free memory`;
+    }
+    const child = await options.startServer(`web-${store}`, 'scale');
+    try {
+      const cookie = await options.sessionCookie(child.url);
+      const rounds = options.quick ? 1 : 3;
+      const measure = async () => {
+        await options.load(`${child.url}/`, 1, cookie);
+        const r: (Load & { cpu: number })[] = [];
+        for (let i = 0; i < rounds; i++) {
+          const cpu0 = options.cpuSeconds(child.pid);
+          const result = await options.load(`${child.url}/`, seconds, cookie);
+          const cpu = ((options.cpuSeconds(child.pid) - cpu0) * 1e6) / result.requests;
+          r.push({ ...result, cpu });
+        }
+        const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
+        return {
+          rps: med(r.map((x) => x.rps)),
+          p99: med(r.map((x) => x.p99)),
+          cpu: med(r.map((x) => x.cpu)),
+        };
+      };
+      await child.request({ op: 'seed', total: 1000, expiredShare: 0.1 });
+      const small = await measure();
+      console.error(`scale ${store}: 1,000 → ${fmt(small.rps)} req/s; seeding ${fmt(large)}…`);
+      const seeded = (await child.request({ op: 'seed', total: large, expiredShare: 0.1 })) as {
+        ms: number;
+        seeded: number;
+      };
+      const big = await measure();
+      const clean = (await child.request({ op: 'cleanup' })) as {
+        removed: number;
+        ms: number;
+        maxStallMs: number;
+      };
+      console.error(
+        `scale ${store}: ${fmt(large)} → ${fmt(big.rps)} req/s; cleanup ${fmt(clean.ms)} ms, stall ${clean.maxStallMs.toFixed(1)} ms`,
+      );
+      lines.push(
+        `| ${store} | ${fmt(small.rps)} | ${small.p99.toFixed(1)} | ${fmt(small.cpu)} | ${fmt(large)}${why ? ' ¹' : ''} | ${fmt(big.rps)} | ${big.p99.toFixed(1)} | ${fmt(big.cpu)} | ${(big.rps / small.rps).toFixed(2)} | ${(small.cpu / big.cpu).toFixed(2)} | ${fmt(seeded.ms / 1000)} s (${fmt(seeded.seeded / (seeded.ms / 1000))}/s) | ${fmt(clean.ms)} ms | ${fmt(clean.removed)} | ${clean.maxStallMs.toFixed(1)} ms |`,
+      );
+      if (why) notes.push(`${store}: ${fmt(large)} sessions, not a million: ${why}`);
+    } finally {
+      await child.stop();
+    }
+  }
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `¹ ${n}.`));
+  return lines.join('\n');
+}
