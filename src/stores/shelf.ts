@@ -7,7 +7,8 @@
  *
  * Layout: two named databases in the file, `websession:data` (store key → codec text) and
  * `websession:atime` (store key → ms since epoch). `touch` writes only the small atime entry, and
- * `cleanup` walks only the atime database, a slice at a time, never the data.
+ * `cleanup` walks only the atime database, a slice at a time, never the data. Records that failed
+ * to decode are moved to a third, `websession:quarantine` (store key → codec text as it was).
  * @module
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
@@ -37,10 +38,12 @@ interface Handles {
   env: RootDatabase;
   data: Database<string, string>;
   atimes: Database<number, string>;
+  quarantine: Database<string, string>;
 }
 
 const DATA_DB = 'websession:data';
 const ATIME_DB = 'websession:atime';
+const QUARANTINE_DB = 'websession:quarantine';
 
 /** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
 class MutatorFailure {
@@ -103,7 +106,11 @@ export class ShelfStore implements Store {
         }
         const data = env.openDB<string, string>({ name: DATA_DB, encoding: 'string' });
         const atimes = env.openDB<number, string>({ name: ATIME_DB, encoding: 'msgpack' });
-        return { env, data, atimes };
+        const quarantine = env.openDB<string, string>({
+          name: QUARANTINE_DB,
+          encoding: 'string',
+        });
+        return { env, data, atimes, quarantine };
       } catch (err) {
         this.#handles = undefined;
         throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
@@ -287,6 +294,38 @@ export class ShelfStore implements Store {
       for (const key of page) yield key;
       if (page.length < 1000) return;
       after = page[page.length - 1];
+    }
+  }
+
+  /**
+   * Moves a record that failed to decode to the `websession:quarantine` database of the file, in
+   * one transaction: no longer served nor listed, kept for inspection ({@link ShelfStore.quarantined}).
+   * A later corrupt record of the same key replaces the one kept.
+   */
+  async quarantine(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      await h.data.transaction(() => {
+        const data = h.data.get(key);
+        if (data === undefined) return;
+        h.quarantine.put(key, data);
+        h.data.remove(key);
+        h.atimes.remove(key);
+      });
+    } catch (err) {
+      this.#fail('quarantine', err);
+    }
+  }
+
+  /** The codec text of a quarantined record (see {@link ShelfStore.quarantine}), or undefined. */
+  async quarantined(key: string): Promise<string | undefined> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      return h.quarantine.get(key);
+    } catch (err) {
+      this.#fail('read', err);
     }
   }
 
