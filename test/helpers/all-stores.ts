@@ -11,9 +11,17 @@ import Sqlite from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { DBStore, DiskStore, MemoryStore, RedisStore, ShelfStore, type Store } from 'websession';
+import {
+  DBStore,
+  DiskStore,
+  MemoryStore,
+  RedisStore,
+  ShelfStore,
+  type Store,
+  type StoredSession,
+  type StoreMutator,
+} from 'websession';
 import { uniqueTable } from './db-store.js';
-import { dropPrefix } from './redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './servers.js';
 import { SpyStore } from './spy-store.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
@@ -206,22 +214,41 @@ async function makeMysql(url = MYSQL_URL): Promise<MadeStore> {
   };
 }
 
+/**
+ * RedisStore remembering the keys it wrote, so that teardown deletes exactly those: the shared
+ * server may hold many keys, and a SCAN of them all per fixture would be slow.
+ */
+class TrackedRedisStore extends RedisStore {
+  readonly written = new Set<string>();
+  override set(key: string, record: StoredSession): Promise<void> {
+    this.written.add(key);
+    return super.set(key, record);
+  }
+  override update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    this.written.add(key);
+    return super.update(key, mutator);
+  }
+}
+
 async function makeRedis(url = REDIS_URL): Promise<MadeStore> {
   const prefix = `wstest:${process.pid}:${randomBytes(4).toString('hex')}:`;
-  const store = new RedisStore(url, { prefix });
+  const store = new TrackedRedisStore(url, { prefix });
+  const withClient = async <T>(fn: (redis: Redis) => Promise<T>): Promise<T> => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      return await fn(redis);
+    } finally {
+      redis.disconnect();
+    }
+  };
   return {
     store,
-    async quarantined(key) {
-      const redis = new Redis(REDIS_URL);
-      try {
-        return (await redis.hget(store.quarantineKey(key), 'd')) ?? undefined;
-      } finally {
-        redis.disconnect();
-      }
-    },
+    quarantined: (key) =>
+      withClient(async (redis) => (await redis.hget(store.quarantineKey(key), 'd')) ?? undefined),
     teardown: async () => {
       await store.close();
-      await dropPrefix(prefix);
+      const keys = [...store.written].flatMap((k) => [prefix + k, store.quarantineKey(k)]);
+      if (keys.length > 0) await withClient((redis) => redis.del(...keys));
     },
   };
 }

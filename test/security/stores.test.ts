@@ -236,19 +236,32 @@ async function login(app: App, user = 'ann', cookie?: string): Promise<string> {
 const kinds = await allStores();
 const frameworks: Framework[] = ['web', 'express'];
 
-describe('security on every store, through the web layer and Express', {
-  concurrency: true,
-}, () => {
-  let suiteNo = 0;
-  for (const kind of kinds) {
-    for (const framework of frameworks) {
-      suite(kind, framework, ++suiteNo);
+// Two rounds, each running every store × framework suite at once: first the busy tests, then
+// those that mostly wait (timeouts, a hanging store), on warm stores and a quiet process, so that
+// their checks before a deadline are not slowed by the load of the others.
+type Phase = 'waits' | 'work';
+for (const phase of ['work', 'waits'] as const) {
+  const title =
+    phase === 'waits'
+      ? 'security on every store, through the web layer and Express: timeouts and hangs'
+      : 'security on every store, through the web layer and Express';
+  describe(title, { concurrency: true }, () => {
+    let suiteNo = 0;
+    for (const kind of kinds) {
+      for (const framework of frameworks) suite(kind, framework, ++suiteNo, phase);
     }
-  }
-});
+  });
+}
 
-function suite(kind: StoreKind, framework: Framework, n: number): void {
-  describe(`${kind.name} through ${framework}`, { skip: kind.skip, concurrency: 1 }, () => {
+function suite(kind: StoreKind, framework: Framework, n: number, phase: Phase): void {
+  // The two tests of the waits round use stores of their own and may overlap; the work round's
+  // run one after another.
+  const concurrency = phase === 'waits' ? 2 : 1;
+  describe(`${kind.name} through ${framework}`, { skip: kind.skip, concurrency }, () => {
+    /** Declares a test in its round only. */
+    const test = (round: Phase, name: string, fn: () => Promise<void>) => {
+      if (round === phase) it(name, fn);
+    };
     let made: MadeStore;
     /** The raw store: what tests read and corrupt behind the app's back. */
     let store: Store;
@@ -267,7 +280,7 @@ function suite(kind: StoreKind, framework: Framework, n: number): void {
       await made?.teardown();
     });
 
-    it('fixation: login regenerates (new id, old record gone, data kept)', async () => {
+    test('work', 'fixation: login regenerates (new id, old record gone, data kept)', async () => {
       const app = await start();
       const first = await get(app, '/set/k0');
       assert.ok(first.cookie, 'a session with data gets a cookie');
@@ -281,222 +294,271 @@ function suite(kind: StoreKind, framework: Framework, n: number): void {
       assert.equal((await get(app, '/who', after)).body, 'ann');
     });
 
-    it('fixation: a well-formed id that is not in the store is never adopted', async () => {
-      const app = await start();
-      const planted = `${COOKIE}=${generateSessionId()}`;
-      const page = await get(app, '/who', planted);
-      assert.equal(page.body, 'nobody');
-      assert.deepEqual(page.setCookies, [], 'no cookie for a visitor without data');
-      const cookie = await login(app, 'ann', planted);
-      assert.notEqual(idOf(cookie), idOf(planted), 'the planted id was adopted');
-      assert.equal(await store.get(keyOf(planted)), undefined, 'nothing stored under it');
-      assert.equal((await get(app, '/who', cookie)).body, 'ann');
-    });
+    test(
+      'work',
+      'fixation: a well-formed id that is not in the store is never adopted',
+      async () => {
+        const app = await start();
+        const planted = `${COOKIE}=${generateSessionId()}`;
+        const page = await get(app, '/who', planted);
+        assert.equal(page.body, 'nobody');
+        assert.deepEqual(page.setCookies, [], 'no cookie for a visitor without data');
+        const cookie = await login(app, 'ann', planted);
+        assert.notEqual(idOf(cookie), idOf(planted), 'the planted id was adopted');
+        assert.equal(await store.get(keyOf(planted)), undefined, 'nothing stored under it');
+        assert.equal((await get(app, '/who', cookie)).body, 'ann');
+      },
+    );
 
-    it('forgery: a forged signed cookie makes no store call; rotation re-signs with the newest key', async () => {
-      const spy = new SpyStore(store);
-      const old = await start({ secret_key: K1 }, spy);
-      const cookie = await login(old, 'ann');
-      assert.match(cookie, /^webpy_session_id=[0-9a-f]{64}\.[\w-]{43}$/);
-      const id = idOf(cookie);
-      const sig = cookie.slice(cookie.indexOf('.') + 1);
-      const other = await login(old, 'bob');
-      const flipped = `${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
-      const forged = [
-        `${COOKIE}=${id}`, // unsigned
-        `${COOKIE}=${id}.${flipped}`, // tampered signature
-        `${COOKIE}=${id}.${other.slice(other.indexOf('.') + 1)}`, // another id's signature
-        `${COOKIE}=${idOf(other).replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}.${other.slice(other.indexOf('.') + 1)}`,
-      ];
-      spy.reset();
-      for (const header of forged) {
-        const page = await get(old, '/who', header);
-        assert.equal(page.status, 200);
-        assert.equal(page.body, 'nobody', header);
-      }
-      assert.equal(spy.count(), 0, 'no store call for a forged cookie');
+    test(
+      'work',
+      'forgery: a forged signed cookie makes no store call; rotation re-signs with the newest key',
+      async () => {
+        const spy = new SpyStore(store);
+        const old = await start({ secret_key: K1 }, spy);
+        const cookie = await login(old, 'ann');
+        assert.match(cookie, /^webpy_session_id=[0-9a-f]{64}\.[\w-]{43}$/);
+        const id = idOf(cookie);
+        const sig = cookie.slice(cookie.indexOf('.') + 1);
+        const other = await login(old, 'bob');
+        const flipped = `${sig.slice(0, 10)}${sig[10] === 'A' ? 'B' : 'A'}${sig.slice(11)}`;
+        const forged = [
+          `${COOKIE}=${id}`, // unsigned
+          `${COOKIE}=${id}.${flipped}`, // tampered signature
+          `${COOKIE}=${id}.${other.slice(other.indexOf('.') + 1)}`, // another id's signature
+          `${COOKIE}=${idOf(other).replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}.${other.slice(other.indexOf('.') + 1)}`,
+        ];
+        spy.reset();
+        for (const header of forged) {
+          const page = await get(old, '/who', header);
+          assert.equal(page.status, 200);
+          assert.equal(page.body, 'nobody', header);
+        }
+        assert.equal(spy.count(), 0, 'no store call for a forged cookie');
 
-      const rotated = await start({ secret_key: [K2, K1] }, spy);
-      const page = await get(rotated, '/who', cookie);
-      assert.equal(page.body, 'ann', 'a cookie signed with an older key is accepted');
-      assert.ok(page.cookie, 're-signed');
-      assert.equal(idOf(page.cookie), id, 'same id');
-      assert.notEqual(page.cookie, cookie, 'signed with the newest key');
-      const newest = await start({ secret_key: K2 }, spy);
-      assert.equal((await get(newest, '/who', page.cookie)).body, 'ann');
-      spy.reset();
-      assert.equal((await get(newest, '/who', cookie)).body, 'nobody', 'K1 is retired');
-      assert.equal(spy.count(), 0);
-    });
+        const rotated = await start({ secret_key: [K2, K1] }, spy);
+        const page = await get(rotated, '/who', cookie);
+        assert.equal(page.body, 'ann', 'a cookie signed with an older key is accepted');
+        assert.ok(page.cookie, 're-signed');
+        assert.equal(idOf(page.cookie), id, 'same id');
+        assert.notEqual(page.cookie, cookie, 'signed with the newest key');
+        const newest = await start({ secret_key: K2 }, spy);
+        assert.equal((await get(newest, '/who', page.cookie)).body, 'ann');
+        spy.reset();
+        assert.equal((await get(newest, '/who', cookie)).body, 'nobody', 'K1 is retired');
+        assert.equal(spy.count(), 0);
+      },
+    );
 
-    it('timeouts: idle timeout and absolute lifetime are enforced by the server, whatever the cookie says', async () => {
-      // Each on its own store instance: RedisStore takes its TTL from the manager's timeout.
-      const idleStore = await kind.make();
-      try {
-        const reasons: string[] = [];
-        const idleApp = await start({ timeout: 2 }, idleStore.store);
-        const lifeApp = await start({ lifetime: 2, cookie_max_age: 3600 });
-        for (const app of [idleApp, lifeApp])
-          app.manager.on('expired', (e) => reasons.push(`${app === idleApp}:${e.reason}`));
-        const idle = async () => {
-          const cookie = await login(idleApp);
-          assert.equal((await get(idleApp, '/who', cookie)).body, 'ann');
-          // MySQL's DATETIME rounds atime to the second: wait past the timeout plus that.
-          await sleep(2800);
-          assert.equal((await get(idleApp, '/who', cookie)).body, 'nobody');
-          await eventually(
-            async () => (await idleStore.store.get(keyOf(cookie))) === undefined,
-            'the idle record is removed',
-          );
-          if (!idleStore.store.capabilities.nativeTtl) assert.ok(reasons.includes('true:timeout'));
-        };
-        const life = async () => {
-          const started = Date.now();
-          const first = await get(lifeApp, '/login');
-          assert.ok(first.cookie);
-          assert.match(first.setCookies[0]!, /Max-Age=3600/, 'the cookie claims an hour');
-          assert.equal((await get(lifeApp, '/who', first.cookie)).body, 'ann');
-          await sleep(started + 2300 - Date.now());
-          const late = await get(lifeApp, '/who', first.cookie);
-          assert.equal(late.body, 'nobody', 'over the lifetime though active and within timeout');
-          assert.ok(reasons.includes('false:lifetime'), reasons.join());
-          await eventually(
-            async () => (await store.get(keyOf(first.cookie!))) === undefined,
-            'the record past its lifetime is removed',
-          );
-        };
-        await Promise.all([idle(), life()]);
-      } finally {
-        await idleStore.teardown();
-      }
-    });
+    test(
+      'waits',
+      'timeouts: idle timeout and absolute lifetime are enforced by the server, whatever the cookie says',
+      async () => {
+        // Each on its own store instance: RedisStore takes its TTL from the manager's timeout.
+        const idleStore = await kind.make();
+        try {
+          const reasons: string[] = [];
+          const idleApp = await start({ timeout: 2 }, idleStore.store);
+          const lifeApp = await start({ lifetime: 2, cookie_max_age: 3600 });
+          for (const app of [idleApp, lifeApp])
+            app.manager.on('expired', (e) => reasons.push(`${app === idleApp}:${e.reason}`));
+          const idle = async () => {
+            const cookie = await login(idleApp);
+            assert.equal((await get(idleApp, '/who', cookie)).body, 'ann');
+            // MySQL's DATETIME rounds atime to the second: wait past the timeout plus that.
+            await sleep(2800);
+            assert.equal((await get(idleApp, '/who', cookie)).body, 'nobody');
+            await eventually(
+              async () => (await idleStore.store.get(keyOf(cookie))) === undefined,
+              'the idle record is removed',
+            );
+            if (!idleStore.store.capabilities.nativeTtl)
+              assert.ok(reasons.includes('true:timeout'));
+          };
+          const life = async () => {
+            const first = await get(lifeApp, '/login');
+            assert.ok(first.cookie);
+            assert.match(first.setCookies[0]!, /Max-Age=3600/, 'the cookie claims an hour');
+            const record = await store.get(keyOf(first.cookie));
+            assert.ok(record);
+            const created = decodePayload(record.data).meta.created;
+            assert.equal((await get(lifeApp, '/who', first.cookie)).body, 'ann');
+            await sleep(created + 2300 - Date.now());
+            const late = await get(lifeApp, '/who', first.cookie);
+            assert.equal(late.body, 'nobody', 'over the lifetime though active and within timeout');
+            assert.ok(reasons.includes('false:lifetime'), reasons.join());
+            await eventually(
+              async () => (await store.get(keyOf(first.cookie!))) === undefined,
+              'the record past its lifetime is removed',
+            );
+          };
+          // Both to the end (nothing of either left running after the test), then any failure.
+          for (const result of await Promise.allSettled([idle(), life()]))
+            if (result.status === 'rejected') throw result.reason;
+        } finally {
+          await idleStore.teardown();
+        }
+      },
+    );
 
-    it('lost updates: 64 parallel /count of one session end at 64 (session.update)', async () => {
-      const app = await start();
-      const cookie = await login(app);
-      const answers = await Promise.all(
-        Array.from({ length: 64 }, () => get(app, '/count', cookie)),
-      );
-      assert.deepEqual(
-        answers.map((a) => a.status),
-        answers.map(() => 200),
-      );
-      assert.deepEqual(
-        answers.map((a) => Number(a.body)).sort((a, b) => a - b),
-        Array.from({ length: 64 }, (_, i) => i + 1),
-      );
-      assert.equal((await stored(store, cookie))?.count, 64);
-    });
-
-    it('lost updates: 20 parallel requests each setting a different key leave all 20', async () => {
-      const app = await start();
-      const cookie = await login(app);
-      const answers = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => get(app, `/set/k${i}`, cookie)),
-      );
-      assert.ok(answers.every((a) => a.status === 200));
-      const data = await stored(store, cookie);
-      for (let i = 0; i < 20; i++) assert.equal(data?.[`k${i}`], true, `k${i}`);
-      assert.equal(data?.user, 'ann');
-    });
-
-    it('revival: a slow request started before logout finishes after it, and the session stays dead', async () => {
-      const app = await start();
-      const cookie = await login(app);
-      const hold = app.slow.hold();
-      const slow = get(app, '/slow', cookie);
-      await hold.entered;
-      assert.equal((await get(app, '/logout', cookie)).body, 'bye');
-      hold.release();
-      const late = await slow;
-      assert.equal(late.status, 200);
-      assert.equal(late.body, 'slow done');
-      assert.equal(late.cookie, undefined, 'no cookie for a dead session');
-      assert.equal(await store.get(keyOf(cookie)), undefined, 'not revived');
-      assert.equal((await get(app, '/who', cookie)).body, 'nobody');
-    });
-
-    it('revival: a slow request started before a regenerate cannot bring the old id back', async () => {
-      const app = await start();
-      const cookie = await login(app, 'ann');
-      const hold = app.slow.hold();
-      const slow = get(app, '/slow', cookie);
-      await hold.entered;
-      const renewed = await login(app, 'bob', cookie);
-      hold.release();
-      assert.equal((await slow).body, 'slow done');
-      assert.equal(await store.get(keyOf(cookie)), undefined, 'the old id stays dead');
-      assert.deepEqual(await stored(store, renewed), { user: 'bob' });
-      assert.equal((await get(app, '/who', cookie)).body, 'nobody');
-    });
-
-    it('flooding: a session over max_size fails at save with a clear error, the previous record intact', async () => {
-      const limit = 1000 + n; // tells this suite's message from the others'
-      const app = await start({ max_size: limit });
-      const cookie = await login(app);
-      const before = await store.get(keyOf(cookie));
-      const big = await get(app, '/big', cookie);
-      assert.equal(big.status, 500);
-      assert.notEqual(big.body, 'big', 'a failed save is not answered as a success');
-      assert.ok(
-        printed.some((m) => m.includes(`over the limit of ${limit} (max_size)`)),
-        'the error says the session is too large',
-      );
-      assert.equal((await store.get(keyOf(cookie)))?.data, before?.data, 'record unchanged');
-      assert.equal((await get(app, '/who', cookie)).body, 'ann');
-    });
-
-    it('deserialization: a corrupt record is no session, logged, not fatal, and quarantined', async () => {
-      const warnings: string[] = [];
-      const app = await start({ logger: { warn: (m) => warnings.push(m) } });
-      const cookie = await login(app);
-      const key = keyOf(cookie);
-      await store.set(key, { data: 'garbage{', atime: Date.now() });
-      const page = await get(app, '/who', cookie);
-      assert.equal(page.status, 200);
-      assert.equal(page.body, 'nobody');
-      if (store.quarantine) {
-        assert.match(warnings.join('\n'), /corrupt session record .*, quarantined/);
-        assert.equal(await store.get(key), undefined, 'no longer served');
-        assert.equal(await made.quarantined(key), 'garbage{', 'kept aside as it was');
-        const listed: string[] = [];
-        for await (const k of store.keys()) listed.push(k);
-        assert.ok(!listed.some((k) => k.includes(key)), 'not listed as a session');
-      } else {
-        assert.match(warnings.join('\n'), /corrupt session record .*, left in place/);
-        assert.equal((await store.get(key))?.data, 'garbage{');
-      }
-      const again = await login(app, 'ann', cookie);
-      assert.notEqual(idOf(again), idOf(cookie), 'a new session, never the corrupt id');
-      assert.equal((await get(app, '/who', again)).body, 'ann');
-    });
-
-    it('outage: a store that hangs is answered 503 after store_timeout, then the app recovers', async () => {
-      const hanging = await kind.hanging();
-      const ms = 300 + n; // tells this suite's message from the others'
-      const warnings: string[] = [];
-      const app = await start(
-        { store_timeout: ms, logger: { warn: (m) => warnings.push(m) } },
-        hanging.store,
-      );
-      try {
+    test(
+      'work',
+      'lost updates: 64 parallel /count of one session end at 64 (session.update)',
+      async () => {
+        const app = await start();
         const cookie = await login(app);
-        hanging.freeze();
-        const atLoad = await get(app, '/who', cookie);
-        assert.equal(atLoad.status, 503, `${hanging.how}: ${atLoad.body}`);
-        const atSave = await get(app, '/login');
-        assert.equal(atSave.status, 503);
-        assert.equal(atSave.cookie, undefined, 'no cookie for a session that was not stored');
-        const said = [...warnings, ...printed].join('\n');
-        assert.match(said, new RegExp(`timed out after ${ms} ms`));
-        hanging.thaw();
-        assert.equal((await get(app, '/who', cookie)).body, 'ann', 'serves again');
-        assert.equal((await get(app, '/who', await login(app, 'bob'))).body, 'bob');
-      } finally {
-        hanging.thaw();
-        await app.close();
-        await hanging.teardown();
-      }
-    });
+        const answers = await Promise.all(
+          Array.from({ length: 64 }, () => get(app, '/count', cookie)),
+        );
+        assert.deepEqual(
+          answers.map((a) => a.status),
+          answers.map(() => 200),
+        );
+        assert.deepEqual(
+          answers.map((a) => Number(a.body)).sort((a, b) => a - b),
+          Array.from({ length: 64 }, (_, i) => i + 1),
+        );
+        assert.equal((await stored(store, cookie))?.count, 64);
+      },
+    );
+
+    test(
+      'work',
+      'lost updates: 20 parallel requests each setting a different key leave all 20',
+      async () => {
+        const app = await start();
+        const cookie = await login(app);
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => get(app, `/set/k${i}`, cookie)),
+        );
+        assert.ok(answers.every((a) => a.status === 200));
+        const data = await stored(store, cookie);
+        for (let i = 0; i < 20; i++) assert.equal(data?.[`k${i}`], true, `k${i}`);
+        assert.equal(data?.user, 'ann');
+      },
+    );
+
+    test(
+      'work',
+      'revival: a slow request started before logout finishes after it, and the session stays dead',
+      async () => {
+        const app = await start();
+        const cookie = await login(app);
+        const hold = app.slow.hold();
+        const slow = get(app, '/slow', cookie);
+        await hold.entered;
+        assert.equal((await get(app, '/logout', cookie)).body, 'bye');
+        hold.release();
+        const late = await slow;
+        assert.equal(late.status, 200);
+        assert.equal(late.body, 'slow done');
+        assert.equal(late.cookie, undefined, 'no cookie for a dead session');
+        assert.equal(await store.get(keyOf(cookie)), undefined, 'not revived');
+        assert.equal((await get(app, '/who', cookie)).body, 'nobody');
+      },
+    );
+
+    test(
+      'work',
+      'revival: a slow request started before a regenerate cannot bring the old id back',
+      async () => {
+        const app = await start();
+        const cookie = await login(app, 'ann');
+        const hold = app.slow.hold();
+        const slow = get(app, '/slow', cookie);
+        await hold.entered;
+        const renewed = await login(app, 'bob', cookie);
+        hold.release();
+        assert.equal((await slow).body, 'slow done');
+        assert.equal(await store.get(keyOf(cookie)), undefined, 'the old id stays dead');
+        assert.deepEqual(await stored(store, renewed), { user: 'bob' });
+        assert.equal((await get(app, '/who', cookie)).body, 'nobody');
+      },
+    );
+
+    test(
+      'work',
+      'flooding: a session over max_size fails at save with a clear error, the previous record intact',
+      async () => {
+        const limit = 1000 + n; // tells this suite's message from the others'
+        const app = await start({ max_size: limit });
+        const cookie = await login(app);
+        const before = await store.get(keyOf(cookie));
+        const big = await get(app, '/big', cookie);
+        assert.equal(big.status, 500);
+        assert.notEqual(big.body, 'big', 'a failed save is not answered as a success');
+        assert.ok(
+          printed.some((m) => m.includes(`over the limit of ${limit} (max_size)`)),
+          'the error says the session is too large',
+        );
+        assert.equal((await store.get(keyOf(cookie)))?.data, before?.data, 'record unchanged');
+        assert.equal((await get(app, '/who', cookie)).body, 'ann');
+      },
+    );
+
+    test(
+      'work',
+      'deserialization: a corrupt record is no session, logged, not fatal, and quarantined',
+      async () => {
+        const warnings: string[] = [];
+        const app = await start({ logger: { warn: (m) => warnings.push(m) } });
+        const cookie = await login(app);
+        const key = keyOf(cookie);
+        await store.set(key, { data: 'garbage{', atime: Date.now() });
+        const page = await get(app, '/who', cookie);
+        assert.equal(page.status, 200);
+        assert.equal(page.body, 'nobody');
+        if (store.quarantine) {
+          assert.match(warnings.join('\n'), /corrupt session record .*, quarantined/);
+          assert.equal(await store.get(key), undefined, 'no longer served');
+          assert.equal(await made.quarantined(key), 'garbage{', 'kept aside as it was');
+          const listed: string[] = [];
+          for await (const k of store.keys()) listed.push(k);
+          assert.ok(!listed.some((k) => k.includes(key)), 'not listed as a session');
+        } else {
+          assert.match(warnings.join('\n'), /corrupt session record .*, left in place/);
+          assert.equal((await store.get(key))?.data, 'garbage{');
+        }
+        const again = await login(app, 'ann', cookie);
+        assert.notEqual(idOf(again), idOf(cookie), 'a new session, never the corrupt id');
+        assert.equal((await get(app, '/who', again)).body, 'ann');
+      },
+    );
+
+    test(
+      'waits',
+      'outage: a store that hangs is answered 503 after store_timeout, then the app recovers',
+      async () => {
+        const hanging = await kind.hanging();
+        // Connected (and its table created) before the deadline applies.
+        await hanging.store.get(storeKey(generateSessionId()));
+        // Long enough for a first write under the load of every suite starting at once; distinct
+        // per suite, so that its message tells it from the others'.
+        const ms = 800 + n;
+        const warnings: string[] = [];
+        const app = await start(
+          { store_timeout: ms, logger: { warn: (m) => warnings.push(m) } },
+          hanging.store,
+        );
+        try {
+          const cookie = await login(app);
+          hanging.freeze();
+          const atLoad = await get(app, '/who', cookie);
+          assert.equal(atLoad.status, 503, `${hanging.how}: ${atLoad.body}`);
+          const atSave = await get(app, '/login');
+          assert.equal(atSave.status, 503);
+          assert.equal(atSave.cookie, undefined, 'no cookie for a session that was not stored');
+          const said = [...warnings, ...printed].join('\n');
+          assert.match(said, new RegExp(`timed out after ${ms} ms`));
+          hanging.thaw();
+          assert.equal((await get(app, '/who', cookie)).body, 'ann', 'serves again');
+          assert.equal((await get(app, '/who', await login(app, 'bob'))).body, 'bob');
+        } finally {
+          hanging.thaw();
+          await app.close();
+          await hanging.teardown();
+        }
+      },
+    );
   });
 }
