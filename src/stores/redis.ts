@@ -560,6 +560,35 @@ export class RedisStore implements Store {
     }
   }
 
+  /**
+   * The key {@link RedisStore.quarantine} renames a record to: `<prefix>quarantine:{<prefix><key>}`
+   * (the braces keep it in the record's Cluster slot), or `<prefix>quarantine:<key>` when the
+   * prefix carries its own hash tag. Outside `keys()`, which lists store keys only.
+   */
+  quarantineKey(key: string): string {
+    const full = this.#key(key);
+    return full.includes('{')
+      ? `${this.prefix}quarantine:${key}`
+      : `${this.prefix}quarantine:{${full}}`;
+  }
+
+  /**
+   * Moves a record that failed to decode aside: RENAME to {@link RedisStore.quarantineKey}, so it
+   * is no longer served, with a fresh TTL (kept for inspection for one idle timeout, then Redis
+   * drops it).
+   */
+  async quarantine(key: string): Promise<void> {
+    const from = this.#key(key);
+    const to = this.quarantineKey(key);
+    try {
+      await this.#run('quarantine', ['RENAME', from, to]);
+    } catch (err) {
+      if (/no such key/i.test((err as Error)?.message ?? '')) return;
+      throw err;
+    }
+    await this.#run('quarantine', ['PEXPIRE', to, this.#ttlMs]);
+  }
+
   /** Closes the connection the store made from a URL; a client given by the app stays open. */
   async close(): Promise<void> {
     if (this.#closed) return;

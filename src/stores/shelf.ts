@@ -11,6 +11,8 @@
  * two more: `websession:user` (`<sha256(user)>:<store key>` → '1', read by a key-prefix range)
  * and `websession:owner` (store key → sha256(user), to unindex on delete and cleanup), written in
  * the same transaction as the record.
+ * Records that failed to decode are moved to `websession:quarantine` (store key → codec text as
+ * it was).
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -43,6 +45,7 @@ interface Handles {
   atimes: Database<number, string>;
   users: Database<string, string>;
   owners: Database<string, string>;
+  quarantine: Database<string, string>;
 }
 
 const DATA_DB = 'websession:data';
@@ -50,6 +53,7 @@ const ATIME_DB = 'websession:atime';
 const USER_DB = 'websession:user';
 const OWNER_DB = 'websession:owner';
 const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
+const QUARANTINE_DB = 'websession:quarantine';
 
 /** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
 class MutatorFailure {
@@ -114,7 +118,8 @@ export class ShelfStore implements Store {
         const atimes = env.openDB<number, string>({ name: ATIME_DB, encoding: 'msgpack' });
         const users = env.openDB<string, string>({ name: USER_DB, encoding: 'string' });
         const owners = env.openDB<string, string>({ name: OWNER_DB, encoding: 'string' });
-        return { env, data, atimes, users, owners };
+        const quarantine = env.openDB<string, string>({ name: QUARANTINE_DB, encoding: 'string' });
+        return { env, data, atimes, users, owners, quarantine };
       } catch (err) {
         this.#handles = undefined;
         throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
@@ -327,6 +332,37 @@ export class ShelfStore implements Store {
       for (const key of page) yield key;
       if (page.length < 1000) return;
       after = page[page.length - 1];
+    }
+  }
+
+  /**
+   * Moves a record that failed to decode to the `websession:quarantine` database of the file, in
+   * one transaction: no longer served nor listed, kept for inspection ({@link ShelfStore.quarantined}).
+   * A later corrupt record of the same key replaces the one kept.
+   */
+  async quarantine(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      await h.data.transaction(() => {
+        const data = h.data.get(key);
+        if (data === undefined) return;
+        h.quarantine.put(key, data);
+        ShelfStore.#remove(h, key);
+      });
+    } catch (err) {
+      this.#fail('quarantine', err);
+    }
+  }
+
+  /** The codec text of a quarantined record (see {@link ShelfStore.quarantine}), or undefined. */
+  async quarantined(key: string): Promise<string | undefined> {
+    assertKey(key, this.kind);
+    const h = await this.#open();
+    try {
+      return h.quarantine.get(key);
+    } catch (err) {
+      this.#fail('read', err);
     }
   }
 

@@ -2,7 +2,7 @@
 // store was, or was not, used.
 import type { Store, StoredSession, StoreMutator } from 'websession';
 
-export type Op = 'get' | 'set' | 'update' | 'touch' | 'delete' | 'cleanup';
+export type Op = 'get' | 'set' | 'update' | 'touch' | 'delete' | 'cleanup' | 'quarantine';
 
 export class SpyStore implements Store {
   readonly inner: Store;
@@ -12,8 +12,21 @@ export class SpyStore implements Store {
   /** When set, every call rejects with it (simulates an outage). */
   fail: Error | undefined;
 
+  /** Forwarded (and counted) only when the inner store has it, so the spy declares what it does. */
+  readonly quarantine?: (key: string) => Promise<void>;
+
   constructor(inner: Store) {
     this.inner = inner;
+    if (inner.quarantine) {
+      this.quarantine = async (key) => {
+        await this.#gate('quarantine', key);
+        return inner.quarantine!(key);
+      };
+    }
+  }
+  /** Passes the manager's timeout on (RedisStore takes its TTL from it). */
+  configure(options: { timeout: number }): void {
+    this.inner.configure?.(options);
   }
   get kind() {
     return this.inner.kind;

@@ -194,6 +194,26 @@ export function describeStoreContract(
       assert.deepEqual(await store.userSessions(`${user}-nobody`), []);
     });
 
+    it('quarantine, when it has one, takes a record out of get() and keys()', async (t) => {
+      if (!store.quarantine) {
+        t.skip(`${store.kind} has no quarantine`);
+        return;
+      }
+      const k = key();
+      const kept = key();
+      await store.set(k, rec('garbage{'));
+      await store.set(kept, rec('fine'));
+      await store.quarantine(k);
+      assert.equal(await store.get(k), undefined);
+      const all: string[] = [];
+      for await (const listed of store.keys()) all.push(listed);
+      assert.ok(!all.some((listed) => listed.includes(k)), 'not listed');
+      assert.ok(all.includes(kept), 'other records stay');
+      assert.equal((await store.get(kept))?.data, 'fine');
+      await store.quarantine(key()); // a missing record: no-op
+      await assert.rejects(store.quarantine('../../etc/passwd'), InvalidSessionIdError);
+    });
+
     it('serves a full session cycle through SessionManager', async () => {
       const manager = new SessionManager<{ n: number; when: Date; tags: Set<string> }>(store, {
         cleanup_interval: 0,

@@ -9,12 +9,26 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Listens again on the same port. */
   restore(): Promise<void>;
+  /**
+   * Stops forwarding without closing anything: connections stay open, bytes are held in both
+   * directions (new connections too), so the server seems to hang.
+   */
+  freeze(): void;
+  /** Forwards again, held bytes first. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
 /** Starts a proxy from 127.0.0.1:<free port> to `target`. */
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const held: [net.Socket, Buffer][] = [];
+  const forward = (from: net.Socket, to: net.Socket) =>
+    from.on('data', (chunk: Buffer) => {
+      if (frozen) held.push([to, chunk]);
+      else to.write(chunk);
+    });
   const server = net.createServer((client) => {
     const upstream = net.connect(target);
     sockets.add(client).add(upstream);
@@ -26,7 +40,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
   });
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -44,7 +59,19 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       server.close(() => resolve());
     });
   const port = await listen(0);
-  return { port, cut: stop, restore: async () => void (await listen(port)), close: stop };
+  return {
+    port,
+    cut: stop,
+    restore: async () => void (await listen(port)),
+    freeze: () => {
+      frozen = true;
+    },
+    thaw: () => {
+      frozen = false;
+      for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
+    close: stop,
+  };
 }
 
 /** A loopback port nothing listens on (bound once, then released). */

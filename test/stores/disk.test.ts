@@ -54,21 +54,29 @@ describe('DiskStore across processes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a writer killed mid-write never leaves a torn record', async () => {
+  it('a writer killed mid-write (SIGKILL) never leaves a torn record', async () => {
     const dir = await tempDir();
     const key = 'ef'.repeat(32);
     const store = new DiskStore(dir);
     await store.set(key, { data: 'B'.repeat(1 << 20), atime: Date.now() });
-    for (let round = 0; round < 3; round++) {
+    const shard = join(dir, key.slice(0, 2));
+    // Kill the writer as soon as its temp file is seen; a round counts as mid-write when that
+    // temp file is still there after the kill (the rename never happened).
+    let midWrite = 0;
+    for (let round = 0; round < 8 && midWrite < 2; round++) {
       const p = child(['churn', dir, key]);
       await once(p, 'message');
-      await new Promise((r) => setTimeout(r, 150 + round * 100));
+      const mine = (n: string) => n.includes(`.${p.pid}.`) && n.endsWith('.tmp');
+      for (let i = 0; i < 400 && !(await readdir(shard)).some(mine); i++)
+        await new Promise((r) => setTimeout(r, 2));
       p.kill('SIGKILL');
       await once(p, 'exit');
+      if ((await readdir(shard)).some(mine)) midWrite++;
       const data = (await store.get(key))?.data ?? '';
       assert.equal(data.length, 1 << 20, 'a whole record');
       assert.ok(/^(A+|B+)$/.test(data), 'one write, never a mix or a prefix');
     }
+    assert.ok(midWrite > 0, 'at least one writer was killed between writing and renaming');
     // Temp files of the killed writer are left aside, never read as sessions, and removed by cleanup once old.
     const keys: string[] = [];
     for await (const k of store.keys()) keys.push(k);

@@ -97,6 +97,7 @@ describe('ShelfStore across processes', () => {
     const dir = await tempDir();
     const file = join(dir, 'churn.shelf');
     const k = key();
+    let commits = 0;
     for (let round = 0; round < 3; round++) {
       const p = child(['churn', file, k]);
       await once(p, 'message');
@@ -111,7 +112,10 @@ describe('ShelfStore across processes', () => {
       assert.ok(m, 'one whole write, never a mix or a prefix');
       assert.equal(m[2]!.length, 1 << 20);
       assert.equal(Number(m[1]), got.atime, 'data and atime from the same commit');
+      commits += Number(m[1]);
     }
+    // The writers were killed while committing one record after another, not before they began.
+    assert.ok(commits > 0, 'the killed writers had committed records');
     await rm(dir, { recursive: true, force: true });
   });
 });

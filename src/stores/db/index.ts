@@ -124,6 +124,10 @@ function backendFor(
   throw new ConfigError(HANDLE_HELP);
 }
 
+/** Where {@link DBStore.quarantine} moves a row: `session_id = 'quarantine:<key>'`. */
+const QUARANTINE_PREFIX = 'quarantine:';
+const STORE_KEY = /^[0-9a-f]{64}$/;
+
 /** Errors thrown by a mutator pass through the store unchanged. */
 const mutatorErrors = new WeakSet<object>();
 
@@ -292,11 +296,27 @@ export class DBStore implements Store {
     }
   }
 
+  /**
+   * Moves a record that failed to decode aside: its row is renamed `quarantine:<key>` (atime set
+   * to now), so it is no longer served nor listed by `keys()`, and stays for inspection
+   * (`SELECT data FROM sessions WHERE session_id = 'quarantine:<key>'`) until cleanup removes it
+   * with the rows idle past the timeout.
+   */
+  async quarantine(key: string): Promise<void> {
+    assertKey(key, this.kind);
+    return this.#run('quarantine', async (b) => {
+      const record = await b.get(key);
+      if (!record) return;
+      await b.set(QUARANTINE_PREFIX + key, { data: record.data, atime: Date.now() });
+      await b.delete(key);
+    });
+  }
+
   async *keys(): AsyncIterable<string> {
     let after = '';
     for (;;) {
       const page = await this.#run('keys', (b) => b.keysAfter(after, KEYS_PAGE));
-      for (const k of page) yield k;
+      for (const k of page) if (STORE_KEY.test(k)) yield k;
       if (page.length < KEYS_PAGE) return;
       after = page[page.length - 1]!;
     }

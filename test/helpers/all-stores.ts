@@ -1,0 +1,294 @@
+// Every store, as fixtures for tests that must run on each of them (test/security/*.test.ts):
+// memory, disk, sqlite, postgres, mysql, shelf, redis. Each `make()` gives a fresh, isolated store
+// (its own temp folder, file, table or key prefix) and a teardown that removes what it created.
+// Servers come from test/helpers/servers.ts: outside CI a missing one skips with a printed
+// reason, under CI=true it fails the run.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Sqlite from 'better-sqlite3';
+import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import {
+  DBStore,
+  DiskStore,
+  MemoryStore,
+  RedisStore,
+  ShelfStore,
+  type Store,
+  type StoredSession,
+  type StoreMutator,
+} from 'websession';
+import { uniqueTable } from './db-store.js';
+import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './servers.js';
+import { SpyStore } from './spy-store.js';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+
+/** A store made for one test or suite. */
+export interface MadeStore {
+  store: Store;
+  /**
+   * The codec text of the record quarantined under `key`, read where this store keeps it (a
+   * folder, a database of the file, a renamed row or key); undefined when there is none.
+   */
+  quarantined(key: string): Promise<string | undefined>;
+  /** Closes the store and removes its folder, file, table or keys. */
+  teardown(): Promise<void>;
+}
+
+/** A store whose I/O a test can stop and restart, to play a store that hangs. */
+export interface HangingStore extends MadeStore {
+  /** How the hang is made: `tcp proxy` (a server stops answering) or `gate` (simulated). */
+  how: 'tcp proxy' | 'gate';
+  /** From now on the store answers nothing (calls in flight and new ones wait). */
+  freeze(): void;
+  /** Lets everything that waited through, and answers again. */
+  thaw(): void;
+}
+
+/** One kind of store. */
+export interface StoreKind {
+  /** `memory`, `disk`, `sqlite`, `postgres`, `mysql`, `shelf`, `redis`. */
+  name: string;
+  /** A reason to skip (its server is down, outside CI), or false. */
+  skip: string | false;
+  make(): Promise<MadeStore>;
+  /**
+   * A store that can be made to hang: a server reached through a TCP proxy that stops
+   * forwarding; in-process stores (nothing on a network to hang) behind a gate that holds every
+   * call, which is a simulation.
+   */
+  hanging(): Promise<HangingStore>;
+}
+
+const tempDir = (what: string) => mkdtemp(join(tmpdir(), `websession-${what}-`));
+
+/** In-process stores hang only in simulation: a SpyStore gate holds every call. */
+function gated(made: MadeStore): HangingStore {
+  const spy = new SpyStore(made.store);
+  let release: (() => void) | undefined;
+  return {
+    ...made,
+    store: spy,
+    how: 'gate',
+    freeze() {
+      spy.hang = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+    thaw() {
+      spy.hang = undefined;
+      release?.();
+    },
+  };
+}
+
+function proxied(
+  proxy: TcpProxy,
+  made: MadeStore,
+): Pick<HangingStore, 'how' | 'freeze' | 'thaw' | 'teardown'> {
+  return {
+    how: 'tcp proxy',
+    freeze: () => proxy.freeze(),
+    thaw: () => proxy.thaw(),
+    teardown: async () => {
+      proxy.thaw();
+      await made.teardown();
+      await proxy.close();
+    },
+  };
+}
+
+/** The URL with its port replaced (to reach a server through a proxy on loopback). */
+function viaPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.hostname = '127.0.0.1';
+  u.port = String(port);
+  return u.toString();
+}
+
+async function proxyTo(url: string, defaultPort: number): Promise<TcpProxy> {
+  const u = new URL(url);
+  return startTcpProxy({ host: u.hostname, port: Number(u.port || defaultPort) });
+}
+
+async function makeMemory(): Promise<MadeStore> {
+  const store = new MemoryStore();
+  return {
+    store,
+    quarantined: async (key) => store.quarantined.get(key)?.data,
+    teardown: () => store.close(),
+  };
+}
+
+async function makeDisk(): Promise<MadeStore> {
+  const dir = await tempDir('disk');
+  const store = new DiskStore(dir);
+  return {
+    store,
+    async quarantined(key) {
+      const names = await readdir(join(dir, 'quarantine')).catch(() => [] as string[]);
+      const name = names.find((n) => n.startsWith(`${key}.`));
+      return name === undefined ? undefined : readFile(join(dir, 'quarantine', name), 'utf8');
+    },
+    teardown: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function makeShelf(): Promise<MadeStore> {
+  const dir = await tempDir('shelf');
+  const store = new ShelfStore(join(dir, 'sessions.shelf'));
+  return {
+    store,
+    quarantined: (key) => store.quarantined(key),
+    teardown: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function makeSqlite(): Promise<MadeStore> {
+  const dir = await tempDir('sqlite');
+  const db = new Sqlite(join(dir, 'sessions.db'));
+  db.pragma('journal_mode = WAL');
+  const table = uniqueTable();
+  const store = new DBStore(db, table, { createTable: true });
+  return {
+    store,
+    quarantined: async (key) =>
+      (
+        db.prepare(`SELECT data FROM ${table} WHERE session_id = ?`).get(`quarantine:${key}`) as
+          | { data: string }
+          | undefined
+      )?.data,
+    teardown: async () => {
+      await store.close();
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function makePostgres(url = POSTGRES_URL): Promise<MadeStore> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => {});
+  const table = uniqueTable();
+  const store = new DBStore(pool, table, { createTable: true, onError: () => {} });
+  return {
+    store,
+    quarantined: async (key) =>
+      (await pool.query(`SELECT data FROM ${table} WHERE session_id = $1`, [`quarantine:${key}`]))
+        .rows[0]?.data,
+    teardown: async () => {
+      await store.close();
+      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+      await pool.end();
+    },
+  };
+}
+
+async function makeMysql(url = MYSQL_URL): Promise<MadeStore> {
+  const pool = mysql.createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
+  pool.pool.on('error', () => {});
+  const table = uniqueTable();
+  const store = new DBStore(pool, table, { createTable: true, onError: () => {} });
+  return {
+    store,
+    async quarantined(key) {
+      const [rows] = await pool.query(`SELECT data FROM ${table} WHERE session_id = ?`, [
+        `quarantine:${key}`,
+      ]);
+      return (rows as { data: string }[])[0]?.data;
+    },
+    teardown: async () => {
+      await store.close();
+      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * RedisStore remembering the keys it wrote, so that teardown deletes exactly those: the shared
+ * server may hold many keys, and a SCAN of them all per fixture would be slow.
+ */
+class TrackedRedisStore extends RedisStore {
+  readonly written = new Set<string>();
+  override set(key: string, record: StoredSession): Promise<void> {
+    this.written.add(key);
+    return super.set(key, record);
+  }
+  override update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    this.written.add(key);
+    return super.update(key, mutator);
+  }
+}
+
+async function makeRedis(url = REDIS_URL): Promise<MadeStore> {
+  const prefix = `wstest:${process.pid}:${randomBytes(4).toString('hex')}:`;
+  const store = new TrackedRedisStore(url, { prefix });
+  const withClient = async <T>(fn: (redis: Redis) => Promise<T>): Promise<T> => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      return await fn(redis);
+    } finally {
+      redis.disconnect();
+    }
+  };
+  return {
+    store,
+    quarantined: (key) =>
+      withClient(async (redis) => (await redis.hget(store.quarantineKey(key), 'd')) ?? undefined),
+    teardown: async () => {
+      await store.close();
+      const keys = [...store.written].flatMap((k) => [prefix + k, store.quarantineKey(k)]);
+      if (keys.length > 0) await withClient((redis) => redis.del(...keys));
+    },
+  };
+}
+
+/** Every store kind, servers checked once (call at the top of a test file, with await). */
+export async function allStores(): Promise<StoreKind[]> {
+  const [pgSkip, mySkip, redisSkip] = await Promise.all([
+    serverSkip('postgres', POSTGRES_URL, 5432),
+    serverSkip('mysql', MYSQL_URL, 3306),
+    serverSkip('redis', REDIS_URL, 6379),
+  ]);
+  const local = (name: string, make: () => Promise<MadeStore>): StoreKind => ({
+    name,
+    skip: false,
+    make,
+    hanging: async () => gated(await make()),
+  });
+  const server = (
+    name: string,
+    skip: string | false,
+    url: string,
+    port: number,
+    make: (url?: string) => Promise<MadeStore>,
+  ): StoreKind => ({
+    name,
+    skip,
+    make: () => make(),
+    async hanging() {
+      const proxy = await proxyTo(url, port);
+      const made = await make(viaPort(url, proxy.port));
+      return { ...made, ...proxied(proxy, made) };
+    },
+  });
+  return [
+    local('memory', makeMemory),
+    local('disk', makeDisk),
+    local('sqlite', makeSqlite),
+    server('postgres', pgSkip, POSTGRES_URL, 5432, makePostgres),
+    server('mysql', mySkip, MYSQL_URL, 3306, makeMysql),
+    local('shelf', makeShelf),
+    server('redis', redisSkip, REDIS_URL, 6379, makeRedis),
+  ];
+}
