@@ -101,7 +101,7 @@ export class ShelfStore implements Store {
         const env = lmdb.open({
           path: this.filename,
           noSubdir: true,
-          maxDbs: 4,
+          maxDbs: 8,
           noSync: this.#options.noSync ?? false,
         });
         if (isNew) {
