@@ -14,11 +14,12 @@
  * });
  * @module
  */
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
-import { type ManagerSource, toManager } from './common.js';
+import { errorAnswer, type ManagerSource, toManager } from './common.js';
+import { sendAnswer } from './hold.js';
 import { attachSession } from './node.js';
 import type { AppData } from './types.js';
 
@@ -67,4 +68,22 @@ export function session<T extends SessionData = AppData>(
 /** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */
 export function sessionOf<T extends SessionData>(req: Request): Session<T> {
   return req.session as unknown as Session<T>;
+}
+
+/**
+ * Error middleware that answers a session store failure raised inside a handler (for example by
+ * `await req.session.update(…)` while the store is down) with 503, as the load and the commit
+ * do, instead of Express's default 500. Register it after your routes; other errors go on to
+ * the next error handler.
+ * @example app.use(sessionErrors());
+ */
+export function sessionErrors(): ErrorRequestHandler {
+  return (err: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    const answer = errorAnswer(err);
+    if (!answer || res.headersSent) {
+      next(err);
+      return;
+    }
+    sendAnswer(res, answer);
+  };
 }
