@@ -95,10 +95,11 @@ export class ShelfStore implements Store {
       );
     this.#handles ??= (async () => {
       const lmdb = await loadOptional('lmdb', this.kind, () => import('lmdb'));
+      let env: ReturnType<typeof lmdb.open> | undefined;
       try {
         mkdirSync(path.dirname(this.filename), { recursive: true, mode: 0o700 });
         const isNew = !existsSync(this.filename);
-        const env = lmdb.open({
+        env = lmdb.open({
           path: this.filename,
           noSubdir: true,
           maxDbs: 8,
@@ -122,6 +123,8 @@ export class ShelfStore implements Store {
         return { env, data, atimes, users, owners, quarantine };
       } catch (err) {
         this.#handles = undefined;
+        // Close a half-opened environment: the next call opens afresh instead of piling up.
+        await env?.close().catch(() => {});
         throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
           cause: err,
         });
