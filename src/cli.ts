@@ -26,7 +26,7 @@ commands:
                                              one session's data, decoded
   kill    --store <url> <key> | --user <id>  delete one session, or all of a user's
   cleanup --store <url> --timeout <seconds>  delete sessions idle longer than that
-  migrate --from <url> --to <url> [--timeout <seconds>]
+  migrate --from <url> --to <url> [--timeout <seconds>] [--jobs N]
                                              copy every live session; resumable, verified
 
 store URLs: memory:, disk:./sessions, sqlite:./sessions.db, postgres://…, mysql://…,
@@ -285,6 +285,10 @@ async function cleanup(values: Values, io: Io): Promise<void> {
 
 async function migrate(values: Values, io: Io): Promise<void> {
   const timeout = seconds(values.timeout as string | undefined, 'timeout', 86400);
+  const jobs = values.jobs === undefined ? MIGRATE_IN_FLIGHT : Number(values.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) {
+    throw new UsageError('--jobs must be an integer from 1 to 1024 (sessions copied at once)');
+  }
   const from = await openStore(values.from as string | undefined, '--from');
   let to: Store;
   try {
@@ -306,7 +310,7 @@ async function migrate(values: Values, io: Io): Promise<void> {
     // Each key is read from the source and written to the destination by one of 64 workers, so
     // reads of some overlap writes of others (the source's and destination's latencies add up
     // per key, not per run).
-    await pool(from.keys(), MIGRATE_IN_FLIGHT, async (key) => {
+    await pool(from.keys(), jobs, async (key) => {
       const record = await from.get(key);
       done++;
       if (!record || record.atime < cutoff) {
@@ -368,6 +372,7 @@ export async function main(
         user: { type: 'string' },
         cookie: { type: 'string' },
         timeout: { type: 'string' },
+        jobs: { type: 'string' },
         limit: { type: 'string' },
         offset: { type: 'string' },
         help: { type: 'boolean', short: 'h' },

@@ -79,7 +79,8 @@ export async function migrateAndKill(
   const started = performance.now();
   const child: ChildProcess = spawn(
     process.execPath,
-    [...CLI_ARGS, 'migrate', '--from', from, '--to', to],
+    // One session at a time: slow enough that the kill lands part-way, whatever the store.
+    [...CLI_ARGS, 'migrate', '--from', from, '--to', to, '--jobs', '1'],
     { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
