@@ -7,7 +7,6 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Store, StoredSession, StoreMutator } from '../stores/store.js';
-import { structuredClone as clone } from './clone.js';
 import {
   decodePayload,
   encodePayload,
@@ -240,7 +239,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       const out = init(data);
       if (out && typeof out === 'object') data = out;
     } else if (init) {
-      data = clone(init) as Partial<T>;
+      data = structuredClone(init) as Partial<T>;
     }
     const state: SessionState<T> = {
       id,
@@ -448,7 +447,7 @@ export class SessionManager<T extends SessionData = SessionData> {
           else delete payload.flash;
         }
       } else if (state.isNew) {
-        payload = { v: 1, meta: state.meta, data: clone(state.data as SessionData) };
+        payload = { v: 1, meta: state.meta, data: structuredClone(state.data as SessionData) };
         if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
       } else {
         return undefined; // killed or expired elsewhere: never revive it

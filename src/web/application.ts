@@ -490,10 +490,9 @@ export function isMain(meta: { url: string }): boolean {
   const entry = process.argv[1];
   if (!entry) return false;
   try {
-    return (
-      meta.url === pathToFileURL(entry).href ||
-      meta.url === pathToFileURL(entry).href.replace(/\.[jt]s$/, '')
-    );
+    // `node app.ts` gives the file itself; `node app` (no extension) names it without one.
+    const href = pathToFileURL(entry).href;
+    return meta.url === href || meta.url.replace(/\.[cm]?[jt]s$/, '') === href;
   } catch {
     return false;
   }

@@ -152,6 +152,20 @@ describe('web.application', () => {
     assert.throws(() => web.application(['/', 'Index', '/x'] as string[]), TypeError);
   });
 
+  it('isMain tells the entry module, named with or without its extension', () => {
+    const saved = process.argv[1];
+    try {
+      process.argv[1] = '/srv/app/main.ts';
+      assert.equal(web.isMain({ url: 'file:///srv/app/main.ts' }), true);
+      assert.equal(web.isMain({ url: 'file:///srv/app/other.ts' }), false);
+      process.argv[1] = '/srv/app/main';
+      assert.equal(web.isMain({ url: 'file:///srv/app/main.ts' }), true);
+      assert.equal(web.isMain({ url: 'file:///srv/app/mainx.ts' }), false);
+    } finally {
+      process.argv[1] = saved;
+    }
+  });
+
   it('parses run() addresses like web.py', () => {
     assert.deepEqual(web.parseAddress(undefined), { host: '0.0.0.0', port: 8080 });
     assert.deepEqual(web.parseAddress('8089'), { host: '0.0.0.0', port: 8089 });
