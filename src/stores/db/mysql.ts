@@ -51,6 +51,7 @@ export interface MyCallbackHandle {
   escapeId: unknown;
 }
 
+/** True for a mysql2 callback-API pool or connection (detected by shape). */
 export function isMysqlCallbackHandle(db: unknown): db is MyCallbackHandle {
   const d = db as Partial<MyCallbackHandle> | null;
   return (
@@ -61,11 +62,13 @@ export function isMysqlCallbackHandle(db: unknown): db is MyCallbackHandle {
   );
 }
 
+/** True for a mysql2 promise pool (detected by shape). */
 export function isMysqlPool(db: unknown): db is MyPool {
   const d = db as Partial<MyPool> | null;
   return !!d && typeof d.getConnection === 'function' && typeof d.execute === 'function';
 }
 
+/** True for a single mysql2 promise connection (detected by shape). */
 export function isMysqlConnection(db: unknown): db is MyConnection {
   const d = db as Partial<MyConnection> | null;
   return !!d && typeof d.execute === 'function' && typeof d.beginTransaction === 'function';

@@ -46,6 +46,7 @@ export interface PgClient extends PgQueryable, PgEmitter {
   escapeIdentifier(text: string): string;
 }
 
+/** True for a `pg` Pool (detected by shape). */
 export function isPgPool(db: unknown): db is PgPool {
   const d = db as Partial<PgPool> | null;
   return (
@@ -56,6 +57,7 @@ export function isPgPool(db: unknown): db is PgPool {
   );
 }
 
+/** True for a connected `pg` Client (detected by shape). */
 export function isPgClient(db: unknown): db is PgClient {
   const d = db as Partial<PgClient> | null;
   return !!d && typeof d.query === 'function' && typeof d.escapeIdentifier === 'function';

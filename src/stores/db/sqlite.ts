@@ -54,6 +54,7 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOT
 
 type Row = { data: string | null; atime: unknown };
 
+/** The DBStore backend over a better-sqlite3 Database; `owned` closes it with the store. */
 export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean): Backend {
   const t = `"${table}"`;
   const sql = {
