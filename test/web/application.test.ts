@@ -162,7 +162,7 @@ describe('web.application', () => {
       assert.equal(web.isMain({ url: 'file:///srv/app/main.ts' }), true);
       assert.equal(web.isMain({ url: 'file:///srv/app/mainx.ts' }), false);
     } finally {
-      process.argv[1] = saved;
+      process.argv[1] = saved as string;
     }
   });
 
