@@ -97,19 +97,32 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/** True when a parsed JSON value has an own `__proto__` key at any depth (or nests absurdly deep). */
+function hasProtoKey(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (depth > 256) return true; // our encoder never nests this deep on the JSON path: refuse
+  if (Array.isArray(value)) return value.some((item) => hasProtoKey(item, depth + 1));
+  for (const key of Object.keys(value)) {
+    if (key === '__proto__') return true;
+    if (hasProtoKey((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
 /** Decodes and checks a session payload. Throws CodecError when the text is not one. */
 export function decodePayload(text: string): SessionPayload {
   let value: unknown;
   if (text.charCodeAt(0) === 123 /* { */) {
-    // JSON.parse makes a "__proto__" key an own property (no pollution), but refuse it anyway:
-    // our encoder never writes one.
-    if (text.includes('"__proto__"'))
-      throw new CodecError('corrupt session record: "__proto__" key');
     try {
       value = JSON.parse(text);
     } catch (err) {
       throw new CodecError(`corrupt session record: ${(err as Error).message}`, { cause: err });
     }
+    // JSON.parse makes a "__proto__" key an own property (no pollution), but refuse it anyway:
+    // our encoder never writes one. The text test is a cheap filter; the walk tells a key from
+    // a string value "__proto__", which is ordinary data.
+    if (text.includes('"__proto__"') && hasProtoKey(value, 0))
+      throw new CodecError('corrupt session record: "__proto__" key');
   } else {
     value = decodeValue(text);
   }

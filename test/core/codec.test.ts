@@ -84,11 +84,25 @@ describe('codec', () => {
     );
   });
 
+  it('keeps a string value "__proto__" (only a key of that name is refused)', () => {
+    for (const data of [
+      { q: '__proto__', list: ['__proto__'] },
+      { q: '__proto__', when: new Date(0) }, // devalue path
+    ]) {
+      const payload = { v: 1 as const, meta: { created: 1 }, data };
+      assert.deepEqual(decodePayload(encodePayload(payload)).data, data);
+    }
+    assert.throws(
+      () => decodePayload('{"v":1,"meta":{"created":1},"data":{"a":[{"__proto__":{"x":1}}]}}'),
+      CodecError,
+    );
+  });
+
   it('property: any JSON-like data round-trips through a payload (or is refused for __proto__ keys)', () => {
     fc.assert(
       fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (data) => {
         const payload = { v: 1 as const, meta: { created: 1 }, data };
-        if (JSON.stringify(data).includes('"__proto__"')) {
+        if (hasProtoKey(data)) {
           assert.throws(() => encodePayload(payload), CodecError);
         } else {
           assert.deepEqual(decodePayload(encodePayload(payload)).data, data);
@@ -98,3 +112,12 @@ describe('codec', () => {
     );
   });
 });
+
+/** True when `value` has an own key `__proto__` at any depth (a value "__proto__" is fine). */
+function hasProtoKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasProtoKey);
+  if (value === null || typeof value !== 'object') return false;
+  return Object.keys(value).some(
+    (key) => key === '__proto__' || hasProtoKey((value as Record<string, unknown>)[key]),
+  );
+}
