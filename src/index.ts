@@ -13,7 +13,13 @@ export {
   resolveConfig,
   type SessionConfig,
 } from './core/config.js';
-export { MAX_COOKIE_HEADER, readCookie, signId, verifyCookieValue } from './core/cookie.js';
+export {
+  IdCache,
+  MAX_COOKIE_HEADER,
+  readCookie,
+  signId,
+  verifyCookieValue,
+} from './core/cookie.js';
 export * from './core/errors.js';
 export type {
   SessionEventBase,

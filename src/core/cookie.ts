@@ -5,7 +5,7 @@
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { parseCookie, stringifySetCookie } from 'cookie';
-import { isValidSessionId } from './id.js';
+import { isValidSessionId, storeKey } from './id.js';
 
 /** Cookie headers longer than this are not parsed at all (treated as carrying no session). */
 export const MAX_COOKIE_HEADER = 16384;
@@ -87,6 +87,67 @@ export function verifyCookieValue(
       found = i;
   }
   return found < 0 ? undefined : { id, stale: found > 0 };
+}
+
+/** What {@link IdCache} keeps for one id: its store key and its signature under the newest key. */
+interface CachedId {
+  key: string;
+  /** base64url HMAC under the newest key, as bytes; undefined when cookies are not signed. */
+  mac: Buffer | undefined;
+}
+
+/**
+ * A bounded memo of the two digests every request of an existing session would compute again: the
+ * cookie's HMAC (under OpenSSL 3 an HMAC costs several µs, most of it in setup) and the SHA-256
+ * store key. Keyed by the id; a cookie is accepted from it only when its signature is
+ * constant-time equal to the one remembered, so it accepts exactly what
+ * {@link verifyCookieValue} accepts with the newest key. Older keys always take the full path.
+ * Least recently added entries go first; a manager keeps one per secret list.
+ */
+export class IdCache {
+  readonly #map = new Map<string, CachedId>();
+  readonly #keys: readonly string[];
+  readonly #max: number;
+
+  constructor(keys: readonly string[], max = 10_000) {
+    this.#keys = keys;
+    this.#max = max;
+  }
+
+  /** Verifies a cookie value as {@link verifyCookieValue} does, and adds its store key. */
+  verify(value: string | undefined): (VerifiedId & { key: string }) | undefined {
+    if (value === undefined) return undefined;
+    const signed = this.#keys.length > 0;
+    if (value.length === (signed ? 108 : 64)) {
+      const id = signed ? value.slice(0, 64) : value;
+      const hit = this.#map.get(id);
+      if (hit) {
+        if (!signed) return { id, stale: false, key: hit.key };
+        const given = Buffer.from(value.slice(65), 'utf8');
+        if (hit.mac && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
+          return { id, stale: false, key: hit.key };
+      }
+    }
+    const verified = verifyCookieValue(value, this.#keys);
+    if (!verified) return undefined;
+    const key = storeKey(verified.id);
+    if (!verified.stale)
+      this.#remember(verified.id, key, signed ? Buffer.from(value.slice(65), 'utf8') : undefined);
+    return { ...verified, key };
+  }
+
+  /** The cookie value for a (new or regenerated) id, signed with the newest key, remembered. */
+  sign(id: string, key: string): string {
+    const value = signId(id, this.#keys);
+    if (!this.#map.has(id))
+      this.#remember(id, key, value === id ? undefined : Buffer.from(value.slice(65), 'utf8'));
+    return value;
+  }
+
+  #remember(id: string, key: string, mac: Buffer | undefined): void {
+    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value as string);
+    this.#map.set(id, { key, mac });
+  }
 }
 
 /** A Set-Cookie header value carrying `value`. */

@@ -18,11 +18,10 @@ import {
 import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config.js';
 import {
   type CookieOptions,
+  IdCache,
   readCookie,
   serializeExpiredCookie,
   serializeSessionCookie,
-  signId,
-  verifyCookieValue,
 } from './cookie.js';
 import {
   ConfigError,
@@ -105,6 +104,8 @@ export class SessionManager<T extends SessionData = SessionData> {
     regenerate: (s) => this.#regenerate(s),
     update: (s, fn) => this.#update(s, fn),
   };
+  /** Memo of cookie signatures and store keys of recent ids. */
+  readonly #ids: IdCache;
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleanupRunning = false;
   #closed = false;
@@ -115,6 +116,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     }
     this.store = store;
     this.config = resolveConfig(config);
+    this.#ids = new IdCache(this.config.secret_keys);
     store.configure?.({ timeout: this.config.timeout });
     this.#events.onListenerError = (err) =>
       this.config.logger.warn('[websession] a session event listener threw', err);
@@ -199,7 +201,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   /** Runs one store call with the configured deadline; failures become StoreUnavailableError. */
   #call<R>(op: string, key: string, promise: Promise<R>): Promise<R> {
     const ms = this.config.store_timeout;
-    if (ms <= 0) {
+    if (ms <= 0 || this.store.capabilities.inProcess) {
       return promise.catch((err: unknown) => {
         throw this.#fail(op, key, err);
       });
@@ -301,10 +303,10 @@ export class SessionManager<T extends SessionData = SessionData> {
     this.#scheduleCleanup();
     const c = this.config;
     const raw = readCookie(request.cookie, c.cookie_name);
-    const verified = verifyCookieValue(raw, c.secret_keys);
+    const verified = this.#ids.verify(raw);
     if (!verified) return this.#wrap(this.#newState(request, raw !== undefined));
 
-    const key = storeKey(verified.id);
+    const key = verified.key;
     const started = performance.now();
     const record = await this.#call('get', key, this.store.get(key));
     const ms = performance.now() - started;
@@ -553,7 +555,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     const c = this.config;
     const cookie = () =>
       serializeSessionCookie(
-        signId(state.id, c.secret_keys),
+        this.#ids.sign(state.id, state.key),
         this.cookieOptions(request.secure ?? false),
       );
 

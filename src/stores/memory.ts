@@ -28,7 +28,7 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
-  readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false };
+  readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false, inProcess: true };
   readonly maxSessions: number;
   readonly #map = new Map<string, StoredSession>();
   /** User index: user → keys of the sessions bound to it. */

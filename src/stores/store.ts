@@ -45,6 +45,11 @@ export interface StoreCapabilities {
   readonly lock: LockScope;
   /** True when the store expires records by itself (e.g. Redis TTL) so `cleanup` is free. */
   readonly nativeTtl: boolean;
+  /**
+   * True when every call completes in this process without waiting on I/O (MemoryStore), so
+   * the manager's `store_timeout` deadline is not armed around it.
+   */
+  readonly inProcess?: boolean;
 }
 
 /** A session store. Every method is async and takes a validated store key. */

@@ -3,12 +3,14 @@ import { describe, it } from 'node:test';
 import {
   ConfigError,
   generateSessionId,
+  IdCache,
   MemoryStore,
   type SessionConfig,
   SessionExpiredError,
   SessionManager,
   SessionTooLargeError,
   StoreUnavailableError,
+  signId,
   storeKey,
 } from 'websession';
 import { cookieOf, SpyStore } from '../helpers/spy-store.js';
@@ -267,6 +269,45 @@ describe('SessionManager', () => {
         true,
         'the old signature is no longer valid',
       );
+    });
+
+    it('a cookie under an older key stays stale on every request (the id memo never takes it as current)', async () => {
+      const { manager: old, memory } = setup({ secret_key: k1 });
+      const cookie = await seed(old, { user: 'ann' });
+      const rotated = new SessionManager<Data>(memory, {
+        secret_key: [k2, k1],
+        cleanup_interval: 0,
+      });
+      for (let i = 0; i < 3; i++) {
+        const s = await rotated.load({ cookie });
+        assert.equal(s.user, 'ann');
+        const sent = await rotated.commit(s);
+        assert.ok(sent, `request ${i}: the old-key cookie is re-signed again`);
+        assert.notEqual(cookieOf(sent), cookie);
+      }
+    });
+
+    it('the id memo is bounded and verifies exactly like verifyCookieValue', () => {
+      const cache = new IdCache([k2, k1], 2);
+      const ids = [generateSessionId(), generateSessionId(), generateSessionId()];
+      const values = ids.map((id) => signId(id, [k2]));
+      for (const [i, v] of values.entries()) {
+        assert.deepEqual(cache.verify(v), { id: ids[i], stale: false, key: storeKey(ids[i]!) });
+        assert.deepEqual(cache.verify(v), { id: ids[i], stale: false, key: storeKey(ids[i]!) });
+      }
+      const v0 = values[0]!;
+      const flipped = `${v0.slice(0, -1)}${v0.endsWith('A') ? 'B' : 'A'}`;
+      assert.equal(cache.verify(flipped), undefined);
+      assert.equal(cache.verify(ids[0]), undefined, 'an unsigned id is refused when keys are set');
+      assert.equal(cache.verify(signId(ids[2]!, [k1]))?.stale, true);
+      assert.equal(
+        cache.verify(signId(ids[2]!, ['k3-0123456789abcdef0123456789abcdef'])),
+        undefined,
+      );
+      const plain = new IdCache([]);
+      assert.equal(plain.verify(ids[0])?.key, storeKey(ids[0]!));
+      assert.equal(plain.verify(ids[0]!.toUpperCase()), undefined);
+      assert.equal(plain.sign(ids[1]!, storeKey(ids[1]!)), ids[1]);
     });
 
     it('refuses short or missing-looking secrets', () => {

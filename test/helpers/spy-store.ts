@@ -32,7 +32,8 @@ export class SpyStore implements Store {
     return this.inner.kind;
   }
   get capabilities() {
-    return this.inner.capabilities;
+    // It can hang or fail on demand: never an in-process store, whatever it wraps.
+    return { ...this.inner.capabilities, inProcess: false };
   }
   count(op?: Op): number {
     return op ? this.calls.filter((c) => c.op === op).length : this.calls.length;
