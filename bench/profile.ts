@@ -1,6 +1,8 @@
 // CPU profile of one bench server under load, summarised: where the server's time goes.
 //
-//   node --import tsx --conditions=websession-src bench/profile.ts <server id> [seconds]
+//   npm run build && node --import tsx bench/profile.ts <server id> [seconds]
+//   (servers load websession from dist/, as an application does; add --conditions=websession-src
+//   to profile the sources through tsx instead)
 //   e.g. bench/profile.ts node-memory 5     (server ids: see SERVERS in bench/servers.ts)
 //
 // Drives the server with wrk (or autocannon) on an existing session while the V8 profiler runs

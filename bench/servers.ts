@@ -4,7 +4,7 @@
 // Servers with no session answer a counter of their own.
 //
 // Child entry (run by bench/run.ts, not by hand):
-//   node --import tsx --conditions=websession-src bench/servers.ts <server id> <tmp dir>
+//   node --import tsx bench/servers.ts <server id> <tmp dir>
 // It reports `{ port }` over IPC, then answers `{ op: 'records' | 'seed' | 'cleanup' | 'close' }`.
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
