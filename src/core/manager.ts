@@ -136,6 +136,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     this.#events.off(event, listener);
   }
 
+  // Hot paths test `#events.listens(…)` themselves, so an event nobody listens to allocates nothing.
   #emit<E extends SessionEventName>(event: E, detail: SessionEvents[E]): void {
     if (this.#events.listens(event)) this.#events.emit(event, detail);
   }
@@ -341,7 +342,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     }
     const p = payload as SessionPayload;
     const stored = record as StoredSession;
-    this.#emit('loaded', { key: key.slice(0, 12), ms });
+    if (this.#events.listens('loaded')) this.#events.emit('loaded', { key: key.slice(0, 12), ms });
     const state: SessionState<T> = {
       id: verified.id,
       key,
@@ -530,11 +531,12 @@ export class SessionManager<T extends SessionData = SessionData> {
       this.store.set(state.key, { data: text, atime: now, user: state.meta.user }),
     );
     await this.#call('delete', old, this.store.delete(old));
-    this.#emit('created', {
-      key: state.key.slice(0, 12),
-      ms: performance.now() - started,
-      bytes: text.length,
-    });
+    if (this.#events.listens('created'))
+      this.#events.emit('created', {
+        key: state.key.slice(0, 12),
+        ms: performance.now() - started,
+        bytes: text.length,
+      });
     state.replacedKey = undefined;
     state.isNew = false;
     state.baseline = text;
@@ -594,30 +596,40 @@ export class SessionManager<T extends SessionData = SessionData> {
         state.key,
         this.store.set(state.key, { data: text, atime: Date.now(), user: state.meta.user }),
       );
-      this.#emit('created', {
-        key: state.key.slice(0, 12),
-        ms: performance.now() - started,
-        bytes: text.length,
-      });
+      if (this.#events.listens('created'))
+        this.#events.emit('created', {
+          key: state.key.slice(0, 12),
+          ms: performance.now() - started,
+          bytes: text.length,
+        });
       return cookie();
     }
     if (changed) {
       const stored = await this.#call(
         'update',
         state.key,
-        this.store.update(state.key, this.#merge(state, keys)),
+        // The record as loaded: stores that can write "if unchanged" in one step try that first.
+        this.store.update(state.key, this.#merge(state, keys), {
+          data: state.baseline,
+          atime: state.atime,
+        }),
       );
       if (!stored) return undefined; // killed elsewhere meanwhile: stays dead
-      this.#emit('saved', {
-        key: state.key.slice(0, 12),
-        ms: performance.now() - started,
-        bytes: stored.data.length,
-      });
+      if (this.#events.listens('saved'))
+        this.#events.emit('saved', {
+          key: state.key.slice(0, 12),
+          ms: performance.now() - started,
+          bytes: stored.data.length,
+        });
     } else {
       const now = Date.now();
       if (now - state.atime >= c.touch_interval * 1000) {
         await this.#call('touch', state.key, this.store.touch(state.key, now));
-        this.#emit('touched', { key: state.key.slice(0, 12), ms: performance.now() - started });
+        if (this.#events.listens('touched'))
+          this.#events.emit('touched', {
+            key: state.key.slice(0, 12),
+            ms: performance.now() - started,
+          });
       }
     }
     return state.sendCookie ? cookie() : undefined;

@@ -101,8 +101,11 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return redis.call('HGET', KEYS[1], 'u') or ''`;
 
 // KEYS[1] key, [KEYS[2] user set]; ARGV: expected version ('' = none), op ('set' | 'del'),
-// data, atime, new version, ttl ms, user hash, member
-const CAS_SCRIPT = `${RECORD_USER}local v = redis.call('HGET', KEYS[1], 'v')
+// data, atime, new version, ttl ms, user hash, member. FIELD is 'v' (the version read) or 'd'
+// (the data read, when the caller hands in the record it loaded: one round trip, no read).
+const casScript = (
+  field: 'v' | 'd',
+) => `${RECORD_USER}local v = redis.call('HGET', KEYS[1], '${field}')
 if (v or '') ~= ARGV[1] then return 0 end
 if ARGV[2] == 'del' then redis.call('DEL', KEYS[1]) return 1 end
 redis.call('HSET', KEYS[1], 'd', ARGV[3], 'a', ARGV[4], 'v', ARGV[5])
@@ -129,7 +132,8 @@ const script = (text: string): Script => ({
 const SCRIPTS = {
   set: script(SET_SCRIPT),
   touch: script(TOUCH_SCRIPT),
-  cas: script(CAS_SCRIPT),
+  cas: script(casScript('v')),
+  casData: script(casScript('d')),
   index: script(INDEX_SCRIPT),
 };
 const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
@@ -443,9 +447,31 @@ export class RedisStore implements Store {
     ]);
   }
 
-  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+  async update(
+    key: string,
+    mutator: StoreMutator,
+    expected?: StoredSession,
+  ): Promise<StoredSession | undefined> {
     const k = this.#key(key);
     return this.#mutex.run(key, async () => {
+      if (expected) {
+        // One round trip: write only if the stored data is still the data the caller read.
+        const next = mutator({ ...expected });
+        const ttl = next ? this.#remaining(next.atime) : 0;
+        if (next && ttl > 0) {
+          const bound = await this.#bind('update', k, key, next.user, ttl);
+          const done = await this.#script('update', SCRIPTS.casData, bound.keys, [
+            expected.data,
+            'set',
+            next.data,
+            next.atime,
+            randomVersion(),
+            ttl,
+            ...bound.args,
+          ]);
+          if (Number(done) === 1) return { data: next.data, atime: next.atime };
+        }
+      }
       for (let attempt = 0; attempt < this.#maxRetries; attempt++) {
         const reply = (await this.#run('update', ['HMGET', k, ...UPDATE_FIELDS])) as
           | (string | null)[]

@@ -65,8 +65,18 @@ export interface Store {
   /**
    * Read-modify-write of one record under a per-key lock (see `capabilities.lock`). Returns
    * the record now stored (undefined when none).
+   *
+   * `expected`, when given, is the record as the caller last read it. A store may first apply
+   * the mutator to it and write the result in one conditional step ("only if the stored data is
+   * still exactly `expected.data`", one round trip instead of a locked transaction), falling back
+   * to the locked read-modify-write when the record changed meanwhile. The mutator may therefore
+   * run more than once, and must not have side effects.
    */
-  update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined>;
+  update(
+    key: string,
+    mutator: StoreMutator,
+    expected?: StoredSession,
+  ): Promise<StoredSession | undefined>;
   /** Sets the access time of an existing record without rewriting its data; no-op when absent. */
   touch(key: string, atime: number): Promise<void>;
   /** Removes the record; no-op when absent. */

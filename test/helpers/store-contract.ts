@@ -6,6 +6,7 @@ import {
   InvalidSessionIdError,
   SessionManager,
   type Store,
+  type StoredSession,
   storeKey,
 } from 'websession';
 
@@ -114,6 +115,39 @@ export function describeStoreContract(
         ),
       );
       assert.equal((await store.get(k))?.data, '50');
+    });
+
+    it('update with an expected record: written when still current, merged from the stored one when not', async () => {
+      const k = key();
+      await store.set(k, rec('1'));
+      const read = await store.get(k);
+      assert.ok(read);
+      const plusOne = (cur: StoredSession | undefined) => rec(String(Number(cur?.data) + 1));
+      assert.equal((await store.update(k, plusOne, read))?.data, '2');
+      assert.equal((await store.get(k))?.data, '2');
+      // `read` is stale now: a store that writes "if unchanged" must notice and use the real record.
+      const seen: string[] = [];
+      const next = await store.update(
+        k,
+        (cur) => {
+          seen.push(String(cur?.data));
+          return plusOne(cur);
+        },
+        read,
+      );
+      assert.equal(next?.data, '3');
+      assert.equal((await store.get(k))?.data, '3');
+      assert.ok(seen.includes('2'), `the mutator saw the stored record (saw ${seen.join(', ')})`);
+      // 30 parallel increments, all from the same stale read, still end at +30.
+      await Promise.all(Array.from({ length: 30 }, () => store.update(k, plusOne, read)));
+      assert.equal((await store.get(k))?.data, '33');
+      // An expected record for a key that is gone does not bring it back.
+      await store.delete(k);
+      assert.equal(
+        await store.update(k, (cur) => (cur ? plusOne(cur) : undefined), read),
+        undefined,
+      );
+      assert.equal(await store.get(k), undefined);
     });
 
     it('a mutator that throws leaves the record as it was and frees the lock', async () => {

@@ -19,7 +19,11 @@ export interface Backend {
   readonly kind: Dbn;
   get(key: string): Promise<StoredSession | undefined>;
   set(key: string, record: StoredSession): Promise<void>;
-  update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined>;
+  update(
+    key: string,
+    mutator: StoreMutator,
+    expected?: StoredSession,
+  ): Promise<StoredSession | undefined>;
   touch(key: string, atime: number): Promise<void>;
   delete(key: string): Promise<void>;
   /** Deletes at most `limit` rows whose atime is before `cutoff` (ms); returns how many. */

@@ -250,7 +250,11 @@ export class DBStore implements Store {
     return this.#run('set', (b) => b.set(key, record));
   }
 
-  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+  async update(
+    key: string,
+    mutator: StoreMutator,
+    expected?: StoredSession,
+  ): Promise<StoredSession | undefined> {
     assertKey(key, this.kind);
     const checked: StoreMutator = (current) => {
       try {
@@ -260,7 +264,7 @@ export class DBStore implements Store {
         throw err;
       }
     };
-    return this.#run('update', (b) => b.update(key, checked));
+    return this.#run('update', (b) => b.update(key, checked, expected));
   }
 
   async touch(key: string, atime: number): Promise<void> {

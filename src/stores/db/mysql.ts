@@ -149,6 +149,16 @@ function mysqlDialect(table: string): SqlDialect {
             user,
             key,
           ]),
+    // Compared as bytes: a case- or accent-insensitive collation (or PAD SPACE) must not take
+    // another writer's data for the one read.
+    updateIf(key, atime, data, user, expected) {
+      const u = this.update(key, atime, data, user);
+      const op = user === undefined ? 'update_if' : 'update_user_if';
+      return q(op, `${u.text} AND CAST(data AS BINARY) = CAST(? AS BINARY)`, [
+        ...u.values,
+        expected,
+      ]);
+    },
     userKeys: (user) => q('user_keys', `SELECT session_id FROM ${t} WHERE ${U} = ?`, [user]),
     columns: () =>
       q(

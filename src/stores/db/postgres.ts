@@ -136,6 +136,11 @@ function pgDialect(table: string): SqlDialect {
             `UPDATE ${t} SET atime = $2, data = $3, ${U} = $4 WHERE session_id = $1`,
             [key, iso(atime), data, user],
           ),
+    updateIf(key, atime, data, user, expected) {
+      const u = this.update(key, atime, data, user);
+      const op = user === undefined ? 'update_if' : 'update_user_if';
+      return q(op, `${u.text} AND data = $${u.values.length + 1}`, [...u.values, expected]);
+    },
     userKeys: (user) => q('user_keys', `SELECT session_id FROM ${t} WHERE ${U} = $1`, [user]),
     // to_regclass resolves the name as every statement here does (search_path); no rows when missing.
     columns: () =>

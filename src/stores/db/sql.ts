@@ -48,6 +48,8 @@ export interface SqlDialect {
   /** Reads the row and locks it until the transaction ends. */
   lockRow(key: string): Query;
   update(key: string, atime: number, data: string, user: UserValue): Query;
+  /** `update`, only where the stored data is exactly `expected` (byte for byte). */
+  updateIf(key: string, atime: number, data: string, user: UserValue, expected: string): Query;
   /** Rows of one user (user_id index). */
   userKeys(user: string): Query;
   /** Column names of the table (no rows when it does not exist). */
@@ -163,8 +165,18 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
           void (await c.run(d.upsert(key, record.atime, record.data, userValue(record)))),
       ),
     // One transaction per key at a time from this process (the row lock orders other processes).
-    update: (key, mutator) =>
+    update: (key, mutator, expected) =>
       mutex.run(key, async () => {
+        if (expected) {
+          // Optimistic: one conditional UPDATE in autocommit. It takes the row lock itself and
+          // re-checks its WHERE on the latest committed row, so it changes nothing when another
+          // writer got there first; then the locked transaction below reads and merges.
+          const next = mutator(expected);
+          if (next) {
+            const q = d.updateIf(key, next.atime, next.data, userValue(next), expected.data);
+            if ((await source.once((c) => c.run(q))) > 0) return next;
+          }
+        }
         for (let attempt = 1; ; attempt++) {
           try {
             return await transaction(key, mutator);
