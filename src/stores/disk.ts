@@ -8,6 +8,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -33,6 +34,14 @@ export interface DiskStoreOptions {
   fsync?: boolean;
   /** File mode of session files. Default 0o600. */
   fileMode?: number;
+  /**
+   * Read and write session files (and take their lock) with synchronous calls. Default true:
+   * a session file is a few hundred bytes in the page cache, so each call takes microseconds,
+   * where an async call costs a thread-pool round trip and keeps the session's lock held across
+   * a dozen of them. Set false on a network or otherwise slow file system, where one call may
+   * take long enough to stall every other request. `fsync: true` writes asynchronously either way.
+   */
+  blocking?: boolean;
 }
 
 const SUFFIX = '.sess';
@@ -56,6 +65,7 @@ export class DiskStore implements Store {
   /** Absolute path of the folder. */
   readonly dir: string;
   readonly #fsync: boolean;
+  readonly #blocking: boolean;
   readonly #mode: number;
   readonly #mutex = new KeyedMutex();
   readonly #shards = new Set<string>();
@@ -65,6 +75,7 @@ export class DiskStore implements Store {
       throw new ConfigError('DiskStore needs a folder path');
     this.dir = path.resolve(dir);
     this.#fsync = options.fsync ?? false;
+    this.#blocking = options.blocking ?? true;
     this.#mode = options.fileMode ?? 0o600;
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -102,6 +113,7 @@ export class DiskStore implements Store {
 
   async get(key: string): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
+    if (this.#blocking) return this.#readSync(file);
     try {
       const [data, stat] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
       return { data, atime: stat.mtimeMs };
@@ -111,8 +123,59 @@ export class DiskStore implements Store {
     }
   }
 
+  /** One open, fstat, read and close, without leaving the event loop. */
+  #readSync(file: string): StoredSession | undefined {
+    let fd: number;
+    try {
+      fd = fs.openSync(file, 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      this.#fail('read', err);
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      return { data: fs.readFileSync(fd, 'utf8'), atime: stat.mtimeMs };
+    } catch (err) {
+      this.#fail('read', err);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
+  #writeSync(key: string, file: string, record: StoredSession): void {
+    const shard = this.#shard(key);
+    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
+    try {
+      if (!this.#shards.has(shard)) {
+        fs.mkdirSync(shard, { recursive: true, mode: 0o700 });
+        this.#shards.add(shard);
+      }
+      if (record.user !== undefined) {
+        const dir = this.#userDir(record.user);
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
+      }
+      fs.writeFileSync(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
+      if (Math.abs(Date.now() - record.atime) > 1000) {
+        const when = record.atime / 1000;
+        fs.utimesSync(tmp, when, when);
+      }
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // the write failed already; that error is the one to report
+      }
+      if (isNotFound(err)) this.#shards.delete(shard);
+      this.#fail('write', err);
+    }
+  }
+
   async set(key: string, record: StoredSession): Promise<void> {
     const file = this.pathOf(key);
+    if (this.#blocking && !this.#fsync) return this.#writeSync(key, file, record);
     const shard = this.#shard(key);
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
     try {
@@ -154,10 +217,10 @@ export class DiskStore implements Store {
   async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
     return this.#mutex.run(key, async () => {
-      let release: () => Promise<void>;
+      let release: () => unknown;
       try {
         await this.#ensureShard(key);
-        release = await this.#lock(file);
+        release = (this.#blocking && this.#lockSync(file)) || (await this.#lock(file));
       } catch (err) {
         this.#fail('lock', err);
       }
@@ -172,7 +235,11 @@ export class DiskStore implements Store {
         await this.set(key, next);
         return next;
       } finally {
-        await release().catch(() => {});
+        try {
+          await release();
+        } catch {
+          // a lock that cannot be released (its folder went away) goes stale and is taken over
+        }
       }
     });
   }
@@ -238,6 +305,20 @@ export class DiskStore implements Store {
     }
   }
 
+  /** The lock of `file` taken at once without leaving the event loop, or undefined when it is held. */
+  #lockSync(file: string): (() => void) | undefined {
+    try {
+      return lockfile.lockSync(file, {
+        realpath: false,
+        lockfilePath: file + LOCK_SUFFIX,
+        stale: 10_000,
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined; // wait for it
+      throw err;
+    }
+  }
+
   /** Takes the cross-process lock of `file`, waiting only while another holder has it. */
   async #lock(file: string): Promise<() => Promise<void>> {
     const deadline = Date.now() + 10_000;
@@ -260,7 +341,8 @@ export class DiskStore implements Store {
   async touch(key: string, atime: number): Promise<void> {
     const file = this.pathOf(key);
     try {
-      await fsp.utimes(file, atime / 1000, atime / 1000);
+      if (this.#blocking) fs.utimesSync(file, atime / 1000, atime / 1000);
+      else await fsp.utimes(file, atime / 1000, atime / 1000);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('touch', err);
     }
@@ -269,7 +351,8 @@ export class DiskStore implements Store {
   async delete(key: string): Promise<void> {
     const file = this.pathOf(key);
     try {
-      await fsp.unlink(file);
+      if (this.#blocking) fs.unlinkSync(file);
+      else await fsp.unlink(file);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('delete', err);
     }

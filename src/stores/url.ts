@@ -41,9 +41,11 @@ registerStoreScheme('disk', async (url, raw) => {
   const dir = pathPart(raw, 'disk');
   if (!dir)
     throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
-  return new DiskStore(dir, {
-    fsync: url.searchParams.get('fsync') === '1' || url.searchParams.get('fsync') === 'true',
-  });
+  const flag = (name: string) => {
+    const v = url.searchParams.get(name);
+    return v === null ? undefined : v === '1' || v === 'true';
+  };
+  return new DiskStore(dir, { fsync: flag('fsync') ?? false, blocking: flag('blocking') });
 });
 
 registerStoreScheme('shelf', async (url, raw) => {

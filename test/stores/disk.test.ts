@@ -16,6 +16,14 @@ describeStoreContract('DiskStore', async () => {
   return { store: new DiskStore(dir), teardown: () => rm(dir, { recursive: true, force: true }) };
 });
 
+describeStoreContract('DiskStore (blocking: false, every call async)', async () => {
+  const dir = await tempDir();
+  return {
+    store: new DiskStore(dir, { blocking: false }),
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describeStoreContract('DiskStore (fsync)', async () => {
   const dir = await tempDir();
   return {
