@@ -146,7 +146,9 @@ async function startServer(id: string, tag: string): Promise<Child> {
       if (proc.exitCode !== null) return;
       const exited = new Promise((r) => proc.once('exit', r));
       proc.send({ op: 'close' });
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      // Closing empties what a shared server keeps (a million Redis keys after --scale takes
+      // a while): wait for it rather than leave them behind.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 300_000))]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
     },
   };
