@@ -3,7 +3,7 @@
 //   npm run bench                 # full table (3 interleaved rounds of 5 s per row)
 //   npm run bench -- --quick      # short version for development (< 2 minutes)
 //   npm run bench -- --scale      # scale part: 1,000 vs 1,000,000 stored sessions, cleanup pass
-//   options: --rounds N --duration S --connections C --only <substring of a row id>
+//   options: --rounds N --duration S --connections C --only <substrings of row ids, comma-separated>
 //            --loadgen wrk|autocannon --no-write (print only)
 //
 // Every row's server runs in its own child process (bench/servers.ts), all started up front and
@@ -355,7 +355,10 @@ async function main(): Promise<void> {
     return;
   }
   let list = rows();
-  if (opts.only) list = list.filter((r) => r.id.includes(opts.only!) || r.id.startsWith('bare-'));
+  if (opts.only) {
+    const parts = opts.only.split(',');
+    list = list.filter((r) => parts.some((p) => r.id.includes(p)) || r.id.startsWith('bare-'));
+  }
   const measured = await startAll(list, skip);
   console.error(
     `${measured.length} servers started in ${Math.round((Date.now() - started) / 1000)} s`,

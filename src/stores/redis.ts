@@ -27,6 +27,7 @@ import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import { LastWritten } from './written.js';
 
 /**
  * A client of ioredis or iovalkey (`new Redis()`, `new Cluster()`): anything with
@@ -206,6 +207,7 @@ export class RedisStore implements Store {
   readonly #scanCount: number;
   readonly #logger: Logger;
   readonly #mutex = new KeyedMutex();
+  readonly #written = new LastWritten();
   readonly #client: Promise<Connection>;
   #ownedReady: Promise<void> | undefined;
   #everReady = false;
@@ -432,6 +434,7 @@ export class RedisStore implements Store {
 
   async set(key: string, record: StoredSession): Promise<void> {
     const k = this.#key(key);
+    this.#written.note(key, undefined);
     const ttl = this.#remaining(record.atime);
     if (ttl <= 0) {
       await this.#run('set', ['DEL', k]); // already idle past the TTL: as if Redis expired it
@@ -455,13 +458,15 @@ export class RedisStore implements Store {
     const k = this.#key(key);
     return this.#mutex.run(key, async () => {
       if (expected) {
-        // One round trip: write only if the stored data is still the data the caller read.
-        const next = mutator({ ...expected });
+        // One round trip: write only if the stored data is still the data the caller read (or
+        // what this process wrote since, when the caller read before that write).
+        const basis = this.#written.basis(key, expected);
+        const next = mutator({ ...basis });
         const ttl = next ? this.#remaining(next.atime) : 0;
         if (next && ttl > 0) {
           const bound = await this.#bind('update', k, key, next.user, ttl);
           const done = await this.#script('update', SCRIPTS.casData, bound.keys, [
-            expected.data,
+            basis.data,
             'set',
             next.data,
             next.atime,
@@ -469,7 +474,10 @@ export class RedisStore implements Store {
             ttl,
             ...bound.args,
           ]);
-          if (Number(done) === 1) return { data: next.data, atime: next.atime };
+          if (Number(done) === 1) {
+            this.#written.note(key, next);
+            return { data: next.data, atime: next.atime };
+          }
         }
       }
       for (let attempt = 0; attempt < this.#maxRetries; attempt++) {
@@ -484,7 +492,10 @@ export class RedisStore implements Store {
         if (next === null) {
           if (!current) return undefined;
           done = await this.#script('update', SCRIPTS.cas, k, [version, 'del', '', 0, '', 0]);
-          if (Number(done) === 1) return undefined;
+          if (Number(done) === 1) {
+            this.#written.note(key, undefined);
+            return undefined;
+          }
         } else {
           const ttl = this.#remaining(next.atime);
           const op = ttl > 0 ? 'set' : 'del';
@@ -501,8 +512,11 @@ export class RedisStore implements Store {
             Math.max(ttl, 1),
             ...bound.args,
           ]);
-          if (Number(done) === 1)
-            return ttl > 0 ? { data: next.data, atime: next.atime } : undefined;
+          if (Number(done) === 1) {
+            const stored = ttl > 0 ? { data: next.data, atime: next.atime } : undefined;
+            this.#written.note(key, stored);
+            return stored;
+          }
         }
         // Another process wrote in between: read again, after a short random pause.
         if (attempt > 0)
@@ -528,6 +542,7 @@ export class RedisStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
+    this.#written.note(key, undefined);
     await this.#run('delete', ['DEL', this.#key(key)]);
   }
 

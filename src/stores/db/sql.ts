@@ -7,6 +7,7 @@
  */
 import { KeyedMutex } from '../../core/lock.js';
 import type { StoredSession, StoreMutator } from '../store.js';
+import { LastWritten } from '../written.js';
 import { type Backend, parseAtime, SerialQueue, USER_COLUMN, userOf } from './common.js';
 
 /** A parameterised statement. `name` identifies it for drivers that prepare named statements. */
@@ -94,6 +95,8 @@ export function isNetworkError(err: unknown): boolean {
 class RowVanished extends Error {}
 
 const MAX_ATTEMPTS = 8;
+/** Conditional writes tried before the locked transaction (with an `expected` record). */
+const OPTIMISTIC_TRIES = 3;
 const first = (rows: Record<string, unknown>[]) => rows[0];
 const toRecord = (row: Record<string, unknown>): StoredSession => ({
   data: String(row.data ?? ''),
@@ -104,6 +107,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** The Backend of a client/server engine. */
 export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
   const mutex = new KeyedMutex();
+  const written = new LastWritten();
   let withUser = false;
   const userValue = (record: StoredSession): UserValue => (withUser ? userOf(record) : undefined);
   const keysOf = (rows: Record<string, unknown>[]) => rows.map((r) => String(r.session_id).trim());
@@ -160,26 +164,34 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
         return row ? toRecord(row) : undefined;
       }),
     set: (key, record) =>
-      source.once(
-        async (c) =>
-          void (await c.run(d.upsert(key, record.atime, record.data, userValue(record)))),
-      ),
+      source.once(async (c) => {
+        written.note(key, undefined);
+        await c.run(d.upsert(key, record.atime, record.data, userValue(record)));
+      }),
     // One transaction per key at a time from this process (the row lock orders other processes).
     update: (key, mutator, expected) =>
       mutex.run(key, async () => {
-        if (expected) {
-          // Optimistic: one conditional UPDATE in autocommit. It takes the row lock itself and
-          // re-checks its WHERE on the latest committed row, so it changes nothing when another
-          // writer got there first; then the locked transaction below reads and merges.
-          const next = mutator(expected);
-          if (next) {
-            const q = d.updateIf(key, next.atime, next.data, userValue(next), expected.data);
-            if ((await source.once((c) => c.run(q))) > 0) return next;
+        // Optimistic: one conditional UPDATE in autocommit. It takes the row lock itself and
+        // re-checks its WHERE on the latest committed row, so it changes nothing when another
+        // writer got there first; then read the row again and retry (2 round trips) a few
+        // times, and only then take the locked transaction below (4 round trips).
+        let basis = expected && written.basis(key, expected);
+        for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
+          const next = mutator(basis);
+          if (!next) break; // keep or delete: the transaction decides on the locked row
+          const q = d.updateIf(key, next.atime, next.data, userValue(next), basis.data);
+          if ((await source.once((c) => c.run(q))) > 0) {
+            written.note(key, next);
+            return next;
           }
+          const row = first(await source.once((c) => c.rows(d.get(key))));
+          basis = row && toRecord(row);
         }
         for (let attempt = 1; ; attempt++) {
           try {
-            return await transaction(key, mutator);
+            const stored = await transaction(key, mutator);
+            written.note(key, stored);
+            return stored;
           } catch (err) {
             if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
               throw err;
@@ -188,7 +200,11 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
         }
       }),
     touch: (key, atime) => source.once(async (c) => void (await c.run(d.touch(key, atime)))),
-    delete: (key) => source.once(async (c) => void (await c.run(d.delete(key)))),
+    delete: (key) =>
+      source.once(async (c) => {
+        written.note(key, undefined);
+        await c.run(d.delete(key));
+      }),
     deleteExpired: (cutoff, limit) => source.once((c) => c.run(d.deleteExpired(cutoff, limit))),
     keysAfter: (after, limit) =>
       source.once(async (c) => keysOf(await c.rows(d.keysAfter(after, limit)))),
