@@ -63,6 +63,8 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
     upsertUser: `INSERT INTO ${t} (session_id, atime, data, ${USER_COLUMN}) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, data = excluded.data, ${USER_COLUMN} = excluded.${USER_COLUMN}`,
     userKeys: `SELECT session_id FROM ${t} WHERE ${USER_COLUMN} = ?`,
     columns: `SELECT name FROM pragma_table_info(?)`,
+    updateIf: `UPDATE ${t} SET atime = ?, data = ? WHERE session_id = ? AND data = ?`,
+    updateIfUser: `UPDATE ${t} SET atime = ?, data = ?, ${USER_COLUMN} = ? WHERE session_id = ? AND data = ?`,
     touch: `UPDATE ${t} SET atime = ? WHERE session_id = ?`,
     delete: `DELETE FROM ${t} WHERE session_id = ?`,
     deleteExpired: `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ?) AND atime < ?`,
@@ -99,7 +101,19 @@ export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean)
     async set(key, record) {
       write(key, record);
     },
-    async update(key, mutator) {
+    async update(key, mutator, expected) {
+      if (expected) {
+        // One autocommit statement when the row still holds what the caller read (TEXT compares
+        // byte for byte under SQLite's default BINARY collation); else the transaction below.
+        const next = mutator(expected);
+        if (next) {
+          const at = utcText(next.atime);
+          const changes = withUser
+            ? stmt(sql.updateIfUser).run(at, next.data, userOf(next), key, expected.data).changes
+            : stmt(sql.updateIf).run(at, next.data, key, expected.data).changes;
+          if (changes > 0) return next;
+        }
+      }
       updater ??= db.transaction((k: string, fn: StoreMutator): StoredSession | undefined => {
         const current = read(k);
         const next = fn(current);
