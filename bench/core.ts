@@ -1,15 +1,18 @@
 // CPU cost of the session core per request, without HTTP: SessionManager.load + commit of an
 // existing session on MemoryStore, read-only and with one key changed. Runs against dist/
 // (npm run build first), as an application would.
-//   node --import tsx bench/core.ts [--n 100000]
+//   node --import tsx bench/core.ts [--n 100000] [--secret]   (--secret: signed cookies, as in npm run bench)
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { n: { type: 'string' }, dist: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { n: { type: 'string' }, dist: { type: 'string' }, secret: { type: 'boolean' } },
+});
 const n = Number(values.n ?? 100_000);
 const dist = values.dist ?? new URL('../dist/index.js', import.meta.url).href;
 const { MemoryStore, SessionManager } = (await import(dist)) as typeof import('websession');
 
 const manager = new SessionManager<{ count: number; user: string }>(new MemoryStore(), {
+  ...(values.secret ? { secret_key: 'a bench secret of more than thirty-two characters' } : {}),
   cleanup_interval: 0,
 });
 const first = await manager.load({ ip: '127.0.0.1' });
