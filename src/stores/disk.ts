@@ -113,7 +113,10 @@ export class DiskStore implements Store {
 
   async get(key: string): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
-    if (this.#blocking) return this.#readSync(file);
+    return this.#blocking ? this.#readSync(file) : this.#readAsync(file);
+  }
+
+  async #readAsync(file: string): Promise<StoredSession | undefined> {
     try {
       const [data, stat] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
       return { data, atime: stat.mtimeMs };
@@ -176,6 +179,10 @@ export class DiskStore implements Store {
   async set(key: string, record: StoredSession): Promise<void> {
     const file = this.pathOf(key);
     if (this.#blocking && !this.#fsync) return this.#writeSync(key, file, record);
+    return this.#writeAsync(key, file, record);
+  }
+
+  async #writeAsync(key: string, file: string, record: StoredSession): Promise<void> {
     const shard = this.#shard(key);
     const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
     try {
@@ -215,24 +222,34 @@ export class DiskStore implements Store {
   }
 
   async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+    return this.#update(key, mutator, this.#blocking);
+  }
+
+  /** `update`, with synchronous file calls or not (cleanup never blocks: it is not in a hurry). */
+  async #update(
+    key: string,
+    mutator: StoreMutator,
+    blocking: boolean,
+  ): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
     return this.#mutex.run(key, async () => {
       let release: () => unknown;
       try {
         await this.#ensureShard(key);
-        release = (this.#blocking && this.#lockSync(file)) || (await this.#lock(file));
+        release = (blocking && this.#lockSync(file)) || (await this.#lock(file));
       } catch (err) {
         this.#fail('lock', err);
       }
       try {
-        const current = await this.get(key);
+        const current = blocking ? this.#readSync(file) : await this.#readAsync(file);
         const next = mutator(current);
         if (next === undefined) return current;
         if (next === null) {
-          await this.delete(key);
+          await this.#unlink(file, blocking);
           return undefined;
         }
-        await this.set(key, next);
+        if (blocking && !this.#fsync) this.#writeSync(key, file, next);
+        else await this.#writeAsync(key, file, next);
         return next;
       } finally {
         try {
@@ -349,9 +366,12 @@ export class DiskStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
-    const file = this.pathOf(key);
+    return this.#unlink(this.pathOf(key), this.#blocking);
+  }
+
+  async #unlink(file: string, blocking: boolean): Promise<void> {
     try {
-      if (this.#blocking) fs.unlinkSync(file);
+      if (blocking) fs.unlinkSync(file);
       else await fsp.unlink(file);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('delete', err);
@@ -381,10 +401,14 @@ export class DiskStore implements Store {
           if (!stat || stat.mtimeMs >= cutoff) continue;
           // Re-check under the lock: a request may have touched it since the stat.
           let expired = false;
-          await this.update(key, (current) => {
-            expired = current !== undefined && current.atime < cutoff;
-            return expired ? null : undefined;
-          });
+          await this.#update(
+            key,
+            (current) => {
+              expired = current !== undefined && current.atime < cutoff;
+              return expired ? null : undefined;
+            },
+            false,
+          );
           if (expired) removed++;
         } else if (entry.name.endsWith(TMP)) {
           // Temp files left by a process killed mid-write.
