@@ -350,6 +350,7 @@ async function main(): Promise<void> {
       load,
       cpuSeconds,
       size: opts['scale-size'],
+      only: opts.only?.split(','),
     });
     finish(text, started, loadBefore);
     return;

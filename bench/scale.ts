@@ -24,6 +24,8 @@ export interface ScaleOptions {
   quick: boolean;
   skip: Map<Service, string>;
   size: string | undefined;
+  /** Only these stores (names as in the table), for a focused re-run. */
+  only?: string[] | undefined;
   startServer(id: string, tag: string): Promise<Child>;
   sessionCookie(url: string): Promise<string>;
   load(url: string, seconds: number, cookie: string): Promise<Load>;
@@ -76,6 +78,7 @@ export async function scale(options: ScaleOptions): Promise<string> {
   const notes: string[] = [];
   const freeGb = os.freemem() / 2 ** 30;
   for (const store of ['memory', 'disk', 'sqlite', 'postgres', 'mysql', 'shelf', 'redis']) {
+    if (options.only && !options.only.includes(store)) continue;
     const need = NEEDS[store];
     if (need && options.skip.has(need)) {
       notes.push(`${store}: skipped (${options.skip.get(need)})`);
