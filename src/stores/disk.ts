@@ -42,6 +42,13 @@ export interface DiskStoreOptions {
    * take long enough to stall every other request. `fsync: true` writes asynchronously either way.
    */
   blocking?: boolean;
+  /**
+   * Take a lock other processes respect (a lock folder per record, proper-lockfile) around each
+   * read-modify-write. Default true. Set false only when one process alone uses the folder: the
+   * per-key lock inside the process still serialises its own requests, and each save skips the
+   * lock folder's mkdir and rmdir (`capabilities.lock` then says `process`).
+   */
+  crossProcess?: boolean;
 }
 
 const SUFFIX = '.sess';
@@ -61,11 +68,12 @@ function isNotFound(err: unknown): boolean {
  */
 export class DiskStore implements Store {
   readonly kind = 'disk';
-  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  readonly capabilities: StoreCapabilities;
   /** Absolute path of the folder. */
   readonly dir: string;
   readonly #fsync: boolean;
   readonly #blocking: boolean;
+  readonly #crossProcess: boolean;
   readonly #mode: number;
   readonly #mutex = new KeyedMutex();
   readonly #shards = new Set<string>();
@@ -76,6 +84,11 @@ export class DiskStore implements Store {
     this.dir = path.resolve(dir);
     this.#fsync = options.fsync ?? false;
     this.#blocking = options.blocking ?? true;
+    this.#crossProcess = options.crossProcess ?? true;
+    this.capabilities = {
+      lock: this.#crossProcess ? 'cross-process' : 'process',
+      nativeTtl: false,
+    };
     this.#mode = options.fileMode ?? 0o600;
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
@@ -236,7 +249,9 @@ export class DiskStore implements Store {
       let release: () => unknown;
       try {
         await this.#ensureShard(key);
-        release = (blocking && this.#lockSync(file)) || (await this.#lock(file));
+        release = !this.#crossProcess
+          ? () => {}
+          : (blocking && this.#lockSync(file)) || (await this.#lock(file));
       } catch (err) {
         this.#fail('lock', err);
       }

@@ -45,7 +45,16 @@ registerStoreScheme('disk', async (url, raw) => {
     const v = url.searchParams.get(name);
     return v === null ? undefined : v === '1' || v === 'true';
   };
-  return new DiskStore(dir, { fsync: flag('fsync') ?? false, blocking: flag('blocking') });
+  const lock = url.searchParams.get('lock');
+  if (lock !== null && lock !== 'process' && lock !== 'cross-process')
+    throw new ConfigError(
+      `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
+    );
+  return new DiskStore(dir, {
+    fsync: flag('fsync') ?? false,
+    blocking: flag('blocking'),
+    crossProcess: lock !== 'process',
+  });
 });
 
 registerStoreScheme('shelf', async (url, raw) => {

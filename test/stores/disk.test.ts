@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DiskStore } from 'websession';
+import { DiskStore, storeFromUrl } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'websession-disk-'));
@@ -24,6 +24,14 @@ describeStoreContract('DiskStore (blocking: false, every call async)', async () 
   };
 });
 
+describeStoreContract('DiskStore (crossProcess: false, one process only)', async () => {
+  const dir = await tempDir();
+  return {
+    store: new DiskStore(dir, { crossProcess: false }),
+    teardown: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describeStoreContract('DiskStore (fsync)', async () => {
   const dir = await tempDir();
   return {
@@ -33,6 +41,24 @@ describeStoreContract('DiskStore (fsync)', async () => {
 });
 
 describe('DiskStore', () => {
+  it('store URLs: lock=process drops the cross-process lock, anything else but cross-process is refused', async () => {
+    const dir = await tempDir();
+    const plain = await storeFromUrl(`disk:${dir}`);
+    assert.equal(plain.capabilities.lock, 'cross-process');
+    const local = await storeFromUrl(`disk:${dir}?lock=process&blocking=0`);
+    assert.equal(local.capabilities.lock, 'process');
+    const key = 'ab'.repeat(32);
+    await local.update(key, () => ({ data: '1', atime: Date.now() }));
+    assert.equal((await plain.get(key))?.data, '1');
+    assert.deepEqual(
+      (await readdir(join(dir, 'ab'))).filter((n) => n.endsWith('.lock')),
+      [],
+      'no lock folder left behind',
+    );
+    await assert.rejects(storeFromUrl(`disk:${dir}?lock=maybe`), /lock must be/);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('creates its folder, and keeps files inside it', async () => {
     const base = await tempDir();
     const dir = join(base, 'a', 'b', 'sessions');
