@@ -118,21 +118,21 @@ export class IdCache {
   verify(value: string | undefined): (VerifiedId & { key: string }) | undefined {
     if (value === undefined) return undefined;
     const signed = this.#keys.length > 0;
-    if (value.length === (signed ? 108 : 64)) {
+    // The signature as bytes, when the value has the shape of a signed cookie.
+    const given = signed && value.length === 108 ? Buffer.from(value.slice(65), 'utf8') : undefined;
+    if (signed ? given : value.length === 64) {
       const id = signed ? value.slice(0, 64) : value;
       const hit = this.#map.get(id);
       if (hit) {
         if (!signed) return { id, stale: false, key: hit.key };
-        const given = Buffer.from(value.slice(65), 'utf8');
-        if (hit.mac && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
+        if (hit.mac && given && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
           return { id, stale: false, key: hit.key };
       }
     }
     const verified = verifyCookieValue(value, this.#keys);
     if (!verified) return undefined;
     const key = storeKey(verified.id);
-    if (!verified.stale)
-      this.#remember(verified.id, key, signed ? Buffer.from(value.slice(65), 'utf8') : undefined);
+    if (!verified.stale) this.#remember(verified.id, key, given);
     return { ...verified, key };
   }
 

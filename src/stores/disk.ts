@@ -56,6 +56,16 @@ const TMP = '.tmp';
 const LOCK_SUFFIX = '.lock';
 const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
 
+/** A temp file beside `file`, unique to this process and write (left-overs are swept by cleanup). */
+function tempName(file: string): string {
+  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
+}
+
+/** proper-lockfile options of the lock of `file` (its lock folder is `<file>.lock`). */
+function lockOptions(file: string) {
+  return { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: 10_000 };
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
@@ -161,7 +171,7 @@ export class DiskStore implements Store {
   /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
   #writeSync(key: string, file: string, record: StoredSession): void {
     const shard = this.#shard(key);
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
+    const tmp = tempName(file);
     try {
       if (!this.#shards.has(shard)) {
         fs.mkdirSync(shard, { recursive: true, mode: 0o700 });
@@ -191,13 +201,18 @@ export class DiskStore implements Store {
 
   async set(key: string, record: StoredSession): Promise<void> {
     const file = this.pathOf(key);
-    if (this.#blocking && !this.#fsync) return this.#writeSync(key, file, record);
-    return this.#writeAsync(key, file, record);
+    return this.#write(key, file, record, this.#blocking);
+  }
+
+  /** Writes a record synchronously when `blocking` (and no fsync is asked for), else async. */
+  async #write(key: string, file: string, record: StoredSession, blocking: boolean): Promise<void> {
+    if (blocking && !this.#fsync) this.#writeSync(key, file, record);
+    else await this.#writeAsync(key, file, record);
   }
 
   async #writeAsync(key: string, file: string, record: StoredSession): Promise<void> {
     const shard = this.#shard(key);
-    const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
+    const tmp = tempName(file);
     try {
       await this.#ensureShard(key);
       if (record.user !== undefined) await this.#mark(record.user, key);
@@ -263,8 +278,7 @@ export class DiskStore implements Store {
           await this.#unlink(file, blocking);
           return undefined;
         }
-        if (blocking && !this.#fsync) this.#writeSync(key, file, next);
-        else await this.#writeAsync(key, file, next);
+        await this.#write(key, file, next, blocking);
         return next;
       } finally {
         try {
@@ -340,11 +354,7 @@ export class DiskStore implements Store {
   /** The lock of `file` taken at once without leaving the event loop, or undefined when it is held. */
   #lockSync(file: string): (() => void) | undefined {
     try {
-      return lockfile.lockSync(file, {
-        realpath: false,
-        lockfilePath: file + LOCK_SUFFIX,
-        stale: 10_000,
-      });
+      return lockfile.lockSync(file, lockOptions(file));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined; // wait for it
       throw err;
@@ -356,12 +366,7 @@ export class DiskStore implements Store {
     const deadline = Date.now() + 10_000;
     for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
       try {
-        return await lockfile.lock(file, {
-          realpath: false,
-          lockfilePath: file + LOCK_SUFFIX,
-          stale: 10_000,
-          retries: 0,
-        });
+        return await lockfile.lock(file, { ...lockOptions(file), retries: 0 });
       } catch (err) {
         // Any other error (read-only, no space, permissions) fails at once.
         if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw err;
