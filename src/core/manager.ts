@@ -164,7 +164,8 @@ export class SessionManager<T extends SessionData = SessionData> {
   }>();
   #deadlineTimer: NodeJS.Timeout | undefined;
 
-  #fail(op: string, key: string, err: unknown): unknown {
+  /** The error a failed store call becomes (an `error` event, timed from `started`, is emitted). */
+  #fail(op: string, key: string, err: unknown, started: number): unknown {
     let out = err;
     if (
       !(err instanceof StoreError) &&
@@ -177,7 +178,13 @@ export class SessionManager<T extends SessionData = SessionData> {
         { cause: err },
       );
     }
-    this.#emit('error', { key: key.slice(0, 12), ms: 0, op, error: out });
+    if (this.#events.listens('error'))
+      this.#events.emit('error', {
+        key: key.slice(0, 12),
+        ms: started > 0 ? performance.now() - started : 0,
+        op,
+        error: out,
+      });
     return out;
   }
 
@@ -186,12 +193,11 @@ export class SessionManager<T extends SessionData = SessionData> {
     for (const entry of this.#pending) {
       if (entry.at > now) continue;
       this.#pending.delete(entry);
-      entry.fail(
-        new StoreUnavailableError(
-          this.store.kind,
-          `${entry.op} timed out after ${this.config.store_timeout} ms`,
-        ),
+      const timedOut = new StoreUnavailableError(
+        this.store.kind,
+        `${entry.op} timed out after ${this.config.store_timeout} ms`,
       );
+      entry.fail(this.#fail(entry.op, entry.key, timedOut, entry.at - this.config.store_timeout));
     }
     if (this.#pending.size === 0 && this.#deadlineTimer) {
       clearInterval(this.#deadlineTimer);
@@ -203,8 +209,9 @@ export class SessionManager<T extends SessionData = SessionData> {
   #call<R>(op: string, key: string, promise: Promise<R>): Promise<R> {
     const ms = this.config.store_timeout;
     if (ms <= 0 || this.store.capabilities.inProcess) {
+      const started = this.#events.listens('error') ? performance.now() : 0;
       return promise.catch((err: unknown) => {
-        throw this.#fail(op, key, err);
+        throw this.#fail(op, key, err, started);
       });
     }
     return new Promise<R>((resolve, reject) => {
@@ -224,8 +231,8 @@ export class SessionManager<T extends SessionData = SessionData> {
           resolve(value);
         },
         (err: unknown) => {
-          this.#pending.delete(entry);
-          reject(this.#fail(op, key, err));
+          if (!this.#pending.delete(entry)) return; // already failed by its deadline
+          reject(this.#fail(op, key, err, entry.at - ms));
         },
       );
     });
@@ -322,9 +329,10 @@ export class SessionManager<T extends SessionData = SessionData> {
           `[websession] [${this.store.kind}] corrupt session record ${key.slice(0, 12)}…, ${aside}, treated as no session`,
           err,
         );
-        await this.store
-          .quarantine?.(key)
-          .catch((e: unknown) => c.logger.warn('[websession] quarantine failed', e));
+        if (this.store.quarantine)
+          await this.#call('quarantine', key, this.store.quarantine(key)).catch((e: unknown) =>
+            c.logger.warn('[websession] quarantine failed', e),
+          );
       }
     }
     let reason: SessionEvents['expired']['reason'] | undefined;
@@ -519,7 +527,13 @@ export class SessionManager<T extends SessionData = SessionData> {
     return { ...state.data };
   }
 
-  /** Moves a regenerated session to its new key now (data as it is), deleting the old record. */
+  /**
+   * Moves a regenerated session to its new key now (data as it is), deleting the old record. The
+   * new record is written first (a failure then loses nothing); the old one is removed in one
+   * locked step that also tells whether it was still there. When it was not (the session was
+   * killed, revoked or expired meanwhile), the new record is removed again and the session stays
+   * dead: a late regenerate never revives it under a new id.
+   */
   async #finishRegenerate(state: SessionState<T>): Promise<void> {
     const old = state.replacedKey as string;
     const text = this.#checkSize(this.#text(state));
@@ -530,14 +544,27 @@ export class SessionManager<T extends SessionData = SessionData> {
       state.key,
       this.store.set(state.key, { data: text, atime: now, user: state.meta.user }),
     );
-    await this.#call('delete', old, this.store.delete(old));
+    let alive = false;
+    await this.#call(
+      'delete',
+      old,
+      this.store.update(old, (current) => {
+        alive = current !== undefined;
+        return null;
+      }),
+    );
+    state.replacedKey = undefined;
+    if (!alive) {
+      await this.#call('delete', state.key, this.store.delete(state.key));
+      state.dead = true;
+      return;
+    }
     if (this.#events.listens('created'))
       this.#events.emit('created', {
         key: state.key.slice(0, 12),
         ms: performance.now() - started,
         bytes: text.length,
       });
-    state.replacedKey = undefined;
     state.isNew = false;
     state.baseline = text;
     state.atime = now;
@@ -574,7 +601,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     if (state.dead) return undefined;
     if (state.replacedKey) {
       await this.#finishRegenerate(state);
-      return cookie();
+      return state.dead ? undefined : cookie();
     }
 
     const fast = this.#fastChangedKeys(state);
@@ -712,10 +739,11 @@ export class SessionManager<T extends SessionData = SessionData> {
           // corrupt: delete it all the same
         }
       }
+      const started = performance.now();
       await this.#call('delete', key, this.store.delete(key));
       if (record) {
         removed++;
-        this.#emit('killed', { key: key.slice(0, 12), ms: 0 });
+        this.#emit('killed', { key: key.slice(0, 12), ms: performance.now() - started });
       }
     }
     return removed;
@@ -725,8 +753,9 @@ export class SessionManager<T extends SessionData = SessionData> {
   async revokeSession(key: string): Promise<void> {
     if (!isValidSessionId(key))
       throw new SessionStateError('revokeSession takes a store key (64 hex characters)');
+    const started = performance.now();
     await this.#call('delete', key, this.store.delete(key));
-    this.#emit('killed', { key: key.slice(0, 12), ms: 0 });
+    this.#emit('killed', { key: key.slice(0, 12), ms: performance.now() - started });
   }
 
   /** Removes expired sessions now; returns how many. Runs in the background by itself too. */

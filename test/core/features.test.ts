@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import {
@@ -276,6 +277,31 @@ describe('events', () => {
       'expired',
       'error',
     ]);
+  });
+
+  it('time store errors, and report a call cut off by store_timeout', async () => {
+    const spy = new SpyStore(new MemoryStore());
+    const manager = new SessionManager<Data>(spy, { cleanup_interval: 0, store_timeout: 200 });
+    const errors: { op: string; ms: number; error: unknown }[] = [];
+    manager.on('error', (e) => errors.push({ op: e.op, ms: e.ms, error: e.error }));
+    const s = await manager.load({});
+    s.n = 1;
+    const cookie = cookieOf(await manager.commit(s));
+    // A store that fails after 400 ms: the call is cut off at 200 ms, reported once.
+    spy.hang = sleep(400);
+    spy.fail = new Error('down');
+    await assert.rejects(manager.load({ cookie }), /timed out after 200 ms/);
+    await spy.hang; // the late rejection must not be reported a second time
+    await sleep(10);
+    assert.equal(errors.length, 1, 'one error event per failed call');
+    assert.equal(errors[0]!.op, 'get');
+    assert.ok(errors[0]!.ms >= 195, `timed from the call: ${errors[0]!.ms} ms`);
+    assert.match(String(errors[0]!.error), /timed out/);
+    // A store that fails after 30 ms, within the deadline: timed too.
+    spy.hang = sleep(30);
+    await assert.rejects(manager.load({ cookie }), /get failed: down/);
+    assert.equal(errors.length, 2);
+    assert.ok(errors[1]!.ms >= 25, `timed from the call: ${errors[1]!.ms} ms`);
   });
 
   it('a throwing listener is logged, never breaks a request', async () => {

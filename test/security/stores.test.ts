@@ -97,8 +97,17 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
   let server: Server;
   if (framework === 'web') {
     const urls = ['/login', 'Login', '/who', 'Who', '/count', 'Count', '/set/(\\w+)', 'SetKey'];
-    urls.push('/slow', 'Slow', '/logout', 'Logout', '/big', 'Big');
-    const app = web.application(urls, () => ({ Login, Who, Count, SetKey, Slow, Logout, Big }));
+    urls.push('/slow', 'Slow', '/slowlogin', 'SlowLogin', '/logout', 'Logout', '/big', 'Big');
+    const app = web.application(urls, () => ({
+      Login,
+      Who,
+      Count,
+      SetKey,
+      Slow,
+      SlowLogin,
+      Logout,
+      Big,
+    }));
     const session = web.session.Session<Data>(app, store, null, full);
     class Login {
       GET() {
@@ -131,6 +140,14 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
         await slow.pass();
         session.late = 'write';
         return 'slow done';
+      }
+    }
+    class SlowLogin {
+      async GET() {
+        await slow.pass();
+        session.late = 'regenerated';
+        session.regenerate();
+        return 'slow login done';
       }
     }
     class Logout {
@@ -174,6 +191,13 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
       await slow.pass();
       sessionOf<Data>(req).late = 'write';
       res.send('slow done');
+    });
+    app.get('/slowlogin', async (req, res) => {
+      await slow.pass();
+      const s = sessionOf<Data>(req);
+      s.late = 'regenerated';
+      s.regenerate();
+      res.send('slow login done');
     });
     app.get('/logout', (req, res) => {
       req.session.kill();
@@ -482,6 +506,31 @@ function suite(kind: StoreKind, framework: Framework, n: number, phase: Phase): 
         assert.equal((await slow).body, 'slow done');
         assert.equal(await store.get(keyOf(cookie)), undefined, 'the old id stays dead');
         assert.deepEqual(await stored(store, renewed), { user: 'bob' });
+        assert.equal((await get(app, '/who', cookie)).body, 'nobody');
+      },
+    );
+
+    test(
+      'work',
+      'revival: a slow request that regenerates after a logout does not bring the session back under a new id',
+      async () => {
+        const spy = new SpyStore(store);
+        const app = await start({}, spy);
+        const cookie = await login(app);
+        const hold = app.slow.hold();
+        const slow = get(app, '/slowlogin', cookie);
+        await hold.entered;
+        assert.equal((await get(app, '/logout', cookie)).body, 'bye');
+        spy.reset();
+        hold.release();
+        const late = await slow;
+        assert.equal(late.status, 200);
+        assert.equal(late.body, 'slow login done');
+        assert.equal(late.cookie, undefined, 'no cookie for a dead session');
+        assert.equal(await store.get(keyOf(cookie)), undefined, 'the old id stays dead');
+        const written = spy.calls.filter((c) => c.op === 'set').map((c) => c.key!);
+        for (const key of written)
+          assert.equal(await store.get(key), undefined, 'nothing stored under a new id');
         assert.equal((await get(app, '/who', cookie)).body, 'nobody');
       },
     );
