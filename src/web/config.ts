@@ -6,7 +6,10 @@ import type { SessionConfig } from '../core/config.js';
 
 /** The shape of `web.config`. Other keys may be added freely (web.py's config is open). */
 export interface WebConfig {
-  /** Debug mode: the code reloader and the error page. Default false (or true with `WEB_DEBUG=1`). */
+  /**
+   * Debug mode: the code reloader and the error page. Default false. `WEB_DEBUG=1` (or `0`) in
+   * the environment overrides what the program sets.
+   */
   debug: boolean;
   /** Defaults for every `web.session.Session` made afterwards (web.py's `session_parameters`). */
   session_parameters: SessionConfig;
@@ -25,9 +28,28 @@ export interface WebConfig {
   [key: string]: unknown;
 }
 
-/** `web.config`. */
+/** `WEB_DEBUG` read as a switch: true for `1`/`true`, false for `0`/`false`, else undefined. */
+function debugFromEnvironment(): boolean | undefined {
+  const value = process.env.WEB_DEBUG?.trim().toLowerCase();
+  if (value === '1' || value === 'true') return true;
+  if (value === '0' || value === 'false') return false;
+  return undefined;
+}
+
+let debugSetting = false;
+
+/**
+ * `web.config`. `debug` is what the program set (default false), except that `WEB_DEBUG=1` (or
+ * `0`) in the environment wins: an operator can switch the reloader on for a program that says
+ * `web.config.debug = false`, as web.py's sessions example does, without editing it.
+ */
 export const config: WebConfig = {
-  debug: process.env.WEB_DEBUG === '1' || process.env.WEB_DEBUG === 'true',
+  get debug(): boolean {
+    return debugFromEnvironment() ?? debugSetting;
+  },
+  set debug(on: boolean) {
+    debugSetting = Boolean(on);
+  },
   session_parameters: {},
   max_body: 10 * 1024 * 1024,
   trust_proxy: false,

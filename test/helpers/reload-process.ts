@@ -73,16 +73,18 @@ export interface RunningExample {
 
 /**
  * Starts a copy of the web.py example with the given store, in debug mode unless `debug` is
- * false, and waits until it prints its URL.
+ * false ('environment': the source unchanged, debug switched on by `WEB_DEBUG=1`), and waits
+ * until it prints its URL.
  */
 export async function startExample(
   store: 'memory' | 'disk',
-  debug = true,
+  debug: boolean | 'environment' = true,
 ): Promise<RunningExample> {
   await mkdir(TMP, { recursive: true });
   const dir = await mkdtemp(path.join(TMP, `reload-${store}-`));
   let source = await readFile(EXAMPLE, 'utf8');
-  if (debug) source = edit(source, 'web.config.debug = false;', 'web.config.debug = true;');
+  if (debug === true)
+    source = edit(source, 'web.config.debug = false;', 'web.config.debug = true;');
   if (store === 'memory') {
     source = edit(source, "web.session.DiskStore('sessions')", 'web.session.MemoryStore()');
   }
@@ -91,7 +93,13 @@ export async function startExample(
   const child: ChildProcess = spawn(
     process.execPath,
     ['--import', 'tsx', '--conditions=websession-src', 'app.ts', '127.0.0.1:0'],
-    { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: dir,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // 'environment': the source keeps web.py's `web.config.debug = false`; WEB_DEBUG=1 wins.
+      env: debug === 'environment' ? { ...process.env, WEB_DEBUG: '1' } : process.env,
+    },
   );
   let output = '';
   child.stdout?.on('data', (c: Buffer) => {

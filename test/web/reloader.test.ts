@@ -22,8 +22,11 @@ after(async () => {
   for (const run of running) await run.stop();
 });
 
-async function start(store: 'memory' | 'disk'): Promise<RunningExample> {
-  const run = await startExample(store);
+async function start(
+  store: 'memory' | 'disk',
+  debug: boolean | 'environment' = true,
+): Promise<RunningExample> {
+  const run = await startExample(store, debug);
   running.push(run);
   return run;
 }
@@ -54,6 +57,15 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
     });
   }
 
+  test('WEB_DEBUG=1 turns the reloader on for the example as written (web.config.debug = false)', async () => {
+    const run = await start('disk', 'environment');
+    assert.ok(run.source.includes('web.config.debug = false;'), 'the source is the example as is');
+    const cookie = await login(run.port);
+    await writeFile(run.file, edit(run.source, LOGGED_IN, `${LOGGED_IN}<p>from env</p>`));
+    await pollUntil(run, cookie, '<p>from env</p>');
+    assert.match(run.output(), /debug mode: watching/);
+  });
+
   test('a syntax error keeps the last good code serving, then the fix is picked up', async () => {
     const run = await start('memory');
     const cookie = await login(run.port);
@@ -72,6 +84,31 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
     await writeFile(run.file, edit(good, LOGGED_IN, `${LOGGED_IN}<p>fixed</p>`));
     const fixed = await pollUntil(run, cookie, '<p>fixed</p>');
     assert.ok(!fixed.body.includes('websession-reload-error'), fixed.body);
+  });
+});
+
+describe('web.config.debug and WEB_DEBUG', () => {
+  test('the environment wins over the program; unset, the program decides', () => {
+    const saved = process.env.WEB_DEBUG;
+    const before = web.config.debug;
+    try {
+      delete process.env.WEB_DEBUG;
+      web.config.debug = false;
+      assert.equal(web.config.debug, false);
+      web.config.debug = true;
+      assert.equal(web.config.debug, true);
+      process.env.WEB_DEBUG = '0';
+      assert.equal(web.config.debug, false, 'WEB_DEBUG=0 switches it off');
+      process.env.WEB_DEBUG = '1';
+      web.config.debug = false;
+      assert.equal(web.config.debug, true, 'WEB_DEBUG=1 switches it on');
+      process.env.WEB_DEBUG = 'maybe';
+      assert.equal(web.config.debug, false, 'another value leaves the program its say');
+    } finally {
+      if (saved === undefined) delete process.env.WEB_DEBUG;
+      else process.env.WEB_DEBUG = saved;
+      web.config.debug = before;
+    }
   });
 });
 
