@@ -159,6 +159,9 @@ export function serializeSessionCookie(value: string, options: CookieOptions): s
     secure: options.secure,
     sameSite: options.sameSite,
     maxAge: options.maxAge,
+    // Expires as well, for clients that ignore Max-Age (both say the same moment).
+    expires:
+      options.maxAge === undefined ? undefined : new Date(Date.now() + options.maxAge * 1000),
   });
 }
 

@@ -21,7 +21,7 @@ export interface MemoryStoreOptions {
 
 /**
  * Keeps sessions in memory (as codec text, so data behaves exactly as in a persistent store).
- * Map order is write/touch order, so eviction takes the least recently used first.
+ * Map order is use order (read, write or touch), so eviction takes the least recently used first.
  *
  * @example
  * const store = new MemoryStore({ maxSessions: 10_000 });
@@ -49,7 +49,11 @@ export class MemoryStore implements Store {
   async get(key: string): Promise<StoredSession | undefined> {
     assertKey(key, this.kind);
     const record = this.#map.get(key);
-    return record && { data: record.data, atime: record.atime };
+    if (!record) return undefined;
+    // A read is a use: move it to the recent end, so eviction takes the least recently *used*.
+    this.#map.delete(key);
+    this.#map.set(key, record);
+    return { data: record.data, atime: record.atime };
   }
 
   async set(key: string, record: StoredSession): Promise<void> {

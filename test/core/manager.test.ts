@@ -119,6 +119,45 @@ describe('SessionManager', () => {
     assert.equal(again.user, undefined);
   });
 
+  it('cookie_max_age sends Max-Age and the same moment as Expires, on every answer', async () => {
+    const { manager } = setup({ cookie_max_age: 3600 });
+    const s = await manager.load({});
+    s.user = 'ann';
+    const setCookie = (await manager.commit(s)) ?? '';
+    assert.match(setCookie, /; Max-Age=3600(;|$)/);
+    const expires = /; Expires=([^;]+)/.exec(setCookie)?.[1];
+    assert.ok(expires, setCookie);
+    const offset = Date.parse(expires) - Date.now();
+    assert.ok(Math.abs(offset - 3_600_000) < 60_000, `Expires is an hour ahead: ${expires}`);
+    // Sent again on later answers, so the hour counts from the last visit.
+    const again = await manager.commit(await manager.load({ cookie: cookieOf(setCookie) }));
+    assert.match(again ?? '', /; Max-Age=3600;.*Expires=/);
+    // Without it: a browser-session cookie, no Max-Age, no Expires.
+    const plain = setup();
+    const p = await plain.manager.load({});
+    p.user = 'bob';
+    assert.doesNotMatch((await plain.manager.commit(p)) ?? '', /Max-Age|Expires/);
+  });
+
+  it('cleans expired sessions up in the background, never inside a request', async () => {
+    const { manager, memory, store } = setup({ cleanup_interval: 1, timeout: 60 });
+    try {
+      const stale = await seed(manager, { user: 'old' });
+      const fresh = await seed(manager, { user: 'new' });
+      await memory.touch(storeKey(stale.split('=')[1]!), Date.now() - 120_000);
+      store.reset();
+      await manager.commit(await manager.load({ cookie: fresh }));
+      assert.equal(store.count('cleanup'), 0, 'no cleanup on the request path');
+      const end = Date.now() + 10_000;
+      while (memory.size > 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(store.count('cleanup') >= 1, 'a background pass ran');
+      assert.equal(memory.size, 1, 'the expired session is gone');
+      assert.ok(await memory.get(storeKey(fresh.split('=')[1]!)), 'the live one stays');
+    } finally {
+      await manager.close();
+    }
+  });
+
   it('never adopts an id the client chose: an unknown id gets a fresh one', async () => {
     const { manager } = setup();
     const chosen = generateSessionId();

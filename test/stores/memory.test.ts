@@ -18,6 +18,17 @@ describe('MemoryStore', () => {
     assert.ok(await store.get(keys[3]!));
   });
 
+  it('counts a read as a use: a session only read is not the one evicted', async () => {
+    const store = new MemoryStore({ maxSessions: 3 });
+    const keys = Array.from({ length: 4 }, () => storeKey(generateSessionId()));
+    for (const k of keys.slice(0, 3)) await store.set(k, { data: k, atime: Date.now() });
+    assert.ok(await store.get(keys[0]!)); // read, not written or touched
+    await store.set(keys[3]!, { data: 'new', atime: Date.now() });
+    assert.equal(store.size, 3);
+    assert.ok(await store.get(keys[0]!), 'the session just read stays');
+    assert.equal(await store.get(keys[1]!), undefined, 'the least recently used went');
+  });
+
   it('rejects a bad bound', () => {
     assert.throws(() => new MemoryStore({ maxSessions: 0 }), ConfigError);
     assert.throws(() => new MemoryStore({ maxSessions: 1.5 }), ConfigError);
