@@ -2,7 +2,7 @@
 // test names the threat of SECURITY.md it covers. The store × framework suites run concurrently
 // (their waits overlap), the tests inside one suite one after another.
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -241,6 +241,34 @@ async function get(app: App, path: string, cookie?: string): Promise<Answer> {
   return { status: res.status, body: await res.text(), setCookies, cookie: live?.split(';')[0] };
 }
 
+/**
+ * A GET sent from another loopback source address (127.0.0.2: Linux routes all of 127/8 to lo),
+ * so the server sees a different client IP on a real socket, no proxy header involved.
+ */
+function getFrom(app: App, path: string, cookie: string, from: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      app.url + path,
+      { localAddress: from, headers: { cookie }, timeout: 15_000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => {
+          const setCookies = res.headers['set-cookie'] ?? [];
+          const live = setCookies.find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
+          resolve({ status: res.statusCode ?? 0, body, setCookies, cookie: live?.split(';')[0] });
+        });
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** The session id a `name=value` cookie carries (without its signature). */
 const idOf = (cookie: string) => cookie.slice(COOKIE.length + 1).split('.')[0]!;
 const keyOf = (cookie: string) => storeKey(idOf(cookie));
@@ -326,6 +354,16 @@ function suite(kind: StoreKind, framework: Framework, n: number, phase: Phase): 
       const old = await get(app, '/who', first.cookie);
       assert.equal(old.body, 'nobody', 'the old id is dead');
       assert.equal((await get(app, '/who', after)).body, 'ann');
+    });
+
+    test('work', 'timing: the store holds the SHA-256 of the id, never the id itself', async () => {
+      const app = await start();
+      const cookie = await login(app, 'ann');
+      const keys: string[] = [];
+      for await (const key of store.keys()) keys.push(key);
+      assert.ok(keys.includes(keyOf(cookie)), 'stored under the hash of the id');
+      assert.ok(!keys.includes(idOf(cookie)), 'the id itself is no store key');
+      assert.equal(await store.get(idOf(cookie)), undefined, 'nothing found under the id');
     });
 
     test(
@@ -532,6 +570,32 @@ function suite(kind: StoreKind, framework: Framework, n: number, phase: Phase): 
         for (const key of written)
           assert.equal(await store.get(key), undefined, 'nothing stored under a new id');
         assert.equal((await get(app, '/who', cookie)).body, 'nobody');
+      },
+    );
+
+    test(
+      'work',
+      'ip change: ignore_change_ip false ends the session (as web.py, whatever ignore_expiry says); true keeps it',
+      async () => {
+        const strict = await start({ ignore_change_ip: false, ignore_expiry: true });
+        const cookie = await login(strict, 'ann');
+        assert.equal((await get(strict, '/who', cookie)).body, 'ann', 'same address: kept');
+        const moved = await getFrom(strict, '/who', cookie, '127.0.0.2');
+        assert.equal(moved.status, 200);
+        assert.equal(moved.body, 'Session expired', "web.py's expired_message");
+        assert.ok(
+          moved.setCookies.some((c) => /max-age=0/i.test(c)),
+          'the cookie is expired',
+        );
+        await eventually(
+          async () => (await store.get(keyOf(cookie))) === undefined,
+          'the record is deleted',
+        );
+        assert.equal((await get(strict, '/who', cookie)).body, 'nobody', 'and stays dead');
+        const lenient = await start({ ignore_change_ip: true });
+        const kept = await login(lenient, 'bob');
+        assert.equal((await getFrom(lenient, '/who', kept, '127.0.0.2')).body, 'bob');
+        assert.equal((await get(lenient, '/who', kept)).body, 'bob');
       },
     );
 
