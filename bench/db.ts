@@ -1,4 +1,5 @@
-// DBStore loads (get) and saves (set: one upsert; update: locked read-modify-write) per second on
+// DBStore loads (get) and saves (set: one upsert; update as loaded: one conditional UPDATE, the
+// path of a request's save; update: locked read-modify-write) per second on
 // SQLite, PostgreSQL and MySQL/MariaDB, next to the bare driver running the same statements.
 //   node --import tsx --conditions=websession-src bench/db.ts [--ms 1000] [--engines sqlite,postgres,mysql]
 // Servers: POSTGRES_URL (postgres://postgres@127.0.0.1:5432/test), MYSQL_URL (mysql://root@127.0.0.1:3306/test).
@@ -43,6 +44,8 @@ interface Raw {
   get(key: string): Promise<unknown>;
   set(key: string, atime: number, data: string): Promise<unknown>;
   update(key: string, atime: number): Promise<unknown>;
+  /** `UPDATE … WHERE session_id = ? AND data = ?`: the one statement of a save as loaded. */
+  updateIf(key: string, atime: number, data: string): Promise<unknown>;
 }
 
 interface Engine {
@@ -70,6 +73,9 @@ async function sqlite(): Promise<Engine> {
     const row = get.get(key) as { data: string };
     upsert.run(key, utc(atime), row.data);
   });
+  const updateIf = db.prepare(
+    `UPDATE "${table}" SET atime = ?, data = ? WHERE session_id = ? AND data = ?`,
+  );
   return {
     name: 'SQLite (better-sqlite3, WAL, file in tmpdir)',
     store,
@@ -77,6 +83,7 @@ async function sqlite(): Promise<Engine> {
       get: async (k) => get.get(k),
       set: async (k, a, d) => upsert.run(k, utc(a), d),
       update: async (k, a) => update.immediate(k, a),
+      updateIf: async (k, a, d) => updateIf.run(utc(a), d, k, d),
     },
     concurrency: [1],
     close: async () => {
@@ -107,6 +114,12 @@ async function postgres(): Promise<Engine> {
           name: 'raw_upsert',
           text: `INSERT INTO "${table}" (session_id, atime, data) VALUES ($1, $2, $3) ON CONFLICT (session_id) DO UPDATE SET atime = EXCLUDED.atime, data = EXCLUDED.data`,
           values: [k, iso(a), d],
+        }),
+      updateIf: (k, a, d) =>
+        pool.query({
+          name: 'raw_update_if',
+          text: `UPDATE "${table}" SET atime = $2, data = $3 WHERE session_id = $1 AND data = $4`,
+          values: [k, iso(a), d, d],
         }),
       async update(k, a) {
         const c = await pool.connect();
@@ -150,6 +163,11 @@ async function mariadb(): Promise<Engine> {
         pool.execute(
           `INSERT INTO \`${table}\` (session_id, atime, data) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE atime = VALUES(atime), data = VALUES(data)`,
           [k, utc(a), d],
+        ),
+      updateIf: (k, a, d) =>
+        pool.execute(
+          `UPDATE \`${table}\` SET atime = ?, data = ? WHERE session_id = ? AND CAST(data AS BINARY) = CAST(? AS BINARY)`,
+          [utc(a), d, k, d],
         ),
       async update(k, a) {
         const c = await pool.getConnection();
@@ -203,6 +221,15 @@ for (const name of ENGINES) {
       'save (set: upsert)',
       (i) => store.set(keys[i % KEYS]!, { data: DATA, atime: Date.now() }),
       (i) => raw.set(keys[i % KEYS]!, Date.now(), DATA),
+    ],
+    [
+      'save as loaded (update with the record read: one conditional UPDATE)',
+      (i) =>
+        store.update(keys[i % KEYS]!, (cur) => ({ data: cur?.data ?? DATA, atime: Date.now() }), {
+          data: DATA,
+          atime: 0,
+        }),
+      (i) => raw.updateIf(keys[i % KEYS]!, Date.now(), DATA),
     ],
     [
       'save (update: locked read-modify-write)',
