@@ -82,7 +82,8 @@ async function benchStore(name: string, store: Store, size: number): Promise<voi
   row(`${name} touch`, size, await rate(1, touch), await rate(50, touch));
   row(`${name} update`, size, await rate(1, update), await rate(50, update));
   // A request's save: the record as it was loaded is passed, so the store can write it in one
-  // conditional step (Redis: a compare-and-set script; LMDB: a conditional put).
+  // conditional step where it can (Redis: a compare-and-set script); ShelfStore ignores it (its
+  // update is already one LMDB write transaction).
   const asLoaded = (i: number) =>
     store.update(keys[i % KEYS]!, (cur) => cur && { data: cur.data, atime: Date.now() }, {
       data,
