@@ -194,4 +194,85 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
       await proxy.close();
     }
   });
+  it('on one mysql2 connection: a cut connection gives 503, then the store reconnects by itself (its own connection, same config) with nothing lost', async () => {
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 3306) });
+    const connection = await mysql.createConnection({
+      user: params.user,
+      database: params.db,
+      ...(params.pw ? { password: params.pw } : {}),
+      host: '127.0.0.1',
+      port: proxy.port,
+    });
+    const warnings: Error[] = [];
+    const store = new DBStore(connection, table(), {
+      createTable: true,
+      onError: (err) => warnings.push(err),
+    });
+    try {
+      const { app } = exampleApp(store);
+      const browser = app.browser();
+      await browser.open('/login');
+      assert.equal((await browser.open('/')).data, 'in');
+      await proxy.cut();
+      assert.equal((await browser.open('/')).statusCode, 503);
+      await assert.rejects(store.get(key()), StoreUnavailableError);
+      await assert.rejects(
+        store.update(key(), () => ({ data: 'x', atime: Date.now() })),
+        StoreUnavailableError,
+      );
+      await proxy.restore();
+      // The application's connection is closed for good; the store opens its own on the next call.
+      const back = await browser.open('/');
+      assert.equal(back.statusCode, 200);
+      assert.equal(back.data, 'in', 'the session saved before the outage is still there');
+      assert.equal((await browser.open('/count')).data, '1');
+      const k = key();
+      await store.set(k, { data: 'after', atime: Date.now() });
+      assert.equal((await store.get(k))?.data, 'after');
+      assert.equal(warnings.length, 1, warnings.map((w) => w.message).join('\n'));
+      assert.match(
+        warnings[0]!.message,
+        /the mysql2 connection given to DBStore lost its connection/,
+      );
+    } finally {
+      await store.close();
+      connection.destroy();
+      await proxy.close();
+    }
+  });
+
+  it('on one mysql2 callback-API connection killed by KILL while idle: the next call is served on a connection the store opens', async () => {
+    const connection = mysqlCallback.createConnection({ uri: MYSQL_URL });
+    await new Promise<void>((resolve, reject) =>
+      connection.connect((err) => (err ? reject(err) : resolve())),
+    );
+    const store = new DBStore(connection, table(), { createTable: true, onError: () => {} });
+    try {
+      const k = key();
+      await store.set(k, { data: 'kept', atime: Date.now() });
+      const gone = new Promise((resolve) => connection.once('error', resolve));
+      await sql(`KILL ${Number(connection.threadId)}`);
+      await gone;
+      assert.equal((await store.get(k))?.data, 'kept');
+    } finally {
+      await store.close();
+      connection.destroy();
+    }
+  });
+
+  it('on one mysql2 connection the application closed: a clear 503 error, and the store opens no connection of its own', async () => {
+    const connection = await mysql.createConnection({ uri: MYSQL_URL });
+    const store = new DBStore(connection, table(), { createTable: true, onError: () => {} });
+    try {
+      await store.set(key(), { data: 'x', atime: Date.now() });
+      await connection.end();
+      await assert.rejects(store.get(key()), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError);
+        assert.match(err.message, /closed by the application/);
+        return true;
+      });
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -174,6 +174,106 @@ describe('DBStore on PostgreSQL', { skip }, () => {
     }
   });
 
+  it('on one pg Client: a cut connection gives 503, then the store reconnects by itself (its own Client, same settings) with nothing lost', async () => {
+    const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
+    const application = `websession_single_${process.pid}_${Date.now()}`;
+    const client = new pg.Client({
+      user: params.user,
+      database: params.db,
+      ...(params.pw ? { password: params.pw } : {}),
+      host: '127.0.0.1',
+      port: proxy.port,
+      application_name: application,
+    });
+    await client.connect();
+    const warnings: Error[] = [];
+    const store = new DBStore(client, table(), {
+      createTable: true,
+      onError: (err) => warnings.push(err),
+    });
+    const connections = async () =>
+      (await sql('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [application]))
+        .length;
+    try {
+      const { app } = exampleApp(store);
+      const browser = app.browser();
+      await browser.open('/login');
+      assert.equal((await browser.open('/')).data, 'in');
+      await proxy.cut();
+      assert.equal((await browser.open('/')).statusCode, 503);
+      await assert.rejects(store.get(key()), StoreUnavailableError);
+      await assert.rejects(
+        store.update(key(), () => ({ data: 'x', atime: Date.now() })),
+        StoreUnavailableError,
+      );
+      await proxy.restore();
+      // The application's Client is dead for good; the store opens its own on the next call.
+      const back = await browser.open('/');
+      assert.equal(back.statusCode, 200);
+      assert.equal(back.data, 'in', 'the session saved before the outage is still there');
+      assert.equal((await browser.open('/count')).data, '1');
+      const k = key();
+      await store.set(k, { data: 'after', atime: Date.now() });
+      assert.equal((await store.get(k))?.data, 'after');
+      assert.equal(await connections(), 1, 'one replacement, with the Client’s application_name');
+      assert.equal(warnings.length, 1, warnings.map((w) => w.message).join('\n'));
+      assert.match(warnings[0]!.message, /the pg Client given to DBStore lost its connection/);
+    } finally {
+      await store.close();
+      await client.end().catch(() => {});
+      await proxy.close();
+    }
+    assert.equal(await connections(), 0, 'store.close() closed the replacement it opened');
+  });
+
+  it('on one pg Client killed by pg_terminate_backend while idle: the next call is served on a connection the store opens', async () => {
+    const application = `websession_single_${process.pid}_${Date.now()}`;
+    const client = new pg.Client({ connectionString: POSTGRES_URL, application_name: application });
+    await client.connect();
+    const warnings: Error[] = [];
+    const store = new DBStore(client, table(), {
+      createTable: true,
+      onError: (err) => warnings.push(err),
+    });
+    try {
+      const k = key();
+      await store.set(k, { data: 'kept', atime: Date.now() });
+      const ended = new Promise((resolve) => client.once('end', resolve));
+      await sql(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
+      await ended;
+      assert.equal((await store.get(k))?.data, 'kept');
+      assert.equal(warnings.length, 1);
+    } finally {
+      await store.close();
+      await client.end().catch(() => {});
+    }
+  });
+
+  it('on one pg Client the application closed: a clear 503 error, and the store opens no connection of its own', async () => {
+    const application = `websession_single_${process.pid}_${Date.now()}`;
+    const client = new pg.Client({ connectionString: POSTGRES_URL, application_name: application });
+    await client.connect();
+    const store = new DBStore(client, table(), { createTable: true, onError: () => {} });
+    try {
+      await store.set(key(), { data: 'x', atime: Date.now() });
+      await client.end();
+      await assert.rejects(store.get(key()), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError);
+        assert.match(err.message, /closed by the application/);
+        return true;
+      });
+      const open = await sql('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [
+        application,
+      ]);
+      assert.equal(open.length, 0);
+    } finally {
+      await store.close();
+    }
+  });
+
   it("survives pg_terminate_backend of its connections: the pool's 'error' is handled and new connections serve", async () => {
     const application = `websession_test_${process.pid}`;
     const errors: Error[] = [];

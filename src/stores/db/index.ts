@@ -86,11 +86,17 @@ export interface DBStoreOptions {
    * web.py's, the store expects the table (see {@link createSessionTable} and the README's DDL).
    */
   createTable?: boolean;
-  /** Close the database when the store closes. Default false: the application's handle stays the application's. */
+  /**
+   * Close the database when the store closes. Default false: the application's handle stays the
+   * application's. A connection the store opened itself (to replace a lost single connection) is
+   * always closed with the store.
+   */
   closeDatabase?: boolean;
   /**
-   * Told of errors on idle connections of a pool or connection given directly (the pool
-   * replaces them). Default: console.warn. For `database(…)`, pass `onError` there.
+   * Told of errors on idle connections of a pool given directly (the pool replaces them), and
+   * once each time a single connection given directly (a pg Client, a mysql2 connection) is found
+   * lost (the store replaces it with its own). Default: console.warn. For `database(…)`, pass
+   * `onError` there.
    */
   onError?: (err: Error) => void;
 }
@@ -360,7 +366,10 @@ export class DBStore implements Store {
     this.#userKnown = false; // look again: the table may be new
   }
 
-  /** Closes the database if the store owns it (`closeDatabase`, or a store made from a URL). */
+  /**
+   * Closes the database if the store owns it (`closeDatabase`, or a store made from a URL), and
+   * the connection it opened itself to replace a lost single connection, if any.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

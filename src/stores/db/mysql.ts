@@ -8,6 +8,7 @@
 import { type Backend, USER_COLUMN, utcText } from './common.js';
 import {
   isNetworkError,
+  type Link,
   type Query,
   type SqlConn,
   type SqlDialect,
@@ -238,30 +239,102 @@ export function mysqlPromiseHandle(
   return isMysqlCallbackHandle(db) ? db.promise() : db;
 }
 
-/** The Backend over a mysql2 pool or connection. `owned`: close it with the store. */
+/** What DBStore reads of a mysql2 (callback-API) connection to open another one like it. */
+interface MyCore {
+  config?: { stream?: unknown };
+  promise?(): MyConnection;
+  on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
+  once(event: 'connect' | 'error', fn: (arg?: unknown) => void): unknown;
+  destroy?(): void;
+  /** Set on a connection taken from a pool (a PoolConnection). */
+  _pool?: unknown;
+  _closing?: unknown;
+  _fatalError?: unknown;
+  _protocolError?: unknown;
+  addCommand?: unknown;
+  _addCommandClosedState?: unknown;
+}
+
+function connectionLink(
+  handle: MyConnection,
+  core: MyCore | undefined,
+  close: () => Promise<void>,
+): Link {
+  return {
+    conn: conn(handle),
+    watch(fn) {
+      if (typeof core?.on !== 'function') return;
+      core.on('error', fn);
+      core.on('end', () => fn(undefined));
+    },
+    close,
+  };
+}
+
+/** True when the application ended or destroyed the connection (no error of the driver's). */
+function closedByApplication(core: MyCore | undefined): boolean {
+  if (!core || core._fatalError || core._protocolError) return false;
+  return (
+    core._closing === true ||
+    (core.addCommand !== undefined && core.addCommand === core._addCommandClosedState)
+  );
+}
+
+/**
+ * Opens a connection of the same class and `config` as `core` (what a mysql2 pool does to add
+ * one), for the store's own use.
+ */
+function reopenLike(core: MyCore | undefined): (() => Promise<Link>) | string {
+  if (!core?.config || typeof core.promise !== 'function')
+    return 'it shows no mysql2 connection config';
+  const stream = core.config.stream;
+  if (stream !== undefined && stream !== null && typeof stream !== 'function')
+    return 'it was made on a stream the application supplied';
+  const config = core.config;
+  // A connection taken from a pool is a PoolConnection: open a plain Connection, its parent class.
+  const ctor =
+    core._pool === undefined ? core.constructor : Object.getPrototypeOf(core.constructor);
+  const Connection = ctor as new (opts: { config: unknown }) => MyCore;
+  return async () => {
+    const next = new Connection({ config });
+    next.on('error', () => {}); // until the store watches it
+    await new Promise<void>((resolve, reject) => {
+      next.once('connect', () => resolve());
+      next.once('error', (err) => {
+        next.destroy?.();
+        reject(err);
+      });
+    });
+    const handle = next.promise!();
+    return connectionLink(handle, next, () => handle.end());
+  };
+}
+
+/**
+ * The Backend over a mysql2 pool or connection. `owned`: close it with the store. A connection
+ * that is lost is replaced by one the store opens itself (see {@link singleSource}).
+ */
 export function mysqlBackend(
   db: MyPool | MyConnection | MyCallbackHandle,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,
 ): Backend {
+  const dialect = mysqlDialect(table);
   const handle = mysqlPromiseHandle(db);
-  let source: SqlSource;
-  if (isMysqlPool(handle)) {
-    source = poolSource(handle, owned);
-  } else {
-    // A lone connection emits 'error' when the server goes away while it is idle: without a
-    // listener that would kill Node.
-    const emitter = handle.connection;
-    if (
-      emitter &&
-      typeof emitter.listenerCount === 'function' &&
-      emitter.listenerCount('error') === 0
-    )
-      emitter.on('error', warn);
-    source = singleSource(conn(handle), async () => {
+  if (isMysqlPool(handle)) return sqlBackend(dialect, poolSource(handle, owned));
+  // The store's own 'error' listener also keeps a lone connection's idle error (the server went
+  // away) from killing Node.
+  const core = handle.connection as MyCore | undefined;
+  const source = singleSource({
+    label: 'the mysql2 connection',
+    app: connectionLink(handle, core, async () => {
       if (owned) await handle.end();
-    });
-  }
-  return sqlBackend(mysqlDialect(table), source);
+    }),
+    closedByApplication: () => closedByApplication(core),
+    reopen: reopenLike(core),
+    isUnavailable: dialect.isUnavailable,
+    warn,
+  });
+  return sqlBackend(dialect, source);
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { type Backend, USER_COLUMN } from './common.js';
 import {
   isNetworkError,
+  type Link,
   type Query,
   type SqlConn,
   type SqlDialect,
@@ -216,18 +217,121 @@ function poolSource(pool: PgPool, owned: boolean): SqlSource {
   };
 }
 
-/** The Backend over a pg Pool or a connected Client. `owned`: close it with the store. */
+/** What DBStore reads of a `pg` Client to open another one like it (pg keeps no copy of the config). */
+interface PgClientInternals {
+  connectionParameters?: Record<string, unknown>;
+  password?: unknown;
+  binary?: unknown;
+  enableChannelBinding?: unknown;
+  scramMaxIterations?: unknown;
+  _types?: unknown;
+  _connectionTimeoutMillis?: unknown;
+  _ending?: unknown;
+  connection?: { _keepAlive?: unknown; _keepAliveInitialDelayMillis?: unknown };
+  on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
+}
+
+/** The connection parameters `pg` resolved for this Client (copied from `client.connectionParameters`). */
+const PG_PARAMETERS = [
+  'user',
+  'database',
+  'host',
+  'port',
+  'ssl',
+  'sslnegotiation',
+  'options',
+  'client_encoding',
+  'replication',
+  'application_name',
+  'fallback_application_name',
+  'statement_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'query_timeout',
+] as const;
+
+/**
+ * The settings of a connected `pg` Client, as a config for a new one: what `pg` resolved from the
+ * application's config, connection string and environment (`client.connectionParameters`), the
+ * password (a string or the application's password function), the connect timeout, keep-alive,
+ * and the Client's type parsers. Undefined when the object keeps no connection parameters.
+ */
+export function pgClientConfig(client: PgClient): Record<string, unknown> | undefined {
+  const c = client as unknown as PgClientInternals;
+  const p = c.connectionParameters;
+  if (!p || typeof p !== 'object') return undefined;
+  const config: Record<string, unknown> = {};
+  for (const name of PG_PARAMETERS) config[name] = p[name];
+  Object.assign(config, {
+    password: c.password ?? p.password,
+    binary: c.binary,
+    enableChannelBinding: c.enableChannelBinding,
+    scramMaxIterations: c.scramMaxIterations,
+    connectionTimeoutMillis: c._connectionTimeoutMillis,
+    keepAlive: c.connection?._keepAlive,
+    keepAliveInitialDelayMillis: c.connection?._keepAliveInitialDelayMillis,
+    types: c._types,
+  });
+  for (const [name, value] of Object.entries(config))
+    if (value === undefined || value === null) delete config[name];
+  return config;
+}
+
+function clientLink(client: PgClient, close: () => Promise<void>): Link {
+  return {
+    conn: conn(client),
+    watch(fn) {
+      const c = client as unknown as PgClientInternals;
+      c.on('error', fn);
+      c.on('end', () => fn(undefined));
+    },
+    close,
+  };
+}
+
+/** Opens a Client of the same class and settings as `client`, for the store's own use. */
+function reopenLike(client: PgClient): (() => Promise<Link>) | string {
+  const config = pgClientConfig(client);
+  if (!config) return 'it keeps no connection parameters (not a pg Client)';
+  const Client = client.constructor as new (config: Record<string, unknown>) => PgClient;
+  return async () => {
+    const next = new Client(config);
+    next.on('error', () => {}); // until the store watches it
+    try {
+      await next.connect();
+    } catch (err) {
+      await next.end().catch(() => {});
+      throw err;
+    }
+    return clientLink(next, () => next.end());
+  };
+}
+
+/**
+ * The Backend over a pg Pool or a connected Client. `owned`: close it with the store. A Client
+ * that loses its connection is replaced by one the store opens itself (see {@link singleSource}).
+ */
 export function postgresBackend(
   db: PgPool | PgClient,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,
 ): Backend {
-  guard(db, warn);
-  const source = isPgPool(db)
-    ? poolSource(db, owned)
-    : singleSource(conn(db), async () => {
-        if (owned) await db.end();
-      });
-  return sqlBackend(pgDialect(table), source);
+  const dialect = pgDialect(table);
+  if (isPgPool(db)) {
+    guard(db, warn);
+    return sqlBackend(dialect, poolSource(db, owned));
+  }
+  // The store's own listener keeps an idle connection's 'error' from killing Node.
+  const source = singleSource({
+    label: 'the pg Client',
+    app: clientLink(db, async () => {
+      if (owned) await db.end();
+    }),
+    closedByApplication: () => (db as unknown as PgClientInternals)._ending === true,
+    reopen: reopenLike(db),
+    isUnavailable: dialect.isUnavailable,
+    warn,
+  });
+  return sqlBackend(dialect, source);
 }

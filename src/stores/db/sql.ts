@@ -227,17 +227,149 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
       withUser = on;
     },
     userKeys: (user) => source.once(async (c) => keysOf(await c.rows(d.userKeys(user)))),
-    isUnavailable: (err) => d.isUnavailable(err),
+    isUnavailable: (err) => isLostConnection(err) || d.isUnavailable(err),
     close: () => source.close(),
   };
 }
 
-/** A source over one connection: every use waits its turn, so no statement lands inside another caller's transaction. */
-export function singleSource(conn: SqlConn, close: () => Promise<void>): SqlSource {
+/** One connection as {@link singleSource} drives and watches it. */
+export interface Link {
+  conn: SqlConn;
+  /** Calls `fn` when the driver reports the connection gone (its 'error' or 'end' event). */
+  watch(fn: (err?: Error) => void): void;
+  close(): Promise<void>;
+}
+
+/** The single connection the application gave, and how to replace it when it dies. */
+export interface SingleOptions {
+  /** What to call it in messages: `the pg Client`, `the mysql2 connection`. */
+  label: string;
+  /** The application's connection; its `close` ends it only when the store owns it. */
+  app: Link;
+  /** True when the application closed its connection itself: the store then opens none. */
+  closedByApplication(): boolean;
+  /**
+   * Opens a connection of the store's own with the application's connection's settings;
+   * a string says why this handle cannot be reopened.
+   */
+  reopen: (() => Promise<Link>) | string;
+  isUnavailable(err: unknown): boolean;
+  /** Told once per lost connection. */
+  warn(err: Error): void;
+}
+
+/** Errors of a lost single connection the store could not replace: the database is unavailable. */
+const lostErrors = new WeakSet<object>();
+
+/** True for an error {@link singleSource} raised because its connection is lost and not yet replaced. */
+export function isLostConnection(err: unknown): boolean {
+  return !!err && typeof err === 'object' && lostErrors.has(err);
+}
+
+function lost<E>(err: E): E {
+  if (err && typeof err === 'object') lostErrors.add(err);
+  return err;
+}
+
+const reasonOf = (err: unknown) =>
+  err instanceof Error ? err.message || (err as { code?: string }).code || err.name : String(err);
+
+/**
+ * A source over one connection: every use waits its turn, so no statement lands inside another
+ * caller's transaction. When the connection dies (a statement fails as unavailable, or the driver
+ * says so), the next call opens a replacement of the store's own (`reopen`) and uses it from then
+ * on; the application's connection is never closed unless the store owns it. A reconnect is tried
+ * only by a call: calls that waited behind a failed attempt fail with its error without trying
+ * again, so an outage costs one connection attempt per new call, never a loop.
+ */
+export function singleSource(o: SingleOptions): SqlSource {
   const queue = new SerialQueue();
+  let current = o.app;
+  /** The store's replacement connection, once it has opened one. */
+  let own: Link | undefined;
+  /** Why `current` is unusable; undefined while it serves. */
+  let deadBecause: unknown;
+  let closed = false;
+  /** Calls enqueued so far; calls numbered up to `failedUpTo` share `lastFailure`. */
+  let enqueued = 0;
+  let failedUpTo = 0;
+  let lastFailure: unknown;
+
+  const markLost = (link: Link, err: unknown) => {
+    if (link !== current || deadBecause !== undefined || closed) return;
+    deadBecause = err ?? new Error('the connection ended');
+    if (link === o.app && o.closedByApplication()) return; // the application's own doing
+    const next =
+      typeof o.reopen === 'string'
+        ? `and cannot be replaced (${o.reopen}): every call fails until the process restarts; give DBStore a pool instead`
+        : `the store will open a connection of its own with the same settings on its next call (the application's connection is left as it is)`;
+    o.warn(
+      new Error(
+        `${link === o.app ? `${o.label} given to DBStore` : `DBStore's own replacement of ${o.label}`} lost its connection (${reasonOf(deadBecause)}); ${next}`,
+      ),
+    );
+  };
+  const watch = (link: Link) => link.watch((err) => markLost(link, err));
+  watch(o.app);
+
+  async function usable(ticket: number): Promise<Link> {
+    if (current === o.app && o.closedByApplication())
+      throw lost(
+        new Error(
+          `${o.label} given to DBStore was closed by the application; the store does not reopen a connection the application closed (close the store first, or give it a pool)`,
+        ),
+      );
+    if (deadBecause === undefined) return current;
+    if (closed) throw lost(new Error('this store is closed'));
+    if (typeof o.reopen === 'string')
+      throw lost(
+        new Error(
+          `${o.label} given to DBStore lost its connection (${reasonOf(deadBecause)}) and cannot be replaced: ${o.reopen}`,
+        ),
+      );
+    if (ticket <= failedUpTo) throw lastFailure;
+    // The dead replacement is closed without waiting: its socket is gone already.
+    void own?.close().catch(() => {});
+    own = undefined;
+    try {
+      const link = await o.reopen();
+      if (closed) {
+        await link.close().catch(() => {});
+        throw new Error('this store is closed');
+      }
+      own = current = link;
+      deadBecause = undefined;
+      watch(link);
+      return link;
+    } catch (err) {
+      failedUpTo = enqueued;
+      lastFailure = lost(err);
+      throw err;
+    }
+  }
+
+  const use = <T>(fn: (c: SqlConn) => Promise<T>): Promise<T> => {
+    const ticket = ++enqueued;
+    return queue.run(async () => {
+      const link = await usable(ticket);
+      try {
+        return await fn(link.conn);
+      } catch (err) {
+        if (o.isUnavailable(err)) markLost(link, err);
+        throw err;
+      }
+    });
+  };
+
   return {
-    once: (fn) => queue.run(() => fn(conn)),
-    exclusive: (fn) => queue.run(() => fn(conn)),
-    close,
+    once: use,
+    exclusive: (fn) => use(fn),
+    async close() {
+      closed = true;
+      const mine = own;
+      own = undefined;
+      await mine?.close().catch(() => {});
+      await o.app.close();
+    },
   };
 }
