@@ -13,6 +13,9 @@ import type {
   StoreMutator,
 } from './store.js';
 
+/** A record as the map holds it: `seq` is the clock of its last move to the recent end. */
+type Held = StoredSession & { seq: number };
+
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 100,000. */
@@ -30,7 +33,9 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false, inProcess: true };
   readonly maxSessions: number;
-  readonly #map = new Map<string, StoredSession>();
+  readonly #map = new Map<string, Held>();
+  /** Counts moves to the recent end of the map; a record remembers the count of its last move. */
+  #clock = 0;
   /** User index: user → keys of the sessions bound to it. */
   readonly #users = new Map<string, Set<string>>();
 
@@ -50,18 +55,24 @@ export class MemoryStore implements Store {
     assertKey(key, this.kind);
     const record = this.#map.get(key);
     if (!record) return undefined;
-    // A read is a use: move it to the recent end, so eviction takes the least recently *used*.
-    this.#map.delete(key);
-    this.#map.set(key, record);
+    // A read is a use: a record in the older half of the map moves to the recent end, so eviction
+    // takes the least recently *used*. One in the newer half stays (it is at least size/2
+    // evictions away), which spares the move on the hot path of a busy session.
+    if (record.seq < this.#clock - (this.#map.size >> 1)) {
+      record.seq = ++this.#clock;
+      this.#map.delete(key);
+      this.#map.set(key, record);
+    }
     return { data: record.data, atime: record.atime };
   }
 
   async set(key: string, record: StoredSession): Promise<void> {
     assertKey(key, this.kind);
-    this.#put(key, { data: record.data, atime: record.atime, user: record.user });
+    this.#put(key, { data: record.data, atime: record.atime, user: record.user, seq: 0 });
   }
 
-  #put(key: string, record: StoredSession): void {
+  #put(key: string, record: Held): void {
+    record.seq = ++this.#clock;
     const previous = this.#map.get(key);
     if (previous?.user !== record.user) this.#unindex(key, previous);
     if (record.user !== undefined) {
@@ -77,7 +88,7 @@ export class MemoryStore implements Store {
     }
   }
 
-  #unindex(key: string, record: StoredSession | undefined): void {
+  #unindex(key: string, record: Held | undefined): void {
     if (record?.user === undefined) return;
     const keys = this.#users.get(record.user);
     keys?.delete(key);
@@ -103,7 +114,7 @@ export class MemoryStore implements Store {
       return undefined;
     }
     if (next === undefined) return current && { data: current.data, atime: current.atime };
-    this.#put(key, { data: next.data, atime: next.atime, user: next.user });
+    this.#put(key, { data: next.data, atime: next.atime, user: next.user, seq: 0 });
     return { data: next.data, atime: next.atime };
   }
 
@@ -112,7 +123,7 @@ export class MemoryStore implements Store {
     const record = this.#map.get(key);
     if (!record) return;
     this.#map.delete(key);
-    this.#map.set(key, { ...record, atime });
+    this.#map.set(key, { ...record, atime, seq: ++this.#clock });
   }
 
   async delete(key: string): Promise<void> {
@@ -152,7 +163,7 @@ export class MemoryStore implements Store {
     const record = this.#map.get(key);
     if (!record) return;
     this.#remove(key);
-    this.quarantined.set(key, record);
+    this.quarantined.set(key, { data: record.data, atime: record.atime, user: record.user });
     if (this.quarantined.size > 100)
       this.quarantined.delete(this.quarantined.keys().next().value as string);
   }
