@@ -214,6 +214,36 @@ function sqliteKind(): FaultyKind {
   };
 }
 
+function sqliteFullKind(skip: string | false): FaultyKind {
+  return {
+    name: 'DBStore on SQLite, full',
+    fault: 'the database file (WAL mode) on a 256k tmpfs filled to ENOSPC by a filler file',
+    cause: /disk is full|ENOSPC|no space/i,
+    skip,
+    async make() {
+      const fs = await mountTmpfs('256k');
+      const db = new Sqlite(join(fs.dir, 'sessions.db'));
+      db.pragma('journal_mode = WAL');
+      const store = new DBStore(db, uniqueTable('ws_fault'), { createTable: true });
+      return {
+        store,
+        async break() {
+          fs.fill();
+          return store;
+        },
+        async heal() {
+          await fs.unfill();
+        },
+        async teardown() {
+          await store.close();
+          db.close();
+          await fs.destroy();
+        },
+      };
+    },
+  };
+}
+
 function postgresKind(skip: string | false): FaultyKind {
   return {
     name: 'DBStore on PostgreSQL, read-only',
@@ -357,6 +387,7 @@ export async function faultyKinds(): Promise<FaultyKind[]> {
     diskKind('full', tmpfs),
     diskKind('read-only', tmpfs),
     sqliteKind(),
+    sqliteFullKind(tmpfs),
     postgresKind(await serverSkip('postgres', POSTGRES_URL, 5432)),
     mysqlKind(await serverSkip('mysql', MYSQL_URL, 3306)),
     shelfKind(tmpfs),
