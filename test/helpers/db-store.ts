@@ -331,7 +331,7 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
           assert.match(
             err.message,
             new RegExp(
-              `^\\[websession\\] \\[${engine.dbn}\\] get failed: cannot reach the database`,
+              `^\\[websession\\] \\[${engine.dbn}\\] get failed: the database is unavailable or refused the write`,
             ),
           );
           return true;

@@ -87,7 +87,7 @@ describe('DBStore on SQLite', () => {
         assert.ok(err instanceof StoreUnavailableError, String(err));
         assert.match(
           err.message,
-          /\[sqlite\] set failed: cannot reach the database \(database is locked\)/,
+          /\[sqlite\] set failed: the database is unavailable or refused the write \(database is locked\)/,
         );
         return true;
       });

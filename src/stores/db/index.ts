@@ -220,7 +220,7 @@ export class DBStore implements Store {
     if (!backend || backend.isUnavailable(err)) {
       return new StoreUnavailableError(
         this.kind,
-        `${op} failed: cannot reach the database (${text})`,
+        `${op} failed: the database is unavailable or refused the write (${text})`,
         { cause: err },
       );
     }
