@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Store } from 'websession';
-import { session, sessionOf } from 'websession/express';
+import { session, sessionErrors, sessionOf } from 'websession/express';
 import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
@@ -26,16 +26,20 @@ export function createApp(
     req.session.logged_in = false;
     res.redirect(303, home(req.headers.host));
   });
-  app.get('/count', async (req, res) => {
-    const data = await sessionOf<Data>(req).update((s) => {
-      s.count = (s.count ?? 0) + 1;
-    });
-    res.type('text/plain').send(String(data.count));
+  app.get('/count', (req, res, next) => {
+    // `.then(…, next)`: Express 4 does not pass a rejected promise on to the error handlers.
+    sessionOf<Data>(req)
+      .update((s) => {
+        s.count = (s.count ?? 0) + 1;
+      })
+      .then((data) => res.type('text/plain').send(String(data.count)), next);
   });
   app.get('/kill', (req, res) => {
     req.session.kill();
     res.type('text/plain').send('killed');
   });
+  // A store outage inside a handler (the update of /count): 503 with the shared body.
+  app.use(sessionErrors());
   return app;
 }
 

@@ -203,6 +203,24 @@ for (const name of Object.keys(FRAMEWORKS)) {
       });
     });
 
+    it('a store failure inside a handler (session.update rejects) is a 503 with the same body, and the app recovers', async () => {
+      await withApp(name, {}, async ({ spy, app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        // The load succeeds; the update of /count, inside the handler, fails.
+        const realUpdate = spy.update;
+        spy.update = () => Promise.reject(new StoreUnavailableError('memory', 'update down'));
+        try {
+          const failed = await get(app, '/count', cookie);
+          assert.equal(failed.status, 503);
+          assert.equal(failed.body, STORE_UNAVAILABLE_BODY);
+        } finally {
+          spy.update = realUpdate;
+        }
+        assert.equal((await get(app, '/count', cookie)).body, '1');
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+      });
+    });
+
     it('an expired session with ignore_expiry false is answered 200 expired_message and its cookie cleared', async () => {
       await withApp(name, { ignore_expiry: false }, async ({ app }) => {
         const answer = await get(app, '/', `webpy_session_id=${'cd'.repeat(32)}`);
