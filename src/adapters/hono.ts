@@ -59,6 +59,7 @@ function proxyHeaders(c: Context): HeaderBag {
     cookie: c.req.header('cookie'),
     'x-forwarded-for': c.req.header('x-forwarded-for'),
     'x-forwarded-proto': c.req.header('x-forwarded-proto'),
+    'user-agent': c.req.header('user-agent'),
   };
 }
 
