@@ -318,6 +318,35 @@ for (const name of Object.keys(FRAMEWORKS)) {
       );
     });
 
+    it('/metrics after a login counts the created session and has store latency histograms', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        assert.equal((await get(app, '/login')).status, 303);
+        const res = await fetch(`${app.url}/metrics`);
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+        const text = await res.text();
+        const value = (pattern: RegExp): number => {
+          const m = pattern.exec(text);
+          assert.ok(m, `${pattern} in:\n${text}`);
+          return Number(m[1]);
+        };
+        assert.ok(value(/^websession_events_total\{event="created",store="memory"\} (\d+)$/m) >= 1);
+        assert.ok(
+          value(
+            /^websession_store_seconds_bucket\{op="created",store="memory",le="\+Inf"\} (\d+)$/m,
+          ) >= 1,
+        );
+        assert.ok(
+          value(/^websession_store_seconds_count\{op="created",store="memory"\} (\d+)$/m) >= 1,
+        );
+        assert.match(
+          text,
+          /^websession_store_seconds_sum\{op="created",store="memory"\} [0-9.e-]+$/m,
+        );
+        assert.match(text, /^# TYPE websession_store_seconds histogram$/m);
+      });
+    });
+
     it('64 parallel /count of one session end at 64', async () => {
       await withApp(name, {}, async ({ memory, app }) => {
         const cookie = cookieOf(await get(app, '/login'));

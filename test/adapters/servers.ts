@@ -1,7 +1,8 @@
 // Every framework of the conformance suite, started on a loopback port over a given store: the
-// example apps of the runner (the five routes); for the "a thrown error still commits" case, a
-// one-route app per framework whose handler sets a key and then throws; and an app per framework
-// serving the feature routes (a user-bound login, flash messages) of `featureRoute`.
+// example apps of the runner (the five routes and /metrics); for the "a thrown error still
+// commits" case, a one-route app per framework whose handler sets a key and then throws; and an
+// app per framework serving the feature routes (a user-bound login, flash messages) of
+// `featureRoute`.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
