@@ -1,9 +1,16 @@
-// The five example routes on Express (5, or 4 given as `expressFactory`) with websession/express.
+// The example routes (the five of web.py's example and /metrics) on Express (5, or 4 given as `expressFactory`) with websession/express.
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
 import type { Store } from 'websession';
-import { session, sessionOf } from 'websession/express';
-import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+import { session, sessionErrors, sessionOf } from 'websession/express';
+import {
+  type ExampleOptions,
+  home,
+  LOGGED_IN,
+  LOGGED_OUT,
+  listening,
+  managerWithMetrics,
+} from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
@@ -14,7 +21,8 @@ export function createApp(
   expressFactory: () => Express = express,
 ): Express {
   const app = expressFactory();
-  app.use(session<Data>(store, options.session));
+  const { manager, metrics } = managerWithMetrics(store, options);
+  app.use(session<Data>(manager));
   app.get('/', (req, res) => {
     res.type('html').send(req.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
   });
@@ -26,16 +34,25 @@ export function createApp(
     req.session.logged_in = false;
     res.redirect(303, home(req.headers.host));
   });
-  app.get('/count', async (req, res) => {
-    const data = await sessionOf<Data>(req).update((s) => {
-      s.count = (s.count ?? 0) + 1;
-    });
-    res.type('text/plain').send(String(data.count));
+  app.get('/count', (req, res, next) => {
+    // `.then(…, next)`: Express 4 does not pass a rejected promise on to the error handlers.
+    sessionOf<Data>(req)
+      .update((s) => {
+        s.count = (s.count ?? 0) + 1;
+      })
+      .then((data) => res.type('text/plain').send(String(data.count)), next);
   });
   app.get('/kill', (req, res) => {
     req.session.kill();
     res.type('text/plain').send('killed');
   });
+  app.get('/metrics', (_req, res) => {
+    // end(), not send(): Express 4's send() would reorder the Content-Type's parameters.
+    res.setHeader('Content-Type', metrics.contentType);
+    res.end(metrics.text());
+  });
+  // A store outage inside a handler (the update of /count): 503 with the shared body.
+  app.use(sessionErrors());
   return app;
 }
 

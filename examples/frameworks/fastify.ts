@@ -1,15 +1,23 @@
-// The five example routes on Fastify with websession/fastify.
+// The example routes (the five of web.py's example and /metrics) on Fastify with websession/fastify.
 import type { Server } from 'node:http';
 import Fastify from 'fastify';
 import type { Store } from 'websession';
 import { fastifySession, sessionOf } from 'websession/fastify';
-import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+import {
+  type ExampleOptions,
+  home,
+  LOGGED_IN,
+  LOGGED_OUT,
+  listening,
+  managerWithMetrics,
+} from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
 export async function start(store: Store, options: ExampleOptions): Promise<Server> {
   const app = Fastify();
-  await app.register(fastifySession, { store, config: options.session ?? {} });
+  const { manager, metrics } = managerWithMetrics(store, options);
+  await app.register(fastifySession, { manager });
   app.get('/', async (request, reply) => {
     reply.type('text/html; charset=utf-8');
     return request.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
@@ -33,6 +41,10 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
     request.session.kill();
     reply.type('text/plain; charset=utf-8');
     return 'killed';
+  });
+  app.get('/metrics', async (_request, reply) => {
+    reply.type(metrics.contentType);
+    return metrics.text();
   });
   await app.listen({ port: options.port, host: options.host });
   return listening(app.server, options);

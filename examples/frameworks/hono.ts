@@ -1,10 +1,17 @@
-// The five example routes on Hono (served by @hono/node-server) with websession/hono.
+// The example routes (the five of web.py's example and /metrics) on Hono (served by @hono/node-server) with websession/hono.
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Store } from 'websession';
 import { type SessionEnv, session } from 'websession/hono';
-import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+import {
+  type ExampleOptions,
+  home,
+  LOGGED_IN,
+  LOGGED_OUT,
+  listening,
+  managerWithMetrics,
+} from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
@@ -13,7 +20,8 @@ export function createApp(
   options: Pick<ExampleOptions, 'session'>,
 ): Hono<SessionEnv<Data>> {
   const app = new Hono<SessionEnv<Data>>();
-  app.use(session<Data>(store, { config: options.session ?? {} }));
+  const { manager, metrics } = managerWithMetrics(store, options);
+  app.use(session<Data>(manager));
   app.get('/', (c) => c.html(c.var.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT));
   app.get('/login', (c) => {
     c.var.session.logged_in = true;
@@ -33,6 +41,7 @@ export function createApp(
     c.var.session.kill();
     return c.text('killed');
   });
+  app.get('/metrics', (c) => c.body(metrics.text(), 200, { 'Content-Type': metrics.contentType }));
   return app;
 }
 

@@ -1,15 +1,23 @@
-// The five example routes on Koa with websession/koa.
+// The example routes (the five of web.py's example and /metrics) on Koa with websession/koa.
 import type { Server } from 'node:http';
 import Koa from 'koa';
 import type { Store } from 'websession';
 import { session, sessionOf } from 'websession/koa';
-import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
+import {
+  type ExampleOptions,
+  home,
+  LOGGED_IN,
+  LOGGED_OUT,
+  listening,
+  managerWithMetrics,
+} from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
 export function start(store: Store, options: ExampleOptions): Promise<Server> {
   const app = new Koa();
-  app.use(session<Data>(store, options.session));
+  const { manager, metrics } = managerWithMetrics(store, options);
+  app.use(session<Data>(manager));
   app.use(async (ctx) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') ctx.throw(405);
     switch (ctx.path) {
@@ -36,6 +44,10 @@ export function start(store: Store, options: ExampleOptions): Promise<Server> {
         ctx.session.kill();
         ctx.type = 'text/plain; charset=utf-8';
         ctx.body = 'killed';
+        break;
+      case '/metrics':
+        ctx.set('Content-Type', metrics.contentType);
+        ctx.body = metrics.text();
         break;
     }
   });

@@ -1,39 +1,42 @@
-// The five example routes on plain node:http with websession/node.
+// The example routes (the five of web.py's example and /metrics) on plain node:http with websession/node.
 import { createServer, type Server } from 'node:http';
 import type { Store } from 'websession';
 import { withSession } from 'websession/node';
-import { type ExampleOptions, home, LOGGED_IN, LOGGED_OUT, listening } from './shared.js';
-
-type Data = { logged_in: boolean; count: number };
+import {
+  type ExampleData,
+  type ExampleOptions,
+  home,
+  LOGGED_IN,
+  LOGGED_OUT,
+  listening,
+  managerWithMetrics,
+} from './shared.js';
 
 export function start(store: Store, options: ExampleOptions): Promise<Server> {
-  const listener = withSession<Data>(
-    store,
-    async (req, res, session) => {
-      const path = new URL(req.url ?? '/', 'http://x').pathname;
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res
-          .writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain' })
-          .end('method not allowed');
-      } else if (path === '/') {
-        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-        res.end(session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
-      } else if (path === '/login' || path === '/logout') {
-        session.logged_in = path === '/login';
-        res.writeHead(303, { Location: home(req.headers.host) }).end();
-      } else if (path === '/count') {
-        const data = await session.update((s) => {
-          s.count = (s.count ?? 0) + 1;
-        });
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(String(data.count));
-      } else if (path === '/kill') {
-        session.kill();
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('killed');
-      } else {
-        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-      }
-    },
-    { config: options.session ?? {} },
-  );
+  const { manager, metrics } = managerWithMetrics(store, options);
+  const listener = withSession<ExampleData>(manager, async (req, res, session) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain' }).end('method not allowed');
+    } else if (path === '/') {
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+      res.end(session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
+    } else if (path === '/login' || path === '/logout') {
+      session.logged_in = path === '/login';
+      res.writeHead(303, { Location: home(req.headers.host) }).end();
+    } else if (path === '/count') {
+      const data = await session.update((s) => {
+        s.count = (s.count ?? 0) + 1;
+      });
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(String(data.count));
+    } else if (path === '/kill') {
+      session.kill();
+      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('killed');
+    } else if (path === '/metrics') {
+      res.writeHead(200, { 'Content-Type': metrics.contentType }).end(metrics.text());
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    }
+  });
   return listening(createServer(listener).listen(options.port, options.host), options);
 }

@@ -1,15 +1,32 @@
-// What every framework example shares: the web.py example's exact HTML strings and options.
+// What every framework example shares: the web.py example's exact HTML strings and options, and
+// the session manager with its Prometheus metrics (served at `/metrics`).
 import type { Server } from 'node:http';
-import type { SessionConfig } from 'websession';
+import { type SessionConfig, SessionManager, type Store } from 'websession';
+import { type SessionMetrics, sessionMetrics } from 'websession/metrics';
 
 export const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
 export const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
+
+/** The session data of the examples. */
+export type ExampleData = { logged_in: boolean; count: number };
 
 export interface ExampleOptions {
   host: string;
   port: number;
   /** Extra session config (tests use it; the runner passes none). */
-  session?: SessionConfig<{ logged_in: boolean; count: number }>;
+  session?: SessionConfig<ExampleData>;
+}
+
+/**
+ * The example's session manager over `store` (given to the adapter) and the Prometheus metrics of
+ * its events, which every example serves at `/metrics` as `text()` with `contentType`.
+ */
+export function managerWithMetrics(
+  store: Store,
+  options: Pick<ExampleOptions, 'session'>,
+): { manager: SessionManager<ExampleData>; metrics: SessionMetrics } {
+  const manager = new SessionManager<ExampleData>(store, options.session);
+  return { manager, metrics: sessionMetrics(manager) };
 }
 
 /** Where `/login` and `/logout` redirect: `http://host/`, absolute as web.py's `seeother('/')` makes it. */

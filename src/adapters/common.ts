@@ -50,10 +50,11 @@ export function toManager<T extends SessionData>(
 }
 
 /**
- * What the manager needs of a request: its Cookie header, the client IP and whether it came over
- * HTTPS. The IP is the socket's peer and `secure` the socket's TLS, unless `trust_proxy` names
- * proxies in front: then the `X-Forwarded-For` entry they appended and `X-Forwarded-Proto` are
- * believed (see `core/proxy.ts`, shared with the web layer).
+ * What the manager needs of a request: its Cookie header, the client IP, whether it came over
+ * HTTPS, and its User-Agent (recorded on a new session, for `listUserSessions`). The IP is the
+ * socket's peer and `secure` the socket's TLS, unless `trust_proxy` names proxies in front: then
+ * the `X-Forwarded-For` entry they appended and `X-Forwarded-Proto` are believed (see
+ * `core/proxy.ts`, shared with the web layer).
  */
 export function requestInfo(
   manager: { readonly config: { readonly trust_proxy: boolean | number } },
@@ -63,10 +64,12 @@ export function requestInfo(
 ): RequestInfo {
   const trust = manager.config.trust_proxy;
   const cookie = headers.cookie;
+  const userAgent = headers['user-agent'];
   return {
     cookie: Array.isArray(cookie) ? cookie.join('; ') : cookie,
     ip: clientAddress(socketIp, headers, trust),
     secure: isSecureRequest(socketSecure, headers, trust),
+    userAgent: Array.isArray(userAgent) ? userAgent[0] : userAgent,
   };
 }
 

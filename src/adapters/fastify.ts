@@ -11,7 +11,7 @@
  * app.get('/', async (request) => (request.session.get('logged_in', false) ? 'in' : 'out'));
  * @module
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { SessionManager } from '../core/manager.js';
@@ -78,6 +78,28 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
     }
   });
 
+  // A store failure raised by a route's handler (e.g. by `await request.session.update(…)`) is
+  // answered 503 with the shared body, as at load and commit. Wrapping the handlers leaves the
+  // application's error handler alone: it still gets every other error.
+  fastify.addHook('onRoute', (route) => {
+    const handler = route.handler;
+    route.handler = function (this: FastifyInstance, request, reply) {
+      const answerStoreFailure = (err: unknown): FastifyReply => {
+        const a = reply.sent ? undefined : errorAnswer(err, logger);
+        if (!a) throw err;
+        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+        return send(reply, a);
+      };
+      let result: unknown;
+      try {
+        result = handler.call(this, request, reply);
+      } catch (err) {
+        return answerStoreFailure(err);
+      }
+      return result instanceof Promise ? result.catch(answerStoreFailure) : result;
+    };
+  });
+
   // onSend runs for every reply.send(): handlers' answers, reply.redirect(), error and 404
   // answers; so the session is committed before the headers go out, also after a throw.
   fastify.addHook('onSend', async (request, reply, payload) => {
@@ -112,7 +134,9 @@ Object.assign(plugin, {
  * the headers are sent: a `reply.redirect()` saves what was set before it, and so does a handler
  * that throws (Fastify's error answer is sent through `onSend` too; as web.py's processor).
  * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
- * outage 503.
+ * outage 503: at load, at commit, or raised by the handler of a route declared after the plugin
+ * (`await request.session.update(…)`); other errors go to the app's error handler. A StoreError
+ * that reaches an error handler elsewhere has `statusCode` 503.
  *
  * Options: `{ store, config }` or `{ manager }`.
  */

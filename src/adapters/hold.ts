@@ -27,12 +27,17 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
   else res.setHeader('Set-Cookie', [...(Array.isArray(prev) ? prev : [String(prev)]), value]);
 }
 
-/** Sends an error answer on a response whose headers are not sent yet. */
-export function sendAnswer(res: ServerResponse, answer: ErrorAnswer): void {
+/**
+ * Sends an error answer on a response whose headers are not sent yet, instead of whatever headers
+ * it has; with `keepCookies`, the Set-Cookie values already set (the session's) stay.
+ */
+export function sendAnswer(res: ServerResponse, answer: ErrorAnswer, keepCookies = false): void {
   if (res.headersSent || res.writableEnded) return;
-  for (const name of res.getHeaderNames()) res.removeHeader(name);
+  for (const name of res.getHeaderNames()) {
+    if (!(keepCookies && name === 'set-cookie')) res.removeHeader(name);
+  }
   for (const [name, value] of Object.entries(answer.headers)) res.setHeader(name, value);
-  if (answer.setCookie) res.setHeader('Set-Cookie', answer.setCookie);
+  if (answer.setCookie) appendSetCookie(res, answer.setCookie);
   res.setHeader('Content-Length', Buffer.byteLength(answer.body));
   res.statusCode = answer.status;
   res.end(answer.body);

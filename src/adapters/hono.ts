@@ -19,6 +19,7 @@ import type { Session } from '../core/session.js';
 import {
   aroundNext,
   type ErrorAnswer,
+  errorAnswer,
   type HeaderBag,
   type ManagerSource,
   requestInfo,
@@ -58,6 +59,7 @@ function proxyHeaders(c: Context): HeaderBag {
     cookie: c.req.header('cookie'),
     'x-forwarded-for': c.req.header('x-forwarded-for'),
     'x-forwarded-proto': c.req.header('x-forwarded-proto'),
+    'user-agent': c.req.header('user-agent'),
   };
 }
 
@@ -73,7 +75,8 @@ function toResponse(a: ErrorAnswer): Response {
  * the throw is saved, as web.py's processor does, and the cookie is added to that response).
  *
  * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
- * outage 503.
+ * outage 503, at load, at commit, or raised by the handler (`await session.update(…)`; this
+ * replaces `app.onError`'s answer to it); other errors are left to Hono.
  *
  * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`
  */
@@ -86,10 +89,18 @@ export function session<T extends SessionData = AppData>(
   return async (c, next) => {
     const info = requestInfo(manager, proxyHeaders(c), ipOf(c), c.req.url.startsWith('https:'));
     const out = await aroundNext(manager, info, (s) => c.set('session', s), next);
-    if (out.answer) {
+    // A store failure raised by the handler (e.g. by `session.update`) is answered 503 as at
+    // commit, whether it reached us thrown or already turned into a response by `app.onError`.
+    let answer = out.answer;
+    const raised = out.thrown ? out.thrown.error : c.error;
+    if (!answer && raised !== undefined) {
+      const storeAnswer = errorAnswer(raised, manager.config.logger);
+      if (storeAnswer) answer = { ...storeAnswer, setCookie: out.setCookie };
+    }
+    if (answer) {
       // Drop the handler's response first: Hono's `res` setter would carry its headers over.
       c.res = undefined as unknown as Response;
-      c.res = toResponse(out.answer);
+      c.res = toResponse(answer);
       return c.res;
     }
     if (out.thrown) throw out.thrown.error;

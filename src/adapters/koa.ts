@@ -18,6 +18,7 @@ import type { Session } from '../core/session.js';
 import {
   aroundNext,
   type ErrorAnswer,
+  errorAnswer,
   type ManagerSource,
   requestInfo,
   toManager,
@@ -51,7 +52,8 @@ function answer(ctx: Context, a: ErrorAnswer): void {
  * session cookie rides on the error's `headers`, which Koa's error answer keeps).
  *
  * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
- * outage 503.
+ * outage 503, at load, at commit, or thrown by a later middleware (`await session.update(…)`);
+ * other errors are rethrown to Koa.
  *
  * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`
  * @param config session config when a store is given
@@ -81,6 +83,12 @@ export function session<T extends SessionData = AppData>(
       return;
     }
     const { setCookie, thrown } = out;
+    // A store failure raised by a later middleware (e.g. by `session.update`): 503, as at commit.
+    const storeAnswer = thrown && errorAnswer(thrown.error, manager.config.logger);
+    if (storeAnswer) {
+      answer(ctx, { ...storeAnswer, setCookie });
+      return;
+    }
     if (thrown) {
       // Koa's error answer drops every header set so far but keeps the error's own `headers`.
       const error = thrown.error;

@@ -35,8 +35,9 @@ export interface NodeSessionOptions<T extends SessionData = SessionData> {
   /** Session config, used when a store (not a manager) is given. */
   config?: SessionConfig<T>;
   /**
-   * Called when the handler throws (after the session was committed). Default: log it and answer
-   * 500 `internal server error` when nothing was sent yet.
+   * Called when the handler throws (after the session was committed). Default: answer a store
+   * failure (a `StoreError`, e.g. from `session.update`) 503 as at load and commit; log anything
+   * else and answer 500 `internal server error`; both only when nothing was sent yet.
    */
   onError?: (error: unknown, req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -91,11 +92,25 @@ export async function attachSession<T extends SessionData>(
   return { session, settle };
 }
 
-function defaultOnError(error: unknown, _req: IncomingMessage, res: ServerResponse): void {
-  console.error(error);
+/**
+ * The default `onError`: a store failure raised by the handler (e.g. by `session.update`) is
+ * answered 503 as at load and commit, keeping the session cookie; anything else is logged and
+ * answered 500.
+ */
+function defaultOnError(
+  error: unknown,
+  res: ServerResponse,
+  logger: { warn(message: string, error?: unknown): void },
+): void {
+  const answer = errorAnswer(error, logger);
+  if (!answer) console.error(error);
   if (res.writableEnded) return;
   if (res.headersSent) {
     res.destroy();
+    return;
+  }
+  if (answer) {
+    sendAnswer(res, answer, true);
     return;
   }
   res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('internal server error');
@@ -123,7 +138,10 @@ export function withSession<T extends SessionData = SessionData>(
   options: NodeSessionOptions<T> = {},
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const manager = toManager(source, options.config);
-  const onError = options.onError ?? defaultOnError;
+  const onError =
+    options.onError ??
+    ((error: unknown, _req: IncomingMessage, res: ServerResponse) =>
+      defaultOnError(error, res, manager.config.logger));
   const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const attached = await attachSession(manager, req, res);
     if (!attached) return;

@@ -33,6 +33,11 @@ export class InvalidSessionIdError extends WebSessionError {
 export class StoreError extends WebSessionError {
   /** The store kind: `memory`, `disk`, `sqlite`, `postgres`, `mysql`, `shelf`, `redis`. */
   readonly store: string;
+  /**
+   * 503: the HTTP status that frameworks' own error handlers (Express's, Koa's, Fastify's) give
+   * a StoreError that reaches them.
+   */
+  readonly statusCode = 503;
   constructor(store: string, message: string, options?: { cause?: unknown; code?: string }) {
     super(`[${store}] ${message}`, options?.code ?? 'ERR_STORE', options);
     this.store = store;

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
+import { STORE_UNAVAILABLE_BODY } from '../adapters/common.js';
 import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
@@ -289,9 +290,7 @@ export class Application {
       return {
         status: statusLine(503),
         headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1'], ...cookies],
-        body: toBuffer(
-          '503 Service Unavailable: the session store is unavailable, try again shortly',
-        ),
+        body: toBuffer(STORE_UNAVAILABLE_BODY),
       };
     }
     const custom = (this.errorRenderer ?? (config.debug ? debugerror : undefined))?.(err, context);

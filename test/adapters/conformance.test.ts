@@ -6,6 +6,7 @@ import {
   decodePayload,
   MemoryStore,
   type SessionConfig,
+  SessionManager,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -13,7 +14,7 @@ import { STORE_UNAVAILABLE_BODY } from 'websession/node';
 import * as web from 'websession/web';
 import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
 import { SpyStore } from '../helpers/spy-store.js';
-import { BOOM_VALUE, FRAMEWORKS, type Running } from './servers.js';
+import { BOOM_VALUE, FEATURE_USER, FLASH_MESSAGE, FRAMEWORKS, type Running } from './servers.js';
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
 
@@ -24,10 +25,16 @@ interface Answer {
   location: string | null;
 }
 
-async function get(base: Running, path: string, cookie?: string): Promise<Answer> {
+async function get(
+  base: Running,
+  path: string,
+  cookie?: string,
+  init: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const res = await fetch(base.url + path, {
     redirect: 'manual',
-    headers: cookie === undefined ? {} : { cookie },
+    method: init.method ?? 'GET',
+    headers: { ...init.headers, ...(cookie === undefined ? {} : { cookie }) },
   });
   return {
     status: res.status,
@@ -67,10 +74,11 @@ async function withApp(
   name: string,
   config: Config,
   fn: (fx: Fixture) => Promise<void>,
+  which: 'example' | 'features' = 'example',
 ): Promise<void> {
   const memory = new MemoryStore();
   const spy = new SpyStore(memory);
-  const app = await FRAMEWORKS[name]!.example(spy, { cleanup_interval: 0, ...config });
+  const app = await FRAMEWORKS[name]![which](spy, { cleanup_interval: 0, ...config });
   try {
     await fn({ memory, spy, app });
   } finally {
@@ -203,6 +211,24 @@ for (const name of Object.keys(FRAMEWORKS)) {
       });
     });
 
+    it('a store failure inside a handler (session.update rejects) is a 503 with the same body, and the app recovers', async () => {
+      await withApp(name, {}, async ({ spy, app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        // The load succeeds; the update of /count, inside the handler, fails.
+        const realUpdate = spy.update;
+        spy.update = () => Promise.reject(new StoreUnavailableError('memory', 'update down'));
+        try {
+          const failed = await get(app, '/count', cookie);
+          assert.equal(failed.status, 503);
+          assert.equal(failed.body, STORE_UNAVAILABLE_BODY);
+        } finally {
+          spy.update = realUpdate;
+        }
+        assert.equal((await get(app, '/count', cookie)).body, '1');
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+      });
+    });
+
     it('an expired session with ignore_expiry false is answered 200 expired_message and its cookie cleared', async () => {
       await withApp(name, { ignore_expiry: false }, async ({ app }) => {
         const answer = await get(app, '/', `webpy_session_id=${'cd'.repeat(32)}`);
@@ -248,6 +274,77 @@ for (const name of Object.keys(FRAMEWORKS)) {
       } finally {
         if (name === 'web') web.config.trust_proxy = saved;
       }
+    });
+
+    it('a session bound to a user lists the User-Agent and client IP it was created with', async () => {
+      const userAgent = 'conformance-test/1.0 (websession)';
+      await withApp(
+        name,
+        {},
+        async ({ memory, app }) => {
+          const login = await get(app, '/login-as', undefined, {
+            headers: { 'user-agent': userAgent },
+          });
+          assert.equal(login.status, 200);
+          const cookie = cookieOf(login);
+          const manager = new SessionManager(memory, { cleanup_interval: 0 });
+          const sessions = await manager.listUserSessions(FEATURE_USER);
+          assert.equal(sessions.length, 1);
+          assert.equal(sessions[0]!.key, storeKey(cookie.slice(cookie.indexOf('=') + 1)));
+          assert.equal(sessions[0]!.userAgent, userAgent);
+          assert.equal(sessions[0]!.ip, '127.0.0.1');
+        },
+        'features',
+      );
+    });
+
+    it('a flash message: POST sets it and answers 303, the next GET shows it, the one after nothing', async () => {
+      await withApp(
+        name,
+        {},
+        async ({ app }) => {
+          const posted = await get(app, '/flash', undefined, { method: 'POST' });
+          assert.equal(posted.status, 303);
+          assert.match(posted.location ?? '', /\/show$/);
+          const cookie = cookieOf(posted);
+          const shown = await get(app, '/show', cookie);
+          assert.equal(shown.status, 200);
+          assert.deepEqual(JSON.parse(shown.body), { notice: [FLASH_MESSAGE] });
+          const again = await get(app, '/show', cookie);
+          assert.equal(again.status, 200);
+          assert.deepEqual(JSON.parse(again.body), {}, 'a flash message is shown once');
+        },
+        'features',
+      );
+    });
+
+    it('/metrics after a login counts the created session and has store latency histograms', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        assert.equal((await get(app, '/login')).status, 303);
+        const res = await fetch(`${app.url}/metrics`);
+        assert.equal(res.status, 200);
+        assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+        const text = await res.text();
+        const value = (pattern: RegExp): number => {
+          const m = pattern.exec(text);
+          assert.ok(m, `${pattern} in:\n${text}`);
+          return Number(m[1]);
+        };
+        assert.ok(value(/^websession_events_total\{event="created",store="memory"\} (\d+)$/m) >= 1);
+        assert.ok(
+          value(
+            /^websession_store_seconds_bucket\{op="created",store="memory",le="\+Inf"\} (\d+)$/m,
+          ) >= 1,
+        );
+        assert.ok(
+          value(/^websession_store_seconds_count\{op="created",store="memory"\} (\d+)$/m) >= 1,
+        );
+        assert.match(
+          text,
+          /^websession_store_seconds_sum\{op="created",store="memory"\} [0-9.e-]+$/m,
+        );
+        assert.match(text, /^# TYPE websession_store_seconds histogram$/m);
+      });
     });
 
     it('64 parallel /count of one session end at 64', async () => {

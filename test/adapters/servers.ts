@@ -1,6 +1,8 @@
 // Every framework of the conformance suite, started on a loopback port over a given store: the
-// example apps of the runner (the five routes) and, for the "a thrown error still commits" case,
-// a one-route app per framework whose handler sets a key and then throws.
+// example apps of the runner (the five routes and /metrics); for the "a thrown error still
+// commits" case, a one-route app per framework whose handler sets a key and then throws; and an
+// app per framework serving the feature routes (a user-bound login, flash messages) of
+// `featureRoute`.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -9,7 +11,7 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
-import type { SessionConfig, Store } from 'websession';
+import type { Session, SessionConfig, Store } from 'websession';
 import { session as expressSession } from 'websession/express';
 import { fastifySession } from 'websession/fastify';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
@@ -58,10 +60,41 @@ function quietly<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-/** One framework: its example app and its `/boom` app. */
+/** One framework: its example app, its `/boom` app and its feature-routes app. */
 export interface Framework {
   example(store: Store, config: Config): Promise<Running>;
   boom(store: Store, config: Config): Promise<Running>;
+  features(store: Store, config: Config): Promise<Running>;
+}
+
+/** The user `GET /login-as` binds its session to. */
+export const FEATURE_USER = 'alice';
+/** What `POST /flash` flashes under `notice`. */
+export const FLASH_MESSAGE = 'saved';
+
+/** The answer of a feature route: a text page or a 303 to a path. */
+type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; location: string };
+
+/**
+ * The feature routes, written once and served by every framework's `features` app:
+ * `GET /login-as` binds the session to {@link FEATURE_USER} (answers `ok`);
+ * `POST /flash` flashes {@link FLASH_MESSAGE} under `notice` and answers 303 to `/show`;
+ * `GET /show` answers the flashes of the previous request as JSON (read once); anything else 404.
+ */
+function featureRoute(method: string, path: string, session: Session): FeatureAnswer {
+  if (method === 'GET' && path === '/login-as') {
+    session.setUser(FEATURE_USER);
+    session.logged_in = true;
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'POST' && path === '/flash') {
+    session.flash('notice', FLASH_MESSAGE);
+    return { status: 303, location: '/show' };
+  }
+  if (method === 'GET' && path === '/show') {
+    return { status: 200, body: JSON.stringify(session.flashes()) };
+  }
+  return { status: 404, body: 'not found' };
 }
 
 function boomError(): Error {
@@ -79,6 +112,26 @@ export const FRAMEWORKS: Record<string, Framework> = {
         GET() {
           session.boom = BOOM_VALUE;
           throw boomError();
+        }
+      }
+      return running(createServer(app.listener()).listen(0, '127.0.0.1'));
+    },
+    async features(store, config) {
+      const app = web.application(['/.*', 'Feature'], () => ({ Feature }));
+      const session = web.session.Session(app, store, null, config as SessionConfig);
+      const serve = () => {
+        const answer = featureRoute(web.ctx.method, web.ctx.path, session);
+        if (answer.status === 303) throw web.seeother(answer.location);
+        if (answer.status === 404) throw web.notfound();
+        web.header('Content-Type', 'text/plain; charset=utf-8');
+        return answer.body;
+      };
+      class Feature {
+        GET() {
+          return serve();
+        }
+        POST() {
+          return serve();
         }
       }
       return running(createServer(app.listener()).listen(0, '127.0.0.1'));
@@ -103,15 +156,34 @@ export const FRAMEWORKS: Record<string, Framework> = {
           ),
         ).listen(0, '127.0.0.1'),
       ),
+    features: (store, config) =>
+      running(
+        createServer(
+          withSession(
+            store,
+            (req, res, session) => {
+              const path = new URL(req.url ?? '/', 'http://x').pathname;
+              const answer = featureRoute(req.method ?? 'GET', path, session);
+              if (answer.status === 303) res.writeHead(303, { Location: answer.location }).end();
+              else res.writeHead(answer.status, { 'Content-Type': 'text/plain' }).end(answer.body);
+            },
+            { config: config as SessionConfig },
+          ),
+        ).listen(0, '127.0.0.1'),
+      ),
   },
   express: {
     example: (store, session) => running(expressApp(store, { session }).listen(0, '127.0.0.1')),
     boom: (store, config) => running(expressBoom(express(), store, config).listen(0, '127.0.0.1')),
+    features: (store, config) =>
+      running(expressFeatures(express(), store, config).listen(0, '127.0.0.1')),
   },
   express4: {
     example: (store, session) =>
       running(expressApp(store, { session }, express4).listen(0, '127.0.0.1')),
     boom: (store, config) => running(expressBoom(express4(), store, config).listen(0, '127.0.0.1')),
+    features: (store, config) =>
+      running(expressFeatures(express4(), store, config).listen(0, '127.0.0.1')),
   },
   fastify: {
     example: (store, session) =>
@@ -122,6 +194,22 @@ export const FRAMEWORKS: Record<string, Framework> = {
       app.get('/boom', async (request) => {
         request.session.boom = BOOM_VALUE;
         throw boomError();
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      return running(app.server);
+    },
+    async features(store, config) {
+      const app = Fastify();
+      await app.register(fastifySession, { store, config });
+      app.route({
+        method: ['GET', 'POST'],
+        url: '/*',
+        handler: async (request, reply) => {
+          const path = request.url.split('?')[0] ?? '/';
+          const answer = featureRoute(request.method, path, request.session);
+          if (answer.status === 303) return reply.redirect(answer.location, 303);
+          return reply.code(answer.status).type('text/plain').send(answer.body);
+        },
       });
       await app.listen({ port: 0, host: '127.0.0.1' });
       return running(app.server);
@@ -140,6 +228,17 @@ export const FRAMEWORKS: Record<string, Framework> = {
       app.onError((_err, c) => c.text('internal server error', 500));
       return running(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
     },
+    features(store, config) {
+      const app = new Hono<SessionEnv>();
+      app.use(honoSession(store, { config: config as SessionConfig }));
+      app.all('*', (c) => {
+        const answer = featureRoute(c.req.method, c.req.path, c.var.session);
+        return answer.status === 303
+          ? c.redirect(answer.location, 303)
+          : c.text(answer.body, answer.status);
+      });
+      return running(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
+    },
   },
   koa: {
     example: (store, session) =>
@@ -154,8 +253,34 @@ export const FRAMEWORKS: Record<string, Framework> = {
       });
       return running(app.listen(0, '127.0.0.1'));
     },
+    features(store, config) {
+      const app = new Koa();
+      app.use(koaSession(store, config));
+      app.use((ctx) => {
+        const answer = featureRoute(ctx.method, ctx.path, ctx.session);
+        if (answer.status === 303) {
+          ctx.status = 303;
+          ctx.redirect(answer.location);
+        } else {
+          ctx.status = answer.status;
+          ctx.type = 'text/plain';
+          ctx.body = answer.body;
+        }
+      });
+      return running(app.listen(0, '127.0.0.1'));
+    },
   },
 };
+
+function expressFeatures(app: ReturnType<typeof express>, store: Store, config: Config) {
+  app.use(expressSession(store, config));
+  app.use((req, res) => {
+    const answer = featureRoute(req.method, req.path, req.session);
+    if (answer.status === 303) res.redirect(303, answer.location);
+    else res.status(answer.status).type('text/plain').send(answer.body);
+  });
+  return app;
+}
 
 function expressBoom(app: ReturnType<typeof express>, store: Store, config: Config) {
   app.use(expressSession(store, config));
