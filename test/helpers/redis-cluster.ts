@@ -13,8 +13,14 @@ export interface PrivateCluster {
   ranges: [number, number][];
   /** The first node's URL: the seed a Cluster client starts from. */
   url: string;
-  /** Index in `nodes` of the master serving `slot`. */
+  /** Index in `nodes` of the master serving `slot` (as `moveSlot` left it). */
   nodeOfSlot(slot: number): number;
+  /**
+   * Reshards one slot to node `to` as redis-cli does (IMPORTING / MIGRATING, MIGRATE of its
+   * keys, SETSLOT NODE on every node), behind the back of any Cluster client: a client's
+   * cached slot map is stale afterwards, and its next command on the slot gets MOVED.
+   */
+  moveSlot(slot: number, to: number): Promise<void>;
   /** Closes the admin connections, kills every server and removes its folder. */
   destroy(): Promise<void>;
 }
@@ -85,14 +91,36 @@ export async function startRedisCluster(masters: number): Promise<PrivateCluster
     await destroy();
     throw err;
   }
-  return {
-    nodes,
-    admins,
-    ranges,
-    url: nodes[0]!.url,
-    nodeOfSlot: (slot) => ranges.findIndex(([first, last]) => slot >= first && slot <= last),
-    destroy,
+  const moved = new Map<number, number>();
+  const nodeOfSlot = (slot: number) =>
+    moved.get(slot) ?? ranges.findIndex(([first, last]) => slot >= first && slot <= last);
+  const moveSlot = async (slot: number, to: number) => {
+    const from = nodeOfSlot(slot);
+    if (from === to) return;
+    const ids = (await Promise.all(admins.map((a) => a.call('CLUSTER', 'MYID')))).map(String);
+    const s = String(slot);
+    await admins[to]!.call('CLUSTER', 'SETSLOT', s, 'IMPORTING', ids[from]!);
+    await admins[from]!.call('CLUSTER', 'SETSLOT', s, 'MIGRATING', ids[to]!);
+    for (;;) {
+      const keys = (await admins[from]!.call('CLUSTER', 'GETKEYSINSLOT', s, '100')) as string[];
+      if (keys.length === 0) break;
+      await admins[from]!.call(
+        'MIGRATE',
+        '127.0.0.1',
+        String(nodes[to]!.port),
+        '',
+        '0',
+        '5000',
+        'KEYS',
+        ...keys,
+      );
+    }
+    // The new owner first, then the old one, then the rest (as redis-cli does).
+    for (const i of [to, from, ...admins.keys()].filter((i, n, all) => all.indexOf(i) === n))
+      await admins[i]!.call('CLUSTER', 'SETSLOT', s, 'NODE', ids[to]!);
+    moved.set(slot, to);
   };
+  return { nodes, admins, ranges, url: nodes[0]!.url, nodeOfSlot, moveSlot, destroy };
 }
 
 /** Polls until every node says cluster_state:ok, knows `masters` nodes and serves `masters` slot ranges. */
