@@ -223,4 +223,41 @@ describe('RedisStore on a three-master Redis Cluster', { skip }, () => {
       await manager.close();
     }
   });
+  // Last: it changes the slot map (masterOf follows it through cluster.nodeOfSlot).
+  it('follows MOVED when slots are resharded behind the client: records, user index, keys()', async () => {
+    const { store, prefix } = await open();
+    const user = `u-${randomBytes(6).toString('hex')}`;
+    const set = `${prefix}user:${createHash('sha256').update(user).digest('hex')}`;
+    const keys = Array.from({ length: 6 }, () => storeKey(generateSessionId()));
+    for (const k of keys) await store.set(k, rec(`d-${k}`, user));
+    assert.deepEqual(new Set(await store.userSessions(user)), new Set(keys)); // slot map cached
+    // Move the slots of two sessions and of the user's set, each to the next master.
+    const movedKeys = keys.slice(0, 2);
+    for (const full of [...movedKeys.map((k) => prefix + k), set]) {
+      const slot = Number(await cluster.admins[0]!.call('CLUSTER', 'KEYSLOT', full));
+      const from = cluster.nodeOfSlot(slot);
+      await cluster.moveSlot(slot, (from + 1) % 3);
+      const to = cluster.nodeOfSlot(slot);
+      assert.notEqual(to, from);
+      assert.equal(await cluster.admins[to]!.exists(full), 1, `${full} migrated`);
+      await assert.rejects(cluster.admins[from]!.exists(full), /MOVED/);
+    }
+    for (const k of keys) assert.equal((await store.get(k))?.data, `d-${k}`);
+    assert.deepEqual(new Set(await store.userSessions(user)), new Set(keys));
+    // Writes on the moved slots: a script (not yet cached on the new master) and the index.
+    const [first, second] = movedKeys as [string, string];
+    const updated = await store.update(first, (cur) => cur && { ...rec(`${cur.data}+`, user) });
+    assert.equal(updated?.data, `d-${first}+`);
+    assert.equal((await store.get(first))?.data, `d-${first}+`);
+    await store.touch(second, Date.now());
+    await store.delete(second);
+    const fresh = storeKey(generateSessionId());
+    await store.set(fresh, rec('fresh', user));
+    const live = [...keys.filter((k) => k !== second), fresh];
+    assert.deepEqual(new Set(await store.userSessions(user)), new Set(live));
+    const listed: string[] = [];
+    for await (const k of store.keys()) listed.push(k);
+    assert.equal(listed.length, live.length, 'no key listed twice');
+    assert.deepEqual(new Set(listed), new Set(live));
+  });
 });
