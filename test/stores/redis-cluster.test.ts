@@ -1,8 +1,9 @@
 // RedisStore in Cluster mode (`?cluster=1`, an ioredis Cluster client) against Redis Clusters of
 // the test's own (private redis-servers, never the shared Redis). The contract runs on a one-node
 // cluster (Cluster rules, every script's keys in one slot, apply on one node as on many) and on
-// a three-master cluster, where commands are redirected between nodes (MOVED), `keys()` scans
-// every master and a user's index set lives on another master than most of its sessions.
+// a three-master cluster, where the client routes each key to its master, `keys()` scans every
+// master and a user's index set lives on another master than most of its sessions; one test
+// reshards slots behind the client's back, so its stale slot map meets MOVED replies.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
