@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Runs every test/**/*.test.ts with Node's test runner (through tsx, against the TypeScript
-// sources). Arguments narrow the run: `npm test -- disk` runs files whose path contains "disk".
+// sources; test/cli.test.ts runs the built bin dist/cli.js, rebuilding it first with `npm run
+// build` when it is missing or older than src/). Arguments narrow the run: `npm test -- disk`
+// runs files whose path contains "disk".
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';

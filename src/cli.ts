@@ -384,7 +384,8 @@ export async function main(
   }
   const [command, ...rest] = parsed.positionals;
   if (parsed.values.help || !command) {
-    (command ? io.out : io.err).write(`${USAGE}\n`);
+    // Asked for (`--help`): on stdout, so `websession --help | less` shows it. Missing: on stderr.
+    (parsed.values.help ? io.out : io.err).write(`${USAGE}\n`);
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
   try {

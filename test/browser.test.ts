@@ -1,20 +1,25 @@
-// A real browser against the web.py example: Debian's chromium, driven by playwright-core, opens
-// examples/webpy/sessions.ts (served as `npm start` serves it, DiskStore in a temp folder), logs
-// in, reloads, logs out. Outside CI a missing chromium skips with a printed reason; under CI=true
-// it fails (.ci/run installs it: apt-get install -y chromium).
+// The web.py example, examples/webpy/sessions.ts, served as `npm start` serves it (DiskStore in a
+// temp folder). A real browser against it: Debian's chromium, driven by playwright-core, logs in,
+// reloads, logs out. Outside CI a missing chromium skips with a printed reason; under CI=true it
+// fails (.ci/run installs it: apt-get install -y chromium). And, without a browser: a login
+// survives a restart of the server on the same folder.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import {
+  CookieClient,
+  type ExampleProcess,
+  freePort,
+  startWebpyExample,
+} from './helpers/example-process.js';
 import { IN_CI } from './helpers/servers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const EXAMPLE = fileURLToPath(new URL('../examples/webpy/sessions.ts', import.meta.url));
+const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
+const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 /** Flags that keep the browser off the network and quiet in a container. */
 const ARGS = [
   '--no-sandbox',
@@ -34,69 +39,21 @@ function browserSkip(): string | false {
   return reason;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts the example as `npm start -- 127.0.0.1:PORT` does, in `cwd`; resolves once it listens. */
-function startExample(cwd: string, port: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      '--conditions=websession-src',
-      EXAMPLE,
-      `127.0.0.1:${port}`,
-    ],
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(
-      () => reject(new Error(`the example did not start: ${output}`)),
-      30_000,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes(`http://127.0.0.1:${port}/`)) {
-        clearTimeout(timer);
-        resolve(child);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the example exited with ${code}: ${output}`));
-    });
-  });
-}
-
 const skip = browserSkip();
 
 describe('browser: the web.py example in chromium', { skip }, () => {
   let dir: string;
-  let child: ChildProcess | undefined;
+  let app: ExampleProcess | undefined;
   let base: string;
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'websession-browser-'));
-    const port = await freePort();
-    child = await startExample(dir, port);
-    base = `http://127.0.0.1:${port}`;
+    app = await startWebpyExample(dir);
+    base = app.base;
   });
 
   after(async () => {
-    child?.kill();
+    await app?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -137,6 +94,40 @@ describe('browser: the web.py example in chromium', { skip }, () => {
       assert.ok(await page.isVisible('text=Login now'));
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('the web.py example (npm start -- host:port), without a browser', () => {
+  it('a login survives a restart of the server on the same sessions folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'websession-restart-'));
+    const port = await freePort();
+    let app = await startWebpyExample(dir, port);
+    try {
+      const home = `${app.base}/`;
+      const user = new CookieClient();
+      assert.equal((await user.get(home)).body, LOGGED_OUT);
+      assert.equal((await user.get(`${app.base}/login`)).status, 303);
+      assert.equal(user.location, home);
+      assert.equal((await user.get(home)).body, LOGGED_IN);
+      const cookie = user.cookie;
+      assert.match(cookie ?? '', /^webpy_session_id=[0-9a-f]{64}$/);
+
+      const first = app.child.pid;
+      await app.stop();
+      await assert.rejects(fetch(home), 'the first server is gone');
+      app = await startWebpyExample(dir, port);
+      assert.notEqual(app.child.pid, first, 'a new server process');
+
+      const back = await user.get(home);
+      assert.equal(back.status, 200);
+      assert.equal(back.body, LOGGED_IN, 'still logged in: the session came back from disk');
+      assert.equal(user.cookie, cookie, 'the same session cookie');
+      assert.equal((await user.get(`${app.base}/logout`)).status, 303);
+      assert.equal((await user.get(home)).body, LOGGED_OUT, 'the restarted server writes it too');
+    } finally {
+      await app.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -26,40 +26,47 @@ export interface ExampleProcess {
   stop(): Promise<void>;
 }
 
-/** Starts `npm run example -- <framework> --store <store> --listen 127.0.0.1:<port>` and waits until it listens. */
-export async function startExample(store: string, framework = 'web'): Promise<ExampleProcess> {
-  const port = await freePort();
+/** tsx's loader, resolved from here: a child started in a temp folder cannot find `tsx` there. */
+const TSX = import.meta.resolve('tsx');
+
+export interface StartOptions {
+  /** Working directory (relative store paths such as the default `disk:./sessions` land here). */
+  cwd?: string;
+  /** Pass `--listen 127.0.0.1:<free port>` (the default); false leaves the runner's default. */
+  listen?: boolean;
+}
+
+/**
+ * Spawns `node --import tsx --conditions=websession-src <file> ...args` and waits until it prints
+ * its `http://host:port/` URL; `base` is that URL without the trailing slash.
+ */
+export async function startProcess(
+  file: string,
+  args: string[],
+  cwd?: string,
+): Promise<ExampleProcess> {
   const child = spawn(
     process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=websession-src',
-      RUNNER,
-      framework,
-      '--store',
-      store,
-      '--listen',
-      `127.0.0.1:${port}`,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--import', TSX, '--conditions=websession-src', file, ...args],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
   });
   let out = '';
-  await new Promise<void>((resolve, reject) => {
+  const base = await new Promise<string>((resolve, reject) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       out += chunk;
-      if (out.includes('http://')) resolve();
+      const m = /(http:\/\/\S+?)\/?\s/.exec(out);
+      if (m) resolve(m[1]!);
     });
     child.once('exit', (code) =>
-      reject(new Error(`example exited with ${code} before listening: ${err}`)),
+      reject(new Error(`${file} exited with ${code} before listening: ${err}`)),
     );
   });
   return {
-    base: `http://127.0.0.1:${port}`,
+    base,
     child,
     stderr: () => err,
     async stop() {
@@ -70,14 +77,45 @@ export async function startExample(store: string, framework = 'web'): Promise<Ex
   };
 }
 
+/**
+ * Starts `npm run example -- <framework> --store <store> --listen 127.0.0.1:<port>` and waits
+ * until it listens. An undefined `store` leaves the runner's default (`disk:./sessions`).
+ */
+export async function startExample(
+  store: string | undefined,
+  framework = 'web',
+  options: StartOptions = {},
+): Promise<ExampleProcess> {
+  const args = [framework];
+  if (store !== undefined) args.push('--store', store);
+  if (options.listen !== false) args.push('--listen', `127.0.0.1:${await freePort()}`);
+  return startProcess(RUNNER, args, options.cwd);
+}
+
+/** The web.py example, examples/webpy/sessions.ts. */
+export const WEBPY_EXAMPLE = fileURLToPath(
+  new URL('../../examples/webpy/sessions.ts', import.meta.url),
+);
+
+/**
+ * Starts the web.py example as `npm start -- 127.0.0.1:<port>` does, in `cwd` (its
+ * `DiskStore('sessions')` is `<cwd>/sessions`), and waits until it listens.
+ */
+export async function startWebpyExample(cwd: string, port?: number): Promise<ExampleProcess> {
+  return startProcess(WEBPY_EXAMPLE, [`127.0.0.1:${port ?? (await freePort())}`], cwd);
+}
+
 /** A tiny cookie-carrying HTTP client: GET without following redirects. */
 export class CookieClient {
   cookie: string | undefined;
+  /** The `Location` header of the last answer (a redirect's target), undefined without one. */
+  location: string | undefined;
   async get(url: string): Promise<{ status: number; body: string }> {
     const res = await fetch(url, {
       redirect: 'manual',
       headers: this.cookie ? { cookie: this.cookie } : {},
     });
+    this.location = res.headers.get('location') ?? undefined;
     const set = res.headers.get('set-cookie');
     if (set) {
       const pair = set.split(';')[0]!;

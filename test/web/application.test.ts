@@ -175,3 +175,110 @@ describe('web.application', () => {
     assert.equal(web.parseAddress('1.2.3.4:99999'), undefined);
   });
 });
+
+describe('web.application: HTTP answers thrown from a handler', () => {
+  class Moved {
+    GET() {
+      throw web.redirect('/new/place?x=1');
+    }
+  }
+  class Found {
+    GET() {
+      throw web.found('https://elsewhere.example/p');
+    }
+  }
+  class Missing {
+    GET(what: string) {
+      web.header('X-Looked-For', what);
+      throw what === 'default' ? web.notfound() : web.notfound(`no ${what} here`);
+    }
+  }
+  class Bad {
+    GET() {
+      throw web.badrequest();
+    }
+    POST() {
+      throw web.badrequest('missing field "name"');
+    }
+  }
+  class Custom {
+    GET() {
+      throw new web.HTTPError(418, { 'Content-Type': 'text/plain', 'X-Tea': 'earl grey' }, 'short');
+    }
+    POST() {
+      throw new web.HTTPError('429 Slow Down', { 'Retry-After': '7' }, 'too many');
+    }
+  }
+  const app = web.application(
+    [
+      '/moved',
+      'Moved',
+      '/found',
+      'Found',
+      '/missing/(\\w+)',
+      'Missing',
+      '/bad',
+      'Bad',
+      '/custom',
+      'Custom',
+    ],
+    { Moved, Found, Missing, Bad, Custom },
+  );
+
+  it('web.redirect answers 301 Moved Permanently with an absolute Location and no body', async () => {
+    const r = await app.request('/moved', { host: 'example.org' });
+    assert.equal(r.status, '301 Moved Permanently');
+    assert.equal(r.statusCode, 301);
+    assert.equal(r.headers.Location, 'http://example.org/new/place?x=1');
+    assert.equal(r.data, '');
+    const https = await app.request('/moved', { host: 'example.org', https: true });
+    assert.equal(https.headers.Location, 'https://example.org/new/place?x=1');
+  });
+
+  it('web.found answers 302 Found, an absolute URL kept as it is', async () => {
+    const r = await app.request('/found', { host: 'example.org' });
+    assert.equal(r.status, '302 Found');
+    assert.equal(r.statusCode, 302);
+    assert.equal(r.headers.Location, 'https://elsewhere.example/p');
+    assert.equal(r.data, '');
+  });
+
+  it('web.notfound() answers 404 with its message, keeping headers set before the throw', async () => {
+    const r = await app.request('/missing/default');
+    assert.equal(r.status, '404 Not Found');
+    assert.equal(r.data, 'not found');
+    assert.equal(r.headers['Content-Type'], 'text/html');
+    assert.equal(r.headers['X-Looked-For'], 'default');
+    assert.equal(r.headers.Location, undefined);
+    const custom = await app.request('/missing/cheese');
+    assert.equal(custom.statusCode, 404);
+    assert.equal(custom.data, 'no cheese here');
+  });
+
+  it('web.badrequest() answers 400 Bad Request, with its message or a given one', async () => {
+    const r = await app.request('/bad');
+    assert.equal(r.status, '400 Bad Request');
+    assert.equal(r.data, 'bad request');
+    assert.equal(r.headers['Content-Type'], 'text/html');
+    const posted = await app.request('/bad', { method: 'POST', data: { x: '1' } });
+    assert.equal(posted.statusCode, 400);
+    assert.equal(posted.data, 'missing field "name"');
+  });
+
+  it('throw new web.HTTPError(status, headers, data): that status, those headers, that body', async () => {
+    const r = await app.request('/custom');
+    assert.equal(r.status, '418 Unknown', 'a code without a known reason phrase');
+    assert.equal(r.statusCode, 418);
+    assert.equal(r.headers['Content-Type'], 'text/plain');
+    assert.equal(r.headers['X-Tea'], 'earl grey');
+    assert.equal(r.data, 'short');
+    const line = await app.request('/custom', { method: 'POST', data: '' });
+    assert.equal(line.status, '429 Slow Down', 'a full status line is kept as it is');
+    assert.equal(line.statusCode, 429);
+    assert.equal(line.headers['Retry-After'], '7');
+    assert.equal(line.data, 'too many');
+    const head = await app.request('/custom', { method: 'HEAD' });
+    assert.equal(head.statusCode, 418);
+    assert.equal(head.data, '', 'no body for HEAD');
+  });
+});
