@@ -61,9 +61,18 @@ function tempName(file: string): string {
   return `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
 }
 
+/** A lock folder whose holder stopped refreshing it this long ago is taken over (a dead holder). */
+const LOCK_STALE_MS = 10_000;
+/**
+ * How long a writer waits for a held lock before failing. Longer than {@link LOCK_STALE_MS} with a
+ * margin: the lock of a holder killed just after refreshing it goes stale only LOCK_STALE_MS
+ * later, and a waiter must still be waiting then to take it over.
+ */
+const LOCK_WAIT_MS = 2 * LOCK_STALE_MS;
+
 /** proper-lockfile options of the lock of `file` (its lock folder is `<file>.lock`). */
 function lockOptions(file: string) {
-  return { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: 10_000 };
+  return { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: LOCK_STALE_MS };
 }
 
 function isNotFound(err: unknown): boolean {
@@ -363,7 +372,7 @@ export class DiskStore implements Store {
 
   /** Takes the cross-process lock of `file`, waiting only while another holder has it. */
   async #lock(file: string): Promise<() => Promise<void>> {
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + LOCK_WAIT_MS;
     for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
       try {
         return await lockfile.lock(file, { ...lockOptions(file), retries: 0 });

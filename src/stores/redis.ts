@@ -149,6 +149,8 @@ interface Connection {
 }
 
 /** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
+/** ioredis's refusals of a command while it has no connection. */
+const NOT_CONNECTED = /Stream isn't writeable|Connection is closed|enableOfflineQueue/i;
 const UNAVAILABLE_REPLY =
   /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
 
@@ -212,6 +214,8 @@ export class RedisStore implements Store {
   #ownedReady: Promise<void> | undefined;
   #everReady = false;
   #healthy = true;
+  /** The owned client's last connection error, until it is ready again. */
+  #connectError: Error | undefined;
   #closed = false;
   readonly #connectTimeout: number;
 
@@ -305,6 +309,7 @@ export class RedisStore implements Store {
     }
     const owned = client as unknown as OwnedClient;
     owned.on('error', (err: unknown) => {
+      this.#connectError = err instanceof Error ? err : new Error(String(err));
       if (this.#healthy && this.#everReady)
         this.#logger.warn(
           `[websession] [redis] connection lost; requests get 503 until it is back`,
@@ -313,6 +318,7 @@ export class RedisStore implements Store {
       this.#healthy = false;
     });
     owned.on('ready', () => {
+      this.#connectError = undefined;
       if (!this.#healthy && this.#everReady)
         this.#logger.warn('[websession] [redis] connection restored');
       this.#healthy = true;
@@ -332,7 +338,11 @@ export class RedisStore implements Store {
 
   #error(op: string, err: unknown): StoreError {
     if (err instanceof StoreError) return err;
-    const message = (err as Error)?.message ?? String(err);
+    let message = (err as Error)?.message ?? String(err);
+    // ioredis refuses a command while it is not connected ("Stream isn't writeable and
+    // enableOfflineQueue options is false"): say why it is not, from its last connection error.
+    if (NOT_CONNECTED.test(message))
+      message = `cannot reach Redis (${this.#connectError?.message || 'not connected yet'})`;
     if (isReplyError(err) && !UNAVAILABLE_REPLY.test(message)) {
       return new StoreError(this.kind, `${op} failed: ${message}`, { cause: err });
     }
