@@ -161,6 +161,28 @@ for (const [name, makeStore, skip] of stores) {
       );
     });
 
+    it('revokes everywhere after a regenerate and past an expired session', async () => {
+      const store = await make();
+      const manager = new SessionManager<Data>(store, { cleanup_interval: 0, timeout: 60 });
+      const old = await login(manager, 'fay', '1.1.1.1', 'A');
+      const s = await manager.load({ cookie: old });
+      s.regenerate();
+      const renewed = cookieOf(await manager.commit(s));
+      const idle = await login(manager, 'fay', '1.1.1.2', 'B');
+      const idleKey = storeKey(idle.split('=')[1]!);
+      await store.touch(idleKey, Date.now() - 120_000);
+      assert.equal((await manager.listUserSessions('fay')).length, 1, 'the idle one is not listed');
+      // Both records go: the regenerated session under its new id, and the expired one that
+      // cleanup has not reached yet (a store with native TTL, Redis, dropped it already); the id
+      // regenerated away is not counted (no record).
+      const removed = await manager.revokeUserSessions('fay');
+      assert.equal(removed, store.capabilities.nativeTtl ? 1 : 2);
+      assert.equal((await manager.load({ cookie: renewed })).isNew, true, 'the new id is revoked');
+      assert.equal((await manager.load({ cookie: old })).isNew, true, 'the old id stays dead');
+      assert.equal(await store.get(idleKey), undefined, 'the expired record is deleted too');
+      assert.deepEqual(await manager.listUserSessions('fay'), []);
+    });
+
     it('revokeSession deletes one session by key', async () => {
       const manager = new SessionManager<Data>(await make(), { cleanup_interval: 0 });
       const cookie = await login(manager, 'eve', '1.2.3.4', 'UA');

@@ -158,6 +158,19 @@ describe('SessionManager', () => {
     }
   });
 
+  it('does not parse a Cookie header over 16 KiB, even one naming a stored session', async () => {
+    const { manager, store } = setup();
+    const cookie = await seed(manager, { user: 'ann' });
+    const padded = (n: number) => `${cookie}; pad=${'x'.repeat(n - cookie.length - 6)}`;
+    store.reset();
+    const atLimit = await manager.load({ cookie: padded(16_384) });
+    assert.equal(atLimit.user, 'ann', 'a header of exactly 16 KiB is read');
+    store.reset();
+    const over = await manager.load({ cookie: padded(16_385) });
+    assert.equal(over.isNew, true, 'one byte more: no session');
+    assert.equal(store.count(), 0, 'and no store call');
+  });
+
   it('never adopts an id the client chose: an unknown id gets a fresh one', async () => {
     const { manager } = setup();
     const chosen = generateSessionId();
