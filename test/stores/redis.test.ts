@@ -117,6 +117,28 @@ describe('RedisStore', { skip }, () => {
     await other.close();
   });
 
+  it('a save of a large record (past the in-Redis compare size) as loaded stays conditional', async () => {
+    const k = key();
+    const big = (n: number) => `${n}:${'x'.repeat(20_000)}`;
+    await store.set(k, { data: big(0), atime: Date.now() });
+    const loaded = await store.get(k);
+    assert.ok(loaded);
+    // Another writer changes it after our load: our save must start from what is stored now.
+    await store.set(k, { data: big(1), atime: Date.now() });
+    const seen: string[] = [];
+    const saved = await store.update(
+      k,
+      (cur) => {
+        seen.push(cur?.data.split(':')[0] ?? 'none');
+        return cur && { data: big(Number(cur.data.split(':')[0]) + 10), atime: Date.now() };
+      },
+      loaded,
+    );
+    assert.equal(saved?.data, big(11), 'built on the stored record, not the stale one');
+    assert.deepEqual(seen, ['1'], 'the mutator saw only what is stored');
+    assert.equal((await store.get(k))?.data, big(11));
+  });
+
   it('keys() sees only its own prefix', async () => {
     const mine = new RedisStore(redis, { prefix: `${prefix}only[*]:` });
     const k = key();
