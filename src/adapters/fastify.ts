@@ -48,10 +48,15 @@ export type FastifySessionOptions =
   // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
   | { store: Store; config?: SessionConfig<any>; manager?: never };
 
-function send(reply: FastifyReply, a: ErrorAnswer): FastifyReply {
+/**
+ * Puts an error answer's status and headers on `reply` and returns its body for the caller to
+ * send; with `replace`, the headers the reply has already (the handler's) are dropped first.
+ */
+function answerWith(reply: FastifyReply, a: ErrorAnswer, replace: boolean): string {
+  if (replace) for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
   reply.code(a.status).headers(a.headers);
   if (a.setCookie) reply.header('Set-Cookie', a.setCookie);
-  return reply.send(a.body);
+  return a.body;
 }
 
 const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, options) => {
@@ -74,7 +79,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
     } catch (err) {
       const a = errorAnswer(err, logger);
       if (!a) throw err;
-      return send(reply, a);
+      return reply.send(answerWith(reply, a, false));
     }
   });
 
@@ -87,8 +92,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
       const answerStoreFailure = (err: unknown): FastifyReply => {
         const a = reply.sent ? undefined : errorAnswer(err, logger);
         if (!a) throw err;
-        for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-        return send(reply, a);
+        return reply.send(answerWith(reply, a, true));
       };
       let result: unknown;
       try {
@@ -112,9 +116,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
     } catch (err) {
       const a = errorAnswer(err, logger);
       if (!a) throw err;
-      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-      reply.code(a.status).headers(a.headers);
-      return a.body;
+      return answerWith(reply, a, true);
     }
     if (setCookie) reply.header('Set-Cookie', setCookie);
     return payload;

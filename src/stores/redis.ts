@@ -148,7 +148,6 @@ interface Connection {
   cluster: boolean;
 }
 
-/** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
 /**
  * Largest record (characters) saved by comparing its data inside Redis. The script carries the
  * expected text beside the new one; past this size that costs Redis more than the read it saves
@@ -159,6 +158,7 @@ const CAS_DATA_MAX = 16_384;
 
 /** ioredis's refusals of a command while it has no connection. */
 const NOT_CONNECTED = /Stream isn't writeable|Connection is closed|enableOfflineQueue/i;
+/** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
 const UNAVAILABLE_REPLY =
   /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
 
