@@ -52,6 +52,33 @@ const ph = (engine: DbEngine, n: number) => (engine.dollar ? `$${n}` : '?');
 
 type Data = { logged_in: boolean; count: number; [k: string]: unknown };
 
+/**
+ * The round trip of every "cut connection" test: log in through {@link exampleApp}, cut the
+ * proxy (the page is a 503 and the store's calls fail as unavailable), restore it, and the
+ * session saved before the outage is served again and still counts.
+ */
+export async function loginCutRestore(
+  store: DBStore,
+  proxy: { cut(): Promise<void>; restore(): Promise<void> },
+): Promise<void> {
+  const { app } = exampleApp(store);
+  const browser = app.browser();
+  await browser.open('/login');
+  assert.equal((await browser.open('/')).data, 'in');
+  await proxy.cut();
+  assert.equal((await browser.open('/')).statusCode, 503);
+  await assert.rejects(store.get(key()), StoreUnavailableError);
+  await assert.rejects(
+    store.update(key(), () => ({ data: 'x', atime: Date.now() })),
+    StoreUnavailableError,
+  );
+  await proxy.restore();
+  const back = await browser.open('/');
+  assert.equal(back.statusCode, 200);
+  assert.equal(back.data, 'in', 'the session saved before the outage is still there');
+  assert.equal((await browser.open('/count')).data, '1');
+}
+
 /** The example runner's routes on a store: /login, /count, /set?k=…, /. */
 export function exampleApp(store: DBStore) {
   const app = web.application(
