@@ -9,6 +9,7 @@ import { type Backend, USER_COLUMN, utcText } from './common.js';
 import {
   isNetworkError,
   type Link,
+  linkOf,
   type Query,
   type SqlConn,
   type SqlDialect,
@@ -255,22 +256,6 @@ interface MyCore {
   _addCommandClosedState?: unknown;
 }
 
-function connectionLink(
-  handle: MyConnection,
-  core: MyCore | undefined,
-  close: () => Promise<void>,
-): Link {
-  return {
-    conn: conn(handle),
-    watch(fn) {
-      if (typeof core?.on !== 'function') return;
-      core.on('error', fn);
-      core.on('end', () => fn(undefined));
-    },
-    close,
-  };
-}
-
 /** True when the application ended or destroyed the connection (no error of the driver's). */
 function closedByApplication(core: MyCore | undefined): boolean {
   if (!core || core._fatalError || core._protocolError) return false;
@@ -306,7 +291,7 @@ function reopenLike(core: MyCore | undefined): (() => Promise<Link>) | string {
       });
     });
     const handle = next.promise!();
-    return connectionLink(handle, next, () => handle.end());
+    return linkOf(conn(handle), next, () => handle.end());
   };
 }
 
@@ -328,7 +313,7 @@ export function mysqlBackend(
   const core = handle.connection as MyCore | undefined;
   const source = singleSource({
     label: 'the mysql2 connection',
-    app: connectionLink(handle, core, async () => {
+    app: linkOf(conn(handle), core, async () => {
       if (owned) await handle.end();
     }),
     closedByApplication: () => closedByApplication(core),

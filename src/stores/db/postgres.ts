@@ -10,6 +10,7 @@ import { type Backend, USER_COLUMN } from './common.js';
 import {
   isNetworkError,
   type Link,
+  linkOf,
   type Query,
   type SqlConn,
   type SqlDialect,
@@ -277,17 +278,8 @@ export function pgClientConfig(client: PgClient): Record<string, unknown> | unde
   return config;
 }
 
-function clientLink(client: PgClient, close: () => Promise<void>): Link {
-  return {
-    conn: conn(client),
-    watch(fn) {
-      const c = client as unknown as PgClientInternals;
-      c.on('error', fn);
-      c.on('end', () => fn(undefined));
-    },
-    close,
-  };
-}
+/** A pg Client as the emitter of its 'error' and 'end' events. */
+const asEvents = (client: PgClient) => client as unknown as PgClientInternals;
 
 /** Opens a Client of the same class and settings as `client`, for the store's own use. */
 function reopenLike(client: PgClient): (() => Promise<Link>) | string {
@@ -303,7 +295,7 @@ function reopenLike(client: PgClient): (() => Promise<Link>) | string {
       await next.end().catch(() => {});
       throw err;
     }
-    return clientLink(next, () => next.end());
+    return linkOf(conn(next), asEvents(next), () => next.end());
   };
 }
 
@@ -325,7 +317,7 @@ export function postgresBackend(
   // The store's own listener keeps an idle connection's 'error' from killing Node.
   const source = singleSource({
     label: 'the pg Client',
-    app: clientLink(db, async () => {
+    app: linkOf(conn(db), asEvents(db), async () => {
       if (owned) await db.end();
     }),
     closedByApplication: () => (db as unknown as PgClientInternals)._ending === true,

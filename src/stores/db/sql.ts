@@ -240,6 +240,31 @@ export interface Link {
   close(): Promise<void>;
 }
 
+/** What a driver connection emits when it is gone (pg Client, mysql2 connection). */
+export interface ConnectionEvents {
+  on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
+}
+
+/**
+ * A {@link Link} over `conn`, watched through the driver's 'error' and 'end' events of
+ * `events` (none: never reported lost by the driver, only by a failing statement).
+ */
+export function linkOf(
+  conn: SqlConn,
+  events: ConnectionEvents | undefined,
+  close: () => Promise<void>,
+): Link {
+  return {
+    conn,
+    watch(fn) {
+      if (typeof events?.on !== 'function') return;
+      events.on('error', fn);
+      events.on('end', () => fn(undefined));
+    },
+    close,
+  };
+}
+
 /** The single connection the application gave, and how to replace it when it dies. */
 export interface SingleOptions {
   /** What to call it in messages: `the pg Client`, `the mysql2 connection`. */
