@@ -108,3 +108,24 @@ for (const [k, t] of sum(
   console.log(`${pct(t)}  ${k}`);
 console.log('\nself time by file:');
 for (const [k, t] of sum((n) => where(n.callFrame.url))) console.log(`${pct(t)}  ${k}`);
+
+// Inclusive time: a function's own time plus everything it called (each function counted once
+// per sampled stack), to see what a request's layers cost as a whole.
+const parent = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const inclusive = new Map<string, number>();
+for (const [nid, t] of self) {
+  if (byId.get(nid)?.callFrame.functionName === '(idle)') continue;
+  const seen = new Set<string>();
+  for (let id: number | undefined = nid; id !== undefined; id = parent.get(id)) {
+    const n = byId.get(id)!;
+    if (!n.callFrame.url.startsWith('file://')) continue;
+    const k = `${n.callFrame.functionName || '(anonymous)'} ${where(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    inclusive.set(k, (inclusive.get(k) ?? 0) + t);
+  }
+}
+console.log('\ninclusive time of project functions (share of busy time):');
+for (const [k, t] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, 30))
+  console.log(`${pct(t)}  ${k}`);

@@ -613,7 +613,7 @@ async function seed(store: Store, total: number, expiredShare: number) {
   const expired = Math.round(todo * expiredShare);
   const batch = store.kind === 'memory' ? 10_000 : 64;
   for (let i = 0; i < todo; i += batch) {
-    const calls: Promise<void>[] = [];
+    const calls: (void | Promise<void>)[] = [];
     for (let j = i; j < Math.min(todo, i + batch); j++) {
       const atime = j < expired ? now - (TIMEOUT + 60) * 1000 : now;
       calls.push(store.set(randomBytes(32).toString('hex'), { data: sample, atime }));

@@ -15,12 +15,13 @@
  * @module
  */
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { isPromise } from '../core/awaitable.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
 import { errorAnswer, type ManagerSource, toManager } from './common.js';
 import { sendAnswer } from './hold.js';
-import { attachSession } from './node.js';
+import { type Attached, attachSession } from './node.js';
 import type { AppData } from './types.js';
 
 export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
@@ -56,12 +57,15 @@ export function session<T extends SessionData = AppData>(
   config?: SessionConfig<T>,
 ): RequestHandler {
   const manager = toManager(source, config);
+  const proceed = (req: Request, next: NextFunction, attached: Attached<T> | undefined) => {
+    if (!attached) return;
+    req.session = attached.session as unknown as Session<AppData>;
+    next();
+  };
   return (req: Request, res: Response, next: NextFunction): void => {
-    attachSession(manager, req, res).then((attached) => {
-      if (!attached) return;
-      req.session = attached.session as unknown as Session<AppData>;
-      next();
-    }, next);
+    const attached = attachSession(manager, req, res);
+    if (isPromise(attached)) attached.then((a) => proceed(req, next, a), next);
+    else proceed(req, next, attached);
   };
 }
 

@@ -1,14 +1,17 @@
 /**
  * Commit-before-headers for `node:http` responses (used by the node and Express adapters).
  *
- * `commit()` is async but `res.writeHead`/`write`/`end` are not, so the first of those calls is
- * held: it and every following call are queued while the session commits, then the Set-Cookie
- * header is added and the calls are replayed in order on the real methods. If the commit fails,
- * the queued response is dropped and replaced by the error answer (503 for a store outage), and
- * later writes of the application are discarded.
+ * The first `writeHead`, `write`, `end` or `flushHeaders` of the application starts the commit.
+ * When the commit answers at once (a store in this process), the call goes straight on with the
+ * Set-Cookie header added: nothing is queued and no promise is made. Otherwise the call and every
+ * following one are queued while the session commits, then the Set-Cookie header is added and
+ * the calls are replayed in order on the real methods. If the commit fails, the response is
+ * replaced by the error answer (503 for a store outage), and later writes of the application
+ * are discarded.
  * @module
  */
 import type { ServerResponse } from 'node:http';
+import { type Awaitable, isPromise } from '../core/awaitable.js';
 import type { ErrorAnswer } from './common.js';
 
 /** The outcome of a commit: a Set-Cookie value to add, or an answer to send instead. */
@@ -18,7 +21,7 @@ export type CommitOutcome =
 
 const HELD = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
 type Held = (typeof HELD)[number];
-type Method = (...args: unknown[]) => unknown;
+type Method = (this: ServerResponse, ...args: unknown[]) => unknown;
 
 /** Adds a Set-Cookie header to a response, keeping the ones the application set. */
 export function appendSetCookie(res: ServerResponse, value: string): void {
@@ -74,49 +77,75 @@ function moveWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
   return args.slice(0, i);
 }
 
-/**
- * Holds `res` until `commit` has run. The commit starts at the first `writeHead`, `write`, `end`
- * or `flushHeaders` of the application, or when the returned `settle()` is called, whichever
- * comes first; `settle()` resolves once the response has been released (or answered).
- */
-export function holdResponse(
-  res: ServerResponse,
-  commit: () => Promise<CommitOutcome>,
-): () => Promise<void> {
-  const target = res as unknown as Record<Held, Method>;
-  const originals = {} as Record<Held, Method>;
-  for (const name of HELD) originals[name] = target[name];
-  const queue: [Held, unknown[]][] = [];
-  let settled: Promise<void> | undefined;
-  const discard =
-    (name: Held): Method =>
-    (...args: unknown[]) => {
-      const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
-      if (cb) process.nextTick(cb);
-      return name === 'write' ? true : res;
-    };
+const INTERNAL_ERROR: ErrorAnswer = {
+  status: 500,
+  headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  body: 'internal server error',
+};
 
-  const release = async (): Promise<void> => {
-    let outcome: CommitOutcome;
-    try {
-      outcome = await commit();
-    } catch (err) {
-      // commit() maps errors itself; anything left is a bug: answer 500 rather than hang.
-      outcome = {
-        answer: {
-          status: 500,
-          headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-          body: 'internal server error',
-        },
-      };
-      console.error(err);
+/** Where a held response keeps its state (a symbol: no clash with the application's fields). */
+const HOLD = Symbol('websession.hold');
+
+/** The state of one held response. */
+class Hold {
+  readonly res: ServerResponse;
+  readonly commit: () => Awaitable<CommitOutcome>;
+  /** Calls made while an asynchronous commit runs, replayed once it lands. */
+  queue: [Held, unknown[]][] | undefined;
+  /** The commit was started. */
+  started = false;
+  /** Settles when the response is released (undefined: released at once). */
+  settled: Promise<void> | undefined;
+  /** The commit is done: calls go to the real methods. */
+  done = false;
+
+  constructor(res: ServerResponse, commit: () => Awaitable<CommitOutcome>) {
+    this.res = res;
+    this.commit = commit;
+  }
+
+  /** Runs the commit once; resolves (or returns at once) when the response is released. */
+  settle(): Awaitable<void> {
+    if (!this.started) {
+      this.started = true;
+      let outcome: Awaitable<CommitOutcome>;
+      try {
+        outcome = this.commit();
+      } catch (err) {
+        // commit() maps errors itself; anything left is a bug: answer 500 rather than hang.
+        console.error(err);
+        outcome = { answer: INTERNAL_ERROR };
+      }
+      if (isPromise(outcome)) {
+        this.queue ??= [];
+        this.settled = outcome.then(
+          (o) => this.release(o),
+          (err: unknown) => {
+            console.error(err);
+            this.release({ answer: INTERNAL_ERROR });
+          },
+        );
+      } else {
+        this.release(outcome);
+      }
     }
+    return this.settled;
+  }
+
+  /** Restores the real methods and applies the outcome: cookie added and queue replayed, or the answer. */
+  release(outcome: CommitOutcome): void {
+    const res = this.res;
+    const target = res as unknown as Record<Held, Method>;
+    const proto = Object.getPrototypeOf(res) as Record<Held, Method>;
+    this.done = true;
     // Node's end() calls this.writeHead() itself: the real methods must be back before any write.
-    for (const name of HELD) target[name] = originals[name];
+    for (const name of HELD) target[name] = proto[name];
+    const queue = this.queue ?? [];
+    this.queue = undefined;
     if (outcome.answer) {
       sendAnswer(res, outcome.answer);
       // The error answer was sent: the application's response, and anything it writes later, is dropped.
-      for (const name of HELD) target[name] = discard(name);
+      for (const name of HELD) target[name] = DISCARD[name];
       return;
     }
     let cookie = outcome.setCookie;
@@ -127,24 +156,63 @@ export function holdResponse(
         appendSetCookie(res, cookie);
         cookie = undefined;
       }
-      originals[name].apply(res, replayed);
+      proto[name].apply(res, replayed);
     }
-    queue.length = 0;
     // Nothing written yet (the handler returned first): the cookie waits among the headers.
     if (cookie && !res.headersSent) appendSetCookie(res, cookie);
-  };
-
-  const settle = (): Promise<void> => {
-    settled ??= release();
-    return settled;
-  };
-
-  for (const name of HELD) {
-    target[name] = (...args: unknown[]) => {
-      queue.push([name, args]);
-      void settle();
-      return name === 'write' ? true : res;
-    };
   }
-  return settle;
+}
+
+/** The held version of each method: the first call commits, then the call goes on (or waits). */
+function heldMethod(name: Held): Method {
+  return function (this: ServerResponse, ...args: unknown[]): unknown {
+    const hold = (this as unknown as { [HOLD]: Hold })[HOLD];
+    if (!hold.done) {
+      // The call that starts the commit is queued first, so that it is replayed in order.
+      if (!hold.started) {
+        hold.queue = [[name, args]];
+        hold.settle();
+        return name === 'write' ? true : this;
+      }
+      if (hold.queue) {
+        hold.queue.push([name, args]);
+        return name === 'write' ? true : this;
+      }
+    }
+    return (Object.getPrototypeOf(this) as Record<Held, Method>)[name].apply(this, args);
+  };
+}
+
+const HELD_METHODS = Object.fromEntries(HELD.map((n) => [n, heldMethod(n)])) as Record<
+  Held,
+  Method
+>;
+
+/** What a response's methods become after an error answer replaced it. */
+const DISCARD = Object.fromEntries(
+  HELD.map((name) => [
+    name,
+    function (this: ServerResponse, ...args: unknown[]) {
+      const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+      if (cb) process.nextTick(cb);
+      return name === 'write' ? true : this;
+    },
+  ]),
+) as Record<Held, Method>;
+
+/**
+ * Holds `res` until `commit` has run. The commit starts at the first `writeHead`, `write`, `end`
+ * or `flushHeaders` of the application, or when the returned `settle()` is called, whichever
+ * comes first; `settle()` returns once the response has been released (or answered): at once
+ * when the commit answered at once, else as a promise.
+ */
+export function holdResponse(
+  res: ServerResponse,
+  commit: () => Awaitable<CommitOutcome>,
+): () => Awaitable<void> {
+  const hold = new Hold(res, commit);
+  const target = res as unknown as Record<Held, Method> & { [HOLD]: Hold };
+  target[HOLD] = hold;
+  for (const name of HELD) target[name] = HELD_METHODS[name];
+  return () => hold.settle();
 }

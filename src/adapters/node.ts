@@ -13,6 +13,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Awaitable, isPromise } from '../core/awaitable.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { RequestInfo, SessionManager } from '../core/manager.js';
@@ -52,44 +53,62 @@ function nodeRequestInfo(manager: SessionManager<never>, req: IncomingMessage): 
   return requestInfo(manager, req.headers, req.socket.remoteAddress, isEncrypted(req));
 }
 
+/** The commit of `session` as the hold needs it: the cookie, or the answer that replaces the response. */
+function commitOutcome<T extends SessionData>(
+  manager: SessionManager<T>,
+  session: Session<T>,
+  info: RequestInfo,
+): Awaitable<CommitOutcome> {
+  const failed = (err: unknown): CommitOutcome => {
+    const answer = errorAnswer(err, manager.config.logger);
+    if (answer) return { answer };
+    console.error(err);
+    return {
+      answer: {
+        status: 500,
+        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+        body: 'internal server error',
+      },
+    };
+  };
+  const committed = manager.commit(session, info);
+  return isPromise(committed)
+    ? committed.then((setCookie) => ({ setCookie }), failed)
+    : { setCookie: committed };
+}
+
+/** A session attached to a held response, with the function that commits it (see {@link attachSession}). */
+export interface Attached<T extends SessionData> {
+  session: Session<T>;
+  /** Commits now unless the response already did; returns once the response is released. */
+  settle: () => Awaitable<void>;
+}
+
 /**
  * Loads the session of `req`, holds `res` so that the session is committed (and its Set-Cookie
  * added) before the headers go out, and returns the session with the function that commits it
  * when nothing was written yet. Answers the request itself (and returns undefined) when the
- * session expired (200 `expired_message`) or the store is down (503).
+ * session expired (200 `expired_message`) or the store is down (503). With a store that answers
+ * at once, it returns at once too.
  */
-export async function attachSession<T extends SessionData>(
+export function attachSession<T extends SessionData>(
   manager: SessionManager<T>,
   req: IncomingMessage,
   res: ServerResponse,
-): Promise<{ session: Session<T>; settle: () => Promise<void> } | undefined> {
+): Awaitable<Attached<T> | undefined> {
   const info = nodeRequestInfo(manager as SessionManager<never>, req);
-  let session: Session<T>;
-  try {
-    session = await manager.load(info);
-  } catch (err) {
+  const attach = (session: Session<T>): Attached<T> => ({
+    session,
+    settle: holdResponse(res, () => commitOutcome(manager, session, info)),
+  });
+  const loaded = manager.load(info);
+  if (!isPromise(loaded)) return attach(loaded);
+  return loaded.then(attach, (err: unknown) => {
     const answer = errorAnswer(err, manager.config.logger);
     if (!answer) throw err;
     sendAnswer(res, answer);
     return undefined;
-  }
-  const settle = holdResponse(res, async (): Promise<CommitOutcome> => {
-    try {
-      return { setCookie: await manager.commit(session, info) };
-    } catch (err) {
-      const answer = errorAnswer(err, manager.config.logger);
-      if (answer) return { answer };
-      console.error(err);
-      return {
-        answer: {
-          status: 500,
-          headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-          body: 'internal server error',
-        },
-      };
-    }
   });
-  return { session, settle };
 }
 
 /**
@@ -142,26 +161,61 @@ export function withSession<T extends SessionData = SessionData>(
     options.onError ??
     ((error: unknown, _req: IncomingMessage, res: ServerResponse) =>
       defaultOnError(error, res, manager.config.logger));
-  const serve = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const attached = await attachSession(manager, req, res);
-    if (!attached) return;
-    let failure: { error: unknown } | undefined;
-    try {
-      await handler(req, res, attached.session);
-    } catch (error) {
-      failure = { error };
-    } finally {
-      await attached.settle();
+  /** After the handler: commit (unless the response did), then answer a handler's error. */
+  const finish = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    attached: Attached<T>,
+    failure?: { error: unknown },
+  ): void => {
+    const settled = attached.settle();
+    if (!failure) {
+      if (isPromise(settled)) settled.catch((error: unknown) => fail(error, req, res));
+      return;
     }
-    if (failure) onError(failure.error, req, res);
+    if (isPromise(settled))
+      settled.then(
+        () => fail(failure.error, req, res),
+        (error: unknown) => fail(error, req, res),
+      );
+    else fail(failure.error, req, res);
+  };
+  const fail = (error: unknown, req: IncomingMessage, res: ServerResponse): void => {
+    try {
+      onError(error, req, res);
+    } catch {
+      res.destroy();
+    }
+  };
+  const run = (req: IncomingMessage, res: ServerResponse, attached: Attached<T> | undefined) => {
+    if (!attached) return;
+    let result: unknown;
+    try {
+      result = handler(req, res, attached.session);
+    } catch (error) {
+      finish(req, res, attached, { error });
+      return;
+    }
+    if (isPromise(result))
+      result.then(
+        () => finish(req, res, attached),
+        (error: unknown) => finish(req, res, attached, { error }),
+      );
+    else finish(req, res, attached);
   };
   return (req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      try {
-        onError(error, req, res);
-      } catch {
-        res.destroy();
-      }
-    });
+    let attached: Awaitable<Attached<T> | undefined>;
+    try {
+      attached = attachSession(manager, req, res);
+    } catch (error) {
+      fail(error, req, res);
+      return;
+    }
+    if (isPromise(attached))
+      attached.then(
+        (a) => run(req, res, a),
+        (error: unknown) => fail(error, req, res),
+      );
+    else run(req, res, attached);
   };
 }

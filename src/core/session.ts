@@ -119,6 +119,8 @@ export interface SessionState<T extends SessionData = SessionData> {
   touched: Map<string, { had: boolean; value: unknown }> | undefined;
   /** Metadata (user) changed in this request. */
   metaChanged: boolean;
+  /** The handler read the session's data (the response then depends on the cookie). */
+  read: boolean;
   /** The host that regenerates and updates this session. */
   host: SessionHost<T>;
 }
@@ -172,13 +174,16 @@ class SessionMethods {
     this[STATE] = state;
   }
   get(key: string, fallback?: unknown): unknown {
-    const d = this[STATE].data as Record<string, unknown>;
+    const state = this[STATE];
+    state.read = true;
+    const d = state.data as Record<string, unknown>;
     return hasOwn(d, key) && d[key] !== undefined ? d[key] : fallback;
   }
   set(key: string, value: unknown): void {
     writeKey(this[STATE], key, value);
   }
   has(key: string): boolean {
+    this[STATE].read = true;
     return hasOwn(this[STATE].data, key);
   }
   delete(key: string): void {
@@ -205,6 +210,7 @@ class SessionMethods {
   }
   flashes(key?: string): unknown[] | Record<string, unknown[]> {
     const state = this[STATE];
+    state.read = true;
     if (key === undefined) {
       const all = state.flashIn;
       state.flashIn = {};
@@ -233,6 +239,7 @@ class SessionMethods {
     return this[STATE].meta.user;
   }
   toJSON(): Record<string, unknown> {
+    this[STATE].read = true;
     return { ...this[STATE].data };
   }
   get id(): string {
@@ -242,6 +249,7 @@ class SessionMethods {
     return this[STATE].isNew;
   }
   get data(): Record<string, unknown> {
+    this[STATE].read = true;
     return { ...this[STATE].data };
   }
   /** The state behind a session (for the manager). */
@@ -250,8 +258,12 @@ class SessionMethods {
   }
 }
 
-const dataOf = (target: object) =>
-  SessionMethods.stateOf(target as SessionMethods).data as Record<string, unknown>;
+/** The data behind a session, noted as read. */
+const dataOf = (target: object) => {
+  const state = SessionMethods.stateOf(target as SessionMethods);
+  state.read = true;
+  return state.data as Record<string, unknown>;
+};
 
 /** One Proxy handler for every session: attribute access reads and writes the data. */
 const handler: ProxyHandler<SessionMethods> = {
@@ -290,6 +302,13 @@ const handler: ProxyHandler<SessionMethods> = {
     return { value: d[prop], writable: true, enumerable: true, configurable: true };
   },
 };
+
+/** The state behind a session object, or undefined for any other value. */
+export function sessionState(session: unknown): SessionState<SessionData> | undefined {
+  if (typeof session !== 'object' || session === null) return undefined;
+  const state = (session as { [STATE]?: SessionState<SessionData> })[STATE];
+  return state && typeof state === 'object' ? state : undefined;
+}
 
 /** Wraps a state in the user-facing Session object. */
 export function createSession<T extends SessionData>(state: SessionState<T>): Session<T> {

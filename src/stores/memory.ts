@@ -3,8 +3,8 @@
  * recently used. For tests, development and single-process apps.
  * @module
  */
-import { ConfigError } from '../core/errors.js';
-import { assertKey } from './key.js';
+import { ConfigError, InvalidSessionIdError } from '../core/errors.js';
+import { isValidSessionId } from '../core/id.js';
 import type {
   CleanupProgress,
   Store,
@@ -51,8 +51,15 @@ export class MemoryStore implements Store {
     return this.#map.size;
   }
 
-  async get(key: string): Promise<StoredSession | undefined> {
-    assertKey(key, this.kind);
+  /** The rejection a call with an invalid key answers (stores never throw). */
+  #badKey(): Promise<never> {
+    return Promise.reject(new InvalidSessionIdError(`[${this.kind}] invalid store key`));
+  }
+
+  // The record methods answer at once (plain values): the request cycle stays synchronous.
+
+  get(key: string): StoredSession | undefined | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
     const record = this.#map.get(key);
     if (!record) return undefined;
     // A read is a use: a record in the older half of the map moves to the recent end, so eviction
@@ -66,9 +73,10 @@ export class MemoryStore implements Store {
     return { data: record.data, atime: record.atime };
   }
 
-  async set(key: string, record: StoredSession): Promise<void> {
-    assertKey(key, this.kind);
+  set(key: string, record: StoredSession): undefined | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
     this.#put(key, { data: record.data, atime: record.atime, user: record.user, seq: 0 });
+    return undefined;
   }
 
   #put(key: string, record: Held): void {
@@ -104,11 +112,16 @@ export class MemoryStore implements Store {
     return [...(this.#users.get(user) ?? [])];
   }
 
-  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
-    assertKey(key, this.kind);
+  update(key: string, mutator: StoreMutator): StoredSession | undefined | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
     // Runs synchronously from read to write: nothing else in this process can interleave.
     const current = this.#map.get(key);
-    const next = mutator(current && { data: current.data, atime: current.atime });
+    let next: StoredSession | null | undefined;
+    try {
+      next = mutator(current && { data: current.data, atime: current.atime });
+    } catch (err) {
+      return Promise.reject(err);
+    }
     if (next === null) {
       this.#remove(key);
       return undefined;
@@ -118,17 +131,19 @@ export class MemoryStore implements Store {
     return { data: next.data, atime: next.atime };
   }
 
-  async touch(key: string, atime: number): Promise<void> {
-    assertKey(key, this.kind);
+  touch(key: string, atime: number): undefined | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
     const record = this.#map.get(key);
-    if (!record) return;
+    if (!record) return undefined;
     this.#map.delete(key);
     this.#map.set(key, { ...record, atime, seq: ++this.#clock });
+    return undefined;
   }
 
-  async delete(key: string): Promise<void> {
-    assertKey(key, this.kind);
+  delete(key: string): undefined | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
     this.#remove(key);
+    return undefined;
   }
 
   async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
@@ -159,7 +174,7 @@ export class MemoryStore implements Store {
   readonly quarantined = new Map<string, StoredSession>();
 
   async quarantine(key: string): Promise<void> {
-    assertKey(key, this.kind);
+    if (!isValidSessionId(key)) return this.#badKey();
     const record = this.#map.get(key);
     if (!record) return;
     this.#remove(key);

@@ -4,6 +4,10 @@
  * @module
  */
 
+import type { Awaitable } from '../core/awaitable.js';
+
+export type { Awaitable };
+
 /** One stored session as a store keeps it. */
 export interface StoredSession {
   /** Codec text (data plus metadata). Stores keep it as it is. */
@@ -52,16 +56,21 @@ export interface StoreCapabilities {
   readonly inProcess?: boolean;
 }
 
-/** A session store. Every method is async and takes a validated store key. */
+/**
+ * A session store. Every method takes a validated store key. The five record methods (`get`,
+ * `set`, `update`, `touch`, `delete`) may answer at once with a plain value (a store that keeps
+ * its records in this process) or with a promise; they never throw: a failure is a rejected
+ * promise. The others always return promises.
+ */
 export interface Store {
   /** Short name of the backend, used in errors and logs: `memory`, `disk`, … */
   readonly kind: string;
   /** What this store declares it can do. */
   readonly capabilities: StoreCapabilities;
   /** The record under `key`, or undefined. Does not change its access time. */
-  get(key: string): Promise<StoredSession | undefined>;
+  get(key: string): Awaitable<StoredSession | undefined>;
   /** Writes (creates or replaces) the record under `key`, atomically: never a torn record. */
-  set(key: string, record: StoredSession): Promise<void>;
+  set(key: string, record: StoredSession): Awaitable<void>;
   /**
    * Read-modify-write of one record under a per-key lock (see `capabilities.lock`). Returns
    * the record now stored (undefined when none).
@@ -76,11 +85,11 @@ export interface Store {
     key: string,
     mutator: StoreMutator,
     expected?: StoredSession,
-  ): Promise<StoredSession | undefined>;
+  ): Awaitable<StoredSession | undefined>;
   /** Sets the access time of an existing record without rewriting its data; no-op when absent. */
-  touch(key: string, atime: number): Promise<void>;
+  touch(key: string, atime: number): Awaitable<void>;
   /** Removes the record; no-op when absent. */
-  delete(key: string): Promise<void>;
+  delete(key: string): Awaitable<void>;
   /**
    * Removes records idle for more than `maxIdleSeconds`; returns how many it removed. Runs in
    * bounded steps that yield to the event loop; may report progress (for tools).

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
 import { STORE_UNAVAILABLE_BODY } from '../adapters/common.js';
+import { type Awaitable, isPromise } from '../core/awaitable.js';
 import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
@@ -21,8 +22,11 @@ export type HandlerInstance = object;
 export type HandlerClass = new () => HandlerInstance;
 /** Handler classes by the names used in `urls` (web.py's `globals()`). */
 export type Handlers = Record<string, HandlerClass>;
-/** What a processor wraps: the rest of the request, returning the handler's result. */
-export type NextHandler = () => Promise<unknown>;
+/**
+ * What a processor wraps: the rest of the request, returning the handler's result: the value
+ * itself when every processor and the handler answered at once, else a promise (`await` it).
+ */
+export type NextHandler = () => Awaitable<unknown>;
 /** A processor (web.py's `app.add_processor`): runs around every request and returns `handler()`'s result. */
 export type Processor = (handler: NextHandler) => unknown;
 
@@ -35,6 +39,8 @@ export interface RawRequest {
   body?: Buffer;
   ip?: string;
   https?: boolean;
+  /** The header names are lower case already (as Node gives them). */
+  lowerCaseHeaders?: boolean;
 }
 
 /** A response as the application produces it. */
@@ -75,15 +81,13 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as 
 /** Called for errors that are not HTTP answers; returns the response to send. */
 export type ErrorRenderer = (error: unknown, context: RequestContext) => RawResponse | undefined;
 
+const EMPTY = Buffer.alloc(0);
+
 function toBuffer(value: unknown): Buffer {
-  if (value === undefined || value === null) return Buffer.alloc(0);
+  if (value === undefined || value === null) return EMPTY;
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value);
   return Buffer.from(typeof value === 'string' ? value : String(value), 'utf8');
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** Splits `host:port`, `port`, `[::1]:port` into parts. Returns undefined when malformed. */
@@ -168,7 +172,8 @@ export class Application {
     return typeof cls === 'function' ? cls : undefined;
   }
 
-  async #dispatch(context: RequestContext): Promise<unknown> {
+  /** Runs the handler the path maps to; its result as it comes (a value or a promise). */
+  #dispatch(context: RequestContext): unknown {
     for (const [regex, target] of this.#mapping) {
       const m = regex.exec(context.path);
       if (!m) continue;
@@ -180,24 +185,28 @@ export class Application {
       const fn = instance[method];
       if (typeof fn !== 'function')
         throw nomethod(METHODS.filter((name) => typeof instance[name] === 'function'));
+      if (m.length === 1) return (fn as () => unknown).call(instance);
       const args = m.slice(1).map((g) => (g === undefined ? undefined : decodeURIComponent(g)));
-      return await (fn as (...a: unknown[]) => unknown).apply(instance, args);
+      return (fn as (...a: unknown[]) => unknown).apply(instance, args);
     }
     throw notfound();
   }
 
-  #run(context: RequestContext, index: number): Promise<unknown> {
+  /** Processor `index` around the rest; a value when everything answered at once. */
+  #run(context: RequestContext, index: number): Awaitable<unknown> {
     const processor = this.#processors[index];
     if (!processor) return this.#dispatch(context);
     let called = false;
-    return Promise.resolve(
-      processor(() => {
-        if (called)
-          return Promise.reject(new Error('[websession] a processor called handler() twice'));
-        called = true;
+    return processor(() => {
+      if (called)
+        return Promise.reject(new Error('[websession] a processor called handler() twice'));
+      called = true;
+      try {
         return this.#run(context, index + 1);
-      }),
-    );
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    });
   }
 
   #redirectLocation(err: Redirect, context: RequestContext): string {
@@ -213,27 +222,41 @@ export class Application {
   }
 
   /** Handles one request through the processors and the handler. Never rejects. */
-  async handle(raw: RawRequest): Promise<RawResponse> {
+  handle(raw: RawRequest): Promise<RawResponse> {
+    return Promise.resolve(this.#handle(raw));
+  }
+
+  /** {@link handle}, answering at once when every processor and the handler did. */
+  #handle(raw: RawRequest): Awaitable<RawResponse> {
     const headers: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(raw.headers))
-      headers[name.toLowerCase()] = headerValue(value);
-    const q = raw.url.indexOf('?');
-    let path = q >= 0 ? raw.url.slice(0, q) : raw.url;
-    const query = q >= 0 ? raw.url.slice(q) : '';
-    try {
-      path = decodeURIComponent(path);
-    } catch {
-      // keep it raw: a bad escape simply matches nothing
+    const given = raw.headers;
+    for (const name in given) {
+      const value = given[name];
+      headers[raw.lowerCaseHeaders ? name : name.toLowerCase()] = Array.isArray(value)
+        ? value.join(', ')
+        : value;
     }
+    const url = raw.url;
+    const q = url.indexOf('?');
+    let path = q >= 0 ? url.slice(0, q) : url;
+    const query = q >= 0 ? url.slice(q) : '';
+    if (path.includes('%')) {
+      try {
+        path = decodeURIComponent(path);
+      } catch {
+        // keep it raw: a bad escape simply matches nothing
+      }
+    }
+    if (path === '') path = '/';
     const protocol = raw.https ? 'https' : 'http';
     const host = headers.host ?? 'localhost';
     const homedomain = `${protocol}://${host}`;
     const context: RequestContext = {
       ip: raw.ip ?? '127.0.0.1',
       method: raw.method.toUpperCase(),
-      path: path || '/',
+      path,
       query,
-      fullpath: (path || '/') + query,
+      fullpath: path + query,
       homedomain,
       homepath: '',
       home: homedomain,
@@ -242,27 +265,46 @@ export class Application {
       env: headers,
       status: '200 OK',
       headers: [],
-      body: raw.body ?? Buffer.alloc(0),
+      body: raw.body ?? EMPTY,
       extra: new Map(),
     };
-    return runWithContext(context, async () => {
-      let body: Buffer;
+    return runWithContext(context, () => {
+      let result: Awaitable<unknown>;
       try {
-        body = toBuffer(await this.#run(context, 0));
+        result = this.#run(context, 0);
       } catch (err) {
-        const rendered = this.#renderError(err, context);
-        if (rendered) return rendered;
-        body = Buffer.alloc(0);
+        return this.#failed(err, context);
       }
-      if (!context.headers.some(([n]) => n.toLowerCase() === 'content-type')) {
-        context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
-      }
-      return {
-        status: context.status,
-        headers: context.headers,
-        body: context.method === 'HEAD' ? Buffer.alloc(0) : body,
-      };
+      return isPromise(result)
+        ? result.then(
+            (value) => this.#answered(value, context),
+            (err: unknown) => this.#failed(err, context),
+          )
+        : this.#answered(result, context);
     });
+  }
+
+  /** The response of a handler that returned `value`. */
+  #answered(value: unknown, context: RequestContext): RawResponse {
+    let body: Buffer;
+    try {
+      body = toBuffer(value);
+    } catch (err) {
+      return this.#failed(err, context);
+    }
+    const headers = context.headers;
+    let typed = false;
+    for (let i = 0; i < headers.length && !typed; i++)
+      typed = (headers[i] as [string, string])[0].toLowerCase() === 'content-type';
+    if (!typed) headers.push(['Content-Type', 'text/html; charset=utf-8']);
+    return { status: context.status, headers, body: context.method === 'HEAD' ? EMPTY : body };
+  }
+
+  /** The response of a request whose processors or handler threw `err`. */
+  #failed(err: unknown, context: RequestContext): RawResponse {
+    const rendered = this.#renderError(err, context);
+    if (rendered) return rendered;
+    return this.#answered(EMPTY, context);
   }
 
   #renderError(err: unknown, context: RequestContext): RawResponse | undefined {
@@ -312,48 +354,85 @@ export class Application {
   listener(
     transform?: (response: RawResponse) => RawResponse,
   ): (req: IncomingMessage, res: ServerResponse) => void {
-    return (req, res) => {
-      void this.#serve(req, res, transform);
-    };
+    return (req, res) => this.#serve(req, res, transform);
   }
 
-  async #serve(
+  #serve(
     req: IncomingMessage,
     res: ServerResponse,
     transform?: (response: RawResponse) => RawResponse,
-  ): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > config.max_body) {
-          res
-            .writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' })
-            .end('payload too large');
-          return;
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch {
-      if (!res.headersSent) res.writeHead(400).end();
+  ): void {
+    // A request without a body (most GETs) is handled at once, without reading the stream.
+    const length = req.headers['content-length'];
+    if (
+      (length === undefined || length === '0') &&
+      req.headers['transfer-encoding'] === undefined
+    ) {
+      this.#respond(req, res, EMPTY, transform);
       return;
     }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    req.on('data', (chunk: Buffer) => {
+      if (over) return;
+      size += chunk.length;
+      if (size > config.max_body) {
+        over = true;
+        res
+          .writeHead(413, { 'Content-Type': 'text/plain', Connection: 'close' })
+          .end('payload too large');
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over)
+        this.#respond(
+          req,
+          res,
+          chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks),
+          transform,
+        );
+    });
+    req.on('error', () => {
+      if (!res.headersSent) res.writeHead(400).end();
+    });
+  }
+
+  #respond(
+    req: IncomingMessage,
+    res: ServerResponse,
+    body: Buffer,
+    transform: ((response: RawResponse) => RawResponse) | undefined,
+  ): void {
     const trust = config.trust_proxy;
+    const socket = req.socket;
     const encrypted =
-      'encrypted' in req.socket && Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    const handled = await this.handle({
+      'encrypted' in socket && Boolean((socket as { encrypted?: boolean }).encrypted);
+    const handled = this.#handle({
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       headers: req.headers,
-      body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
-      ip: clientAddress(req.socket.remoteAddress, req.headers, trust) ?? '',
+      lowerCaseHeaders: true,
+      body,
+      ip: clientAddress(socket.remoteAddress, req.headers, trust) ?? '',
       https: isSecureRequest(encrypted, req.headers, trust),
     });
+    if (isPromise(handled)) handled.then((r) => this.#send(res, r, transform));
+    else this.#send(res, handled, transform);
+  }
+
+  #send(
+    res: ServerResponse,
+    handled: RawResponse,
+    transform: ((response: RawResponse) => RawResponse) | undefined,
+  ): void {
     if (res.destroyed) return;
     const response = transform ? transform(handled) : handled;
-    const code = statusCode(response.status);
-    const message = response.status.slice(String(code).length).trim() || undefined;
+    const status = response.status;
+    const code = statusCode(status);
+    const message = status.slice(String(code).length).trim() || undefined;
     const out: Record<string, string | string[]> = {};
     for (const [name, value] of response.headers) {
       const existing = out[name];

@@ -27,7 +27,7 @@ import type { Application } from './application.js';
 import { config } from './config.js';
 import { getContext, SESSION_SLOT, tryGetContext } from './ctx.js';
 import { keepAcrossReloads } from './reloader.js';
-import { header } from './request.js';
+import { sessionProcessor } from './session-processor.js';
 
 /** The module-level session of the web layer: the current request's session plus `store` and `manager`. */
 export type WebSession<T extends SessionData = SessionData> = RequestSession<T> & {
@@ -80,23 +80,7 @@ export function Session<T extends SessionData = SessionData>(
   keepAcrossReloads(store);
 
   if (app) {
-    app.set_processor(PROCESSOR, async (handler) => {
-      const context = getContext();
-      const request = {
-        cookie: context.env.cookie,
-        ip: context.ip,
-        secure: context.protocol === 'https',
-        userAgent: context.env['user-agent'],
-      };
-      const session = await manager.load(request);
-      context.extra.set(slot, session);
-      try {
-        return await handler();
-      } finally {
-        const setCookie = await manager.commit(session, request);
-        if (setCookie) header('Set-Cookie', setCookie);
-      }
-    });
+    app.set_processor(PROCESSOR, sessionProcessor(manager, slot));
   }
 
   return new Proxy({} as WebSession<T>, {

@@ -283,7 +283,7 @@ describe('events', () => {
     await spy.touch(storeKey(c5.split('=')[1]!), Date.now() - 61_000);
     await manager.load({ cookie: c5 });
     spy.fail = new Error('down');
-    await assert.rejects(manager.load({ cookie: c5 }));
+    await assert.rejects(async () => manager.load({ cookie: c5 }));
     assert.deepEqual(seen, [
       'created',
       'loaded',
@@ -312,7 +312,7 @@ describe('events', () => {
     // A store that fails after 400 ms: the call is cut off at 200 ms, reported once.
     spy.hang = sleep(400);
     spy.fail = new Error('down');
-    await assert.rejects(manager.load({ cookie }), /timed out after 200 ms/);
+    await assert.rejects(async () => manager.load({ cookie }), /timed out after 200 ms/);
     await spy.hang; // the late rejection must not be reported a second time
     await sleep(10);
     assert.equal(errors.length, 1, 'one error event per failed call');
@@ -321,7 +321,7 @@ describe('events', () => {
     assert.match(String(errors[0]!.error), /timed out/);
     // A store that fails after 30 ms, within the deadline: timed too.
     spy.hang = sleep(30);
-    await assert.rejects(manager.load({ cookie }), /get failed: down/);
+    await assert.rejects(async () => manager.load({ cookie }), /get failed: down/);
     assert.equal(errors.length, 2);
     assert.ok(errors[1]!.ms >= 25, `timed from the call: ${errors[1]!.ms} ms`);
   });

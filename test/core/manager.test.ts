@@ -220,12 +220,15 @@ describe('SessionManager', () => {
       });
       const cookie = await seed(manager, { user: 'ann' });
       await memory.touch(storeKey(cookie.split('=')[1]!), Date.now() - 61_000);
-      await assert.rejects(manager.load({ cookie }), (err: unknown) => {
-        assert.ok(err instanceof SessionExpiredError);
-        assert.equal(err.body, 'Gone!');
-        assert.match(err.setCookie ?? '', /Max-Age=0/);
-        return true;
-      });
+      await assert.rejects(
+        async () => manager.load({ cookie }),
+        (err: unknown) => {
+          assert.ok(err instanceof SessionExpiredError);
+          assert.equal(err.body, 'Gone!');
+          assert.match(err.setCookie ?? '', /Max-Age=0/);
+          return true;
+        },
+      );
     });
 
     it('enforces an absolute lifetime whatever the activity', async () => {
@@ -241,7 +244,10 @@ describe('SessionManager', () => {
       s.user = 'ann';
       const cookie = cookieOf(await manager.commit(s));
       assert.equal((await manager.load({ cookie, ip: '10.0.0.1' })).user, 'ann');
-      await assert.rejects(manager.load({ cookie, ip: '10.0.0.2' }), SessionExpiredError);
+      await assert.rejects(
+        async () => manager.load({ cookie, ip: '10.0.0.2' }),
+        SessionExpiredError,
+      );
     });
 
     it('keeps a session across IPs by default (ignore_change_ip true)', async () => {
@@ -444,7 +450,7 @@ describe('SessionManager', () => {
     const cookie = await seed(manager, { user: 'ann' });
     const s = await manager.load({ cookie });
     s.blob = 'x'.repeat(2000);
-    await assert.rejects(manager.commit(s), SessionTooLargeError);
+    await assert.rejects(async () => manager.commit(s), SessionTooLargeError);
     const again = await manager.load({ cookie });
     assert.equal(again.user, 'ann');
     assert.equal(again.blob, undefined);
@@ -457,7 +463,7 @@ describe('SessionManager', () => {
     store.hang = new Promise((r) => {
       release = r;
     });
-    await assert.rejects(manager.load({ cookie }), StoreUnavailableError);
+    await assert.rejects(async () => manager.load({ cookie }), StoreUnavailableError);
     release();
   });
 
@@ -466,7 +472,7 @@ describe('SessionManager', () => {
     const cookie = await seed(manager, { user: 'ann' });
     store.fail = new Error('ECONNREFUSED');
     await assert.rejects(
-      manager.load({ cookie }),
+      async () => manager.load({ cookie }),
       (err: unknown) => err instanceof StoreUnavailableError && /ECONNREFUSED/.test(err.message),
     );
   });

@@ -207,7 +207,7 @@ describe('security: a full or read-only disk', () => {
       const big = await manager.load({ cookie });
       big.blob = 'x'.repeat(200_000);
       await assert.rejects(
-        manager.commit(big),
+        async () => manager.commit(big),
         (err: unknown) => err instanceof StoreError && /ENOSPC|no space/i.test(err.message),
       );
       const again = await manager.load({ cookie });
@@ -216,7 +216,7 @@ describe('security: a full or read-only disk', () => {
       execFileSync('mount', ['-o', 'remount,ro', dir]);
       again.user = 'bob';
       await assert.rejects(
-        manager.commit(again),
+        async () => manager.commit(again),
         (err: unknown) => err instanceof StoreError && /EROFS|read-only/i.test(err.message),
       );
       assert.equal((await manager.load({ cookie })).user, 'ann');

@@ -154,9 +154,10 @@ export function describeStoreContract(
       const k = key();
       await store.set(k, rec('safe'));
       await assert.rejects(
-        store.update(k, () => {
-          throw new Error('boom');
-        }),
+        async () =>
+          store.update(k, () => {
+            throw new Error('boom');
+          }),
         /boom/,
       );
       assert.equal((await store.get(k))?.data, 'safe');
@@ -197,9 +198,9 @@ export function describeStoreContract(
         `${key()}/..`,
         `${key().slice(0, 63)}\0`,
       ]) {
-        await assert.rejects(store.get(bad), InvalidSessionIdError);
-        await assert.rejects(store.set(bad, rec('x')), InvalidSessionIdError);
-        await assert.rejects(store.delete(bad), InvalidSessionIdError);
+        await assert.rejects(async () => store.get(bad), InvalidSessionIdError);
+        await assert.rejects(async () => store.set(bad, rec('x')), InvalidSessionIdError);
+        await assert.rejects(async () => store.delete(bad), InvalidSessionIdError);
       }
     });
 

@@ -658,7 +658,7 @@ function suite(kind: StoreKind, framework: Framework, n: number, phase: Phase): 
           // Connected (and its table created) before the deadline applies.
           await eventually(
             () =>
-              hanging.store.get(storeKey(generateSessionId())).then(
+              Promise.resolve(hanging.store.get(storeKey(generateSessionId()))).then(
                 () => true,
                 () => false,
               ),

@@ -72,7 +72,7 @@ describe('DBStore on SQLite', () => {
       'via url',
     );
     await store.close();
-    await assert.rejects(store.get(k), StoreUnavailableError);
+    await assert.rejects(async () => store.get(k), StoreUnavailableError);
   });
 
   it('a database locked by another connection gives StoreUnavailableError, then recovers', async () => {

@@ -1,0 +1,194 @@
+/**
+ * What a request changed in its session, and how a batch of requests' changes is applied to the
+ * stored record in arrival order (the mutator of one group-committed store write).
+ * @module
+ */
+import type { StoredSession, StoreMutator } from '../stores/store.js';
+import {
+  decodePayload,
+  encodePayload,
+  encodeValue,
+  type SessionData,
+  type SessionPayload,
+} from './codec.js';
+import { SessionTooLargeError } from './errors.js';
+import type { SessionState } from './session.js';
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
+/** The payload a request would store, as codec text (not size-checked). */
+export function payloadText<T extends SessionData>(
+  state: SessionState<T>,
+  data: Partial<T> = state.data,
+): string {
+  const payload: SessionPayload = { v: 1, meta: state.meta, data: data as SessionData };
+  if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
+  return encodePayload(payload);
+}
+
+/** `text` when it fits in `max` UTF-8 bytes; else throws SessionTooLargeError. */
+export function checkSize(text: string, max: number): string {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
+  if (text.length > max || (text.length * 3 > max && Buffer.byteLength(text, 'utf8') > max))
+    throw new SessionTooLargeError(Buffer.byteLength(text, 'utf8'), max);
+  return text;
+}
+
+/**
+ * Changed keys found cheaply from the writes made through the session, or undefined when the
+ * data holds objects (which may have been mutated in place: then only a full compare tells).
+ */
+export function fastChangedKeys(state: SessionState<SessionData>): string[] | undefined {
+  const data = state.data;
+  for (const k in data) {
+    const v = data[k];
+    if (typeof v === 'object' ? v !== null : typeof v === 'function') return undefined;
+  }
+  const keys: string[] = [];
+  if (!state.touched) return keys;
+  for (const [k, before] of state.touched) {
+    if (before.had !== Object.hasOwn(data, k) || !Object.is(before.value, data[k])) keys.push(k);
+  }
+  return keys;
+}
+
+/** Keys whose values differ between the baseline and the current data (full compare). */
+export function changedKeys(state: SessionState<SessionData>): string[] {
+  let original: SessionData = {};
+  try {
+    original = decodePayload(state.baseline).data;
+  } catch {
+    // a corrupt baseline cannot happen for loaded sessions; treat every key as changed
+  }
+  const current = state.data;
+  const keys = new Set([...Object.keys(original), ...Object.keys(current)]);
+  const changed: string[] = [];
+  for (const k of keys) {
+    const had = Object.hasOwn(original, k);
+    const has = Object.hasOwn(current, k);
+    if (had !== has || encodeValue(original[k]) !== encodeValue(current[k])) changed.push(k);
+  }
+  return changed;
+}
+
+/** What the request changed: its keys, and whether anything at all is to be written. */
+export function requestChanges(state: SessionState<SessionData>): {
+  keys: string[];
+  changed: boolean;
+} {
+  const fast = fastChangedKeys(state);
+  if (fast !== undefined) {
+    const changed =
+      fast.length > 0 || state.metaChanged || state.hadFlash || hasKeys(state.flashOut);
+    return { keys: fast, changed };
+  }
+  const changed = payloadText(state) !== state.baseline;
+  return { keys: changed ? changedKeys(state) : [], changed };
+}
+
+/** Merges a request's changed keys, metadata and flash messages into a stored payload. */
+function mergeInto(
+  payload: SessionPayload,
+  state: SessionState<SessionData>,
+  keys: string[],
+): void {
+  const src = state.data;
+  for (const k of keys) {
+    if (Object.hasOwn(src, k)) payload.data[k] = src[k];
+    else delete payload.data[k];
+  }
+  payload.meta = state.meta;
+  if (state.hadFlash || hasKeys(state.flashOut)) {
+    if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
+    else delete payload.flash;
+  }
+}
+
+/** One request's change to a stored session. */
+export type Change =
+  /** Merge the request's changed keys (and run `fn` on the merged data: `session.update`). */
+  | {
+      kind: 'save';
+      state: SessionState<SessionData>;
+      keys: string[];
+      fn?: ((data: SessionData) => void) | undefined;
+    }
+  /** Delete the record (kill, or the old id of a regenerated session). */
+  | { kind: 'kill' };
+
+/** What one change found and left. */
+export interface Outcome {
+  /** A record was there when the change was applied. */
+  alive: boolean;
+  /** The record's text right after this change (this request's view); undefined when none. */
+  text?: string | undefined;
+  /** Why this change alone was not applied (too large, or `fn` threw). */
+  error?: unknown;
+}
+
+/**
+ * The mutator of one store write carrying `changes` in order, and the outcome of each (read
+ * after the write: an optimistic store may run the mutator more than once, the last run counts).
+ * A killed record stays dead for the changes after the kill: nothing revives it.
+ */
+export function batchMutator(
+  changes: readonly Change[],
+  maxSize: number,
+): { mutator: StoreMutator; outcomes: () => Outcome[] } {
+  let outcomes: Outcome[] = [];
+  const mutator: StoreMutator = (current) => {
+    outcomes = [];
+    let text = current?.data;
+    let user: string | undefined;
+    /** `text` decoded, while nothing has touched it since. */
+    let payload: SessionPayload | undefined;
+    let applied = false;
+    for (const change of changes) {
+      const alive = text !== undefined;
+      if (change.kind === 'kill') {
+        text = undefined;
+        payload = undefined;
+        applied = true;
+        outcomes.push({ alive });
+        continue;
+      }
+      const state = change.state;
+      if (text === undefined && !state.isNew) {
+        outcomes.push({ alive }); // killed or expired: never revived
+        continue;
+      }
+      try {
+        if (text === undefined) {
+          // A new session's first write (its id is fresh: no one else has written it).
+          const p = decodePayload(payloadText(state));
+          change.fn?.(p.data);
+          text = checkSize(encodePayload(p), maxSize);
+          payload = p;
+        } else if (text === state.baseline && !change.fn) {
+          // Nobody wrote since this request loaded it: its own view is the merged record.
+          text = checkSize(payloadText(state), maxSize);
+          payload = undefined;
+        } else {
+          const p = payload ?? decodePayload(text);
+          payload = undefined; // mutated below: decoded anew if this change fails
+          mergeInto(p, state, change.keys);
+          change.fn?.(p.data);
+          text = checkSize(encodePayload(p), maxSize);
+          payload = p;
+        }
+        user = state.meta.user;
+        applied = true;
+        outcomes.push({ alive, text });
+      } catch (error) {
+        outcomes.push({ alive, error });
+      }
+    }
+    if (!applied) return undefined; // every change failed: the record stays as it was
+    if (text === undefined) return current ? null : undefined;
+    return { data: text, atime: Date.now(), user } satisfies StoredSession;
+  };
+  return { mutator, outcomes: () => outcomes };
+}

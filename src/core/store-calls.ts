@@ -1,0 +1,118 @@
+/**
+ * Store calls as the request cycle makes them: each failure becomes a `StoreError` (and an `error`
+ * event), and a call that waits on I/O gets the `store_timeout` deadline, checked by one shared
+ * timer. A call the store answers at once passes straight through: no promise, no deadline.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { type Awaitable, isPromise } from './awaitable.js';
+import { SessionTooLargeError, StoreError, StoreUnavailableError } from './errors.js';
+import type { SessionEmitter } from './events.js';
+
+/** A call waiting on its store, with its deadline. */
+interface Pending {
+  at: number;
+  op: string;
+  key: string;
+  fail: (err: unknown) => void;
+}
+
+/** Runs store calls for one manager. */
+export class StoreCalls {
+  readonly #kind: string;
+  readonly #timeout: number;
+  readonly #inProcess: boolean;
+  readonly #events: SessionEmitter;
+  readonly #pending = new Set<Pending>();
+  #timer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param timeout ms a call may wait (0: no deadline)
+   * @param inProcess the store never waits on I/O (no deadline is armed for it)
+   */
+  constructor(kind: string, timeout: number, inProcess: boolean, events: SessionEmitter) {
+    this.#kind = kind;
+    this.#timeout = timeout;
+    this.#inProcess = inProcess;
+    this.#events = events;
+  }
+
+  /** The error a failed call becomes; emits `error`, timed from `started` (0: not timed). */
+  fail(op: string, key: string, err: unknown, started: number): unknown {
+    let out = err;
+    if (
+      !(err instanceof StoreError) &&
+      !(err instanceof SessionTooLargeError) &&
+      !(err instanceof Error && (err as { code?: string }).code?.startsWith('ERR_'))
+    ) {
+      out = new StoreUnavailableError(
+        this.#kind,
+        `${op} failed: ${(err as Error)?.message ?? String(err)}`,
+        { cause: err },
+      );
+    }
+    if (this.#events.listens('error'))
+      this.#events.emit('error', {
+        key: key.slice(0, 12),
+        ms: started > 0 ? performance.now() - started : 0,
+        op,
+        error: out,
+      });
+    return out;
+  }
+
+  /** Runs `call` (one store method); its answer comes back as it came, failures mapped. */
+  run<R>(op: string, key: string, call: () => Awaitable<R>): Awaitable<R> {
+    const started = this.#events.listens('error') ? performance.now() : 0;
+    let result: Awaitable<R>;
+    try {
+      result = call();
+    } catch (err) {
+      throw this.fail(op, key, err, started);
+    }
+    if (!isPromise(result)) return result;
+    const ms = this.#timeout;
+    if (ms <= 0 || this.#inProcess)
+      return result.catch((err: unknown) => {
+        throw this.fail(op, key, err, started);
+      });
+    return this.#withDeadline(op, key, result, ms);
+  }
+
+  #withDeadline<R>(op: string, key: string, promise: Promise<R>, ms: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      const entry: Pending = { at: performance.now() + ms, op, key, fail: reject };
+      this.#pending.add(entry);
+      // Not unref'd: a call in flight keeps the process up until it settles or times out; the
+      // timer stops as soon as nothing is in flight.
+      this.#timer ??= setInterval(() => this.#checkDeadlines(), Math.max(5, Math.min(250, ms / 4)));
+      promise.then(
+        (value) => {
+          this.#pending.delete(entry);
+          resolve(value);
+        },
+        (err: unknown) => {
+          if (!this.#pending.delete(entry)) return; // already failed by its deadline
+          reject(this.fail(op, key, err, entry.at - ms));
+        },
+      );
+    });
+  }
+
+  #checkDeadlines(): void {
+    const now = performance.now();
+    for (const entry of this.#pending) {
+      if (entry.at > now) continue;
+      this.#pending.delete(entry);
+      const timedOut = new StoreUnavailableError(
+        this.#kind,
+        `${entry.op} timed out after ${this.#timeout} ms`,
+      );
+      entry.fail(this.fail(entry.op, entry.key, timedOut, entry.at - this.#timeout));
+    }
+    if (this.#pending.size === 0 && this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+}
