@@ -13,6 +13,7 @@ import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
 import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
+import { announce } from './listen.js';
 import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
 
 /** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
@@ -433,11 +434,11 @@ export class Application {
       server.listen(parsed.port, parsed.host, () => {
         server.off('error', reject);
         if (child) child.attach(server);
-        else {
-          const shown = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
-          const port = (server.address() as { port?: number } | null)?.port ?? parsed.port;
-          console.log(`http://${shown}:${port}/`);
-        }
+        else
+          announce(
+            parsed.host,
+            (server.address() as { port?: number } | null)?.port ?? parsed.port,
+          );
         resolve(server);
       });
     });
