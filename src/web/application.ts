@@ -410,7 +410,7 @@ export class Application {
    *
    * With `web.config.debug` true, this process becomes the code reloader's supervisor: it runs
    * the same program in a child process that serves, and replaces that child when a source file
-   * changes, handing sessions over (see the README's "Debug mode"). In the supervisor the
+   * changes, handing sessions over (see docs/web.md, "Debug mode"). In the supervisor the
    * returned promise never settles; in the serving child it resolves with the server as usual.
    */
   run(address: string | undefined = process.argv[2]): Promise<Server> {
