@@ -25,7 +25,7 @@ import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
-import { getContext, SESSION_SLOT, tryGetContext } from './ctx.js';
+import { getContext, type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
 import { keepAcrossReloads } from './reloader.js';
 import { header } from './request.js';
 
@@ -100,6 +100,11 @@ function loaded(): AnySession | undefined {
 function current(name: string): AnySession {
   const context = tryGetContext();
   if (!context) throw new SessionStateError(`session.${name} used outside of a request`);
+  return sessionIn(context);
+}
+
+/** The session the processor loaded into `context`. */
+function sessionIn(context: RequestContext): AnySession {
   const session = context.extra.get(SESSION_SLOT) as AnySession | undefined;
   if (!session)
     throw new SessionStateError(
@@ -215,7 +220,9 @@ const handler: ProxyHandler<Target> = {
     return true;
   },
   has(_target, prop) {
-    return typeof prop === 'string' && tryGetContext() !== undefined && current(prop).has(prop);
+    if (typeof prop !== 'string') return false;
+    const context = tryGetContext();
+    return context !== undefined && sessionIn(context).has(prop);
   },
   ownKeys() {
     const session = loaded();
