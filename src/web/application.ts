@@ -14,6 +14,7 @@ import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
 import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
+import { announce } from './listen.js';
 import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
 
 /** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
@@ -488,7 +489,7 @@ export class Application {
    *
    * With `web.config.debug` true, this process becomes the code reloader's supervisor: it runs
    * the same program in a child process that serves, and replaces that child when a source file
-   * changes, handing sessions over (see the README's "Debug mode"). In the supervisor the
+   * changes, handing sessions over (see docs/web.md, "Debug mode"). In the supervisor the
    * returned promise never settles; in the serving child it resolves with the server as usual.
    */
   run(address: string | undefined = process.argv[2]): Promise<Server> {
@@ -512,11 +513,11 @@ export class Application {
       server.listen(parsed.port, parsed.host, () => {
         server.off('error', reject);
         if (child) child.attach(server);
-        else {
-          const shown = parsed.host.includes(':') ? `[${parsed.host}]` : parsed.host;
-          const port = (server.address() as { port?: number } | null)?.port ?? parsed.port;
-          console.log(`http://${shown}:${port}/`);
-        }
+        else
+          announce(
+            parsed.host,
+            (server.address() as { port?: number } | null)?.port ?? parsed.port,
+          );
         resolve(server);
       });
     });

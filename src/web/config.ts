@@ -25,6 +25,12 @@ export interface WebConfig {
    * `true` (one) or a hop count. Default false.
    */
   trust_proxy: boolean | number;
+  /**
+   * The setting `key`, or `fallback` (default undefined) when it is not set: web.py's
+   * `web.config.get(key, default)`, so its reloader hack
+   * (`if (web.config.get('_session') == null) { … }`) runs as written.
+   */
+  get(key: string, fallback?: unknown): unknown;
   [key: string]: unknown;
 }
 
@@ -53,4 +59,13 @@ export const config: WebConfig = {
   session_parameters: {},
   max_body: 10 * 1024 * 1024,
   trust_proxy: false,
-};
+} as Omit<WebConfig, 'get'> as WebConfig;
+
+// Not enumerable: `{ ...web.config }` and `Object.keys(web.config)` list the settings only.
+Object.defineProperty(config, 'get', {
+  value: function get(this: WebConfig, key: string, fallback?: unknown): unknown {
+    return Object.hasOwn(this, key) ? this[key] : fallback;
+  },
+  writable: true,
+  configurable: true,
+});

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { Store, StoredSession } from '../stores/store.js';
 import type { RawResponse } from './application.js';
 import { withReloadErrorBanner } from './debugerror.js';
+import { announce } from './listen.js';
 
 /** Environment marker of a child started by the reloader. */
 const CHILD_ENV = 'WEBSESSION_RELOADER_CHILD';
@@ -382,8 +383,7 @@ class Supervisor {
       if (this.#next !== child || child.dismissed) return;
       if (!this.#announced) {
         this.#announced = true;
-        const host = address.address ?? this.#options.host;
-        console.log(`http://${host.includes(':') ? `[${host}]` : host}:${address.port}/`);
+        announce(address.address ?? this.#options.host, address.port);
         log(`debug mode: watching ${this.#roots.join(', ')} for changes`);
       }
       void this.#promote(child);

@@ -8,7 +8,7 @@ import type { SessionData } from '../core/codec.js';
 import type { Initializer, SessionConfig } from '../core/config.js';
 import { SessionStateError } from '../core/errors.js';
 import { SessionManager } from '../core/manager.js';
-import { RESERVED, type Session as RequestSession } from '../core/session.js';
+import type { Session as RequestSession, SessionApi } from '../core/session.js';
 import {
   type DatabaseHandle,
   DBStore as DBStoreClass,
@@ -25,17 +25,63 @@ import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores
 import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
-import { getContext, SESSION_SLOT, tryGetContext } from './ctx.js';
+import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
 import { keepAcrossReloads } from './reloader.js';
 import { sessionProcessor } from './session-processor.js';
 
-/** The module-level session of the web layer: the current request's session plus `store` and `manager`. */
-export type WebSession<T extends SessionData = SessionData> = RequestSession<T> & {
+/**
+ * The dict methods of web.py's session (its data is a dict with attribute access), on top of the
+ * session's own methods. Data keys with any of these names are reached with `get` and `set`.
+ */
+export interface WebSessionMethods<T extends SessionData = SessionData> {
+  /**
+   * The session id, as web.py's `session.session_id` (the same value as `id`); undefined
+   * outside a request or before the session processor has loaded the session.
+   */
+  readonly session_id: string | undefined;
   /** The store (web.py's `session.store`). */
   readonly store: Store;
   /** The manager behind this session object. */
   readonly manager: SessionManager<T>;
-};
+  /** The value of `key`; when `key` is not set, sets it to `value` first (Python's `setdefault`). */
+  setdefault<K extends keyof T & string>(key: K, value: T[K]): T[K];
+  /**
+   * Removes `key` and returns its value, or `fallback` when it is not set. Without a fallback a
+   * missing key gives undefined (Python raises `KeyError`; `session[key]` gives undefined too).
+   */
+  pop<K extends keyof T & string>(key: K): T[K] | undefined;
+  pop<K extends keyof T & string, D>(key: K, fallback: D): T[K] | D;
+  /** The data's keys (the id and the client's ip are not data: they are not listed). */
+  keys(): (keyof T & string)[];
+  /** The data's values, in the order of `keys()`. */
+  values(): T[keyof T][];
+  /** The data's `[key, value]` pairs, in the order of `keys()`. */
+  items(): [keyof T & string, T[keyof T]][];
+  /** Removes every data key; the session itself lives on (to end it, call `kill()`). */
+  clear(): void;
+  /** A shallow copy of the data, as a plain object. */
+  copy(): Partial<T>;
+  /**
+   * Atomic read-modify-write when given a function (see the session's `update(fn)`): reads the
+   * stored session under a per-session lock, applies `fn` and writes before the promise settles.
+   * @example await session.update((s) => { s.count = (s.count ?? 0) + 1; });
+   */
+  update(fn: (data: Partial<T>) => void): Promise<Partial<T>>;
+  /**
+   * Given a plain object (or `[key, value]` pairs), merges it into this request's data, as
+   * Python's `dict.update`; saved with the rest of the request's changes.
+   * @example session.update({ cart: [], step: 1 });
+   */
+  update(mapping: Partial<T> | Iterable<readonly [keyof T & string, unknown]>): void;
+}
+
+/**
+ * The module-level session of the web layer: the current request's session with web.py's dict
+ * methods, plus `session_id`, `store` and `manager`.
+ */
+export type WebSession<T extends SessionData = SessionData> = Omit<SessionApi<T>, 'update'> &
+  WebSessionMethods<T> &
+  Partial<Omit<T, keyof SessionApi<T> | keyof WebSessionMethods<T>>>;
 
 /** The processor name the session registers under: a second `Session(app, …)` replaces it. */
 const PROCESSOR = 'websession.session';
@@ -43,9 +89,161 @@ const PROCESSOR = 'websession.session';
 /** Options beyond web.py's three arguments: any session config key, overriding `web.config.session_parameters`. */
 export type WebSessionOptions<T extends SessionData> = SessionConfig<T>;
 
+type AnySession = RequestSession<SessionData>;
+
+/** The current request's session, or undefined outside a request or before it is loaded. */
+function loaded(): AnySession | undefined {
+  return tryGetContext()?.extra.get(SESSION_SLOT) as AnySession | undefined;
+}
+
+/** The current request's session; `name` is what the caller used, for the error. */
+function current(name: string): AnySession {
+  const context = tryGetContext();
+  if (!context) throw new SessionStateError(`session.${name} used outside of a request`);
+  return sessionIn(context);
+}
+
+/** The session the processor loaded into `context`. */
+function sessionIn(context: RequestContext): AnySession {
+  const session = context.extra.get(SESSION_SLOT) as AnySession | undefined;
+  if (!session)
+    throw new SessionStateError(
+      'the session is not loaded for this request (is the app the one given to Session()?)',
+    );
+  return session;
+}
+
+/**
+ * The methods of the web-layer session: made once for every session object and every request.
+ * Each finds the current request's session when called.
+ */
+const METHODS: Record<string, (...args: never[]) => unknown> = Object.assign(Object.create(null), {
+  get: (key: string, fallback?: unknown) => current('get').get(key, fallback),
+  set: (key: string, value: unknown) => current('set').set(key, value),
+  has: (key: string) => current('has').has(key),
+  delete: (key: string) => current('delete').delete(key),
+  kill: () => current('kill').kill(),
+  regenerate: () => current('regenerate').regenerate(),
+  flash: (key: string, value: unknown) => current('flash').flash(key, value),
+  flashes: (key?: string) => {
+    const session = current('flashes');
+    return key === undefined ? session.flashes() : session.flashes(key);
+  },
+  setUser: (user: string | null) => current('setUser').setUser(user),
+  getUser: () => current('getUser').getUser(),
+  toJSON: () => current('toJSON').data,
+  setdefault(key: string, value: unknown): unknown {
+    const session = current('setdefault');
+    if (session.has(key)) return session.get(key);
+    session.set(key, value);
+    return value;
+  },
+  pop(key: string, fallback?: unknown): unknown {
+    const session = current('pop');
+    if (!session.has(key)) return fallback;
+    const value = session.get(key);
+    session.delete(key);
+    return value;
+  },
+  keys: () => Object.keys(current('keys').data),
+  values: () => Object.values(current('values').data),
+  items: () => Object.entries(current('items').data),
+  clear(): void {
+    const session = current('clear');
+    for (const key of Object.keys(session.data)) session.delete(key);
+  },
+  copy: () => current('copy').data,
+  update(arg: unknown): Promise<Partial<SessionData>> | undefined {
+    const session = current('update');
+    if (typeof arg === 'function') return session.update(arg as (data: SessionData) => void);
+    if (arg === null || typeof arg !== 'object')
+      throw new TypeError(
+        '[websession] session.update takes a function (an atomic update) or an object to merge',
+      );
+    const pairs =
+      Symbol.iterator in arg
+        ? (arg as Iterable<readonly [string, unknown]>)
+        : Object.entries(arg as object);
+    for (const [key, value] of pairs) session.set(key, value);
+    return undefined;
+  },
+});
+
+/** Properties that are not data and cannot be set. */
+const READ_ONLY = new Set(['session_id', 'id', 'isNew', 'data', 'store', 'manager']);
+
+/** What one `Session()` keeps: its store and manager (the request's session is in the context). */
+interface Target {
+  store: Store;
+  manager: SessionManager<SessionData>;
+}
+
+function notData(prop: string, action: 'set' | 'delete'): TypeError {
+  const what = READ_ONLY.has(prop)
+    ? `session.${prop} is read-only`
+    : `"${prop}" is a session method`;
+  const instead =
+    action === 'set'
+      ? `session.set("${prop}", value) and session.get("${prop}")`
+      : `session.delete("${prop}")`;
+  return new TypeError(`[websession] ${what}; for data under that name use ${instead}`);
+}
+
+/** One Proxy handler for every web-layer session object. */
+const handler: ProxyHandler<Target> = {
+  get(target, prop) {
+    if (typeof prop === 'symbol') return undefined;
+    const method = METHODS[prop];
+    if (method !== undefined) return method;
+    switch (prop) {
+      case 'store':
+        return target.store;
+      case 'manager':
+        return target.manager;
+      case 'session_id':
+        return loaded()?.id;
+      case 'then':
+        return undefined;
+    }
+    return (current(prop) as unknown as Record<string, unknown>)[prop];
+  },
+  set(_target, prop, value) {
+    if (typeof prop === 'symbol' || METHODS[prop] !== undefined || READ_ONLY.has(prop))
+      throw notData(String(prop), 'set');
+    (current(prop) as unknown as Record<string, unknown>)[prop] = value;
+    return true;
+  },
+  deleteProperty(_target, prop) {
+    if (typeof prop === 'symbol' || METHODS[prop] !== undefined || READ_ONLY.has(prop))
+      throw notData(String(prop), 'delete');
+    current(prop).delete(prop);
+    return true;
+  },
+  has(_target, prop) {
+    if (typeof prop !== 'string') return false;
+    const context = tryGetContext();
+    return context !== undefined && sessionIn(context).has(prop);
+  },
+  ownKeys() {
+    const session = loaded();
+    return session ? Object.keys(session.data) : [];
+  },
+  getOwnPropertyDescriptor(_target, prop) {
+    const session = loaded();
+    if (typeof prop !== 'string' || !session?.has(prop)) return undefined;
+    return { value: session.get(prop), writable: true, enumerable: true, configurable: true };
+  },
+};
+
 /**
  * `web.session.Session(app, store, initializer)`: sessions for every request of `app`.
  * Configuration comes from `web.config.session_parameters` (read now) and `options`.
+ *
+ * The returned object is the current request's session, with web.py's dict methods: `get`,
+ * `setdefault`, `pop`, `keys`, `values`, `items`, `clear`, `copy`, and `update(mapping)` (or
+ * `update(fn)`, an atomic update). Attribute access reads and writes the data; a data key named
+ * like a method or like `session_id`, `id`, `isNew`, `data`, `store` or `manager` is reached
+ * with `get`/`set` only (assigning or deleting it as an attribute throws a TypeError).
  *
  * @example
  * const session = web.session.Session(app, web.session.DiskStore('sessions'));
@@ -62,56 +260,18 @@ export function Session<T extends SessionData = SessionData>(
     ...options,
     ...(initializer ? { initializer } : {}),
   });
-  // One slot for every Session(): a session object made by code that ran before a later
-  // Session(app, …) (as after an in-process reload) still finds the current request's session.
-  const slot = SESSION_SLOT;
-
-  const current = (): RequestSession<T> => {
-    const context = getContext();
-    const session = context.extra.get(slot) as RequestSession<T> | undefined;
-    if (!session)
-      throw new SessionStateError(
-        'the session is not loaded for this request (is the app the one given to Session()?)',
-      );
-    return session;
-  };
 
   // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader.ts).
   keepAcrossReloads(store);
 
   if (app) {
-    app.set_processor(PROCESSOR, sessionProcessor(manager, slot));
+    // One slot for every Session(): a session object made by code that ran before a later
+    // Session(app, …) (as after an in-process reload) still finds the current request's session.
+    app.set_processor(PROCESSOR, sessionProcessor(manager, SESSION_SLOT));
   }
 
-  return new Proxy({} as WebSession<T>, {
-    get(_t, prop) {
-      if (prop === 'store') return store;
-      if (prop === 'manager') return manager;
-      if (typeof prop === 'symbol') return undefined;
-      if (prop === 'then') return undefined;
-      if (!tryGetContext())
-        throw new SessionStateError(`session.${prop} used outside of a request`);
-      const session = current() as unknown as Record<string, unknown>;
-      const value = session[prop];
-      return typeof value === 'function' ? value.bind(session) : value;
-    },
-    set(_t, prop, value) {
-      if (typeof prop === 'symbol' || prop === 'store' || prop === 'manager')
-        throw new TypeError(`[websession] cannot set session.${String(prop)}`);
-      (current() as unknown as Record<string, unknown>)[prop] = value;
-      return true;
-    },
-    deleteProperty(_t, prop) {
-      if (typeof prop === 'string' && !RESERVED.has(prop))
-        delete (current() as unknown as Record<string, unknown>)[prop];
-      return true;
-    },
-    has(_t, prop) {
-      return (
-        typeof prop === 'string' && tryGetContext() !== undefined && prop in (current() as object)
-      );
-    },
-  });
+  const target: Target = { store, manager: manager as unknown as SessionManager<SessionData> };
+  return new Proxy(target, handler) as unknown as WebSession<T>;
 }
 
 /** `web.session.DiskStore(dir)`: one file per session (callable with or without `new`). */

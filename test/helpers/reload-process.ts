@@ -74,11 +74,12 @@ export interface RunningExample {
 /**
  * Starts a copy of the web.py example with the given store, in debug mode unless `debug` is
  * false ('environment': the source unchanged, debug switched on by `WEB_DEBUG=1`), and waits
- * until it prints its URL.
+ * until it prints its URL. `rewrite` edits the source further before it is written.
  */
 export async function startExample(
   store: 'memory' | 'disk',
   debug: boolean | 'environment' = true,
+  rewrite: (source: string) => string = (source) => source,
 ): Promise<RunningExample> {
   await mkdir(TMP, { recursive: true });
   const dir = await mkdtemp(path.join(TMP, `reload-${store}-`));
@@ -88,6 +89,7 @@ export async function startExample(
   if (store === 'memory') {
     source = edit(source, "web.session.DiskStore('sessions')", 'web.session.MemoryStore()');
   }
+  source = rewrite(source);
   const file = path.join(dir, 'app.ts');
   await writeFile(file, source);
   const child: ChildProcess = spawn(

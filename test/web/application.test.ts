@@ -174,6 +174,29 @@ describe('web.application', () => {
     assert.equal(web.parseAddress('nope'), undefined);
     assert.equal(web.parseAddress('1.2.3.4:99999'), undefined);
   });
+
+  it('run() prints where it listens: every interface also names the local URL to open', async () => {
+    const app = web.application(['/', 'Index'], () => ({ Index }));
+    const printed: string[] = [];
+    const original = console.log;
+    console.log = (line: string) => printed.push(line);
+    try {
+      for (const address of ['0.0.0.0:0', '127.0.0.1:0']) {
+        const server = await app.run(address);
+        const { port } = server.address() as { port: number };
+        server.close();
+        printed.push(String(port));
+      }
+    } finally {
+      console.log = original;
+    }
+    const [everywhere, port1, local, port2] = printed;
+    assert.equal(
+      everywhere,
+      `http://0.0.0.0:${port1}/ (every interface; on this machine: http://localhost:${port1}/)`,
+    );
+    assert.equal(local, `http://127.0.0.1:${port2}/`);
+  });
 });
 
 describe('web.application: HTTP answers thrown from a handler', () => {

@@ -259,3 +259,152 @@ function rawGet(port: number, path: string, cookie: string): Promise<string> {
     );
   });
 }
+
+describe("web.session: web.py's dict methods and session_id", () => {
+  /** An app whose one route runs `fn` in a request and answers its result as JSON. */
+  function appRunning(fn: (session: web.session.WebSession) => unknown) {
+    const app = web.application(['/', 'Run'], () => ({ Run }));
+    const session = web.session.Session(app, new MemoryStore(), null, { cleanup_interval: 0 });
+    class Run {
+      async GET() {
+        return JSON.stringify((await fn(session)) ?? null);
+      }
+    }
+    return { app, session };
+  }
+  it('setdefault, pop, keys, values, items, copy, clear and update(mapping) as in Python', async () => {
+    let step = 0;
+    const steps: ((s: web.session.WebSession) => unknown)[] = [
+      (s) => [s.setdefault('cart', []), s.setdefault('cart', ['other']), s.keys()],
+      (s) => {
+        (s.get('cart') as string[]).push('book');
+        s.update({ step: 1, flash: 'saved' });
+        return [s.items(), s.values(), s.copy()];
+      },
+      (s) => [s.pop('flash', null), s.pop('flash', null), s.pop('missing'), s.keys()],
+      (s) => {
+        s.update([['a', 1] as const, ['b', 2] as const]);
+        return [s.keys(), 'a' in s, 'flash' in s, s.session_id === s.id];
+      },
+      (s) => {
+        s.clear();
+        return [s.keys(), s.copy(), typeof s.session_id];
+      },
+      (s) => s.keys(),
+    ];
+    const { app } = appRunning((s) => steps[step++]?.(s));
+    const b = app.browser();
+    const open = async () => JSON.parse((await b.open('/')).data) as unknown;
+    assert.deepEqual(await open(), [[], [], ['cart']]);
+    assert.deepEqual(await open(), [
+      [
+        ['cart', ['book']],
+        ['step', 1],
+        ['flash', 'saved'],
+      ],
+      [['book'], 1, 'saved'],
+      { cart: ['book'], step: 1, flash: 'saved' },
+    ]);
+    assert.deepEqual(await open(), ['saved', null, null, ['cart', 'step']]);
+    assert.deepEqual(await open(), [['cart', 'step', 'a', 'b'], true, false, true]);
+    assert.deepEqual(await open(), [[], {}, 'string']);
+    assert.deepEqual(await open(), [], 'clear() was saved');
+  });
+
+  it('update(fn) keeps its atomic meaning; update(other) is a TypeError', async () => {
+    const { app } = appRunning(async (s) => {
+      const after = await s.update((d) => {
+        d.count = ((d.count as number | undefined) ?? 0) + 1;
+      });
+      assert.throws(() => s.update(3 as never), /takes a function .* or an object/);
+      assert.throws(() => s.update(null as never), /takes a function .* or an object/);
+      return [after.count, s.count];
+    });
+    const b = app.browser();
+    assert.deepEqual(JSON.parse((await b.open('/')).data), [1, 1]);
+    assert.deepEqual(JSON.parse((await b.open('/')).data), [2, 2]);
+  });
+
+  it('session_id is the id, read-only, and undefined outside a request', async () => {
+    const { app, session } = appRunning((s) => {
+      assert.throws(() => {
+        (s as unknown as Record<string, unknown>).session_id = 'x';
+      }, /session\.session_id is read-only/);
+      s.regenerate();
+      return [s.session_id, s.id];
+    });
+    assert.equal(session.session_id, undefined);
+    const r = await app.request('/');
+    const [sessionId, id] = JSON.parse(r.data) as [string, string];
+    assert.equal(sessionId, id);
+    assert.match(sessionId, /^[0-9a-f]{64}$/);
+  });
+
+  it('data keys named like a method are reached with get/set; attribute writes throw', async () => {
+    const { app } = appRunning((s) => {
+      const loose = s as unknown as Record<string, unknown>;
+      for (const name of ['keys', 'pop', 'update', 'get', 'id', 'store', 'data']) {
+        assert.throws(
+          () => {
+            loose[name] = 3;
+          },
+          new RegExp(`${name}.*session\\.set\\("${name}", value\\)`),
+          name,
+        );
+        assert.throws(
+          () => {
+            delete loose[name];
+          },
+          new RegExp(`session\\.delete\\("${name}"\\)`),
+          name,
+        );
+      }
+      s.set('keys', 3);
+      s.update({ pop: 'corn' });
+      return [s.get('keys'), s.get('pop'), 'keys' in s, typeof s.keys, s.keys()];
+    });
+    assert.deepEqual(JSON.parse((await app.request('/')).data), [
+      3,
+      'corn',
+      true,
+      'function',
+      ['keys', 'pop'],
+    ]);
+  });
+
+  it("'key' in session, session['key'], delete session.key and Object.keys keep working", async () => {
+    let step = 0;
+    const { app } = appRunning((s) => {
+      if (step++ === 0) {
+        s['logged_in'] = true;
+        s.name = 'ada';
+        return ['logged_in' in s, s['name'], Object.keys(s), { ...s }];
+      }
+      delete s.name;
+      return ['name' in s, s['name'] ?? null, JSON.parse(JSON.stringify(s))];
+    });
+    const b = app.browser();
+    assert.deepEqual(JSON.parse((await b.open('/')).data), [
+      true,
+      'ada',
+      ['logged_in', 'name'],
+      { logged_in: true, name: 'ada' },
+    ]);
+    assert.deepEqual(JSON.parse((await b.open('/')).data), [false, null, { logged_in: true }]);
+  });
+});
+
+describe('web.config as web.py storage', () => {
+  it('get(key, default) reads a setting or gives the default; get is not a setting', () => {
+    assert.equal(web.config.get('_nothing_here'), undefined);
+    assert.equal(web.config.get('_nothing_here', 7), 7);
+    assert.equal(web.config.get('max_body'), web.config.max_body);
+    web.config._probe = null;
+    try {
+      assert.equal(web.config.get('_probe', 1), null, 'a key set to null is set, as in Python');
+    } finally {
+      delete web.config._probe;
+    }
+    assert.ok(!Object.keys(web.config).includes('get'));
+  });
+});
