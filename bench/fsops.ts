@@ -23,7 +23,7 @@ function time(label: string, fn: (i: number) => void): void {
 try {
   time('read (open, fstat, read, close)', () => fs.readFileSync(file, 'utf8'));
   time('utimes (DiskStore touch)', () => fs.utimesSync(file, 1, 1));
-  time('mkdir + rmdir (proper-lockfile lock and unlock)', () => {
+  time('mkdir + rmdir (a lock folder, as proper-lockfile takes)', () => {
     fs.mkdirSync(`${file}.lock`);
     fs.rmdirSync(`${file}.lock`);
   });

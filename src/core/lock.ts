@@ -24,6 +24,11 @@ export class KeyedMutex {
     }
   }
 
+  /** True while `key` has a holder or waiters. */
+  busy(key: string): boolean {
+    return this.#tails.has(key);
+  }
+
   /** Number of keys with a holder or waiters (for tests and leak checks). */
   get size(): number {
     return this.#tails.size;

@@ -12,11 +12,12 @@ import * as fs from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
+import { lock, unlock } from './disk-lock.js';
 import { assertKey } from './key.js';
 import type {
+  Awaitable,
   CleanupProgress,
   Store,
   StoreCapabilities,
@@ -35,15 +36,14 @@ export interface DiskStoreOptions {
   /** File mode of session files. Default 0o600. */
   fileMode?: number;
   /**
-   * Read and write session files (and take their lock) with synchronous calls. Default true:
-   * a session file is a few hundred bytes in the page cache, so each call takes microseconds,
-   * where an async call costs a thread-pool round trip and keeps the session's lock held across
-   * a dozen of them. Set false on a network or otherwise slow file system, where one call may
-   * take long enough to stall every other request. `fsync: true` writes asynchronously either way.
+   * Read session files with synchronous calls. Default true: a session file is a few hundred
+   * bytes in the page cache, so a read takes microseconds, where an async read costs a
+   * thread-pool round trip per call. Set false on a network or otherwise slow file system, where
+   * one call may take long enough to stall every other request. Writes are always asynchronous.
    */
   blocking?: boolean;
   /**
-   * Take a lock other processes respect (a lock folder per record, proper-lockfile) around each
+   * Take a lock other processes respect (a lock folder per record, see disk-lock.ts) around each
    * read-modify-write. Default true. Set false only when one process alone uses the folder: the
    * per-key lock inside the process still serialises its own requests, and each save skips the
    * lock folder's mkdir and rmdir (`capabilities.lock` then says `process`).
@@ -53,26 +53,16 @@ export interface DiskStoreOptions {
 
 const SUFFIX = '.sess';
 const TMP = '.tmp';
-const LOCK_SUFFIX = '.lock';
 const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
+
+/** Writes made by this process, for unique temp names without a call to the random source. */
+let writes = 0;
+/** A prefix unique to this process (a pid is reused only after the process is gone). */
+const TEMP_TAG = `${process.pid}.${randomBytes(4).toString('hex')}`;
 
 /** A temp file beside `file`, unique to this process and write (left-overs are swept by cleanup). */
 function tempName(file: string): string {
-  return `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TMP}`;
-}
-
-/** A lock folder whose holder stopped refreshing it this long ago is taken over (a dead holder). */
-const LOCK_STALE_MS = 10_000;
-/**
- * How long a writer waits for a held lock before failing. Longer than {@link LOCK_STALE_MS} with a
- * margin: the lock of a holder killed just after refreshing it goes stale only LOCK_STALE_MS
- * later, and a waiter must still be waiting then to take it over.
- */
-const LOCK_WAIT_MS = 2 * LOCK_STALE_MS;
-
-/** proper-lockfile options of the lock of `file` (its lock folder is `<file>.lock`). */
-function lockOptions(file: string) {
-  return { realpath: false, lockfilePath: file + LOCK_SUFFIX, stale: LOCK_STALE_MS };
+  return `${file}.${TEMP_TAG}.${++writes}${TMP}`;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -143,9 +133,16 @@ export class DiskStore implements Store {
     });
   }
 
-  async get(key: string): Promise<StoredSession | undefined> {
-    const file = this.pathOf(key);
-    return this.#blocking ? this.#readSync(file) : this.#readAsync(file);
+  // With `blocking` (the default) the record methods answer at once (plain values), so a
+  // request's load and save run without a promise; failures come back as rejected promises.
+
+  get(key: string): Awaitable<StoredSession | undefined> {
+    try {
+      const file = this.pathOf(key);
+      return this.#blocking ? this.#readSync(file) : this.#readAsync(file);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async #readAsync(file: string): Promise<StoredSession | undefined> {
@@ -177,46 +174,8 @@ export class DiskStore implements Store {
     }
   }
 
-  /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
-  #writeSync(key: string, file: string, record: StoredSession): void {
-    const shard = this.#shard(key);
-    const tmp = tempName(file);
-    try {
-      if (!this.#shards.has(shard)) {
-        fs.mkdirSync(shard, { recursive: true, mode: 0o700 });
-        this.#shards.add(shard);
-      }
-      if (record.user !== undefined) {
-        const dir = this.#userDir(record.user);
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
-      }
-      fs.writeFileSync(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
-      if (Math.abs(Date.now() - record.atime) > 1000) {
-        const when = record.atime / 1000;
-        fs.utimesSync(tmp, when, when);
-      }
-      fs.renameSync(tmp, file);
-    } catch (err) {
-      try {
-        fs.rmSync(tmp, { force: true });
-      } catch {
-        // the write failed already; that error is the one to report
-      }
-      if (isNotFound(err)) this.#shards.delete(shard);
-      this.#fail('write', err);
-    }
-  }
-
   async set(key: string, record: StoredSession): Promise<void> {
-    const file = this.pathOf(key);
-    return this.#write(key, file, record, this.#blocking);
-  }
-
-  /** Writes a record synchronously when `blocking` (and no fsync is asked for), else async. */
-  async #write(key: string, file: string, record: StoredSession, blocking: boolean): Promise<void> {
-    if (blocking && !this.#fsync) this.#writeSync(key, file, record);
-    else await this.#writeAsync(key, file, record);
+    return this.#writeAsync(key, this.pathOf(key), record);
   }
 
   async #writeAsync(key: string, file: string, record: StoredSession): Promise<void> {
@@ -258,11 +217,14 @@ export class DiskStore implements Store {
     }
   }
 
-  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+  // Writes go to the disk asynchronously, whatever `blocking` says: creating and renaming a file
+  // are the slow calls here (hundreds of µs of metadata work each), and while one write of a
+  // session is in flight the manager gathers that session's later saves into the next one.
+  update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
     return this.#update(key, mutator, this.#blocking);
   }
 
-  /** `update`, with synchronous file calls or not (cleanup never blocks: it is not in a hurry). */
+  /** `update` through the in-process queue, waiting for the lock (cleanup never blocks). */
   async #update(
     key: string,
     mutator: StoreMutator,
@@ -270,12 +232,9 @@ export class DiskStore implements Store {
   ): Promise<StoredSession | undefined> {
     const file = this.pathOf(key);
     return this.#mutex.run(key, async () => {
-      let release: () => unknown;
       try {
         await this.#ensureShard(key);
-        release = !this.#crossProcess
-          ? () => {}
-          : (blocking && this.#lockSync(file)) || (await this.#lock(file));
+        if (this.#crossProcess) await lock(file);
       } catch (err) {
         this.#fail('lock', err);
       }
@@ -284,17 +243,13 @@ export class DiskStore implements Store {
         const next = mutator(current);
         if (next === undefined) return current;
         if (next === null) {
-          await this.#unlink(file, blocking);
+          await this.#unlinkAsync(file);
           return undefined;
         }
-        await this.#write(key, file, next, blocking);
+        await this.#writeAsync(key, file, next);
         return next;
       } finally {
-        try {
-          await release();
-        } catch {
-          // a lock that cannot be released (its folder went away) goes stale and is taken over
-        }
+        if (this.#crossProcess) await unlock(file);
       }
     });
   }
@@ -360,48 +315,35 @@ export class DiskStore implements Store {
     }
   }
 
-  /** The lock of `file` taken at once without leaving the event loop, or undefined when it is held. */
-  #lockSync(file: string): (() => void) | undefined {
+  touch(key: string, atime: number): Awaitable<void> {
     try {
-      return lockfile.lockSync(file, lockOptions(file));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ELOCKED') return undefined; // wait for it
-      throw err;
-    }
-  }
-
-  /** Takes the cross-process lock of `file`, waiting only while another holder has it. */
-  async #lock(file: string): Promise<() => Promise<void>> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
+      const file = this.pathOf(key);
+      if (!this.#blocking) return this.#touchAsync(file, atime);
       try {
-        return await lockfile.lock(file, { ...lockOptions(file), retries: 0 });
+        fs.utimesSync(file, atime / 1000, atime / 1000);
       } catch (err) {
-        // Any other error (read-only, no space, permissions) fails at once.
-        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, wait));
+        if (!isNotFound(err)) this.#fail('touch', err);
       }
+    } catch (err) {
+      return Promise.reject(err);
     }
   }
 
-  async touch(key: string, atime: number): Promise<void> {
-    const file = this.pathOf(key);
+  async #touchAsync(file: string, atime: number): Promise<void> {
     try {
-      if (this.#blocking) fs.utimesSync(file, atime / 1000, atime / 1000);
-      else await fsp.utimes(file, atime / 1000, atime / 1000);
+      await fsp.utimes(file, atime / 1000, atime / 1000);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('touch', err);
     }
   }
 
   async delete(key: string): Promise<void> {
-    return this.#unlink(this.pathOf(key), this.#blocking);
+    return this.#unlinkAsync(this.pathOf(key));
   }
 
-  async #unlink(file: string, blocking: boolean): Promise<void> {
+  async #unlinkAsync(file: string): Promise<void> {
     try {
-      if (blocking) fs.unlinkSync(file);
-      else await fsp.unlink(file);
+      await fsp.unlink(file);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('delete', err);
     }
