@@ -27,6 +27,7 @@ import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import { parseRedisStoreUrl } from './url.js';
 import { LastWritten } from './written.js';
 
 /**
@@ -232,6 +233,10 @@ export class RedisStore implements Store {
    *   in `close()`), or a client the application already has (left open by `close()`).
    */
   constructor(client: RedisClientLike | string, options: RedisStoreOptions = {}) {
+    // A URL's parameters (`?prefix=…&ttl=…`, read in url.ts as for every store URL) are the
+    // defaults; options given here win.
+    const fromUrl = typeof client === 'string' ? parseRedisStoreUrl(client) : undefined;
+    if (fromUrl) options = { ...fromUrl.options, ...options };
     const prefix = options.prefix ?? 'websession:';
     if (typeof prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string');
     this.prefix = prefix;
@@ -248,8 +253,7 @@ export class RedisStore implements Store {
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
     };
     if (typeof client === 'string') {
-      const url = parseRedisUrl(client);
-      this.#client = this.#connect(url, options);
+      this.#client = this.#connect(fromUrl!.connection, options);
     } else {
       const command = commandOf(client);
       const scanTargets = () =>
@@ -280,11 +284,10 @@ export class RedisStore implements Store {
       this.#ttlMs = Math.round(options.timeout * 1000);
   }
 
-  async #connect(url: URL, options: RedisStoreOptions): Promise<Connection> {
+  async #connect(connection: string, options: RedisStoreOptions): Promise<Connection> {
     const ioredis = await loadOptional('ioredis', this.kind, () => import('ioredis'));
     const { Redis, Cluster } = ioredis;
-    for (const param of ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'])
-      url.searchParams.delete(param);
+    const url = new URL(connection);
     const commandTimeout = positiveInt('commandTimeout', options.commandTimeout ?? 1000);
     const common = {
       // While Redis is away, commands fail at once (→ 503) instead of queueing without bound,
@@ -678,44 +681,10 @@ function positiveInt(name: string, value: number): number {
   return value;
 }
 
-function parseRedisUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis://host:port/db`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis:// or rediss://`);
-  return url;
-}
-
 /**
- * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`.
+ * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`
+ * (read by url.ts, as every store URL; an unknown parameter is a ConfigError).
  */
 export function redisOptionsFromUrl(raw: string): RedisStoreOptions {
-  const url = parseRedisUrl(raw);
-  const q = url.searchParams;
-  const options: RedisStoreOptions = {};
-  const num = (name: string) => {
-    const value = q.get(name);
-    if (value === null) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new ConfigError(
-        `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(raw)}`,
-      );
-    return n;
-  };
-  const prefix = q.get('prefix');
-  if (prefix !== null) options.prefix = prefix;
-  const ttl = num('ttl');
-  if (ttl !== undefined) options.ttlSeconds = ttl;
-  const commandTimeout = num('commandTimeout');
-  if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
-  const connectTimeout = num('connectTimeout');
-  if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
-  const cluster = q.get('cluster');
-  if (cluster === '1' || cluster === 'true') options.cluster = true;
-  return options;
+  return parseRedisStoreUrl(raw).options;
 }

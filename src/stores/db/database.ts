@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
+import { checkDatabaseUrl } from '../url.js';
 import { type Dbn, importDriver } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
@@ -72,6 +73,7 @@ export class Database {
       throw new ConfigError("database({ dbn: 'sqlite' }) needs db: the file name (or ':memory:')");
     if (this.dbn !== 'sqlite' && !params.db && !params.url)
       throw new ConfigError(`database({ dbn: '${this.dbn}' }) needs db (the database name) or url`);
+    if (params.url !== undefined && this.dbn !== 'sqlite') checkDatabaseUrl(this.dbn, params.url);
     this.#params = { ...params };
     this.#onError =
       params.onError ??

@@ -356,6 +356,11 @@ export class DBStore implements Store {
     return this.#userIndex;
   }
 
+  /** True when the table exists (connects to the database to look; creates nothing). */
+  async tableExists(): Promise<boolean> {
+    return this.#run('inspect table', async (b) => (await b.hasUserColumn()) !== undefined);
+  }
+
   /**
    * Creates the table (with the `user_id` column) and its `atime` and `user_id` indexes if
    * missing (idempotent). An existing table is left as it is (a table without `user_id` keeps
