@@ -227,6 +227,8 @@ export class RedisStore implements Store {
   #connectError: Error | undefined;
   #closed = false;
   readonly #connectTimeout: number;
+  /** `host:port` of the server the store connects to from a URL, for messages. */
+  #where = '';
 
   /**
    * @param client a `redis://` / `rediss://` URL (the store makes an ioredis client and closes it
@@ -288,6 +290,7 @@ export class RedisStore implements Store {
     const ioredis = await loadOptional('ioredis', this.kind, () => import('ioredis'));
     const { Redis, Cluster } = ioredis;
     const url = new URL(connection);
+    this.#where = ` at ${url.hostname || '127.0.0.1'}:${url.port || 6379}`;
     const commandTimeout = positiveInt('commandTimeout', options.commandTimeout ?? 1000);
     const common = {
       // While Redis is away, commands fail at once (→ 503) instead of queueing without bound,
@@ -335,7 +338,12 @@ export class RedisStore implements Store {
       this.#healthy = true;
       this.#everReady = true;
     });
-    this.#ownedReady = new Promise<void>((resolve) => owned.once('ready', () => resolve()));
+    // The first connection: ready, or its first attempt failed (refused, no such host), when a
+    // command need not wait any longer to fail.
+    this.#ownedReady = new Promise<void>((resolve) => {
+      owned.once('ready', () => resolve());
+      owned.once('error', () => resolve());
+    });
     const call = (c: RedisCallClient): Command => commandOf(c);
     const command = call(client as unknown as RedisCallClient);
     const scanTargets = () =>
@@ -353,7 +361,7 @@ export class RedisStore implements Store {
     // ioredis refuses a command while it is not connected ("Stream isn't writeable and
     // enableOfflineQueue options is false"): say why it is not, from its last connection error.
     if (NOT_CONNECTED.test(message))
-      message = `cannot reach Redis (${this.#connectError?.message || 'not connected yet'})`;
+      message = `cannot reach Redis${this.#where} (${this.#connectError?.message || (this.#everReady ? 'not connected' : `no connection within ${this.#connectTimeout} ms`)})`;
     if (isReplyError(err) && !UNAVAILABLE_REPLY.test(message)) {
       return new StoreError(this.kind, `${op} failed: ${message}`, { cause: err });
     }

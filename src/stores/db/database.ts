@@ -80,6 +80,24 @@ export class Database {
       ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
   }
 
+  /** `host:port` of a PostgreSQL or MySQL server, for messages (undefined for SQLite). */
+  get where(): string | undefined {
+    if (this.dbn === 'sqlite') return undefined;
+    const p = this.#params;
+    let host = p.host;
+    let port = p.port === undefined ? undefined : String(p.port);
+    if (p.url) {
+      try {
+        const url = new URL(p.url);
+        host ??= url.hostname || undefined;
+        port ??= url.port || undefined;
+      } catch {
+        // the driver reports a malformed URL
+      }
+    }
+    return `${host ?? 'localhost'}:${port ?? (this.dbn === 'postgres' ? 5432 : 3306)}`;
+  }
+
   /** The driver handle, opened on first call. */
   handle(): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ConfigError(`this ${this.dbn} database is closed`));

@@ -51,6 +51,7 @@ import {
   postgresDDL,
   postgresUserDDL,
 } from './postgres.js';
+import { isNetworkError } from './sql.js';
 import {
   isSqliteDatabase,
   type SqliteDatabase,
@@ -99,6 +100,22 @@ export interface DBStoreOptions {
    * `onError` there.
    */
   onError?: (err: Error) => void;
+}
+
+const ENGINE_NAME: Record<Dbn, string> = {
+  sqlite: 'SQLite',
+  postgres: 'PostgreSQL',
+  mysql: 'MySQL',
+};
+/** Operations that only read: their failure never says "refused the write". */
+const READS = new Set(['get', 'keys', 'list user', 'inspect table']);
+
+/** A connection that could not be made (refused, timed out, no route, unknown host). */
+function isConnectFailure(err: unknown, text: string): boolean {
+  if (isNetworkError(err)) return true;
+  return /timeout exceeded when trying to connect|connect ETIMEDOUT|Connection terminated due to connection timeout/i.test(
+    text,
+  );
 }
 
 const HANDLE_HELP =
@@ -218,11 +235,16 @@ export class DBStore implements Store {
     if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
     const text = errorText(err);
     if (!backend || backend.isUnavailable(err)) {
-      return new StoreUnavailableError(
-        this.kind,
-        `${op} failed: the database is unavailable or refused the write (${text})`,
-        { cause: err },
-      );
+      // In the user's words: a connection that could not be made says so and where; otherwise a
+      // read says the database is unavailable, a write that it may also have refused the write.
+      const why = isConnectFailure(err, text)
+        ? `cannot reach ${ENGINE_NAME[this.kind]}${this.#where(err)}`
+        : READS.has(op)
+          ? 'the database is unavailable'
+          : 'the database is unavailable or refused the write';
+      return new StoreUnavailableError(this.kind, `${op} failed: ${why} (${text})`, {
+        cause: err,
+      });
     }
     const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
     if (code.code === '42P01' || code.errno === 1146 || /no such table/i.test(text)) {
@@ -235,6 +257,16 @@ export class DBStore implements Store {
     return new StoreError(this.kind, `${op} failed on table "${this.table}": ${text}`, {
       cause: err,
     });
+  }
+
+  /** ` at host:port` of a connection failure, from the error or the database's parameters. */
+  #where(err: unknown): string {
+    const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
+    const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
+    if (typeof first?.address === 'string' && first.port !== undefined)
+      return ` at ${first.address}:${first.port}`;
+    if (this.db instanceof Database && this.db.where) return ` at ${this.db.where}`;
+    return '';
   }
 
   async #run<T>(op: string, fn: (b: Backend) => Promise<T>): Promise<T> {
