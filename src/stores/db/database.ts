@@ -155,14 +155,18 @@ export class Database {
     return pool;
   }
 
-  /** Closes the pool (or file) if it was opened. */
+  /**
+   * Closes the pool (or file) if it was opened. It succeeds even after an outage: ending a pool
+   * whose connection is still failing to connect rejects with that stale error in the driver,
+   * yet the pool is closed.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const opening = this.#opening;
     this.#opening = undefined;
     if (!opening) return;
     await opening.catch(() => {});
-    await this.#close?.();
+    await this.#close?.().catch(() => {});
   }
 }
 

@@ -325,6 +325,9 @@ export class DBStore implements Store {
     maxIdleSeconds: number,
     onProgress?: (progress: { scanned: number; removed: number }) => void,
   ): Promise<number> {
+    // A closed store has nothing left to clean (a background cleanup racing close() stops
+    // quietly between statements instead of failing as "closed").
+    if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     // SQLite runs on this thread: smaller statements keep each pause of the event loop short.
     const batch = this.kind === 'sqlite' ? CLEANUP_BATCH / 5 : CLEANUP_BATCH;
@@ -335,6 +338,7 @@ export class DBStore implements Store {
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
       await new Promise((resolve) => setImmediate(resolve));
+      if (this.#closed) return removed;
     }
   }
 
@@ -411,7 +415,9 @@ export class DBStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     const backend = await this.#backend?.catch(() => undefined);
-    await backend?.close();
+    // Closing succeeds quietly: a driver that ends a pool while one of its connections is still
+    // failing to connect (an outage) rejects with that stale error, yet the pool is closed.
+    await backend?.close().catch(() => {});
     if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
   }
 }
