@@ -18,6 +18,13 @@
  * `update` is optimistic: read `d a v`, run the mutator, write only if `v` is unchanged (a Lua
  * compare-and-set), else read again and retry. Atomic across processes and machines, on a shared
  * connection (unlike WATCH, which is per connection).
+ *
+ * A write answered with an error never lands later: Redis runs whatever reached its socket, even
+ * after the client gave up (a paused or stalled server resumes and executes its backlog), so every
+ * write script carries a deadline in the server's clock and refuses to run past it (`TIME` in the
+ * script). The deadline is the command timeout less a grace for the reply's way back, converted
+ * with the offset between this machine's clock and the server's, measured by `TIME` (again every
+ * minute and after each reconnect).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -123,14 +130,27 @@ if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('PTTL', KEYS[1]) < tonumber
 end
 return 1`;
 
+// Before every write script: refuse when the server's clock is past the deadline, the script's
+// last argument (ms since epoch, server clock). `replicate_commands` lets a write follow TIME on
+// Redis before 5 (it is the only mode since 7).
+const DEADLINE_PRELUDE = `if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[#ARGV]) then
+  return redis.error_reply('WEBSESSION_LATE the write reached Redis after its deadline and was not applied')
+end
+`;
+
 interface Script {
   text: string;
   sha: string;
 }
-const script = (text: string): Script => ({
-  text,
-  sha: createHash('sha1').update(text).digest('hex'),
-});
+const script = (body: string): Script => {
+  const text = DEADLINE_PRELUDE + body;
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+};
+
+/** ms between two measures of the offset between this machine's clock and the server's. */
+const CLOCK_REFRESH_MS = 60_000;
 const SCRIPTS = {
   set: script(SET_SCRIPT),
   touch: script(TOUCH_SCRIPT),
@@ -161,7 +181,7 @@ const CAS_DATA_MAX = 16_384;
 const NOT_CONNECTED = /Stream isn't writeable|Connection is closed|enableOfflineQueue/i;
 /** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
 const UNAVAILABLE_REPLY =
-  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
+  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF|WEBSESSION_LATE)\b/;
 
 function isReplyError(err: unknown): boolean {
   // ioredis: ReplyError; node-redis: ErrorReply and its subclasses (SimpleError, BlobError)
@@ -229,6 +249,11 @@ export class RedisStore implements Store {
   readonly #connectTimeout: number;
   /** `host:port` of the server the store connects to from a URL, for messages. */
   #where = '';
+  /** ms after which a command is given up (the client's command timeout). */
+  readonly #commandTimeout: number;
+  /** The server's clock less this machine's (ms), and the round trip it was measured over. */
+  #clock: { offset: number; rtt: number; at: number } | undefined;
+  #clockMeasure: Promise<void> | undefined;
 
   /**
    * @param client a `redis://` / `rediss://` URL (the store makes an ioredis client and closes it
@@ -250,6 +275,15 @@ export class RedisStore implements Store {
     this.#maxRetries = positiveInt('maxRetries', options.maxRetries ?? 100);
     this.#scanCount = positiveInt('scanCount', options.scanCount ?? 1000);
     this.#connectTimeout = positiveInt('connectTimeout', options.connectTimeout ?? 1000);
+    // A given ioredis client's own command timeout, when shorter, is when its caller gives up.
+    const clientTimeout =
+      typeof client === 'string'
+        ? undefined
+        : (client as { options?: { commandTimeout?: unknown } }).options?.commandTimeout;
+    this.#commandTimeout = Math.min(
+      positiveInt('commandTimeout', options.commandTimeout ?? 1000),
+      typeof clientTimeout === 'number' && clientTimeout > 0 ? clientTimeout : Infinity,
+    );
     this.#logger = options.logger ?? {
       warn: (message, error) =>
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
@@ -291,7 +325,7 @@ export class RedisStore implements Store {
     const { Redis, Cluster } = ioredis;
     const url = new URL(connection);
     this.#where = ` at ${url.hostname || '127.0.0.1'}:${url.port || 6379}`;
-    const commandTimeout = positiveInt('commandTimeout', options.commandTimeout ?? 1000);
+    const commandTimeout = this.#commandTimeout;
     const common = {
       // While Redis is away, commands fail at once (→ 503) instead of queueing without bound,
       // and a command whose connection drops is not resent: the caller gets an error.
@@ -332,6 +366,7 @@ export class RedisStore implements Store {
       this.#healthy = false;
     });
     owned.on('ready', () => {
+      this.#clock = undefined; // maybe another server (a failover): measure its clock again
       this.#connectError = undefined;
       if (!this.#healthy && this.#everReady)
         this.#logger.warn('[websession] [redis] connection restored');
@@ -406,6 +441,7 @@ export class RedisStore implements Store {
   ): Promise<unknown> {
     const { command } = await this.#clientFor(op);
     const keys = Array.isArray(key) ? key : [key];
+    args = [...args, await this.#deadline(op, command)];
     try {
       return await command(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
     } catch (err) {
@@ -416,6 +452,42 @@ export class RedisStore implements Store {
     } catch (err) {
       throw this.#error(op, err);
     }
+  }
+
+  /**
+   * The latest server time (ms) at which a write sent now may still run: when the client gives up
+   * (the command timeout) less a grace for the reply's way back (a quarter of the timeout, at least
+   * four round trips, at most half the timeout), in the server's clock.
+   */
+  async #deadline(op: string, command: Command): Promise<number> {
+    const clock = this.#clock;
+    if (!clock) await this.#measureClock(op, command);
+    else if (Date.now() - clock.at > CLOCK_REFRESH_MS)
+      this.#measureClock(op, command).catch(() => {}); // meanwhile, the last measure
+    const { offset, rtt } = this.#clock!;
+    const timeout = this.#commandTimeout;
+    const grace = Math.min(timeout / 2, Math.max(timeout / 4, 4 * rtt));
+    return Math.floor(Date.now() + offset + timeout - grace);
+  }
+
+  /** Measures the server's clock against this machine's with TIME (one at a time). */
+  #measureClock(op: string, command: Command): Promise<void> {
+    this.#clockMeasure ??= (async () => {
+      const sent = Date.now();
+      let reply: unknown;
+      try {
+        reply = await command(['TIME']);
+      } catch (err) {
+        throw this.#error(op, err);
+      }
+      const received = Date.now();
+      const [seconds, micros] = reply as [string, string];
+      const server = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      this.#clock = { offset: server - (sent + received) / 2, rtt: received - sent, at: received };
+    })().finally(() => {
+      this.#clockMeasure = undefined;
+    });
+    return this.#clockMeasure;
   }
 
   /** The key of the user index set of a user hash. */
