@@ -48,16 +48,27 @@ export type StoreSpec =
   | { kind: 'sqlite'; file: string; table: string }
   | {
       kind: 'postgres' | 'mysql';
-      /** The connection URL handed to the driver: without `table` and `connectTimeout`. */
+      /** The connection URL handed to the driver: without the store's own parameters. */
       connection: string;
       table: string;
       connectTimeout?: number;
+      /** ms; {@link STATEMENT_TIMEOUT} when the URL says none. */
+      statementTimeout: number;
     };
+
+/**
+ * ms a PostgreSQL or MySQL statement of a store opened from a URL may wait on the server (see
+ * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
+ * a write still waiting when the request is answered 503 is cancelled, never applied later.
+ */
+export const STATEMENT_TIMEOUT = 4000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
 // mysql2's ConnectionConfig), which are passed on as they are.
 const REDIS_PARAMS = ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'];
+/** The store's own parameters of a PostgreSQL or MySQL URL. */
+const SERVER_PARAMS = ['table', 'connectTimeout', 'statementTimeout'];
 const PG_DRIVER_PARAMS = [
   'sslmode',
   'ssl',
@@ -117,13 +128,18 @@ export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   redis: REDIS_PARAMS,
   rediss: REDIS_PARAMS,
   sqlite: ['table'],
-  postgres: ['table', 'connectTimeout', ...PG_DRIVER_PARAMS],
-  postgresql: ['table', 'connectTimeout', ...PG_DRIVER_PARAMS],
-  mysql: ['table', 'connectTimeout', ...MYSQL_DRIVER_PARAMS],
-  mariadb: ['table', 'connectTimeout', ...MYSQL_DRIVER_PARAMS],
+  postgres: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
+  postgresql: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
+  mysql: [...SERVER_PARAMS, ...MYSQL_DRIVER_PARAMS],
+  mariadb: [...SERVER_PARAMS, ...MYSQL_DRIVER_PARAMS],
 };
 /** The store's own parameters of a scheme (listed first in an error). */
-const OWN_PARAMS: Record<string, number> = { postgres: 2, postgresql: 2, mysql: 2, mariadb: 2 };
+const OWN_PARAMS: Record<string, number> = {
+  postgres: SERVER_PARAMS.length,
+  postgresql: SERVER_PARAMS.length,
+  mysql: SERVER_PARAMS.length,
+  mariadb: SERVER_PARAMS.length,
+};
 
 const factories = new Map<string, StoreFactory>();
 
@@ -278,15 +294,16 @@ export function parseStoreUrl(raw: string): StoreSpec {
     default: {
       const kind = scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : 'postgres';
       const connectTimeout = positive(raw, url, 'connectTimeout');
+      const statementTimeout = positive(raw, url, 'statementTimeout') ?? STATEMENT_TIMEOUT;
       const connection = new URL(url.href);
-      connection.searchParams.delete('table');
-      connection.searchParams.delete('connectTimeout');
+      for (const own of SERVER_PARAMS) connection.searchParams.delete(own);
       if (kind === 'mysql') connection.protocol = 'mysql:';
       return {
         kind,
         connection: connection.href,
         table: table(url),
         ...(connectTimeout === undefined ? {} : { connectTimeout }),
+        statementTimeout,
       };
     }
   }
@@ -382,7 +399,12 @@ async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions):
             : { options: { connectTimeout } };
       return tableChecked(
         new DBStore(
-          new Database({ dbn: spec.kind, url: spec.connection, ...timeout }),
+          new Database({
+            dbn: spec.kind,
+            url: spec.connection,
+            statementTimeout: spec.statementTimeout,
+            ...timeout,
+          }),
           spec.table,
           {
             createTable: create,

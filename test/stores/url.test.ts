@@ -57,11 +57,11 @@ describe('store URLs', () => {
       ['sqlite:./s.db?tabel=x', /unknown parameter "tabel" .*sqlite: URLs take table$/],
       [
         'postgres://u@h/db?tabel=x',
-        /unknown parameter "tabel" .*postgres: URLs take table, connectTimeout \(and the driver's: sslmode, /,
+        /unknown parameter "tabel" .*postgres: URLs take table, connectTimeout, statementTimeout \(and the driver's: sslmode, /,
       ],
       [
         'mysql://u@h/db?tabel=x',
-        /unknown parameter "tabel" .*mysql: URLs take table, connectTimeout \(and the driver's: ssl, charset/,
+        /unknown parameter "tabel" .*mysql: URLs take table, connectTimeout, statementTimeout \(and the driver's: ssl, charset/,
       ],
     ];
     for (const [url, message] of cases) {
@@ -105,7 +105,13 @@ describe('store URLs', () => {
       connection: 'postgres://u@h/db?sslmode=disable&application_name=a',
       table: 't',
       connectTimeout: 250,
+      statementTimeout: 4000,
     });
+    assert.equal(
+      (parseStoreUrl('mysql://u@h/db?statementTimeout=1500') as { statementTimeout: number })
+        .statementTimeout,
+      1500,
+    );
     const my = parseStoreUrl('mariadb://root@h/test?charset=utf8mb4');
     assert.equal(my.kind, 'mysql');
     assert.equal((my as { connection: string }).connection, 'mysql://root@h/test?charset=utf8mb4');

@@ -26,6 +26,14 @@ export interface DatabaseParams {
   max?: number;
   /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
   onError?: (err: Error) => void;
+  /**
+   * ms a statement may wait or run on the server before the server gives it up (PostgreSQL's
+   * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
+   * Keep it below the SessionManager's `store_timeout`: a write still waiting when the request is
+   * answered 503 is then cancelled by the server instead of landing later. Default none (the
+   * pool may serve the application's own long queries); store URLs set 4000.
+   */
+  statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
   options?: Record<string, unknown>;
 }
@@ -74,6 +82,9 @@ export class Database {
     if (this.dbn !== 'sqlite' && !params.db && !params.url)
       throw new ConfigError(`database({ dbn: '${this.dbn}' }) needs db (the database name) or url`);
     if (params.url !== undefined && this.dbn !== 'sqlite') checkDatabaseUrl(this.dbn, params.url);
+    const st = params.statementTimeout;
+    if (st !== undefined && (!Number.isFinite(st) || st <= 0))
+      throw new ConfigError('database() statementTimeout must be a positive number of ms');
     this.#params = { ...params };
     this.#onError =
       params.onError ??
@@ -130,6 +141,7 @@ export class Database {
         ...(p.db !== undefined ? { database: p.db } : {}),
         max: p.max ?? 10,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        ...(p.statementTimeout ? { statement_timeout: Math.ceil(p.statementTimeout) } : {}),
         ...p.options,
       });
       pool.on('error', this.#onError);
@@ -151,6 +163,13 @@ export class Database {
       ...p.options,
     });
     pool.pool.on('error', this.#onError);
+    if (p.statementTimeout) {
+      // Each new connection runs this before anything else it is given.
+      const seconds = Math.max(1, Math.ceil(p.statementTimeout / 1000));
+      pool.pool.on('connection', (connection) => {
+        connection.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {});
+      });
+    }
     this.#close = () => pool.end();
     return pool;
   }

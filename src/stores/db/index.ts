@@ -247,6 +247,18 @@ export class DBStore implements Store {
       });
     }
     const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
+    // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
+    // max_execution_time, max_statement_time): nothing of it was written.
+    if (
+      ['57014', '55P03'].includes(String(code.code)) ||
+      [1205, 3024, 1969].includes(Number(code.errno))
+    ) {
+      return new StoreUnavailableError(
+        this.kind,
+        `${op} failed: the database did not finish it in time, nothing was written (${text})`,
+        { cause: err },
+      );
+    }
     if (code.code === '42P01' || code.errno === 1146 || /no such table/i.test(text)) {
       return new StoreError(
         this.kind,
