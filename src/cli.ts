@@ -5,6 +5,7 @@
  * (bad arguments or store URL), 3 not found (unknown session or user).
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
 import { decodePayload, type SessionPayload } from './core/codec.js';
 import { verifyCookieValue } from './core/cookie.js';
@@ -17,6 +18,7 @@ import { storeFromUrl } from './stores/url.js';
 export const EXIT = { ok: 0, failed: 1, usage: 2, notFound: 3 } as const;
 
 const USAGE = `usage: websession <command> [options]
+       websession --version
 
 commands:
   stats   --store <url>                      count, oldest and newest access, bytes
@@ -30,7 +32,8 @@ commands:
                                              copy every live session; resumable, verified
 
 store URLs: memory:, disk:./sessions, sqlite:./sessions.db, postgres://…, mysql://…,
-            shelf:./sessions.shelf, redis://…
+            shelf:./sessions.shelf, redis://… (?connectTimeout=<ms>, default 1000 here)
+Only migrate --to creates a folder, file or table; every other store must exist.
 exit codes: 0 done, 1 failed, 2 usage error, 3 not found`;
 
 class UsageError extends Error {}
@@ -72,15 +75,41 @@ class Progress {
   }
 }
 
-async function openStore(url: string | undefined, flag: string): Promise<Store> {
+/** ms to wait for a server's connection, unless the store URL says (`?connectTimeout=`). */
+const CONNECT_TIMEOUT = 1000;
+
+/**
+ * Opens a store URL. Only the destination of `migrate` is created when missing (`create`); any
+ * other missing folder, file or table is an error, and nothing is made.
+ */
+async function openStore(url: string | undefined, flag: string, create = false): Promise<Store> {
   if (!url) throw new UsageError(`missing ${flag} <store-url>`);
   try {
-    return await storeFromUrl(url);
+    return await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT });
   } catch (err) {
-    if (err instanceof ConfigError)
-      throw new UsageError(err.message.replace(/^\[websession\] /, ''));
+    if (err instanceof ConfigError) throw new UsageError(userMessage(err));
     throw err;
   }
+}
+
+/**
+ * An error in the user's words: without the \`[websession] [kind] <operation> failed:\` of a log
+ * line, e.g. "cannot reach PostgreSQL at 127.0.0.1:5432 (connect ECONNREFUSED …)".
+ */
+function userMessage(err: unknown): string {
+  const message = (err as Error | null)?.message ?? String(err);
+  return message
+    .replace(/^\[websession\] /, '')
+    .replace(/^\[[a-z]+\] /, '')
+    .replace(/^[a-z]+(?: [a-z]+)? failed: /, '');
+}
+
+/** The package's version, from its package.json (next to dist/ and src/). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }
 
 function decode(record: StoredSession): SessionPayload | undefined {
@@ -125,19 +154,29 @@ async function count(store: Store): Promise<number> {
 /** Sessions `migrate` copies at once. */
 const MIGRATE_IN_FLIGHT = 64;
 
-/** Runs `fn` over `items` with at most `limit` in flight. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight; stops taking items at the first failure
+ * and throws it once those in flight have ended (none is left rejected and unhandled).
+ */
 async function pool<T>(
   items: AsyncIterable<T>,
   limit: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
   for await (const item of items) {
-    const p = fn(item).finally(() => running.delete(p));
+    if (failure) break;
+    const p: Promise<void> = fn(item)
+      .catch((error: unknown) => {
+        failure ??= { error };
+      })
+      .finally(() => running.delete(p));
     running.add(p);
     if (running.size >= limit) await Promise.race(running);
   }
   await Promise.all(running);
+  if (failure) throw failure.error;
 }
 
 type Values = Record<string, string | boolean | undefined>;
@@ -290,11 +329,14 @@ async function migrate(values: Values, io: Io): Promise<void> {
     throw new UsageError('--jobs must be an integer from 1 to 1024 (sessions copied at once)');
   }
   const from = await openStore(values.from as string | undefined, '--from');
-  let to: Store;
+  let to: Store | undefined;
   try {
-    to = await openStore(values.to as string | undefined, '--to');
+    to = await openStore(values.to as string | undefined, '--to', true);
+    // Reach the destination (its driver, its server) before reading anything from the source.
+    await to.get(storeKey('websession migrate probe'));
   } catch (err) {
     await from.close();
+    await to?.close();
     throw err;
   }
   try {
@@ -338,10 +380,16 @@ async function migrate(values: Values, io: Io): Promise<void> {
     });
     progress.done();
     // Verify: every live source session is in the destination, by one pass over the
-    // destination's keys (not one read per session).
-    const present = new Set<string>();
-    for await (const key of to.keys()) present.add(key);
-    const missing = live.filter((key) => !present.has(key)).length;
+    // destination's keys (not one read per session). On a terminal the bar says so.
+    const verifying = new Progress(io, 'verify');
+    const wanted = new Set(live);
+    let found = 0;
+    verifying.update(0, live.length);
+    for await (const key of to.keys()) {
+      if (wanted.delete(key)) verifying.update(++found, live.length);
+    }
+    verifying.done();
+    const missing = wanted.size;
     const secs = ((Date.now() - started) / 1000).toFixed(1);
     io.out.write(
       `migrated ${live.length} live session(s) of ${total} (${copied} copied, ${skipped} already there, ${expired} expired skipped) in ${secs} s\n`,
@@ -376,6 +424,7 @@ export async function main(
         limit: { type: 'string' },
         offset: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'V' },
       },
     });
   } catch (err) {
@@ -383,6 +432,10 @@ export async function main(
     return EXIT.usage;
   }
   const [command, ...rest] = parsed.positionals;
+  if (parsed.values.version) {
+    io.out.write(`${version()}\n`);
+    return EXIT.ok;
+  }
   if (parsed.values.help || !command) {
     // Asked for (`--help`): on stdout, so `websession --help | less` shows it. Missing: on stderr.
     (parsed.values.help ? io.out : io.err).write(`${USAGE}\n`);
@@ -421,9 +474,7 @@ export async function main(
       io.err.write(`websession: ${err.message}\n`);
       return EXIT.notFound;
     }
-    io.err.write(
-      `websession: ${(err as Error).message?.replace(/^\[websession\] /, '') ?? String(err)}\n`,
-    );
+    io.err.write(`websession: ${userMessage(err)}\n`);
     return EXIT.failed;
   }
 }
@@ -435,7 +486,10 @@ if (/(^|[/\\])(cli\.[jt]s|websession)$/.test(entry)) {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  // Exit once the output is written, without waiting for a driver's timers (a Redis client's
+  // reconnect, a socket's close timeout) to run out after the stores were closed.
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   });
 }

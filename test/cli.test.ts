@@ -2,20 +2,25 @@
 // package.json "bin"), rebuilt from src/ first when it is missing or older than the sources.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { DiskStore, SessionManager } from 'websession';
 import { migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
-import { REDIS_URL, serverSkip } from './helpers/servers.js';
+import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
 
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
+const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
+const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The package bin, run as a user runs it: an executable file with a `#!/usr/bin/env node` line. */
@@ -27,9 +32,14 @@ interface Ran {
   stderr: string;
 }
 
-function exec(file: string, args: string[], cwd = ROOT): Promise<Ran> {
+function exec(
+  file: string,
+  args: string[],
+  cwd = ROOT,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Ran> {
   return new Promise((resolve) => {
-    execFile(file, args, { cwd, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(file, args, { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -160,20 +170,26 @@ describe('websession CLI', () => {
 
   it('exits 1 with one line when the store cannot be reached (closed port, missing folder)', async () => {
     const cases: [string[], RegExp][] = [
-      [['stats', '--store', 'redis://127.0.0.1:1/0'], /^websession: \[redis\] /],
+      [
+        ['stats', '--store', 'redis://127.0.0.1:1/0'],
+        /^websession: cannot reach Redis at 127\.0\.0\.1:1 \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/m,
+      ],
       [
         ['list', '--store', 'postgres://postgres@127.0.0.1:1/test'],
-        /^websession: \[postgres\] .*ECONNREFUSED 127\.0\.0\.1:1/,
+        /^websession: cannot reach PostgreSQL at 127\.0\.0\.1:1 \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/m,
       ],
       [
         ['stats', '--store', 'mysql://root@127.0.0.1:1/test'],
-        /^websession: \[mysql\] .*ECONNREFUSED 127\.0\.0\.1:1/,
+        /^websession: cannot reach MySQL at 127\.0\.0\.1:1 \(connect ECONNREFUSED 127\.0\.0\.1:1\)$/m,
       ],
       [
         ['stats', '--store', `sqlite:${join(dir, 'no', 'such', 'folder', 'x.db')}`],
-        /^websession: \[sqlite\] .*directory does not exist/,
+        /^websession: no file .*x\.db \(store URL sqlite:/,
       ],
-      [['migrate', '--from', url, '--to', 'redis://127.0.0.1:1/0'], /^websession: \[redis\] /],
+      [
+        ['migrate', '--from', 'memory:', '--to', 'redis://127.0.0.1:1/0'],
+        /^websession: cannot reach Redis at 127\.0\.0\.1:1 /,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await run(args);
@@ -304,6 +320,10 @@ describe('websession CLI', () => {
     ]);
     assert.match(out, /\rmigrate \[#+\.*\] \d+\/50/);
     assert.match(out, /\rmigrate \[#{30}\] 50\/50 100%/, 'the bar ends full');
+    // Then it says it is verifying, with a bar of its own.
+    assert.match(out, /\rverify \[\.{30}\] 0\/50 0%/, 'the verify bar starts');
+    assert.match(out, /\rverify \[#{30}\] 50\/50 100%/, 'and ends full');
+    assert.ok(out.indexOf('\rverify') > out.lastIndexOf('\rmigrate'), 'after the copy');
     assert.match(out, /verified: all 50 live session\(s\)/);
   });
 
@@ -424,5 +444,201 @@ describe('websession CLI', () => {
         await dropPrefix(prefix);
       }
     });
+  });
+});
+
+/** The binary run with `packages` missing, as on a machine where they are not installed. */
+function runWithout(packages: string[], args: string[]): Promise<Ran> {
+  const hide = join(ROOT, 'test', 'helpers', 'hide-packages.mjs');
+  return exec(process.execPath, ['--import', hide, BIN, ...args], ROOT, {
+    ...process.env,
+    HIDE_PACKAGES: packages.join(','),
+  });
+}
+
+/** A server that accepts connections and never answers: a hung database. */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe('websession CLI: what a new user trips over', () => {
+  let dir: string;
+  before(async () => {
+    await buildWhenStale();
+    dir = await mkdtemp(join(tmpdir(), 'websession-cli2-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--version and -V print the package version', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    for (const flag of ['--version', '-V']) {
+      const r = await run([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${pkg.version}\n`);
+      assert.equal(r.stderr, '');
+    }
+  });
+
+  it('migrate --to a store whose driver is missing: one line naming the package, no stack trace, exit 1', async () => {
+    const src = join(dir, 'drivers');
+    await seed(src, 80); // more than the 64 copied at once
+    const cases: [string, string, string][] = [
+      ['ioredis', REDIS_URL, 'redis'],
+      ['pg', POSTGRES_URL, 'postgres'],
+      ['mysql2', MYSQL_URL, 'mysql'],
+      ['better-sqlite3', `sqlite:${join(dir, 'no-driver.db')}`, 'sqlite'],
+      ['lmdb', `shelf:${join(dir, 'no-driver.shelf')}`, 'shelf'],
+    ];
+    for (const [pkg, to, kind] of cases) {
+      const r = await runWithout([pkg], ['migrate', '--from', `disk:${src}`, '--to', to]);
+      assert.equal(r.code, 1, `${pkg}: ${r.stderr}`);
+      assert.equal(
+        r.stderr,
+        `websession: the ${kind} store needs the "${pkg}" package: npm install ${pkg}\n`,
+      );
+      assert.equal(r.stdout, '', 'nothing was read from the source');
+    }
+    assert.equal(existsSync(join(dir, 'no-driver.db')), false);
+  });
+
+  it('migrate --from a folder, file or table that does not exist: exit 1, and nothing is created', async () => {
+    const file = join(dir, 'other.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE unrelated (x INTEGER)');
+    db.close();
+    const to = join(dir, 'never-made');
+    const cases: [string, RegExp][] = [
+      [`disk:${join(dir, 'nope')}`, /^websession: no folder .*nope \(store URL disk:/],
+      [`shelf:${join(dir, 'nope.shelf')}`, /^websession: no file .*nope\.shelf/],
+      [`sqlite:${join(dir, 'nope.db')}`, /^websession: no file .*nope\.db/],
+      [`sqlite:${file}?table=sessions`, /^websession: no table "sessions"/],
+    ];
+    for (const [from, message] of cases) {
+      const r = await run(['migrate', '--from', from, '--to', `disk:${to}`]);
+      assert.equal(r.code, 1, `${from}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
+    }
+    for (const made of ['nope', 'nope.shelf', 'nope.db', 'never-made'])
+      assert.equal(existsSync(join(dir, made)), false, `${made} was not created`);
+    const check = new Database(file, { readonly: true });
+    const tables = check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all();
+    check.close();
+    assert.deepEqual(tables, [{ name: 'unrelated' }], 'no sessions table was created');
+  });
+
+  it('stats, list, show, kill and cleanup never create a folder, a file or a table', async () => {
+    const key = 'a'.repeat(64);
+    const commands = (store: string) => [
+      ['stats', '--store', store],
+      ['list', '--store', store],
+      ['show', '--store', store, key],
+      ['kill', '--store', store, key],
+      ['cleanup', '--store', store, '--timeout', '60'],
+    ];
+    for (const store of [
+      `disk:${join(dir, 'ro-folder')}`,
+      `shelf:${join(dir, 'ro.shelf')}`,
+      `sqlite:${join(dir, 'ro.db')}`,
+    ]) {
+      for (const args of commands(store)) {
+        const r = await run(args);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /^websession: no (folder|file) /);
+      }
+    }
+    for (const made of ['ro-folder', 'ro.shelf', 'ro.db'])
+      assert.equal(existsSync(join(dir, made)), false, `${made} was not created`);
+  });
+
+  it('on PostgreSQL, stats, list and show never create the table', {
+    skip: postgresSkip,
+  }, async () => {
+    const table = `ws_cli_none_${process.pid}_${Date.now()}`;
+    const admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await admin.connect();
+    try {
+      for (const command of [['stats'], ['list'], ['show', 'a'.repeat(64)]]) {
+        const [name, ...rest] = command;
+        const r = await run([name!, '--store', `${POSTGRES_URL}?table=${table}`, ...rest]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.equal(
+          r.stderr,
+          `websession: no table "${table}" (store URL ${POSTGRES_URL}?table=${table})\n`,
+        );
+      }
+      const found = await admin.query('SELECT 1 FROM pg_tables WHERE tablename = $1', [table]);
+      assert.equal(found.rowCount, 0);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('on MySQL, stats, list and show never create the table', { skip: mysqlSkip }, async () => {
+    const table = `ws_cli_none_${process.pid}_${Date.now()}`;
+    const admin = await mysql.createConnection(MYSQL_URL);
+    try {
+      for (const command of [['stats'], ['list'], ['show', 'a'.repeat(64)]]) {
+        const [name, ...rest] = command;
+        const r = await run([name!, '--store', `${MYSQL_URL}?table=${table}`, ...rest]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr, new RegExp(`^websession: no table "${table}"`));
+      }
+      const [rows] = await admin.query('SHOW TABLES LIKE ?', [table]);
+      assert.deepEqual(rows, []);
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it("a server that does not answer is reported within the connect timeout (1 s), in the user's words", async () => {
+    const silent = await silentServer();
+    try {
+      const cases: [string, string][] = [
+        [`redis://127.0.0.1:${silent.port}/0`, 'Redis'],
+        [`postgres://postgres@127.0.0.1:${silent.port}/test`, 'PostgreSQL'],
+        [`mysql://root@127.0.0.1:${silent.port}/test`, 'MySQL'],
+      ];
+      for (const [store, name] of cases) {
+        const started = Date.now();
+        const r = await run(['stats', '--store', store]);
+        const took = Date.now() - started;
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^websession: cannot reach ${name} at 127\\.0\\.0\\.1:${silent.port} \\(.+\\)\\n$`,
+          ),
+        );
+        assert.doesNotMatch(r.stderr, /failed:|refused the write/);
+        // 1 s of connect timeout, plus starting Node on a busy machine.
+        assert.ok(took < 3000, `${name}: reported after ${took} ms`);
+      }
+      const quick = await run([
+        'stats',
+        '--store',
+        `postgres://postgres@127.0.0.1:${silent.port}/test?connectTimeout=200`,
+      ]);
+      assert.equal(quick.code, 1);
+    } finally {
+      await silent.close();
+    }
   });
 });

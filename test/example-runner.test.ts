@@ -240,6 +240,11 @@ describe('example runner', () => {
       [['nope'], /unknown framework "nope"/],
       [['web', '--store', 'bogus://x'], /unknown store URL scheme "bogus:"/],
       [['web', '--store', 'not a url'], /bad store URL/],
+      [
+        ['web', '--store', 'redis://127.0.0.1:6379/0?prefx=x:'],
+        /unknown parameter "prefx" .*redis: URLs take prefix, ttl, cluster, commandTimeout, connectTimeout/,
+      ],
+      [['web', '--store', 'disk:./sessions?fsnc=1'], /unknown parameter "fsnc"/],
       [['web', '--listen', 'nowhere'], /bad --listen address "nowhere"/],
       [['web', '--listen', '127.0.0.1:99999'], /bad --listen address/],
     ];

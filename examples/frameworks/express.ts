@@ -9,7 +9,9 @@ import {
   LOGGED_IN,
   LOGGED_OUT,
   listening,
+  METHOD_NOT_ALLOWED,
   managerWithMetrics,
+  ROUTES,
 } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
@@ -50,6 +52,11 @@ export function createApp(
     // end(), not send(): Express 4's send() would reorder the Content-Type's parameters.
     res.setHeader('Content-Type', metrics.contentType);
     res.end(metrics.text());
+  });
+  // Another method on a route (GET and HEAD were answered above): 405, as web.py.
+  app.all([...ROUTES], (_req, res) => {
+    res.status(METHOD_NOT_ALLOWED.status).set(METHOD_NOT_ALLOWED.headers);
+    res.end(METHOD_NOT_ALLOWED.body);
   });
   // A store outage inside a handler (the update of /count): 503 with the shared body.
   app.use(sessionErrors());

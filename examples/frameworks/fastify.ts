@@ -9,7 +9,9 @@ import {
   LOGGED_IN,
   LOGGED_OUT,
   listening,
+  METHOD_NOT_ALLOWED,
   managerWithMetrics,
+  ROUTES,
 } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
@@ -45,6 +47,15 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
   app.get('/metrics', async (_request, reply) => {
     reply.type(metrics.contentType);
     return metrics.text();
+  });
+  // Another method on a route: 405, as web.py (Fastify's own answer would be 404).
+  app.setNotFoundHandler(async (request, reply) => {
+    if (!ROUTES.includes(request.url.split('?')[0]!)) {
+      reply.code(404).type('text/plain; charset=utf-8');
+      return 'not found';
+    }
+    reply.code(METHOD_NOT_ALLOWED.status).headers(METHOD_NOT_ALLOWED.headers);
+    return METHOD_NOT_ALLOWED.body;
   });
   await app.listen({ port: options.port, host: options.host });
   return listening(app.server, options);

@@ -10,7 +10,9 @@ import {
   LOGGED_IN,
   LOGGED_OUT,
   listening,
+  METHOD_NOT_ALLOWED,
   managerWithMetrics,
+  ROUTES,
 } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
@@ -42,6 +44,12 @@ export function createApp(
     return c.text('killed');
   });
   app.get('/metrics', (c) => c.body(metrics.text(), 200, { 'Content-Type': metrics.contentType }));
+  // Another method on a route: 405, as web.py (Hono's own answer would be 404).
+  app.notFound((c) =>
+    ROUTES.includes(c.req.path)
+      ? c.body(METHOD_NOT_ALLOWED.body, METHOD_NOT_ALLOWED.status, METHOD_NOT_ALLOWED.headers)
+      : c.text('not found', 404),
+  );
   return app;
 }
 

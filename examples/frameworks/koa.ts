@@ -9,7 +9,9 @@ import {
   LOGGED_IN,
   LOGGED_OUT,
   listening,
+  METHOD_NOT_ALLOWED,
   managerWithMetrics,
+  ROUTES,
 } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
@@ -19,7 +21,13 @@ export function start(store: Store, options: ExampleOptions): Promise<Server> {
   const { manager, metrics } = managerWithMetrics(store, options);
   app.use(session<Data>(manager));
   app.use(async (ctx) => {
-    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') ctx.throw(405);
+    if (!ROUTES.includes(ctx.path)) return; // Koa's 404
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = METHOD_NOT_ALLOWED.status;
+      ctx.set(METHOD_NOT_ALLOWED.headers);
+      ctx.body = METHOD_NOT_ALLOWED.body;
+      return;
+    }
     switch (ctx.path) {
       case '/':
         ctx.type = 'text/html; charset=utf-8';

@@ -9,15 +9,20 @@ import {
   LOGGED_IN,
   LOGGED_OUT,
   listening,
+  METHOD_NOT_ALLOWED,
   managerWithMetrics,
+  ROUTES,
 } from './shared.js';
 
 export function start(store: Store, options: ExampleOptions): Promise<Server> {
   const { manager, metrics } = managerWithMetrics(store, options);
   const listener = withSession<ExampleData>(manager, async (req, res, session) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { Allow: 'GET', 'Content-Type': 'text/plain' }).end('method not allowed');
+    if (!ROUTES.includes(path)) {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+    } else if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const { status, headers, body } = METHOD_NOT_ALLOWED;
+      res.writeHead(status, headers).end(body);
     } else if (path === '/') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
       res.end(session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
@@ -32,10 +37,8 @@ export function start(store: Store, options: ExampleOptions): Promise<Server> {
     } else if (path === '/kill') {
       session.kill();
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('killed');
-    } else if (path === '/metrics') {
-      res.writeHead(200, { 'Content-Type': metrics.contentType }).end(metrics.text());
     } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      res.writeHead(200, { 'Content-Type': metrics.contentType }).end(metrics.text());
     }
   });
   return listening(createServer(listener).listen(options.port, options.host), options);

@@ -7,6 +7,20 @@ import { type SessionMetrics, sessionMetrics } from 'websession/metrics';
 export const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
 export const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 
+/** The paths every example serves, all GET (and HEAD) only. */
+export const ROUTES: readonly string[] = ['/', '/login', '/logout', '/count', '/kill', '/metrics'];
+
+/**
+ * The answer to another method on one of {@link ROUTES}: `405 Method Not Allowed` with `Allow:
+ * GET`, as web.py's `nomethod` gives for a class with only `GET` (HEAD is served by GET). A path
+ * that is not a route is a 404 whatever the method.
+ */
+export const METHOD_NOT_ALLOWED = {
+  status: 405,
+  headers: { Allow: 'GET', 'Content-Type': 'text/plain; charset=utf-8' },
+  body: 'method not allowed',
+} as const;
+
 /** The session data of the examples. */
 export type ExampleData = { logged_in: boolean; count: number };
 

@@ -50,7 +50,11 @@ export interface SessionConfig<T extends SessionData = SessionData> {
   initializer?: Initializer<T> | null;
   /** Absolute lifetime in seconds from creation, whatever the activity. Default none. */
   lifetime?: number | null;
-  /** Cookie Max-Age in seconds (re-sent when the session is used). Default none: a browser-session cookie. */
+  /**
+   * Cookie Max-Age in seconds (re-sent when the session is used). Default none: a browser-session
+   * cookie. At most 400 days (RFC 6265bis: browsers cap it there); a larger value is capped, with a
+   * warning through `logger`.
+   */
   cookie_max_age?: number | null;
   /** An unchanged session's access time is written at most this often, in seconds. Default min(60, timeout/10). */
   touch_interval?: number;
@@ -122,6 +126,39 @@ const consoleLogger: Logger = {
 };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The longest cookie Max-Age a browser keeps: 400 days (RFC 6265bis, section 5.6.2). */
+export const MAX_COOKIE_AGE = 400 * 86400;
+
+/**
+ * The cookie-name prefixes of RFC 6265bis (section 4.1.3), matched without regard to case as
+ * browsers do: a `__Secure-` cookie must be Secure; a `__Host-` cookie must be Secure, carry no
+ * Domain and have Path `/`. A browser silently drops a cookie that breaks them, so the session
+ * would never stick: such a configuration is refused. `secure: 'auto'` is refused too, as it
+ * leaves Secure off on plain HTTP, where the cookie would be dropped.
+ */
+function checkCookiePrefix(
+  name: string,
+  secure: boolean | 'auto',
+  domain: string | undefined,
+  path: string,
+): void {
+  const prefix = /^__host-/i.test(name) ? '__Host-' : /^__secure-/i.test(name) ? '__Secure-' : '';
+  if (!prefix) return;
+  const why = `(a browser drops a ${prefix} cookie that breaks its rules, so the session would never stick)`;
+  if (secure !== true)
+    throw new ConfigError(
+      `cookie_name ${JSON.stringify(name)} needs secure: true, got ${JSON.stringify(secure)}${secure === 'auto' ? ' ("auto" leaves Secure off on plain HTTP)' : ''} ${why}`,
+    );
+  if (prefix === '__Host-' && domain !== undefined)
+    throw new ConfigError(
+      `cookie_name ${JSON.stringify(name)} cannot have a cookie_domain, got ${JSON.stringify(domain)} ${why}`,
+    );
+  if (prefix === '__Host-' && path !== '/')
+    throw new ConfigError(
+      `cookie_name ${JSON.stringify(name)} needs cookie_path "/", got ${JSON.stringify(path)} ${why}`,
+    );
+}
 
 function positive(name: string, value: unknown, allowZero = false): number {
   if (
@@ -198,6 +235,16 @@ export function resolveConfig<T extends SessionData>(
       `cookie_domain must be a domain name, got ${JSON.stringify(cookie_domain)}`,
     );
   }
+  checkCookiePrefix(cookie_name, secure, cookie_domain, cookie_path);
+  const logger = c.logger ?? consoleLogger;
+  let cookie_max_age =
+    c.cookie_max_age == null ? undefined : positive('cookie_max_age', c.cookie_max_age);
+  if (cookie_max_age !== undefined && cookie_max_age > MAX_COOKIE_AGE) {
+    logger.warn(
+      `[websession] cookie_max_age ${cookie_max_age} s is over the 400 days a browser keeps a cookie (RFC 6265bis): capped to ${MAX_COOKIE_AGE} s`,
+    );
+    cookie_max_age = MAX_COOKIE_AGE;
+  }
   const max_size = c.max_size ?? DEFAULT_CONFIG.max_size;
   if (!Number.isInteger(max_size) || max_size < 256)
     throw new ConfigError('max_size must be an integer of at least 256 bytes');
@@ -226,8 +273,7 @@ export function resolveConfig<T extends SessionData>(
     secure,
     initializer,
     lifetime: c.lifetime == null ? undefined : positive('lifetime', c.lifetime),
-    cookie_max_age:
-      c.cookie_max_age == null ? undefined : positive('cookie_max_age', c.cookie_max_age),
+    cookie_max_age,
     touch_interval: positive(
       'touch_interval',
       c.touch_interval ?? Math.min(60, timeout / 10),
@@ -241,6 +287,6 @@ export function resolveConfig<T extends SessionData>(
     max_size,
     store_timeout,
     trust_proxy: c.trust_proxy ?? DEFAULT_CONFIG.trust_proxy,
-    logger: c.logger ?? consoleLogger,
+    logger,
   };
 }

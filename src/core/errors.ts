@@ -103,3 +103,15 @@ export class UnsupportedError extends WebSessionError {
     this.store = store;
   }
 }
+
+/**
+ * What a store URL names does not exist (a folder, a file, a table), and the caller asked not to
+ * create it: `storeFromUrl(url, { create: false })`, as the `websession` command's reads do.
+ */
+export class StoreNotFoundError extends WebSessionError {
+  readonly store: string;
+  constructor(store: string, message: string) {
+    super(`[${store}] ${message}`, 'ERR_STORE_NOT_FOUND');
+    this.store = store;
+  }
+}

@@ -18,6 +18,13 @@
  * `update` is optimistic: read `d a v`, run the mutator, write only if `v` is unchanged (a Lua
  * compare-and-set), else read again and retry. Atomic across processes and machines, on a shared
  * connection (unlike WATCH, which is per connection).
+ *
+ * A write answered with an error never lands later: Redis runs whatever reached its socket, even
+ * after the client gave up (a paused or stalled server resumes and executes its backlog), so every
+ * write script carries a deadline in the server's clock and refuses to run past it (`TIME` in the
+ * script). The deadline is the command timeout less a grace for the reply's way back, converted
+ * with the offset between this machine's clock and the server's, measured by `TIME` (again every
+ * minute and after each reconnect).
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -27,6 +34,7 @@ import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import { parseRedisStoreUrl } from './url.js';
 import { LastWritten } from './written.js';
 
 /**
@@ -122,14 +130,27 @@ if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('PTTL', KEYS[1]) < tonumber
 end
 return 1`;
 
+// Before every write script: refuse when the server's clock is past the deadline, the script's
+// last argument (ms since epoch, server clock). `replicate_commands` lets a write follow TIME on
+// Redis before 5 (it is the only mode since 7).
+const DEADLINE_PRELUDE = `if redis.replicate_commands then redis.replicate_commands() end
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[#ARGV]) then
+  return redis.error_reply('WEBSESSION_LATE the write reached Redis after its deadline and was not applied')
+end
+`;
+
 interface Script {
   text: string;
   sha: string;
 }
-const script = (text: string): Script => ({
-  text,
-  sha: createHash('sha1').update(text).digest('hex'),
-});
+const script = (body: string): Script => {
+  const text = DEADLINE_PRELUDE + body;
+  return { text, sha: createHash('sha1').update(text).digest('hex') };
+};
+
+/** ms between two measures of the offset between this machine's clock and the server's. */
+const CLOCK_REFRESH_MS = 60_000;
 const SCRIPTS = {
   set: script(SET_SCRIPT),
   touch: script(TOUCH_SCRIPT),
@@ -160,7 +181,7 @@ const CAS_DATA_MAX = 16_384;
 const NOT_CONNECTED = /Stream isn't writeable|Connection is closed|enableOfflineQueue/i;
 /** Reply errors that mean "Redis cannot serve now" rather than "this request is wrong". */
 const UNAVAILABLE_REPLY =
-  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF)\b/;
+  /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|READONLY|OOM|NOREPLICAS|MISCONF|WEBSESSION_LATE)\b/;
 
 function isReplyError(err: unknown): boolean {
   // ioredis: ReplyError; node-redis: ErrorReply and its subclasses (SimpleError, BlobError)
@@ -226,12 +247,23 @@ export class RedisStore implements Store {
   #connectError: Error | undefined;
   #closed = false;
   readonly #connectTimeout: number;
+  /** `host:port` of the server the store connects to from a URL, for messages. */
+  #where = '';
+  /** ms after which a command is given up (the client's command timeout). */
+  readonly #commandTimeout: number;
+  /** The server's clock less this machine's (ms), and the round trip it was measured over. */
+  #clock: { offset: number; rtt: number; at: number } | undefined;
+  #clockMeasure: Promise<void> | undefined;
 
   /**
    * @param client a `redis://` / `rediss://` URL (the store makes an ioredis client and closes it
    *   in `close()`), or a client the application already has (left open by `close()`).
    */
   constructor(client: RedisClientLike | string, options: RedisStoreOptions = {}) {
+    // A URL's parameters (`?prefix=…&ttl=…`, read in url.ts as for every store URL) are the
+    // defaults; options given here win.
+    const fromUrl = typeof client === 'string' ? parseRedisStoreUrl(client) : undefined;
+    if (fromUrl) options = { ...fromUrl.options, ...options };
     const prefix = options.prefix ?? 'websession:';
     if (typeof prefix !== 'string') throw new ConfigError('RedisStore prefix must be a string');
     this.prefix = prefix;
@@ -243,13 +275,21 @@ export class RedisStore implements Store {
     this.#maxRetries = positiveInt('maxRetries', options.maxRetries ?? 100);
     this.#scanCount = positiveInt('scanCount', options.scanCount ?? 1000);
     this.#connectTimeout = positiveInt('connectTimeout', options.connectTimeout ?? 1000);
+    // A given ioredis client's own command timeout, when shorter, is when its caller gives up.
+    const clientTimeout =
+      typeof client === 'string'
+        ? undefined
+        : (client as { options?: { commandTimeout?: unknown } }).options?.commandTimeout;
+    this.#commandTimeout = Math.min(
+      positiveInt('commandTimeout', options.commandTimeout ?? 1000),
+      typeof clientTimeout === 'number' && clientTimeout > 0 ? clientTimeout : Infinity,
+    );
     this.#logger = options.logger ?? {
       warn: (message, error) =>
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
     };
     if (typeof client === 'string') {
-      const url = parseRedisUrl(client);
-      this.#client = this.#connect(url, options);
+      this.#client = this.#connect(fromUrl!.connection, options);
     } else {
       const command = commandOf(client);
       const scanTargets = () =>
@@ -280,12 +320,12 @@ export class RedisStore implements Store {
       this.#ttlMs = Math.round(options.timeout * 1000);
   }
 
-  async #connect(url: URL, options: RedisStoreOptions): Promise<Connection> {
+  async #connect(connection: string, options: RedisStoreOptions): Promise<Connection> {
     const ioredis = await loadOptional('ioredis', this.kind, () => import('ioredis'));
     const { Redis, Cluster } = ioredis;
-    for (const param of ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'])
-      url.searchParams.delete(param);
-    const commandTimeout = positiveInt('commandTimeout', options.commandTimeout ?? 1000);
+    const url = new URL(connection);
+    this.#where = ` at ${url.hostname || '127.0.0.1'}:${url.port || 6379}`;
+    const commandTimeout = this.#commandTimeout;
     const common = {
       // While Redis is away, commands fail at once (→ 503) instead of queueing without bound,
       // and a command whose connection drops is not resent: the caller gets an error.
@@ -326,13 +366,19 @@ export class RedisStore implements Store {
       this.#healthy = false;
     });
     owned.on('ready', () => {
+      this.#clock = undefined; // maybe another server (a failover): measure its clock again
       this.#connectError = undefined;
       if (!this.#healthy && this.#everReady)
         this.#logger.warn('[websession] [redis] connection restored');
       this.#healthy = true;
       this.#everReady = true;
     });
-    this.#ownedReady = new Promise<void>((resolve) => owned.once('ready', () => resolve()));
+    // The first connection: ready, or its first attempt failed (refused, no such host), when a
+    // command need not wait any longer to fail.
+    this.#ownedReady = new Promise<void>((resolve) => {
+      owned.once('ready', () => resolve());
+      owned.once('error', () => resolve());
+    });
     const call = (c: RedisCallClient): Command => commandOf(c);
     const command = call(client as unknown as RedisCallClient);
     const scanTargets = () =>
@@ -350,7 +396,7 @@ export class RedisStore implements Store {
     // ioredis refuses a command while it is not connected ("Stream isn't writeable and
     // enableOfflineQueue options is false"): say why it is not, from its last connection error.
     if (NOT_CONNECTED.test(message))
-      message = `cannot reach Redis (${this.#connectError?.message || 'not connected yet'})`;
+      message = `cannot reach Redis${this.#where} (${this.#connectError?.message || (this.#everReady ? 'not connected' : `no connection within ${this.#connectTimeout} ms`)})`;
     if (isReplyError(err) && !UNAVAILABLE_REPLY.test(message)) {
       return new StoreError(this.kind, `${op} failed: ${message}`, { cause: err });
     }
@@ -395,6 +441,7 @@ export class RedisStore implements Store {
   ): Promise<unknown> {
     const { command } = await this.#clientFor(op);
     const keys = Array.isArray(key) ? key : [key];
+    args = [...args, await this.#deadline(op, command)];
     try {
       return await command(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
     } catch (err) {
@@ -405,6 +452,42 @@ export class RedisStore implements Store {
     } catch (err) {
       throw this.#error(op, err);
     }
+  }
+
+  /**
+   * The latest server time (ms) at which a write sent now may still run: when the client gives up
+   * (the command timeout) less a grace for the reply's way back (a quarter of the timeout, at least
+   * four round trips, at most half the timeout), in the server's clock.
+   */
+  async #deadline(op: string, command: Command): Promise<number> {
+    const clock = this.#clock;
+    if (!clock) await this.#measureClock(op, command);
+    else if (Date.now() - clock.at > CLOCK_REFRESH_MS)
+      this.#measureClock(op, command).catch(() => {}); // meanwhile, the last measure
+    const { offset, rtt } = this.#clock!;
+    const timeout = this.#commandTimeout;
+    const grace = Math.min(timeout / 2, Math.max(timeout / 4, 4 * rtt));
+    return Math.floor(Date.now() + offset + timeout - grace);
+  }
+
+  /** Measures the server's clock against this machine's with TIME (one at a time). */
+  #measureClock(op: string, command: Command): Promise<void> {
+    this.#clockMeasure ??= (async () => {
+      const sent = Date.now();
+      let reply: unknown;
+      try {
+        reply = await command(['TIME']);
+      } catch (err) {
+        throw this.#error(op, err);
+      }
+      const received = Date.now();
+      const [seconds, micros] = reply as [string, string];
+      const server = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      this.#clock = { offset: server - (sent + received) / 2, rtt: received - sent, at: received };
+    })().finally(() => {
+      this.#clockMeasure = undefined;
+    });
+    return this.#clockMeasure;
   }
 
   /** The key of the user index set of a user hash. */
@@ -678,44 +761,10 @@ function positiveInt(name: string, value: number): number {
   return value;
 }
 
-function parseRedisUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis://host:port/db`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
-    throw new ConfigError(`bad Redis URL ${JSON.stringify(raw)}: expected redis:// or rediss://`);
-  return url;
-}
-
 /**
- * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`.
+ * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`
+ * (read by url.ts, as every store URL; an unknown parameter is a ConfigError).
  */
 export function redisOptionsFromUrl(raw: string): RedisStoreOptions {
-  const url = parseRedisUrl(raw);
-  const q = url.searchParams;
-  const options: RedisStoreOptions = {};
-  const num = (name: string) => {
-    const value = q.get(name);
-    if (value === null) return undefined;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new ConfigError(
-        `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(raw)}`,
-      );
-    return n;
-  };
-  const prefix = q.get('prefix');
-  if (prefix !== null) options.prefix = prefix;
-  const ttl = num('ttl');
-  if (ttl !== undefined) options.ttlSeconds = ttl;
-  const commandTimeout = num('commandTimeout');
-  if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
-  const connectTimeout = num('connectTimeout');
-  if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
-  const cluster = q.get('cluster');
-  if (cluster === '1' || cluster === 'true') options.cluster = true;
-  return options;
+  return parseRedisStoreUrl(raw).options;
 }

@@ -77,6 +77,8 @@ export class ShelfStore implements Store {
   readonly #mutex = new KeyedMutex();
   #handles: Promise<Handles> | undefined;
   #closed = false;
+  /** Cleanups in progress, which close() lets end. */
+  readonly #cleaning = new Set<Promise<number>>();
 
   constructor(filename: string, options: ShelfStoreOptions = {}) {
     if (typeof filename !== 'string' || filename.length === 0)
@@ -280,6 +282,22 @@ export class ShelfStore implements Store {
     maxIdleSeconds: number,
     onProgress?: (progress: { scanned: number; removed: number }) => void,
   ): Promise<number> {
+    // A closed store has nothing left to clean: a background cleanup that runs after close(), or
+    // is running when close() is called, stops quietly (close() waits for its current batch).
+    if (this.#closed) return 0;
+    const run = this.#cleanup(maxIdleSeconds, onProgress);
+    this.#cleaning.add(run);
+    try {
+      return await run;
+    } finally {
+      this.#cleaning.delete(run);
+    }
+  }
+
+  async #cleanup(
+    maxIdleSeconds: number,
+    onProgress?: (progress: { scanned: number; removed: number }) => void,
+  ): Promise<number> {
     const h = await this.#open();
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const batch = this.#options.cleanupBatch!;
@@ -319,6 +337,7 @@ export class ShelfStore implements Store {
         if (seen < batch || last === undefined) break;
         after = last;
         await new Promise<void>((resolve) => setImmediate(resolve));
+        if (this.#closed) break;
       }
     } catch (err) {
       throw await this.#error('cleanup', err);
@@ -392,6 +411,8 @@ export class ShelfStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A cleanup in progress ends at its next batch: let it, so the file is not closed under it.
+    await Promise.allSettled([...this.#cleaning]);
     const pending = this.#handles;
     this.#handles = undefined;
     if (!pending) return;

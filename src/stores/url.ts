@@ -1,19 +1,145 @@
 /**
  * Store URLs: one string names a store, for config, the example runner and the CLI.
- * `memory:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`, and the
- * schemes later stores register.
+ * `memory:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`,
+ * `shelf:./sessions.shelf`, `redis://…`, and the schemes later stores register.
+ *
+ * Each built-in scheme's URL is read here and only here ({@link parseStoreUrl}): `storeFromUrl`,
+ * `new RedisStore(url)` (and `web.session.RedisStore(url)`), `database({ url })`, the
+ * `websession` command and the example runner all go through it, so a parameter means the same
+ * everywhere, and one that is not known (`?prefx=`) is refused with a ConfigError naming it and
+ * the known ones.
  * @module
  */
-import { ConfigError } from '../core/errors.js';
-import { Database, DBStore } from './db/index.js';
-import { DiskStore } from './disk.js';
-import { MemoryStore } from './memory.js';
-import { RedisStore, redisOptionsFromUrl } from './redis.js';
-import { ShelfStore } from './shelf.js';
+import { statSync } from 'node:fs';
+import { ConfigError, StoreNotFoundError } from '../core/errors.js';
+import type { DBStore } from './db/index.js';
+import type { MemoryStoreOptions } from './memory.js';
+import type { RedisStoreOptions } from './redis.js';
 import type { Store } from './store.js';
 
+/** How {@link storeFromUrl} opens a store. */
+export interface StoreUrlOptions {
+  /**
+   * Create what the URL names when it is missing (a folder, a file, a table). Default true. With
+   * false, a missing one is a {@link StoreNotFoundError} and nothing is created: what a read
+   * (`websession stats`, `list`, `show`, the source of `migrate`) wants.
+   */
+  create?: boolean;
+  /**
+   * ms to wait for a connection to PostgreSQL or MySQL when the URL has no `connectTimeout`.
+   * Default: the database's (5000). (Redis's default is 1000, see RedisStoreOptions.)
+   */
+  connectTimeout?: number;
+}
+
 /** Makes a store from a parsed store URL. */
-export type StoreFactory = (url: URL, raw: string) => Promise<Store>;
+export type StoreFactory = (url: URL, raw: string, options: StoreUrlOptions) => Promise<Store>;
+
+/** What a built-in store URL names, parsed and checked. */
+export type StoreSpec =
+  | { kind: 'memory'; options: MemoryStoreOptions }
+  | {
+      kind: 'disk';
+      dir: string;
+      options: { fsync: boolean; blocking?: boolean; crossProcess: boolean };
+    }
+  | { kind: 'shelf'; file: string; options: { noSync: boolean } }
+  | { kind: 'redis'; connection: string; options: RedisStoreOptions }
+  | { kind: 'sqlite'; file: string; table: string }
+  | {
+      kind: 'postgres' | 'mysql';
+      /** The connection URL handed to the driver: without the store's own parameters. */
+      connection: string;
+      table: string;
+      connectTimeout?: number;
+      /** ms; {@link STATEMENT_TIMEOUT} when the URL says none. */
+      statementTimeout: number;
+    };
+
+/**
+ * ms a PostgreSQL or MySQL statement of a store opened from a URL may wait on the server (see
+ * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
+ * a write still waiting when the request is answered 503 is cancelled, never applied later.
+ */
+export const STATEMENT_TIMEOUT = 4000;
+
+// The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
+// `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
+// mysql2's ConnectionConfig), which are passed on as they are.
+const REDIS_PARAMS = ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'];
+/** The store's own parameters of a PostgreSQL or MySQL URL. */
+const SERVER_PARAMS = ['table', 'connectTimeout', 'statementTimeout'];
+const PG_DRIVER_PARAMS = [
+  'sslmode',
+  'ssl',
+  'sslcert',
+  'sslkey',
+  'sslrootcert',
+  'sslnegotiation',
+  'uselibpqcompat',
+  'application_name',
+  'fallback_application_name',
+  'options',
+  'client_encoding',
+  'encoding',
+  'host',
+  'port',
+  'user',
+  'password',
+  'db',
+  'statement_timeout',
+  'query_timeout',
+  'lock_timeout',
+  'idle_in_transaction_session_timeout',
+  'keepalives',
+  'keepalives_idle',
+  'connect_timeout',
+];
+const MYSQL_DRIVER_PARAMS = [
+  'ssl',
+  'charset',
+  'timezone',
+  'dateStrings',
+  'supportBigNumbers',
+  'bigNumberStrings',
+  'decimalNumbers',
+  'compress',
+  'flags',
+  'localAddress',
+  'socketPath',
+  'enableKeepAlive',
+  'keepAliveInitialDelay',
+  'connectAttributes',
+  'insecureAuth',
+  'enableCleartextPlugin',
+  'multipleStatements',
+  'host',
+  'port',
+  'user',
+  'password',
+  'database',
+];
+
+/** The query parameters each built-in scheme takes. */
+export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
+  memory: ['max'],
+  disk: ['fsync', 'blocking', 'lock'],
+  shelf: ['nosync'],
+  redis: REDIS_PARAMS,
+  rediss: REDIS_PARAMS,
+  sqlite: ['table'],
+  postgres: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
+  postgresql: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
+  mysql: [...SERVER_PARAMS, ...MYSQL_DRIVER_PARAMS],
+  mariadb: [...SERVER_PARAMS, ...MYSQL_DRIVER_PARAMS],
+};
+/** The store's own parameters of a scheme (listed first in an error). */
+const OWN_PARAMS: Record<string, number> = {
+  postgres: SERVER_PARAMS.length,
+  postgresql: SERVER_PARAMS.length,
+  mysql: SERVER_PARAMS.length,
+  mariadb: SERVER_PARAMS.length,
+};
 
 const factories = new Map<string, StoreFactory>();
 
@@ -32,86 +158,17 @@ function pathPart(raw: string, scheme: string): string {
   return decodeURIComponent(rest);
 }
 
-registerStoreScheme('memory', async (url) => {
-  const max = url.searchParams.get('max');
-  return new MemoryStore(max === null ? {} : { maxSessions: Number(max) });
-});
-
-registerStoreScheme('disk', async (url, raw) => {
-  const dir = pathPart(raw, 'disk');
-  if (!dir)
-    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no folder (disk:./sessions)`);
-  const flag = (name: string) => {
-    const v = url.searchParams.get(name);
-    return v === null ? undefined : v === '1' || v === 'true';
-  };
-  const lock = url.searchParams.get('lock');
-  if (lock !== null && lock !== 'process' && lock !== 'cross-process')
-    throw new ConfigError(
-      `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
-    );
-  return new DiskStore(dir, {
-    fsync: flag('fsync') ?? false,
-    blocking: flag('blocking'),
-    crossProcess: lock !== 'process',
-  });
-});
-
-registerStoreScheme('shelf', async (url, raw) => {
-  const file = pathPart(raw, 'shelf');
-  if (!file)
-    throw new ConfigError(
-      `store URL ${JSON.stringify(raw)} names no file (shelf:./sessions.shelf)`,
-    );
-  const noSync = url.searchParams.get('nosync');
-  return new ShelfStore(file, { noSync: noSync === '1' || noSync === 'true' });
-});
-
-const redisFactory: StoreFactory = async (_url, raw) =>
-  new RedisStore(raw, redisOptionsFromUrl(raw));
-registerStoreScheme('redis', redisFactory);
-registerStoreScheme('rediss', redisFactory);
-// DBStore: `sqlite:./sessions.db`, `sqlite::memory:`, `postgres://user@host/db?table=sessions`,
-// `mysql://root@127.0.0.1/test?table=sessions`. The table (default `sessions`) is created if missing.
-registerStoreScheme('sqlite', async (url, raw) => {
-  const file = pathPart(raw, 'sqlite');
-  if (!file)
-    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no file (sqlite:./sessions.db)`);
-  const table = url.searchParams.get('table') ?? 'sessions';
-  return new DBStore(new Database({ dbn: 'sqlite', db: file }), table, {
-    createTable: true,
-    closeDatabase: true,
-  });
-});
-
-function serverStore(dbn: 'postgres' | 'mysql') {
-  return async (url: URL): Promise<DBStore> => {
-    const table = url.searchParams.get('table') ?? 'sessions';
-    const connection = new URL(url.href);
-    connection.searchParams.delete('table');
-    if (dbn === 'mysql') connection.protocol = 'mysql:';
-    return new DBStore(new Database({ dbn, url: connection.href }), table, {
-      createTable: true,
-      closeDatabase: true,
-    });
-  };
-}
-registerStoreScheme('postgres', serverStore('postgres'));
-registerStoreScheme('postgresql', serverStore('postgres'));
-registerStoreScheme('mysql', serverStore('mysql'));
-registerStoreScheme('mariadb', serverStore('mysql'));
-
 /** The path part of a `scheme:path` URL (for stores named by a file or folder). */
 export function storeUrlPath(raw: string, scheme: string): string {
   return pathPart(raw, scheme);
 }
 
-/**
- * Opens the store a URL names.
- * @example await storeFromUrl('disk:./sessions')
- * @throws ConfigError for a malformed URL or an unknown scheme
- */
-export async function storeFromUrl(raw: string): Promise<Store> {
+/** A URL without its password, for messages. */
+function shown(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+}
+
+function parse(raw: string): { url: URL; scheme: string } {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     throw new ConfigError(
       `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
@@ -121,14 +178,279 @@ export async function storeFromUrl(raw: string): Promise<Store> {
   try {
     url = new URL(raw);
   } catch {
-    throw new ConfigError(`bad store URL ${JSON.stringify(raw)}`);
+    throw new ConfigError(`bad store URL ${JSON.stringify(shown(raw))}`);
   }
-  const scheme = url.protocol.slice(0, -1).toLowerCase();
+  return { url, scheme: url.protocol.slice(0, -1).toLowerCase() };
+}
+
+/** Refuses a query parameter the scheme does not know: one line, naming it and the known ones. */
+function refuseUnknown(raw: string, url: URL, scheme: string): void {
+  const known = STORE_URL_PARAMS[scheme] ?? [];
+  for (const name of new Set(url.searchParams.keys())) {
+    if (known.includes(name)) continue;
+    const own = known.slice(0, OWN_PARAMS[scheme] ?? known.length);
+    const driver =
+      known.length > own.length ? ` (and the driver's: ${known.slice(own.length).join(', ')})` : '';
+    throw new ConfigError(
+      `unknown parameter "${name}" in store URL ${JSON.stringify(shown(raw))}; ${scheme}: URLs take ${own.length ? own.join(', ') : 'no parameters'}${driver}`,
+    );
+  }
+}
+
+function positive(raw: string, url: URL, name: string): number | undefined {
+  const value = url.searchParams.get(name);
+  if (value === null) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new ConfigError(
+      `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected a positive number`,
+    );
+  return n;
+}
+
+function flag(raw: string, url: URL, name: string): boolean | undefined {
+  const value = url.searchParams.get(name);
+  if (value === null) return undefined;
+  if (['1', 'true', 'yes', ''].includes(value)) return true;
+  if (['0', 'false', 'no'].includes(value)) return false;
+  throw new ConfigError(
+    `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected 1 or 0`,
+  );
+}
+
+function named(raw: string, scheme: string, what: string, example: string): string {
+  const path = pathPart(raw, scheme);
+  if (!path)
+    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no ${what} (${example})`);
+  return path;
+}
+
+function table(url: URL): string {
+  return url.searchParams.get('table') ?? 'sessions';
+}
+
+/**
+ * Reads a built-in store URL: what it names and the options its parameters give.
+ * @throws ConfigError for a malformed URL, an unknown scheme, an unknown parameter or a bad value
+ */
+export function parseStoreUrl(raw: string): StoreSpec {
+  const { url, scheme } = parse(raw);
+  if (!Object.hasOwn(STORE_URL_PARAMS, scheme)) {
+    throw new ConfigError(
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(shown(raw))} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
+    );
+  }
+  refuseUnknown(raw, url, scheme);
+  switch (scheme) {
+    case 'memory': {
+      const max = positive(raw, url, 'max');
+      return { kind: 'memory', options: max === undefined ? {} : { maxSessions: max } };
+    }
+    case 'disk': {
+      const lock = url.searchParams.get('lock');
+      if (lock !== null && lock !== 'process' && lock !== 'cross-process')
+        throw new ConfigError(
+          `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
+        );
+      const blocking = flag(raw, url, 'blocking');
+      return {
+        kind: 'disk',
+        dir: named(raw, 'disk', 'folder', 'disk:./sessions'),
+        options: {
+          fsync: flag(raw, url, 'fsync') ?? false,
+          ...(blocking === undefined ? {} : { blocking }),
+          crossProcess: lock !== 'process',
+        },
+      };
+    }
+    case 'shelf':
+      return {
+        kind: 'shelf',
+        file: named(raw, 'shelf', 'file', 'shelf:./sessions.shelf'),
+        options: { noSync: flag(raw, url, 'nosync') ?? false },
+      };
+    case 'redis':
+    case 'rediss': {
+      const options: RedisStoreOptions = {};
+      const prefix = url.searchParams.get('prefix');
+      if (prefix !== null) options.prefix = prefix;
+      const ttl = positive(raw, url, 'ttl');
+      if (ttl !== undefined) options.ttlSeconds = ttl;
+      const commandTimeout = positive(raw, url, 'commandTimeout');
+      if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
+      const connectTimeout = positive(raw, url, 'connectTimeout');
+      if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
+      if (flag(raw, url, 'cluster')) options.cluster = true;
+      const connection = new URL(url.href);
+      connection.search = '';
+      return { kind: 'redis', connection: connection.href, options };
+    }
+    case 'sqlite':
+      return {
+        kind: 'sqlite',
+        file: named(raw, 'sqlite', 'file', 'sqlite:./sessions.db'),
+        table: table(url),
+      };
+    default: {
+      const kind = scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : 'postgres';
+      const connectTimeout = positive(raw, url, 'connectTimeout');
+      const statementTimeout = positive(raw, url, 'statementTimeout') ?? STATEMENT_TIMEOUT;
+      const connection = new URL(url.href);
+      for (const own of SERVER_PARAMS) connection.searchParams.delete(own);
+      if (kind === 'mysql') connection.protocol = 'mysql:';
+      return {
+        kind,
+        connection: connection.href,
+        table: table(url),
+        ...(connectTimeout === undefined ? {} : { connectTimeout }),
+        statementTimeout,
+      };
+    }
+  }
+}
+
+/**
+ * The Redis part of {@link parseStoreUrl}: the connection URL (without the store's parameters)
+ * and the {@link RedisStoreOptions} the parameters give.
+ * @throws ConfigError for anything but a well-formed `redis://` / `rediss://` store URL
+ */
+export function parseRedisStoreUrl(raw: string): {
+  connection: string;
+  options: RedisStoreOptions;
+} {
+  if (typeof raw !== 'string' || !/^rediss?:/i.test(raw))
+    throw new ConfigError(
+      `bad Redis URL ${JSON.stringify(typeof raw === 'string' ? shown(raw) : raw)}: expected redis:// or rediss://`,
+    );
+  const spec = parseStoreUrl(raw);
+  if (spec.kind !== 'redis') throw new ConfigError(`bad Redis URL ${JSON.stringify(shown(raw))}`);
+  return { connection: spec.connection, options: spec.options };
+}
+
+/**
+ * Checks the connection URL given to `database({ url })`: a PostgreSQL or MySQL URL whose
+ * parameters are the driver's (the store's own, `table` and `connectTimeout`, belong to store
+ * URLs and to `DBStore`'s and `database`'s arguments).
+ * @throws ConfigError naming an unknown parameter and the known ones
+ */
+export function checkDatabaseUrl(dbn: 'postgres' | 'mysql', raw: string): void {
+  const { url } = parse(raw);
+  const known = dbn === 'mysql' ? MYSQL_DRIVER_PARAMS : PG_DRIVER_PARAMS;
+  for (const name of new Set(url.searchParams.keys())) {
+    if (!known.includes(name))
+      throw new ConfigError(
+        `unknown parameter "${name}" in database URL ${JSON.stringify(shown(raw))}; the ${dbn} driver takes ${known.join(', ')}`,
+      );
+  }
+}
+
+function mustExist(kind: string, path: string, what: 'folder' | 'file', raw: string): void {
+  let isDir: boolean;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    throw new StoreNotFoundError(kind, `no ${what} ${path} (store URL ${raw})`);
+  }
+  if (isDir !== (what === 'folder'))
+    throw new StoreNotFoundError(kind, `${path} is not a ${what} (store URL ${raw})`);
+}
+
+async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions): Promise<Store> {
+  const create = options.create ?? true;
+  switch (spec.kind) {
+    case 'memory': {
+      const { MemoryStore } = await import('./memory.js');
+      return new MemoryStore(spec.options);
+    }
+    case 'disk': {
+      if (!create) mustExist('disk', spec.dir, 'folder', raw);
+      const { DiskStore } = await import('./disk.js');
+      return new DiskStore(spec.dir, spec.options);
+    }
+    case 'shelf': {
+      if (!create) mustExist('shelf', spec.file, 'file', raw);
+      const { ShelfStore } = await import('./shelf.js');
+      return new ShelfStore(spec.file, spec.options);
+    }
+    case 'redis': {
+      const { RedisStore } = await import('./redis.js');
+      return new RedisStore(raw, spec.options);
+    }
+    case 'sqlite': {
+      if (!create) mustExist('sqlite', spec.file, 'file', raw);
+      const { Database, DBStore } = await import('./db/index.js');
+      return tableChecked(
+        new DBStore(new Database({ dbn: 'sqlite', db: spec.file }), spec.table, {
+          createTable: create,
+          closeDatabase: true,
+        }),
+        create,
+        raw,
+      );
+    }
+    default: {
+      const { Database, DBStore } = await import('./db/index.js');
+      const connectTimeout = spec.connectTimeout ?? options.connectTimeout;
+      const timeout =
+        connectTimeout === undefined
+          ? {}
+          : spec.kind === 'postgres'
+            ? { options: { connectionTimeoutMillis: connectTimeout } }
+            : { options: { connectTimeout } };
+      return tableChecked(
+        new DBStore(
+          new Database({
+            dbn: spec.kind,
+            url: spec.connection,
+            statementTimeout: spec.statementTimeout,
+            ...timeout,
+          }),
+          spec.table,
+          {
+            createTable: create,
+            closeDatabase: true,
+          },
+        ),
+        create,
+        raw,
+      );
+    }
+  }
+}
+
+/** Without `create`: the table must be there (checked now, which also connects). */
+async function tableChecked(store: DBStore, create: boolean, raw: string): Promise<Store> {
+  if (create) return store;
+  try {
+    if (!(await store.tableExists()))
+      throw new StoreNotFoundError(
+        store.kind,
+        `no table "${store.table}" (store URL ${shown(raw)})`,
+      );
+    return store;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+for (const scheme of Object.keys(STORE_URL_PARAMS))
+  registerStoreScheme(scheme, (_url, raw, options) => openSpec(parseStoreUrl(raw), raw, options));
+
+/**
+ * Opens the store a URL names.
+ * @example await storeFromUrl('disk:./sessions')
+ * @example await storeFromUrl('postgres://app@db/app?table=sessions', { create: false })
+ * @throws ConfigError for a malformed URL, an unknown scheme or an unknown parameter;
+ *   StoreNotFoundError when `create` is false and what it names is missing
+ */
+export async function storeFromUrl(raw: string, options: StoreUrlOptions = {}): Promise<Store> {
+  const { url, scheme } = parse(raw);
   const factory = factories.get(scheme);
   if (!factory) {
     throw new ConfigError(
-      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(raw)} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
+      `unknown store URL scheme "${scheme}:" in ${JSON.stringify(shown(raw))} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
     );
   }
-  return factory(url, raw);
+  return factory(url, raw, options);
 }

@@ -358,7 +358,7 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
           assert.match(
             err.message,
             new RegExp(
-              `^\\[websession\\] \\[${engine.dbn}\\] get failed: the database is unavailable or refused the write`,
+              `^\\[websession\\] \\[${engine.dbn}\\] get failed: cannot reach ${{ sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MySQL' }[engine.dbn]} at 127\\.0\\.0\\.1:${unreachable.port} \\(connect ECONNREFUSED`,
             ),
           );
           return true;

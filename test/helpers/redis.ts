@@ -1,12 +1,20 @@
 // Redis helpers for tests: prefix cleanup and a private redis-server to stop and restart.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './example-process.js';
-import { REDIS_URL, reachable } from './servers.js';
+import { IN_CI, REDIS_URL, reachable } from './servers.js';
+
+const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
+/** Skip reason of tests that start a redis-server of their own: none in CI (a missing one fails). */
+export const privateRedisSkip: string | false =
+  existsSync(REDIS_SERVER) || IN_CI
+    ? false
+    : `no redis-server at ${REDIS_SERVER} (set REDIS_SERVER)`;
 
 /** Appends query parameters to a Redis URL. */
 export const redisUrlWith = (params: string, url = REDIS_URL) =>

@@ -6,7 +6,6 @@
 // reshards slots behind the client's back, so its stale slot map meets MOVED replies.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   generateSessionId,
@@ -17,14 +16,11 @@ import {
   storeFromUrl,
   storeKey,
 } from 'websession';
-import { redisUrlWith } from '../helpers/redis.js';
+import { privateRedisSkip, redisUrlWith } from '../helpers/redis.js';
 import { type PrivateCluster, startRedisCluster } from '../helpers/redis-cluster.js';
-import { IN_CI } from '../helpers/servers.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
-const server = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-const skip =
-  existsSync(server) || IN_CI ? false : `no redis-server at ${server} (set REDIS_SERVER)`;
+const skip = privateRedisSkip;
 
 /** A contract fixture on a fresh cluster of `masters` nodes. */
 const clusterFixture = (masters: number) => async () => {

@@ -1,15 +1,11 @@
 // A Redis outage through the example runner: 503 while Redis is frozen or dead, no crash, and
 // recovery with the session saved before the outage intact. Uses a redis-server of its own.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { after, before, it } from 'node:test';
 import { CookieClient, type ExampleProcess, startExample } from '../helpers/example-process.js';
-import { PrivateRedis, redisUrlWith } from '../helpers/redis.js';
-import { IN_CI } from '../helpers/servers.js';
+import { PrivateRedis, privateRedisSkip, redisUrlWith } from '../helpers/redis.js';
 
-const server = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
-const skip =
-  existsSync(server) || IN_CI ? false : `no redis-server at ${server} (set REDIS_SERVER)`;
+const skip = privateRedisSkip;
 
 const redis = new PrivateRedis();
 let app: ExampleProcess;

@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
+import { checkDatabaseUrl } from '../url.js';
 import { type Dbn, importDriver } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
@@ -25,6 +26,14 @@ export interface DatabaseParams {
   max?: number;
   /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
   onError?: (err: Error) => void;
+  /**
+   * ms a statement may wait or run on the server before the server gives it up (PostgreSQL's
+   * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
+   * Keep it below the SessionManager's `store_timeout`: a write still waiting when the request is
+   * answered 503 is then cancelled by the server instead of landing later. Default none (the
+   * pool may serve the application's own long queries); store URLs set 4000.
+   */
+  statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
   options?: Record<string, unknown>;
 }
@@ -72,10 +81,32 @@ export class Database {
       throw new ConfigError("database({ dbn: 'sqlite' }) needs db: the file name (or ':memory:')");
     if (this.dbn !== 'sqlite' && !params.db && !params.url)
       throw new ConfigError(`database({ dbn: '${this.dbn}' }) needs db (the database name) or url`);
+    if (params.url !== undefined && this.dbn !== 'sqlite') checkDatabaseUrl(this.dbn, params.url);
+    const st = params.statementTimeout;
+    if (st !== undefined && (!Number.isFinite(st) || st <= 0))
+      throw new ConfigError('database() statementTimeout must be a positive number of ms');
     this.#params = { ...params };
     this.#onError =
       params.onError ??
       ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
+  }
+
+  /** `host:port` of a PostgreSQL or MySQL server, for messages (undefined for SQLite). */
+  get where(): string | undefined {
+    if (this.dbn === 'sqlite') return undefined;
+    const p = this.#params;
+    let host = p.host;
+    let port = p.port === undefined ? undefined : String(p.port);
+    if (p.url) {
+      try {
+        const url = new URL(p.url);
+        host ??= url.hostname || undefined;
+        port ??= url.port || undefined;
+      } catch {
+        // the driver reports a malformed URL
+      }
+    }
+    return `${host ?? 'localhost'}:${port ?? (this.dbn === 'postgres' ? 5432 : 3306)}`;
   }
 
   /** The driver handle, opened on first call. */
@@ -110,6 +141,7 @@ export class Database {
         ...(p.db !== undefined ? { database: p.db } : {}),
         max: p.max ?? 10,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        ...(p.statementTimeout ? { statement_timeout: Math.ceil(p.statementTimeout) } : {}),
         ...p.options,
       });
       pool.on('error', this.#onError);
@@ -131,18 +163,29 @@ export class Database {
       ...p.options,
     });
     pool.pool.on('error', this.#onError);
+    if (p.statementTimeout) {
+      // Each new connection runs this before anything else it is given.
+      const seconds = Math.max(1, Math.ceil(p.statementTimeout / 1000));
+      pool.pool.on('connection', (connection) => {
+        connection.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {});
+      });
+    }
     this.#close = () => pool.end();
     return pool;
   }
 
-  /** Closes the pool (or file) if it was opened. */
+  /**
+   * Closes the pool (or file) if it was opened. It succeeds even after an outage: ending a pool
+   * whose connection is still failing to connect rejects with that stale error in the driver,
+   * yet the pool is closed.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     const opening = this.#opening;
     this.#opening = undefined;
     if (!opening) return;
     await opening.catch(() => {});
-    await this.#close?.();
+    await this.#close?.().catch(() => {});
   }
 }
 

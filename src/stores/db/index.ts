@@ -51,6 +51,7 @@ import {
   postgresDDL,
   postgresUserDDL,
 } from './postgres.js';
+import { isNetworkError } from './sql.js';
 import {
   isSqliteDatabase,
   type SqliteDatabase,
@@ -99,6 +100,22 @@ export interface DBStoreOptions {
    * `onError` there.
    */
   onError?: (err: Error) => void;
+}
+
+const ENGINE_NAME: Record<Dbn, string> = {
+  sqlite: 'SQLite',
+  postgres: 'PostgreSQL',
+  mysql: 'MySQL',
+};
+/** Operations that only read: their failure never says "refused the write". */
+const READS = new Set(['get', 'keys', 'list user', 'inspect table']);
+
+/** A connection that could not be made (refused, timed out, no route, unknown host). */
+function isConnectFailure(err: unknown, text: string): boolean {
+  if (isNetworkError(err)) return true;
+  return /timeout exceeded when trying to connect|connect ETIMEDOUT|Connection terminated due to connection timeout/i.test(
+    text,
+  );
 }
 
 const HANDLE_HELP =
@@ -218,13 +235,30 @@ export class DBStore implements Store {
     if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
     const text = errorText(err);
     if (!backend || backend.isUnavailable(err)) {
+      // In the user's words: a connection that could not be made says so and where; otherwise a
+      // read says the database is unavailable, a write that it may also have refused the write.
+      const why = isConnectFailure(err, text)
+        ? `cannot reach ${ENGINE_NAME[this.kind]}${this.#where(err)}`
+        : READS.has(op)
+          ? 'the database is unavailable'
+          : 'the database is unavailable or refused the write';
+      return new StoreUnavailableError(this.kind, `${op} failed: ${why} (${text})`, {
+        cause: err,
+      });
+    }
+    const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
+    // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
+    // max_execution_time, max_statement_time): nothing of it was written.
+    if (
+      ['57014', '55P03'].includes(String(code.code)) ||
+      [1205, 3024, 1969].includes(Number(code.errno))
+    ) {
       return new StoreUnavailableError(
         this.kind,
-        `${op} failed: the database is unavailable or refused the write (${text})`,
+        `${op} failed: the database did not finish it in time, nothing was written (${text})`,
         { cause: err },
       );
     }
-    const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
     if (code.code === '42P01' || code.errno === 1146 || /no such table/i.test(text)) {
       return new StoreError(
         this.kind,
@@ -235,6 +269,16 @@ export class DBStore implements Store {
     return new StoreError(this.kind, `${op} failed on table "${this.table}": ${text}`, {
       cause: err,
     });
+  }
+
+  /** ` at host:port` of a connection failure, from the error or the database's parameters. */
+  #where(err: unknown): string {
+    const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
+    const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
+    if (typeof first?.address === 'string' && first.port !== undefined)
+      return ` at ${first.address}:${first.port}`;
+    if (this.db instanceof Database && this.db.where) return ` at ${this.db.where}`;
+    return '';
   }
 
   async #run<T>(op: string, fn: (b: Backend) => Promise<T>): Promise<T> {
@@ -293,6 +337,9 @@ export class DBStore implements Store {
     maxIdleSeconds: number,
     onProgress?: (progress: { scanned: number; removed: number }) => void,
   ): Promise<number> {
+    // A closed store has nothing left to clean (a background cleanup racing close() stops
+    // quietly between statements instead of failing as "closed").
+    if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     // SQLite runs on this thread: smaller statements keep each pause of the event loop short.
     const batch = this.kind === 'sqlite' ? CLEANUP_BATCH / 5 : CLEANUP_BATCH;
@@ -303,6 +350,7 @@ export class DBStore implements Store {
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
       await new Promise((resolve) => setImmediate(resolve));
+      if (this.#closed) return removed;
     }
   }
 
@@ -356,6 +404,11 @@ export class DBStore implements Store {
     return this.#userIndex;
   }
 
+  /** True when the table exists (connects to the database to look; creates nothing). */
+  async tableExists(): Promise<boolean> {
+    return this.#run('inspect table', async (b) => (await b.hasUserColumn()) !== undefined);
+  }
+
   /**
    * Creates the table (with the `user_id` column) and its `atime` and `user_id` indexes if
    * missing (idempotent). An existing table is left as it is (a table without `user_id` keeps
@@ -374,7 +427,9 @@ export class DBStore implements Store {
     if (this.#closed) return;
     this.#closed = true;
     const backend = await this.#backend?.catch(() => undefined);
-    await backend?.close();
+    // Closing succeeds quietly: a driver that ends a pool while one of its connections is still
+    // failing to connect (an outage) rejects with that stale error, yet the pool is closed.
+    await backend?.close().catch(() => {});
     if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
   }
 }
