@@ -101,7 +101,7 @@ for (const engine of engines) {
       locker ??= await engine.locker();
       await locker.lock(store.table, storeKey(cookie.split('=')[1]!.split('.')[0]!));
       try {
-        await assert.rejects(manager.commit(again), StoreUnavailableError);
+        await assert.rejects(async () => manager.commit(again), StoreUnavailableError);
         await sleep(200);
       } finally {
         await locker.release();

@@ -143,7 +143,7 @@ describe('RedisStore: a write answered with an error never lands later', { skip 
       await paused(async () => {
         const s = await manager.load({});
         s.n = 1;
-        await assert.rejects(manager.commit(s), StoreUnavailableError);
+        await assert.rejects(async () => manager.commit(s), StoreUnavailableError);
       }, 1500);
       assert.deepEqual(await keysUnder(p), before);
     } finally {
