@@ -42,10 +42,16 @@ export class GroupCommit {
   readonly #lanes = new Map<string, Lane>();
   readonly #write: BatchWrite;
   readonly #maxSize: number;
+  readonly #gather: boolean;
 
-  constructor(write: BatchWrite, maxSize: number) {
+  /**
+   * @param gather gather every save of a session made in one event-loop turn into one write
+   * (for stores whose writes are costly), not only those that wait for a write in flight
+   */
+  constructor(write: BatchWrite, maxSize: number, gather = false) {
     this.#write = write;
     this.#maxSize = maxSize;
+    this.#gather = gather;
   }
 
   /** True while a write of `key` is in flight or changes of it wait for one. */
@@ -55,17 +61,19 @@ export class GroupCommit {
 
   /**
    * Applies `change` to the record of `key`. With a write of `key` in flight (or waiting), the
-   * change joins the next write. Otherwise it is written now, or, with `defer`, once this
-   * microtask turn ends, so that changes made in the same turn share one write. A store that
-   * answers at once gets no promise, no deferral and no lane.
+   * change joins the next write. Otherwise it is written now; or, with `defer`, once this
+   * microtask turn ends, and when gathering, once this event-loop turn's I/O callbacks have run,
+   * so that changes made meanwhile share one write. A store that answers at once, asked to write
+   * now, gets no promise and no lane.
    */
   submit(key: string, change: Change, defer: boolean): Awaitable<Outcome> {
     let lane = this.#lanes.get(key);
-    if (lane || defer) {
+    if (lane || defer || this.#gather) {
       if (!lane) {
         const fresh: Lane = { waiting: [] };
         this.#lanes.set(key, fresh);
-        queueMicrotask(() => this.#flush(key, fresh));
+        if (this.#gather) setImmediate(() => this.#flush(key, fresh));
+        else queueMicrotask(() => this.#flush(key, fresh));
         lane = fresh;
       }
       const joined = lane;

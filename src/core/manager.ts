@@ -115,6 +115,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       (key, mutator, expected) =>
         this.#calls.run('update', key, () => store.update(key, mutator, expected)),
       this.config.max_size,
+      store.capabilities.gatherWrites === true,
     );
     this.#cookieOptions = [this.#resolveCookieOptions(false), this.#resolveCookieOptions(true)];
     store.configure?.({ timeout: this.config.timeout });

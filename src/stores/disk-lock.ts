@@ -9,6 +9,7 @@
  * stats the folder and refreshes its mtime on a timer) take about 750 µs.
  * @module
  */
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** A lock file this old belongs to a dead holder (no live holder keeps one for long). */
@@ -57,6 +58,51 @@ async function tryLock(file: string): Promise<boolean> {
     });
   }
   return false;
+}
+
+/** {@link create}, without leaving the event loop. */
+function createSync(lock: string): boolean {
+  try {
+    fs.closeSync(fs.openSync(lock, 'wx', 0o600));
+    return true;
+  } catch (err) {
+    if (code(err) === 'EEXIST') return false;
+    throw err;
+  }
+}
+
+/**
+ * Takes the lock of `file` now if it is free (or stale), without leaving the event loop: true
+ * when taken, false when a live holder has it (then wait with {@link lock}).
+ */
+export function tryLockSync(file: string): boolean {
+  const lock = lockPath(file);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (createSync(lock)) return true;
+    let mtime: number;
+    try {
+      mtime = fs.statSync(lock).mtimeMs;
+    } catch (err) {
+      if (code(err) === 'ENOENT') continue; // released meanwhile: try again at once
+      throw err;
+    }
+    if (Date.now() - mtime <= LOCK_STALE_MS) return false;
+    try {
+      fs.unlinkSync(lock); // a dead holder's lock (see tryLock)
+    } catch (err) {
+      if (code(err) !== 'ENOENT') throw err;
+    }
+  }
+  return false;
+}
+
+/** {@link unlock}, without leaving the event loop. */
+export function unlockSync(file: string): void {
+  try {
+    fs.unlinkSync(lockPath(file));
+  } catch {
+    // gone already: it went stale and was taken over
+  }
 }
 
 /**

@@ -14,7 +14,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
-import { lock, unlock } from './disk-lock.js';
+import { lock, tryLockSync, unlock, unlockSync } from './disk-lock.js';
 import { assertKey } from './key.js';
 import type {
   Awaitable,
@@ -36,10 +36,12 @@ export interface DiskStoreOptions {
   /** File mode of session files. Default 0o600. */
   fileMode?: number;
   /**
-   * Read session files with synchronous calls. Default true: a session file is a few hundred
-   * bytes in the page cache, so a read takes microseconds, where an async read costs a
-   * thread-pool round trip per call. Set false on a network or otherwise slow file system, where
-   * one call may take long enough to stall every other request. Writes are always asynchronous.
+   * Read and write session files (and take their lock) with synchronous calls. Default true: a
+   * read takes microseconds, and a save (lock file, temp file, rename) a few hundred, where the
+   * same calls through the thread pool cost several times the CPU. The manager gathers the saves
+   * of one session made in one event-loop turn into one write (`capabilities.gatherWrites`). Set
+   * false on a network or otherwise slow file system, where one call may take long enough to
+   * stall every other request. `fsync: true` writes asynchronously either way.
    */
   blocking?: boolean;
   /**
@@ -97,6 +99,7 @@ export class DiskStore implements Store {
     this.capabilities = {
       lock: this.#crossProcess ? 'cross-process' : 'process',
       nativeTtl: false,
+      gatherWrites: true,
     };
     this.#mode = options.fileMode ?? 0o600;
     try {
@@ -174,8 +177,14 @@ export class DiskStore implements Store {
     }
   }
 
-  async set(key: string, record: StoredSession): Promise<void> {
-    return this.#writeAsync(key, this.pathOf(key), record);
+  set(key: string, record: StoredSession): Awaitable<void> {
+    try {
+      const file = this.pathOf(key);
+      if (!this.#blocking || this.#fsync) return this.#writeAsync(key, file, record);
+      this.#writeSync(key, file, record);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async #writeAsync(key: string, file: string, record: StoredSession): Promise<void> {
@@ -217,11 +226,93 @@ export class DiskStore implements Store {
     }
   }
 
-  // Writes go to the disk asynchronously, whatever `blocking` says: creating and renaming a file
-  // are the slow calls here (hundreds of µs of metadata work each), and while one write of a
-  // session is in flight the manager gathers that session's later saves into the next one.
-  update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+  update(key: string, mutator: StoreMutator): Awaitable<StoredSession | undefined> {
+    let file: string;
+    try {
+      file = this.pathOf(key);
+      // At once when nothing else of this process holds the record and its lock is free: an
+      // exclusive create, a read, a temp file renamed into place, an unlink.
+      if (this.#blocking && !this.#fsync && !this.#mutex.busy(key)) {
+        this.#ensureShardSync(key);
+        if (!this.#crossProcess || this.#lockNow(file)) return this.#mutate(file, key, mutator);
+      }
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.#update(key, mutator, this.#blocking);
+  }
+
+  /** The lock of `file` if free now; a failure to take it is a store error. */
+  #lockNow(file: string): boolean {
+    try {
+      return tryLockSync(file);
+    } catch (err) {
+      this.#fail('lock', err);
+    }
+  }
+
+  /** Read, mutate and write `file` synchronously; its lock (if any) is held and released here. */
+  #mutate(file: string, key: string, mutator: StoreMutator): StoredSession | undefined {
+    try {
+      const current = this.#readSync(file);
+      const next = mutator(current);
+      if (next === undefined) return current;
+      if (next === null) {
+        this.#unlinkSync(file);
+        return undefined;
+      }
+      this.#writeSync(key, file, next);
+      return next;
+    } finally {
+      if (this.#crossProcess) unlockSync(file);
+    }
+  }
+
+  /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
+  #writeSync(key: string, file: string, record: StoredSession): void {
+    const shard = this.#shard(key);
+    const tmp = tempName(file);
+    try {
+      this.#ensureShardSync(key);
+      if (record.user !== undefined) {
+        const dir = this.#userDir(record.user);
+        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+        fs.writeFileSync(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
+      }
+      fs.writeFileSync(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
+      if (Math.abs(Date.now() - record.atime) > 1000) {
+        const when = record.atime / 1000;
+        fs.utimesSync(tmp, when, when);
+      }
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      try {
+        fs.rmSync(tmp, { force: true });
+      } catch {
+        // the write failed already; that error is the one to report
+      }
+      if (isNotFound(err)) this.#shards.delete(shard);
+      this.#fail('write', err);
+    }
+  }
+
+  #unlinkSync(file: string): void {
+    try {
+      fs.unlinkSync(file);
+    } catch (err) {
+      if (!isNotFound(err)) this.#fail('delete', err);
+    }
+  }
+
+  #ensureShardSync(key: string): void {
+    const shard = this.#shard(key);
+    if (this.#shards.has(shard)) return;
+    try {
+      fs.mkdirSync(shard, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      this.#fail('write', err);
+    }
+    this.#shards.add(shard);
   }
 
   /** `update` through the in-process queue, waiting for the lock (cleanup never blocks). */
@@ -246,7 +337,8 @@ export class DiskStore implements Store {
           await this.#unlinkAsync(file);
           return undefined;
         }
-        await this.#writeAsync(key, file, next);
+        if (blocking && !this.#fsync) this.#writeSync(key, file, next);
+        else await this.#writeAsync(key, file, next);
         return next;
       } finally {
         if (this.#crossProcess) await unlock(file);
@@ -337,8 +429,14 @@ export class DiskStore implements Store {
     }
   }
 
-  async delete(key: string): Promise<void> {
-    return this.#unlinkAsync(this.pathOf(key));
+  delete(key: string): Awaitable<void> {
+    try {
+      const file = this.pathOf(key);
+      if (!this.#blocking) return this.#unlinkAsync(file);
+      this.#unlinkSync(file);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async #unlinkAsync(file: string): Promise<void> {

@@ -54,6 +54,11 @@ export interface StoreCapabilities {
    * the manager's `store_timeout` deadline is not armed around it.
    */
   readonly inProcess?: boolean;
+  /**
+   * True when one write costs enough (DiskStore: a file created and renamed) that the manager
+   * should gather the saves of one session made in the same event-loop turn into one write.
+   */
+  readonly gatherWrites?: boolean;
 }
 
 /**
