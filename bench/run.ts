@@ -494,7 +494,10 @@ function finish(report: Report, started: number, loadBefore: number[]): void {
     report.tables,
   ].join('\n');
   console.log(text);
-  if (!opts['no-write'] && !opts.only) writeSection(opts.scale ? 'scale' : 'side-by-side', text);
+  // A side-by-side run of a few rows (--only) is for development; a scale run of some stores is
+  // the section as it stands.
+  if (!opts['no-write'] && (opts.scale || !opts.only))
+    writeSection(opts.scale ? 'scale' : 'side-by-side', text);
   rmSync(TMP, { recursive: true, force: true });
 }
 

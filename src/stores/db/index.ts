@@ -161,6 +161,9 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** How long one cleanup statement may hold the event loop on SQLite (ms). */
+const SQLITE_STEP_MS = 10;
+
 /**
  * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
  * (SQLite: `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE`), so it is atomic
@@ -329,8 +332,8 @@ export class DBStore implements Store {
 
   /**
    * Deletes rows idle longer than `maxIdleSeconds` through the `atime` index, at most 1000 per
-   * statement (200 on SQLite, whose driver runs on the event loop), yielding to other work
-   * between statements; returns how many it deleted.
+   * statement (on SQLite, whose driver runs on the event loop, as many as take about 10 ms),
+   * yielding to other work between statements; returns how many it deleted.
    * `onProgress` is told the running count after each statement.
    */
   async cleanup(
@@ -341,14 +344,22 @@ export class DBStore implements Store {
     // quietly between statements instead of failing as "closed").
     if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
-    // SQLite runs on this thread: smaller statements keep each pause of the event loop short.
-    const batch = this.kind === 'sqlite' ? CLEANUP_BATCH / 5 : CLEANUP_BATCH;
+    // SQLite runs on this thread: each statement is sized so that it takes about
+    // SQLITE_STEP_MS, so no pause of the event loop comes near 50 ms whatever the disk.
+    const inThread = this.kind === 'sqlite';
+    let batch = inThread ? CLEANUP_BATCH / 10 : CLEANUP_BATCH;
     let removed = 0;
     for (;;) {
+      const started = performance.now();
       const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, batch));
       removed += n;
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
+      if (inThread) {
+        const ms = performance.now() - started;
+        if (ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
+        else if (ms < SQLITE_STEP_MS / 4) batch = Math.min(CLEANUP_BATCH, batch * 2);
+      }
       await new Promise((resolve) => setImmediate(resolve));
       if (this.#closed) return removed;
     }
