@@ -9,44 +9,80 @@ import type { SessionHost, SessionState } from './session.js';
 
 /** What a state is built from beyond its data. */
 interface Origin<T extends SessionData> {
-  id: string;
-  key: string;
+  /** Undefined for a new session: drawn when first needed. */
+  id: string | undefined;
+  key: string | undefined;
   ip: string | undefined;
   host: SessionHost<T>;
 }
 
-function build<T extends SessionData>(
-  origin: Origin<T>,
-  payload: SessionPayload,
-  baseline: string,
-  atime: number,
-  isNew: boolean,
-  clientHasCookie: boolean,
-  sendCookie: boolean,
-): SessionState<T> {
-  return {
-    id: origin.id,
-    key: origin.key,
-    data: payload.data as Partial<T>,
-    meta: payload.meta,
-    baseline,
-    atime,
-    isNew,
-    killed: false,
-    replacedKey: undefined,
-    sendCookie,
-    clientHasCookie,
-    dead: false,
-    ip: origin.ip,
-    committed: false,
-    flashIn: payload.flash ? { ...payload.flash } : {},
-    flashOut: {},
-    hadFlash: payload.flash !== undefined,
-    touched: undefined,
-    metaChanged: false,
-    read: false,
-    host: origin.host,
-  };
+/**
+ * A request's session state. A new session's id (and its store key, a SHA-256) is drawn only
+ * when something needs it: a visitor whose session is never stored costs no random draw and no
+ * hash.
+ */
+class State<T extends SessionData> implements SessionState<T> {
+  #id: string | undefined;
+  #key: string | undefined;
+  data: Partial<T>;
+  meta: SessionPayload['meta'];
+  baseline: string;
+  atime: number;
+  isNew: boolean;
+  killed = false;
+  replacedKey: string | undefined = undefined;
+  sendCookie: boolean;
+  clientHasCookie: boolean;
+  dead = false;
+  ip: string | undefined;
+  committed = false;
+  flashIn: Record<string, unknown[]>;
+  flashOut: Record<string, unknown[]> = {};
+  hadFlash: boolean;
+  touched: SessionState<T>['touched'] = undefined;
+  metaChanged = false;
+  read = false;
+  host: SessionHost<T>;
+
+  constructor(
+    origin: Origin<T>,
+    payload: SessionPayload,
+    baseline: string,
+    atime: number,
+    isNew: boolean,
+    clientHasCookie: boolean,
+    sendCookie: boolean,
+  ) {
+    this.#id = origin.id;
+    this.#key = origin.key;
+    this.data = payload.data as Partial<T>;
+    this.meta = payload.meta;
+    this.baseline = baseline;
+    this.atime = atime;
+    this.isNew = isNew;
+    this.sendCookie = sendCookie;
+    this.clientHasCookie = clientHasCookie;
+    this.ip = origin.ip;
+    this.flashIn = payload.flash ? { ...payload.flash } : {};
+    this.hadFlash = payload.flash !== undefined;
+    this.host = origin.host;
+  }
+
+  get id(): string {
+    this.#id ??= generateSessionId();
+    return this.#id;
+  }
+  set id(id: string) {
+    this.#id = id;
+    this.#key = undefined;
+  }
+  get key(): string {
+    this.#key ??= storeKey(this.id);
+    return this.#key;
+  }
+  set key(key: string) {
+    this.#key = key;
+  }
 }
 
 /** A new session (fresh id, initializer applied), not stored until it gets data. */
@@ -56,7 +92,6 @@ export function newState<T extends SessionData>(
   request: { ip?: string | undefined; userAgent?: string | undefined },
   clientHasCookie: boolean,
 ): SessionState<T> {
-  const id = generateSessionId();
   const meta: SessionMeta = { created: Date.now() };
   if (request.ip !== undefined) meta.ip = request.ip;
   if (request.userAgent) meta.ua = request.userAgent.slice(0, 512);
@@ -69,10 +104,10 @@ export function newState<T extends SessionData>(
     data = structuredClone(init) as Partial<T>;
   }
   const payload: SessionPayload = { v: 1, meta, data: data as SessionData };
-  const origin = { id, key: storeKey(id), ip: request.ip, host };
+  const origin = { id: undefined, key: undefined, ip: request.ip, host };
   // An empty new session's text is known without encoding it (it is only compared, never stored).
   const baseline = init ? encodePayload(payload) : '';
-  return build(origin, payload, baseline, 0, true, clientHasCookie, false);
+  return new State(origin, payload, baseline, 0, true, clientHasCookie, false);
 }
 
 /** A session loaded from its stored record. */
@@ -85,5 +120,5 @@ export function loadedState<T extends SessionData>(
   sendCookie: boolean,
 ): SessionState<T> {
   const origin = { id: verified.id, key: verified.key, ip, host };
-  return build(origin, payload, record.data, record.atime, false, true, sendCookie);
+  return new State(origin, payload, record.data, record.atime, false, true, sendCookie);
 }
