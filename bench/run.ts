@@ -117,7 +117,9 @@ function pin(pid: number, cpu: number): void {
 async function startServer(id: string, tag: string): Promise<Child> {
   const spec = SERVERS[id]!;
   const proc = fork(join(HERE, 'servers.ts'), [id, join(TMP, `${id}-${tag}`)], {
-    execArgv: process.execArgv,
+    // The scale part collects garbage after seeding (see `seed` in servers.ts), so that a
+    // measurement is of the store at that size, not of the seeding's garbage.
+    execArgv: opts.scale ? [...process.execArgv, '--expose-gc'] : process.execArgv,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const queue: ((m: Record<string, unknown>) => void)[] = [];
