@@ -297,7 +297,7 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
       const progress: number[] = [];
       assert.equal(await store.cleanup(3600, (p) => progress.push(p.removed)), 2100);
       // Bounded statements: 1000 rows each; on SQLite (its driver runs on the event loop) 100 at
-      // first, then as many as take about 10 ms, never more than 1000.
+      // first, then as many as take about 5 ms, never more than 1000.
       if (store.kind === 'sqlite') {
         assert.equal(progress[0], 100, 'a small first statement');
         assert.equal(progress.at(-1), 2100);

@@ -162,7 +162,7 @@ function errorText(err: unknown): string {
 }
 
 /** How long one cleanup statement may hold the event loop on SQLite (ms). */
-const SQLITE_STEP_MS = 10;
+const SQLITE_STEP_MS = 5;
 
 /**
  * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
@@ -332,7 +332,7 @@ export class DBStore implements Store {
 
   /**
    * Deletes rows idle longer than `maxIdleSeconds` through the `atime` index, at most 1000 per
-   * statement (on SQLite, whose driver runs on the event loop, as many as take about 10 ms),
+   * statement (on SQLite, whose driver runs on the event loop, as many as take about 5 ms),
    * yielding to other work between statements; returns how many it deleted.
    * `onProgress` is told the running count after each statement.
    */
