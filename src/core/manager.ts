@@ -425,9 +425,9 @@ export class SessionManager<T extends SessionData = SessionData> {
         state.dead ? undefined : this.#cookie(state, request),
       );
     const { keys, changed } = requestChanges(state as SessionState<SessionData>);
+    if (state.isNew && !changed) return state.sendCookie ? this.#cookie(state, request) : undefined;
     const key = state.key;
     if (state.isNew) {
-      if (!changed) return state.sendCookie ? this.#cookie(state, request) : undefined;
       const text = checkSize(payloadText(state), this.config.max_size);
       const started = this.#clock('created');
       const record = { data: text, atime: Date.now(), user: state.meta.user };
