@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
+import { sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { RequestInfo, SessionManager } from '../core/manager.js';
@@ -73,8 +74,8 @@ function commitOutcome<T extends SessionData>(
   };
   const committed = manager.commit(session, info);
   return isPromise(committed)
-    ? committed.then((setCookie) => ({ setCookie }), failed)
-    : { setCookie: committed };
+    ? committed.then((setCookie) => ({ setCookie, read: sessionWasRead(session) }), failed)
+    : { setCookie: committed, read: sessionWasRead(session) };
 }
 
 /** A session attached to a held response, with the function that commits it (see {@link attachSession}). */

@@ -23,6 +23,8 @@ interface Answer {
   body: string;
   setCookies: string[];
   location: string | null;
+  cacheControl: string | null;
+  vary: string | null;
 }
 
 async function get(
@@ -41,6 +43,8 @@ async function get(
     body: await res.text(),
     setCookies: res.headers.getSetCookie(),
     location: res.headers.get('location'),
+    cacheControl: res.headers.get('cache-control'),
+    vary: res.headers.get('vary'),
   };
 }
 
@@ -128,6 +132,30 @@ for (const name of Object.keys(FRAMEWORKS)) {
         assert.equal(memory.size, 0);
         assert.equal((await get(app, '/', cookie)).body, LOGGED_OUT);
         assert.equal(memory.size, 0);
+      });
+    });
+
+    it('cache headers: Cache-Control private, no-store with the cookie; Vary: Cookie when the session was read', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const first = await get(app, '/');
+        assert.equal(first.body, LOGGED_OUT);
+        assert.deepEqual(first.setCookies, []);
+        assert.match(first.vary ?? '', /\bCookie\b/i, 'the page read the session: Vary: Cookie');
+        assert.doesNotMatch(first.cacheControl ?? '', /no-store/, 'no cookie: no no-store');
+        assert.equal((first.vary ?? '').match(/cookie/gi)?.length, 1, 'Cookie named once');
+
+        const login = await get(app, '/login');
+        const cookie = cookieOf(login);
+        assert.equal(login.cacheControl, 'private, no-store');
+
+        const again = await get(app, '/', cookie);
+        assert.equal(again.body, LOGGED_IN);
+        assert.deepEqual(again.setCookies, []);
+        assert.match(again.vary ?? '', /\bCookie\b/i);
+
+        const kill = await get(app, '/kill', cookie);
+        assert.match(kill.setCookies[0] ?? '', /Max-Age=0/i);
+        assert.equal(kill.cacheControl, 'private, no-store', 'the expiring cookie too');
       });
     });
 
