@@ -18,9 +18,13 @@ import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config
 import {
   type CookieOptions,
   IdCache,
+  MAX_CANDIDATES,
+  mayRepeat,
   readCookie,
+  readCookies,
   serializeExpiredCookie,
   serializeSessionCookie,
+  type VerifiedId,
 } from './cookie.js';
 import { ConfigError, SessionExpiredError, SessionStateError } from './errors.js';
 import {
@@ -203,8 +207,16 @@ export class SessionManager<T extends SessionData = SessionData> {
   load(request: RequestInfo = {}): Awaitable<Session<T>> {
     if (this.#closed) return Promise.reject(new SessionStateError('this SessionManager is closed'));
     if (!this.#cleanupScheduled) this.#scheduleCleanup();
-    const raw = readCookie(request.cookie, this.config.cookie_name);
-    const verified = this.#ids.verify(raw);
+    const name = this.config.cookie_name;
+    const raw = readCookie(request.cookie, name);
+    let verified = this.#ids.verify(raw);
+    if (raw !== undefined && mayRepeat(request.cookie, name)) {
+      // The name comes more than once (a cookie planted for a parent domain or a longer path):
+      // the answer must not depend on their order.
+      const candidates = this.#candidates(request.cookie as string, name);
+      if (candidates.length > 1) return this.#loadAmong(request, candidates);
+      verified = candidates[0];
+    }
     if (!verified) return this.#wrap(newState(this.config, this.#host, request, raw !== undefined));
     const key = verified.key;
     const started = this.#clock('loaded', 'expired');
@@ -216,6 +228,90 @@ export class SessionManager<T extends SessionData = SessionData> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The well-formed, correctly signed, distinct values of the session cookie: at most three. */
+  #candidates(header: string, name: string): (VerifiedId & { key: string })[] {
+    const out: (VerifiedId & { key: string })[] = [];
+    for (const value of readCookies(header, name)) {
+      const verified = this.#ids.verify(value);
+      if (verified && !out.some((v) => v.key === verified.key)) out.push(verified);
+      if (out.length === MAX_CANDIDATES) break;
+    }
+    return out;
+  }
+
+  /**
+   * Loads the session among several cookie candidates: each is looked up, and the live one is
+   * taken (the most recently used when several are, then the smallest key), whatever their order
+   * in the header. When none is live, the one with a record (else the smallest key) goes through
+   * the usual expiry handling.
+   */
+  #loadAmong(
+    request: RequestInfo,
+    candidates: (VerifiedId & { key: string })[],
+  ): Awaitable<Session<T>> {
+    const started = this.#clock('loaded', 'expired');
+    const pick = (records: (StoredSession | undefined)[]): Awaitable<Session<T>> => {
+      const now = Date.now();
+      let best = -1;
+      let bestScore = -1;
+      for (let i = 0; i < candidates.length; i++) {
+        const record = records[i];
+        let score = 0;
+        if (record) {
+          score = 1;
+          try {
+            const payload = decodePayload(record.data);
+            if (this.#expiryReason(request, record, payload, now) === undefined) score = 2;
+          } catch {
+            // a corrupt record is not live
+          }
+        }
+        const better =
+          best < 0 ||
+          score > bestScore ||
+          (score === bestScore && (record?.atime ?? 0) > (records[best]?.atime ?? 0)) ||
+          (score === bestScore &&
+            (record?.atime ?? 0) === (records[best]?.atime ?? 0) &&
+            (candidates[i] as { key: string }).key < (candidates[best] as { key: string }).key);
+        if (better) {
+          best = i;
+          bestScore = score;
+        }
+      }
+      return this.#opened(
+        request,
+        candidates[best] as VerifiedId & { key: string },
+        records[best],
+        started,
+      );
+    };
+    try {
+      const records = candidates.map((c) =>
+        this.#calls.run('get', c.key, () => this.store.get(c.key)),
+      );
+      return records.some((r) => isPromise(r))
+        ? Promise.all(records).then(pick)
+        : pick(records as (StoredSession | undefined)[]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Why a stored session is expired for this request, or undefined when it is live. */
+  #expiryReason(
+    request: RequestInfo,
+    record: StoredSession,
+    payload: SessionPayload,
+    now: number,
+  ): SessionEvents['expired']['reason'] | undefined {
+    const c = this.config;
+    if (now - record.atime > c.timeout * 1000) return 'timeout';
+    if (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000)
+      return 'lifetime';
+    if (!c.ignore_change_ip && payload.meta.ip !== request.ip) return 'ip';
+    return undefined;
   }
 
   /** The session of a record as read (or none): decoded and checked for expiry. */
@@ -238,10 +334,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     let reason: SessionEvents['expired']['reason'] | undefined;
     const now = Date.now();
     if (!record || !payload) reason = 'unknown';
-    else if (now - record.atime > c.timeout * 1000) reason = 'timeout';
-    else if (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000)
-      reason = 'lifetime';
-    else if (!c.ignore_change_ip && payload.meta.ip !== request.ip) reason = 'ip';
+    else reason = this.#expiryReason(request, record, payload, now);
     if (reason !== undefined) {
       if (reason !== 'unknown')
         this.#emit('expired', { key: key.slice(0, 12), ms: this.#since(started), reason });

@@ -159,6 +159,18 @@ for (const name of Object.keys(FRAMEWORKS)) {
       });
     });
 
+    it('two session cookies (one planted, unknown): the live one is used whatever their order', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const real = cookieOf(await get(app, '/login'));
+        const planted = `webpy_session_id=${'ab'.repeat(32)}`;
+        for (const header of [`${planted}; ${real}`, `${real}; ${planted}`]) {
+          const page = await get(app, '/', header);
+          assert.equal(page.body, LOGGED_IN, header);
+          assert.deepEqual(page.setCookies, []);
+        }
+      });
+    });
+
     it('cookie attributes: HttpOnly, SameSite=Lax, Path=/, no Secure over http, a 256-bit id', async () => {
       await withApp(name, {}, async ({ app }) => {
         const login = await get(app, '/login');
