@@ -141,8 +141,8 @@ function defaultOnError(
  * request's session.
  *
  * The session is committed before the response's headers are sent: at the handler's first
- * `writeHead`/`write`/`end`, or when its promise settles, whichever is first; changes made after
- * that are not saved. A handler that throws still commits what it set before the throw (as web.py's
+ * `writeHead`/`write`/`end`, or when its promise settles, whichever is first; a change made after
+ * that throws a `SessionStateError` (logged once through the config's `logger`) and is not saved. A handler that throws still commits what it set before the throw (as web.py's
  * processor does with try/finally), then `onError` answers.
  *
  * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`

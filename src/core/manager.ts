@@ -37,6 +37,7 @@ import { GroupCommit } from './group-commit.js';
 import { generateSessionId, isValidSessionId, storeKey } from './id.js';
 import {
   createSession,
+  LATE_CHANGE,
   type Session,
   type SessionHost,
   type SessionState,
@@ -90,7 +91,15 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #host: SessionHost<T> = {
     regenerate: (s) => this.#regenerate(s),
     update: (s, fn) => this.#update(s, fn),
+    late: () => {
+      if (this.#lateLogged) return;
+      this.#lateLogged = true;
+      this.config.logger.warn(
+        `[websession] ${LATE_CHANGE} (logged once; the change threw a SessionStateError)`,
+      );
+    },
   };
+  #lateLogged = false;
   /** Memo of cookie signatures and store keys of recent ids. */
   readonly #ids: IdCache;
   readonly #calls: StoreCalls;
@@ -392,8 +401,10 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
-    if (state.committed)
-      throw new SessionStateError('session.update() after the request was committed');
+    if (state.committed) {
+      this.#host.late(state);
+      throw new SessionStateError(LATE_CHANGE);
+    }
     if (state.replacedKey) await this.#finishRegenerate(state);
     if (state.dead) {
       fn(state.data);

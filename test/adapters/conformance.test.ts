@@ -2,11 +2,13 @@
 // framework (the web.py layer, node:http, Express 5 and 4, Fastify, Hono, Koa) on loopback.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodePayload,
   MemoryStore,
   type SessionConfig,
   SessionManager,
+  SessionStateError,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -14,7 +16,14 @@ import { STORE_UNAVAILABLE_BODY } from 'websession/node';
 import * as web from 'websession/web';
 import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
 import { SpyStore } from '../helpers/spy-store.js';
-import { BOOM_VALUE, FEATURE_USER, FLASH_MESSAGE, FRAMEWORKS, type Running } from './servers.js';
+import {
+  BOOM_VALUE,
+  FEATURE_USER,
+  FLASH_MESSAGE,
+  FRAMEWORKS,
+  LATE_OUTCOMES,
+  type Running,
+} from './servers.js';
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
 
@@ -333,6 +342,31 @@ for (const name of Object.keys(FRAMEWORKS)) {
           assert.equal(sessions[0]!.key, storeKey(cookie.slice(cookie.indexOf('=') + 1)));
           assert.equal(sessions[0]!.userAgent, userAgent);
           assert.equal(sessions[0]!.ip, '127.0.0.1');
+        },
+        'features',
+      );
+    });
+
+    it('a change after the response started throws SessionStateError, is logged once, and is not saved', async () => {
+      const warnings: string[] = [];
+      await withApp(
+        name,
+        { logger: { warn: (message) => warnings.push(message) } },
+        async ({ app, memory }) => {
+          LATE_OUTCOMES.length = 0;
+          const first = await get(app, '/late');
+          assert.equal(first.body, 'ok');
+          const second = await get(app, '/late');
+          for (let i = 0; i < 100 && LATE_OUTCOMES.length < 2; i++) await sleep(10);
+          assert.equal(LATE_OUTCOMES.length, 2);
+          for (const outcome of LATE_OUTCOMES) {
+            assert.ok(outcome instanceof SessionStateError, String(outcome));
+            assert.match((outcome as Error).message, /after its response started/);
+          }
+          const late = warnings.filter((w) => w.includes('after its response started'));
+          assert.equal(late.length, 1, 'logged once');
+          assert.deepEqual(await stored(memory, cookieOf(first)), { early: true });
+          assert.deepEqual(await stored(memory, cookieOf(second)), { early: true });
         },
         'features',
       );

@@ -11,6 +11,7 @@ import {
   MemoryStore,
   type Session,
   SessionManager,
+  SessionStateError,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -205,17 +206,24 @@ describe('websession/node: commit before headers', () => {
     }
   });
 
-  it('changes after the response started are not saved (documented), and break nothing', async () => {
+  it('a change after the response started throws SessionStateError (the handler can catch it) and is not saved', async () => {
+    let caught: unknown;
     const s = await serve(async (_req, res, session) => {
       session.before = 1;
-      res.end('done');
+      res.write('streaming ');
+      try {
+        session.after = 2;
+      } catch (err) {
+        caught = err;
+      }
       await sleep(10);
-      session.after = 2;
+      res.end('done');
     });
     try {
       const r = await s.get();
-      assert.equal(r.body, 'done');
-      await sleep(30);
+      assert.equal(r.body, 'streaming done');
+      assert.ok(caught instanceof SessionStateError);
+      assert.match((caught as Error).message, /after its response started/);
       assert.deepEqual(await s.data(r.cookies), { before: 1 });
       assert.deepEqual(s.errors, []);
     } finally {
