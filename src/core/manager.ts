@@ -26,7 +26,7 @@ import {
   serializeSessionCookie,
   type VerifiedId,
 } from './cookie.js';
-import { ConfigError, SessionExpiredError, SessionStateError } from './errors.js';
+import { ConfigError, SessionExpiredError, SessionStateError, StoreError } from './errors.js';
 import {
   SessionEmitter,
   type SessionEventName,
@@ -70,6 +70,9 @@ export interface RequestInfo {
 export type CommitResult = string | undefined;
 
 const KILL = { kind: 'kill' } as const;
+
+/** Tries of a new session's create-only first write before giving up (each with a fresh id). */
+const MAX_CREATE_TRIES = 3;
 
 /**
  * Loads and commits sessions against one store with one configuration.
@@ -411,6 +414,20 @@ export class SessionManager<T extends SessionData = SessionData> {
       return { ...state.data };
     }
     const wasNew = state.isNew;
+    if (wasNew) {
+      // The first write of a new session is create-only (a repeated id never lands on another
+      // visitor's record); the update then runs on the record as stored.
+      const text = checkSize(payloadText(state), this.config.max_size);
+      const now = Date.now();
+      await this.#create(state, text, now);
+      state.isNew = false;
+      state.sendCookie = true;
+      state.baseline = text;
+      state.atime = now;
+      state.touched = undefined;
+      state.metaChanged = false;
+      state.hadFlash = false;
+    }
     const { keys } = requestChanges(state as SessionState<SessionData>);
     const started = this.#clock(wasNew ? 'created' : 'saved');
     const outcome = await this.#group.submit(
@@ -448,6 +465,42 @@ export class SessionManager<T extends SessionData = SessionData> {
     return { ...state.data };
   }
 
+  /**
+   * Stores a new (or regenerated) session's first record create-only, so that a repeated id never
+   * overwrites another visitor's record: when the key is taken, a new id is drawn and the write
+   * tried again (a few times; then a StoreError). Stores without `create` are written with `set`.
+   */
+  #create(state: SessionState<T>, text: string, atime: number): Awaitable<void> {
+    const store = this.store;
+    const record = { data: text, atime, user: state.meta.user };
+    const attempt = (tries: number): Awaitable<void> => {
+      const key = state.key;
+      const created = store.create
+        ? this.#calls.run('create', key, () =>
+            (store.create as NonNullable<Store['create']>)(key, record),
+          )
+        : then(
+            this.#calls.run('set', key, () => store.set(key, record)),
+            () => true,
+          );
+      return then(created, (ok) => {
+        if (ok) return undefined;
+        if (tries >= MAX_CREATE_TRIES)
+          throw new StoreError(
+            store.kind,
+            `${MAX_CREATE_TRIES} new session ids in a row were taken already: is the random source broken?`,
+          );
+        this.config.logger.warn(
+          `[websession] [${store.kind}] a new session id was taken already (the random source repeated?); drew another, the stored session is untouched`,
+        );
+        state.id = generateSessionId();
+        state.key = storeKey(state.id);
+        return attempt(tries + 1);
+      });
+    };
+    return attempt(1);
+  }
+
   /** Removes the record of `key`: in the batch of its session when one is in flight, else now. */
   #remove(key: string): Awaitable<unknown> {
     return this.#group.busy(key)
@@ -467,30 +520,27 @@ export class SessionManager<T extends SessionData = SessionData> {
     const text = checkSize(payloadText(state), this.config.max_size);
     const now = Date.now();
     const started = this.#clock('created');
-    const key = state.key;
-    const record = { data: text, atime: now, user: state.meta.user };
-    return then(
-      this.#calls.run('set', key, () => this.store.set(key, record)),
-      () =>
-        then(this.#group.submit(old, KILL, false), (outcome) => {
-          state.replacedKey = undefined;
-          if (!outcome.alive)
-            return then(
-              this.#calls.run('delete', key, () => this.store.delete(key)),
-              () => {
-                state.dead = true;
-              },
-            );
-          this.#emit('created', {
-            key: key.slice(0, 12),
-            ms: this.#since(started),
-            bytes: text.length,
-          });
-          state.isNew = false;
-          state.baseline = text;
-          state.atime = now;
-          return undefined;
-        }),
+    return then(this.#create(state, text, now), () =>
+      then(this.#group.submit(old, KILL, false), (outcome) => {
+        const key = state.key;
+        state.replacedKey = undefined;
+        if (!outcome.alive)
+          return then(
+            this.#calls.run('delete', key, () => this.store.delete(key)),
+            () => {
+              state.dead = true;
+            },
+          );
+        this.#emit('created', {
+          key: key.slice(0, 12),
+          ms: this.#since(started),
+          bytes: text.length,
+        });
+        state.isNew = false;
+        state.baseline = text;
+        state.atime = now;
+        return undefined;
+      }),
     );
   }
 
@@ -534,18 +584,14 @@ export class SessionManager<T extends SessionData = SessionData> {
       if (!changed) return state.sendCookie ? this.#cookie(state, request) : undefined;
       const text = checkSize(payloadText(state), this.config.max_size);
       const started = this.#clock('created');
-      const record = { data: text, atime: Date.now(), user: state.meta.user };
-      return then(
-        this.#calls.run('set', key, () => this.store.set(key, record)),
-        () => {
-          this.#emit('created', {
-            key: key.slice(0, 12),
-            ms: this.#since(started),
-            bytes: text.length,
-          });
-          return this.#cookie(state, request);
-        },
-      );
+      return then(this.#create(state, text, Date.now()), () => {
+        this.#emit('created', {
+          key: state.key.slice(0, 12),
+          ms: this.#since(started),
+          bytes: text.length,
+        });
+        return this.#cookie(state, request);
+      });
     }
     if (changed) {
       const started = this.#clock('saved');

@@ -79,6 +79,13 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
+  create(key: string, record: StoredSession): boolean | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
+    if (this.#map.has(key)) return false;
+    this.#put(key, { data: record.data, atime: record.atime, user: record.user, seq: 0 });
+    return true;
+  }
+
   #put(key: string, record: Held): void {
     record.seq = ++this.#clock;
     const previous = this.#map.get(key);
