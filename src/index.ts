@@ -17,6 +17,7 @@ export {
   IdCache,
   MAX_COOKIE_HEADER,
   readCookie,
+  readCookies,
   signId,
   verifyCookieValue,
 } from './core/cookie.js';

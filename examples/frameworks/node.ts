@@ -24,8 +24,9 @@ export function start(store: Store, options: ExampleOptions): Promise<Server> {
       const { status, headers, body } = METHOD_NOT_ALLOWED;
       res.writeHead(status, headers).end(body);
     } else if (path === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end(session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
+      // Read before the headers go out, so that the answer carries `Vary: Cookie`.
+      const page = session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
+      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(page);
     } else if (path === '/login' || path === '/logout') {
       session.logged_in = path === '/login';
       res.writeHead(303, { Location: home(req.headers.host) }).end();

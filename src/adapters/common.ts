@@ -5,6 +5,7 @@
  * Nothing here imports a framework.
  * @module
  */
+import { sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import { SessionExpiredError, StoreError } from '../core/errors.js';
@@ -111,8 +112,14 @@ export function errorAnswer(
 
 /** How a request cycle around `next()` ended: an answer to send instead, or the cookie to add. */
 export type CycleOutcome =
-  | { answer: ErrorAnswer; setCookie?: undefined; thrown?: undefined }
-  | { answer?: undefined; setCookie: string | undefined; thrown: { error: unknown } | undefined };
+  | { answer: ErrorAnswer; setCookie?: undefined; read?: undefined; thrown?: undefined }
+  | {
+      answer?: undefined;
+      setCookie: string | undefined;
+      /** The handler read the session (the answer then carries `Vary: Cookie`). */
+      read: boolean;
+      thrown: { error: unknown } | undefined;
+    };
 
 /**
  * The request cycle of middleware that wraps `next()` (Koa, Hono), as web.py's processor: load,
@@ -146,7 +153,8 @@ export async function aroundNext<T extends SessionData>(
     thrown = { error };
   }
   try {
-    return { setCookie: await manager.commit(session, info), thrown };
+    const setCookie = await manager.commit(session, info);
+    return { setCookie, read: sessionWasRead(session), thrown };
   } catch (err) {
     return answerOrThrow(err);
   }

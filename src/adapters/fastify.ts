@@ -12,6 +12,7 @@
  * @module
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { SessionManager } from '../core/manager.js';
@@ -119,6 +120,12 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
       return answerWith(reply, a, true);
     }
     if (setCookie) reply.header('Set-Cookie', setCookie);
+    addCacheHeaders(
+      (name) => reply.getHeader(name),
+      (name, value) => reply.header(name, value),
+      setCookie,
+      sessionWasRead(request.session),
+    );
     return payload;
   });
 };

@@ -12,12 +12,16 @@
  */
 import type { ServerResponse } from 'node:http';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
+import { addCacheHeaders } from '../core/cache-headers.js';
 import type { ErrorAnswer } from './common.js';
 
-/** The outcome of a commit: a Set-Cookie value to add, or an answer to send instead. */
+/**
+ * The outcome of a commit: a Set-Cookie value to add (and whether the handler read the session,
+ * for `Vary: Cookie`), or an answer to send instead.
+ */
 export type CommitOutcome =
-  | { setCookie?: string | undefined; answer?: undefined }
-  | { answer: ErrorAnswer; setCookie?: undefined };
+  | { setCookie?: string | undefined; read?: boolean; answer?: undefined }
+  | { answer: ErrorAnswer; setCookie?: undefined; read?: undefined };
 
 const HELD = ['writeHead', 'write', 'end', 'flushHeaders'] as const;
 type Held = (typeof HELD)[number];
@@ -28,6 +32,17 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
   const prev = res.getHeader('set-cookie');
   if (prev === undefined) res.setHeader('Set-Cookie', value);
   else res.setHeader('Set-Cookie', [...(Array.isArray(prev) ? prev : [String(prev)]), value]);
+}
+
+/** Adds the session's Set-Cookie and cache headers (Cache-Control, Vary) to a response. */
+function addSessionHeaders(res: ServerResponse, cookie: string | undefined, read: boolean): void {
+  if (cookie) appendSetCookie(res, cookie);
+  addCacheHeaders(
+    (name) => res.getHeader(name),
+    (name, value) => res.setHeader(name, value),
+    cookie,
+    read,
+  );
 }
 
 /**
@@ -148,18 +163,20 @@ class Hold {
       for (const name of HELD) target[name] = DISCARD[name];
       return;
     }
-    let cookie = outcome.setCookie;
+    const cookie = outcome.setCookie || undefined;
+    const read = outcome.read === true;
+    let pending = cookie !== undefined || read;
     for (const [name, args] of queue) {
       let replayed = args;
-      if (cookie && !res.headersSent) {
+      if (pending && !res.headersSent) {
         if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, args);
-        appendSetCookie(res, cookie);
-        cookie = undefined;
+        addSessionHeaders(res, cookie, read);
+        pending = false;
       }
       proto[name].apply(res, replayed);
     }
-    // Nothing written yet (the handler returned first): the cookie waits among the headers.
-    if (cookie && !res.headersSent) appendSetCookie(res, cookie);
+    // Nothing written yet (the handler returned first): the headers wait among the others.
+    if (pending && !res.headersSent) addSessionHeaders(res, cookie, read);
   }
 }
 

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
+import { addCacheHeaders } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
@@ -105,5 +106,11 @@ export function session<T extends SessionData = AppData>(
     }
     if (out.thrown) throw out.thrown.error;
     if (out.setCookie) c.header('Set-Cookie', out.setCookie, { append: true });
+    addCacheHeaders(
+      (name) => c.res.headers.get(name),
+      (name, value) => c.header(name, value),
+      out.setCookie,
+      out.read === true,
+    );
   };
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Context, Middleware, Next } from 'koa';
+import { addCacheHeaders } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
@@ -35,6 +36,15 @@ declare module 'koa' {
     /** The request's session (set by websession's `session()` middleware). */
     session: Session<AppData>;
   }
+}
+
+/** The value of header `name` (any case) in an error's `headers`. */
+function headerIn(
+  headers: Record<string, string | string[]>,
+  name: string,
+): string | string[] | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
 }
 
 function answer(ctx: Context, a: ErrorAnswer): void {
@@ -82,7 +92,7 @@ export function session<T extends SessionData = AppData>(
       answer(ctx, out.answer);
       return;
     }
-    const { setCookie, thrown } = out;
+    const { setCookie, read, thrown } = out;
     // A store failure raised by a later middleware (e.g. by `session.update`): 503, as at commit.
     const storeAnswer = thrown && errorAnswer(thrown.error, manager.config.logger);
     if (storeAnswer) {
@@ -102,10 +112,24 @@ export function session<T extends SessionData = AppData>(
           else headers[name] = value;
         }
         e.headers = { ...headers, 'Set-Cookie': [...cookies, setCookie] };
+        addCacheHeaders(
+          (name) => headerIn(e.headers as Record<string, string | string[]>, name),
+          (name, value) => {
+            (e.headers as Record<string, string | string[]>)[name] = value;
+          },
+          setCookie,
+          read,
+        );
       }
       throw error;
     }
     if (setCookie) ctx.append('Set-Cookie', setCookie);
+    addCacheHeaders(
+      (name) => ctx.response.get(name),
+      (name, value) => ctx.set(name, value),
+      setCookie,
+      read,
+    );
   };
 }
 

@@ -14,6 +14,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
+import { sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { RequestInfo, SessionManager } from '../core/manager.js';
@@ -73,8 +74,8 @@ function commitOutcome<T extends SessionData>(
   };
   const committed = manager.commit(session, info);
   return isPromise(committed)
-    ? committed.then((setCookie) => ({ setCookie }), failed)
-    : { setCookie: committed };
+    ? committed.then((setCookie) => ({ setCookie, read: sessionWasRead(session) }), failed)
+    : { setCookie: committed, read: sessionWasRead(session) };
 }
 
 /** A session attached to a held response, with the function that commits it (see {@link attachSession}). */
@@ -140,8 +141,8 @@ function defaultOnError(
  * request's session.
  *
  * The session is committed before the response's headers are sent: at the handler's first
- * `writeHead`/`write`/`end`, or when its promise settles, whichever is first; changes made after
- * that are not saved. A handler that throws still commits what it set before the throw (as web.py's
+ * `writeHead`/`write`/`end`, or when its promise settles, whichever is first; a change made after
+ * that throws a `SessionStateError` (logged once through the config's `logger`) and is not saved. A handler that throws still commits what it set before the throw (as web.py's
  * processor does with try/finally), then `onError` answers.
  *
  * @param source a `SessionManager`, a `Store`, or `{ manager }` / `{ store, config }`

@@ -38,6 +38,48 @@ export function readCookie(header: string | undefined | null, name: string): str
   }
 }
 
+/**
+ * Every value of cookie `name` in a Cookie header, in header order, at most `max` of them (a
+ * browser sends one cookie per name, domain and path: a cookie planted for a parent domain or a
+ * longer path comes with the real one). Values are unquoted and percent-decoded as the `cookie`
+ * package does. Never throws.
+ */
+export function readCookies(
+  header: string | undefined | null,
+  name: string,
+  max = Number.POSITIVE_INFINITY,
+): string[] {
+  const out: string[] = [];
+  if (!header || header.length > MAX_COOKIE_HEADER || !header.includes(name)) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
+      value = value.slice(1, -1);
+    if (value.includes('%')) {
+      try {
+        value = decodeURIComponent(value);
+      } catch {
+        // kept as it is (the `cookie` package does the same)
+      }
+    }
+    out.push(value);
+    if (out.length >= max) break;
+  }
+  return out;
+}
+
+/** How many values of a repeated session cookie are looked up, at most. */
+export const MAX_CANDIDATES = 3;
+
+/** True when cookie `name` may appear more than once in `header` (a cheap, conservative test). */
+export function mayRepeat(header: string | undefined | null, name: string): boolean {
+  if (!header) return false;
+  const first = header.indexOf(name);
+  return first >= 0 && header.indexOf(name, first + name.length) >= 0;
+}
+
 const keyObjects = new Map<string, KeyObject>();
 
 function mac(id: string, key: string): string {

@@ -18,11 +18,15 @@ import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config
 import {
   type CookieOptions,
   IdCache,
+  MAX_CANDIDATES,
+  mayRepeat,
   readCookie,
+  readCookies,
   serializeExpiredCookie,
   serializeSessionCookie,
+  type VerifiedId,
 } from './cookie.js';
-import { ConfigError, SessionExpiredError, SessionStateError } from './errors.js';
+import { ConfigError, SessionExpiredError, SessionStateError, StoreError } from './errors.js';
 import {
   SessionEmitter,
   type SessionEventName,
@@ -33,6 +37,7 @@ import { GroupCommit } from './group-commit.js';
 import { generateSessionId, isValidSessionId, storeKey } from './id.js';
 import {
   createSession,
+  LATE_CHANGE,
   type Session,
   type SessionHost,
   type SessionState,
@@ -66,6 +71,9 @@ export type CommitResult = string | undefined;
 
 const KILL = { kind: 'kill' } as const;
 
+/** Tries of a new session's create-only first write before giving up (each with a fresh id). */
+const MAX_CREATE_TRIES = 3;
+
 /**
  * Loads and commits sessions against one store with one configuration.
  *
@@ -86,7 +94,15 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #host: SessionHost<T> = {
     regenerate: (s) => this.#regenerate(s),
     update: (s, fn) => this.#update(s, fn),
+    late: () => {
+      if (this.#lateLogged) return;
+      this.#lateLogged = true;
+      this.config.logger.warn(
+        `[websession] ${LATE_CHANGE} (logged once; the change threw a SessionStateError)`,
+      );
+    },
   };
+  #lateLogged = false;
   /** Memo of cookie signatures and store keys of recent ids. */
   readonly #ids: IdCache;
   readonly #calls: StoreCalls;
@@ -203,8 +219,16 @@ export class SessionManager<T extends SessionData = SessionData> {
   load(request: RequestInfo = {}): Awaitable<Session<T>> {
     if (this.#closed) return Promise.reject(new SessionStateError('this SessionManager is closed'));
     if (!this.#cleanupScheduled) this.#scheduleCleanup();
-    const raw = readCookie(request.cookie, this.config.cookie_name);
-    const verified = this.#ids.verify(raw);
+    const name = this.config.cookie_name;
+    const raw = readCookie(request.cookie, name);
+    let verified = this.#ids.verify(raw);
+    if (raw !== undefined && mayRepeat(request.cookie, name)) {
+      // The name comes more than once (a cookie planted for a parent domain or a longer path):
+      // the answer must not depend on their order.
+      const candidates = this.#candidates(request.cookie as string, name);
+      if (candidates.length > 1) return this.#loadAmong(request, candidates);
+      verified = candidates[0];
+    }
     if (!verified) return this.#wrap(newState(this.config, this.#host, request, raw !== undefined));
     const key = verified.key;
     const started = this.#clock('loaded', 'expired');
@@ -216,6 +240,90 @@ export class SessionManager<T extends SessionData = SessionData> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /** The well-formed, correctly signed, distinct values of the session cookie: at most three. */
+  #candidates(header: string, name: string): (VerifiedId & { key: string })[] {
+    const out: (VerifiedId & { key: string })[] = [];
+    for (const value of readCookies(header, name)) {
+      const verified = this.#ids.verify(value);
+      if (verified && !out.some((v) => v.key === verified.key)) out.push(verified);
+      if (out.length === MAX_CANDIDATES) break;
+    }
+    return out;
+  }
+
+  /**
+   * Loads the session among several cookie candidates: each is looked up, and the live one is
+   * taken (the most recently used when several are, then the smallest key), whatever their order
+   * in the header. When none is live, the one with a record (else the smallest key) goes through
+   * the usual expiry handling.
+   */
+  #loadAmong(
+    request: RequestInfo,
+    candidates: (VerifiedId & { key: string })[],
+  ): Awaitable<Session<T>> {
+    const started = this.#clock('loaded', 'expired');
+    const pick = (records: (StoredSession | undefined)[]): Awaitable<Session<T>> => {
+      const now = Date.now();
+      let best = -1;
+      let bestScore = -1;
+      for (let i = 0; i < candidates.length; i++) {
+        const record = records[i];
+        let score = 0;
+        if (record) {
+          score = 1;
+          try {
+            const payload = decodePayload(record.data);
+            if (this.#expiryReason(request, record, payload, now) === undefined) score = 2;
+          } catch {
+            // a corrupt record is not live
+          }
+        }
+        const better =
+          best < 0 ||
+          score > bestScore ||
+          (score === bestScore && (record?.atime ?? 0) > (records[best]?.atime ?? 0)) ||
+          (score === bestScore &&
+            (record?.atime ?? 0) === (records[best]?.atime ?? 0) &&
+            (candidates[i] as { key: string }).key < (candidates[best] as { key: string }).key);
+        if (better) {
+          best = i;
+          bestScore = score;
+        }
+      }
+      return this.#opened(
+        request,
+        candidates[best] as VerifiedId & { key: string },
+        records[best],
+        started,
+      );
+    };
+    try {
+      const records = candidates.map((c) =>
+        this.#calls.run('get', c.key, () => this.store.get(c.key)),
+      );
+      return records.some((r) => isPromise(r))
+        ? Promise.all(records).then(pick)
+        : pick(records as (StoredSession | undefined)[]);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Why a stored session is expired for this request, or undefined when it is live. */
+  #expiryReason(
+    request: RequestInfo,
+    record: StoredSession,
+    payload: SessionPayload,
+    now: number,
+  ): SessionEvents['expired']['reason'] | undefined {
+    const c = this.config;
+    if (now - record.atime > c.timeout * 1000) return 'timeout';
+    if (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000)
+      return 'lifetime';
+    if (!c.ignore_change_ip && payload.meta.ip !== request.ip) return 'ip';
+    return undefined;
   }
 
   /** The session of a record as read (or none): decoded and checked for expiry. */
@@ -238,10 +346,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     let reason: SessionEvents['expired']['reason'] | undefined;
     const now = Date.now();
     if (!record || !payload) reason = 'unknown';
-    else if (now - record.atime > c.timeout * 1000) reason = 'timeout';
-    else if (c.lifetime !== undefined && now - payload.meta.created > c.lifetime * 1000)
-      reason = 'lifetime';
-    else if (!c.ignore_change_ip && payload.meta.ip !== request.ip) reason = 'ip';
+    else reason = this.#expiryReason(request, record, payload, now);
     if (reason !== undefined) {
       if (reason !== 'unknown')
         this.#emit('expired', { key: key.slice(0, 12), ms: this.#since(started), reason });
@@ -299,14 +404,30 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
-    if (state.committed)
-      throw new SessionStateError('session.update() after the request was committed');
+    if (state.committed) {
+      this.#host.late(state);
+      throw new SessionStateError(LATE_CHANGE);
+    }
     if (state.replacedKey) await this.#finishRegenerate(state);
     if (state.dead) {
       fn(state.data);
       return { ...state.data };
     }
     const wasNew = state.isNew;
+    if (wasNew) {
+      // The first write of a new session is create-only (a repeated id never lands on another
+      // visitor's record); the update then runs on the record as stored.
+      const text = checkSize(payloadText(state), this.config.max_size);
+      const now = Date.now();
+      await this.#create(state, text, now);
+      state.isNew = false;
+      state.sendCookie = true;
+      state.baseline = text;
+      state.atime = now;
+      state.touched = undefined;
+      state.metaChanged = false;
+      state.hadFlash = false;
+    }
     const { keys } = requestChanges(state as SessionState<SessionData>);
     const started = this.#clock(wasNew ? 'created' : 'saved');
     const outcome = await this.#group.submit(
@@ -344,6 +465,42 @@ export class SessionManager<T extends SessionData = SessionData> {
     return { ...state.data };
   }
 
+  /**
+   * Stores a new (or regenerated) session's first record create-only, so that a repeated id never
+   * overwrites another visitor's record: when the key is taken, a new id is drawn and the write
+   * tried again (a few times; then a StoreError). Stores without `create` are written with `set`.
+   */
+  #create(state: SessionState<T>, text: string, atime: number): Awaitable<void> {
+    const store = this.store;
+    const record = { data: text, atime, user: state.meta.user };
+    const attempt = (tries: number): Awaitable<void> => {
+      const key = state.key;
+      const created = store.create
+        ? this.#calls.run('create', key, () =>
+            (store.create as NonNullable<Store['create']>)(key, record),
+          )
+        : then(
+            this.#calls.run('set', key, () => store.set(key, record)),
+            () => true,
+          );
+      return then(created, (ok) => {
+        if (ok) return undefined;
+        if (tries >= MAX_CREATE_TRIES)
+          throw new StoreError(
+            store.kind,
+            `${MAX_CREATE_TRIES} new session ids in a row were taken already: is the random source broken?`,
+          );
+        this.config.logger.warn(
+          `[websession] [${store.kind}] a new session id was taken already (the random source repeated?); drew another, the stored session is untouched`,
+        );
+        state.id = generateSessionId();
+        state.key = storeKey(state.id);
+        return attempt(tries + 1);
+      });
+    };
+    return attempt(1);
+  }
+
   /** Removes the record of `key`: in the batch of its session when one is in flight, else now. */
   #remove(key: string): Awaitable<unknown> {
     return this.#group.busy(key)
@@ -363,30 +520,27 @@ export class SessionManager<T extends SessionData = SessionData> {
     const text = checkSize(payloadText(state), this.config.max_size);
     const now = Date.now();
     const started = this.#clock('created');
-    const key = state.key;
-    const record = { data: text, atime: now, user: state.meta.user };
-    return then(
-      this.#calls.run('set', key, () => this.store.set(key, record)),
-      () =>
-        then(this.#group.submit(old, KILL, false), (outcome) => {
-          state.replacedKey = undefined;
-          if (!outcome.alive)
-            return then(
-              this.#calls.run('delete', key, () => this.store.delete(key)),
-              () => {
-                state.dead = true;
-              },
-            );
-          this.#emit('created', {
-            key: key.slice(0, 12),
-            ms: this.#since(started),
-            bytes: text.length,
-          });
-          state.isNew = false;
-          state.baseline = text;
-          state.atime = now;
-          return undefined;
-        }),
+    return then(this.#create(state, text, now), () =>
+      then(this.#group.submit(old, KILL, false), (outcome) => {
+        const key = state.key;
+        state.replacedKey = undefined;
+        if (!outcome.alive)
+          return then(
+            this.#calls.run('delete', key, () => this.store.delete(key)),
+            () => {
+              state.dead = true;
+            },
+          );
+        this.#emit('created', {
+          key: key.slice(0, 12),
+          ms: this.#since(started),
+          bytes: text.length,
+        });
+        state.isNew = false;
+        state.baseline = text;
+        state.atime = now;
+        return undefined;
+      }),
     );
   }
 
@@ -430,18 +584,14 @@ export class SessionManager<T extends SessionData = SessionData> {
     if (state.isNew) {
       const text = checkSize(payloadText(state), this.config.max_size);
       const started = this.#clock('created');
-      const record = { data: text, atime: Date.now(), user: state.meta.user };
-      return then(
-        this.#calls.run('set', key, () => this.store.set(key, record)),
-        () => {
-          this.#emit('created', {
-            key: key.slice(0, 12),
-            ms: this.#since(started),
-            bytes: text.length,
-          });
-          return this.#cookie(state, request);
-        },
-      );
+      return then(this.#create(state, text, Date.now()), () => {
+        this.#emit('created', {
+          key: state.key.slice(0, 12),
+          ms: this.#since(started),
+          bytes: text.length,
+        });
+        return this.#cookie(state, request);
+      });
     }
     if (changed) {
       const started = this.#clock('saved');

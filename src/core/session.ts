@@ -129,6 +129,8 @@ export interface SessionState<T extends SessionData = SessionData> {
 export interface SessionHost<T extends SessionData> {
   regenerate(state: SessionState<T>): void;
   update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>>;
+  /** A change was made after the commit (it throws; the host logs it where nobody may see that). */
+  late(state: SessionState<T>): void;
 }
 
 const hasOwn = (o: object, k: PropertyKey) => Object.hasOwn(o, k);
@@ -139,7 +141,20 @@ function checkKey(key: unknown): string {
   return key;
 }
 
+/** The message of a change made once the session was committed. */
+export const LATE_CHANGE =
+  'the session was changed after its response started (the headers were sent and the session saved): this change is not saved; change the session before the first write of the response';
+
+/** Throws (and has the host log, once) for a change made after the session was committed. */
+function notCommitted(state: SessionState<SessionData>): void {
+  if (state.committed) {
+    state.host.late(state);
+    throw new SessionStateError(LATE_CHANGE);
+  }
+}
+
 function alive(state: SessionState<SessionData>): void {
+  if (state.committed) notCommitted(state);
   if (state.killed) throw new SessionStateError('this session was killed in this request');
 }
 
@@ -190,6 +205,7 @@ class SessionMethods {
     deleteKey(this[STATE], key);
   }
   kill(): void {
+    notCommitted(this[STATE]);
     this[STATE].killed = true;
   }
   regenerate(): void {
@@ -197,7 +213,15 @@ class SessionMethods {
     this[STATE].host.regenerate(this[STATE]);
   }
   update(fn: (data: Partial<SessionData>) => void): Promise<Partial<SessionData>> {
-    alive(this[STATE]);
+    const state = this[STATE];
+    if (state.committed) {
+      try {
+        notCommitted(state);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    alive(state);
     return this[STATE].host.update(this[STATE], fn);
   }
   flash(key: string, value: unknown): void {

@@ -180,14 +180,36 @@ export class DiskStore implements Store {
   set(key: string, record: StoredSession): Awaitable<void> {
     try {
       const file = this.pathOf(key);
-      if (!this.#blocking || this.#fsync) return this.#writeAsync(key, file, record);
+      // (The boolean answers `create`; a set always writes.)
+      if (!this.#blocking || this.#fsync)
+        return this.#writeAsync(key, file, record) as Promise<unknown> as Promise<void>;
       this.#writeSync(key, file, record);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  async #writeAsync(key: string, file: string, record: StoredSession): Promise<void> {
+  /**
+   * Writes the record only if there is none: the temp file is linked to the final name (an
+   * exclusive create, atomic on every POSIX file system; never a rename over a record). False
+   * when the name is taken.
+   */
+  create(key: string, record: StoredSession): Awaitable<boolean> {
+    try {
+      const file = this.pathOf(key);
+      if (!this.#blocking || this.#fsync) return this.#writeAsync(key, file, record, true);
+      return this.#writeSync(key, file, record, true);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #writeAsync(
+    key: string,
+    file: string,
+    record: StoredSession,
+    exclusive = false,
+  ): Promise<boolean> {
     const shard = this.#shard(key);
     const tmp = tempName(file);
     try {
@@ -210,7 +232,16 @@ export class DiskStore implements Store {
         const when = record.atime / 1000;
         await fsp.utimes(tmp, when, when);
       }
-      await fsp.rename(tmp, file);
+      if (exclusive) {
+        try {
+          await fsp.link(tmp, file);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          await fsp.rm(tmp, { force: true });
+          return false;
+        }
+        await fsp.rm(tmp, { force: true });
+      } else await fsp.rename(tmp, file);
       if (this.#fsync) {
         const dirHandle = await fsp.open(shard, 'r');
         try {
@@ -224,6 +255,7 @@ export class DiskStore implements Store {
       if (isNotFound(err)) this.#shards.delete(shard);
       this.#fail('write', err);
     }
+    return true;
   }
 
   update(key: string, mutator: StoreMutator): Awaitable<StoredSession | undefined> {
@@ -269,7 +301,7 @@ export class DiskStore implements Store {
   }
 
   /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
-  #writeSync(key: string, file: string, record: StoredSession): void {
+  #writeSync(key: string, file: string, record: StoredSession, exclusive = false): boolean {
     const shard = this.#shard(key);
     const tmp = tempName(file);
     try {
@@ -284,7 +316,16 @@ export class DiskStore implements Store {
         const when = record.atime / 1000;
         fs.utimesSync(tmp, when, when);
       }
-      fs.renameSync(tmp, file);
+      if (exclusive) {
+        try {
+          fs.linkSync(tmp, file);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          return false;
+        } finally {
+          fs.rmSync(tmp, { force: true });
+        }
+      } else fs.renameSync(tmp, file);
     } catch (err) {
       try {
         fs.rmSync(tmp, { force: true });
@@ -294,6 +335,7 @@ export class DiskStore implements Store {
       if (isNotFound(err)) this.#shards.delete(shard);
       this.#fail('write', err);
     }
+    return true;
   }
 
   #unlinkSync(file: string): void {

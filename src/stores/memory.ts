@@ -79,6 +79,13 @@ export class MemoryStore implements Store {
     return undefined;
   }
 
+  create(key: string, record: StoredSession): boolean | Promise<never> {
+    if (!isValidSessionId(key)) return this.#badKey();
+    if (this.#map.has(key)) return false;
+    this.#put(key, record);
+    return true;
+  }
+
   /**
    * Stores `record` under `key`. A record already held is changed in place and moves to the
    * recent end only from the older half of the map (as a read): with a million sessions, a new

@@ -102,6 +102,10 @@ bind(5, ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
+// The same, only when KEYS[1] does not exist (a new session's first write); returns 0 when it does.
+const CREATE_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+${SET_SCRIPT}`;
+
 // KEYS[1] key; ARGV: atime, ttl ms (<= 0: delete). Returns the user hash ('' for none), or 0 when absent.
 const TOUCH_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if tonumber(ARGV[2]) <= 0 then redis.call('DEL', KEYS[1]) return 0 end
@@ -153,6 +157,7 @@ const script = (body: string): Script => {
 const CLOCK_REFRESH_MS = 60_000;
 const SCRIPTS = {
   set: script(SET_SCRIPT),
+  create: script(CREATE_SCRIPT),
   touch: script(TOUCH_SCRIPT),
   cas: script(casScript('v')),
   casData: script(casScript('d')),
@@ -549,6 +554,23 @@ export class RedisStore implements Store {
       ttl,
       ...bound.args,
     ]);
+  }
+
+  async create(key: string, record: StoredSession): Promise<boolean> {
+    const k = this.#key(key);
+    this.#written.note(key, undefined);
+    const ttl = this.#remaining(record.atime);
+    // Already idle past the TTL: as if Redis expired it at once (nothing to write).
+    if (ttl <= 0) return (await this.#run('create', ['EXISTS', k])) === 0;
+    const bound = await this.#bind('create', k, key, record.user, ttl);
+    const done = await this.#script('create', SCRIPTS.create, bound.keys, [
+      record.data,
+      record.atime,
+      randomVersion(),
+      ttl,
+      ...bound.args,
+    ]);
+    return Number(done) === 1;
   }
 
   async update(

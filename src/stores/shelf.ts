@@ -201,14 +201,28 @@ export class ShelfStore implements Store {
   }
 
   async set(key: string, record: StoredSession): Promise<void> {
+    await this.#write(key, record, false);
+  }
+
+  async create(key: string, record: StoredSession): Promise<boolean> {
+    return this.#write(key, record, true);
+  }
+
+  /**
+   * Writes both entries in one transaction (they commit together, or neither does); with
+   * `onlyNew`, only when there is no record (LMDB's write transaction is one writer at a time,
+   * file-wide: the check and the write are one step for every process, as `ifNoExists`).
+   */
+  async #write(key: string, record: StoredSession, onlyNew: boolean): Promise<boolean> {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      // One transaction: both entries commit together, or neither does.
-      await h.data.transaction(() => {
+      return await h.data.transaction(() => {
+        if (onlyNew && h.data.get(key) !== undefined) return false;
         h.data.putSync(key, record.data);
         h.atimes.putSync(key, record.atime);
         ShelfStore.#index(h, key, record.user);
+        return true;
       });
     } catch (err) {
       throw await this.#error('write', err);

@@ -77,6 +77,13 @@ export interface Store {
   /** Writes (creates or replaces) the record under `key`, atomically: never a torn record. */
   set(key: string, record: StoredSession): Awaitable<void>;
   /**
+   * Writes the record under `key` only if there is none (create-only, atomic against every
+   * writer the store's lock reaches: an insert without upsert, SET NX, an exclusive file
+   * create). Returns false, writing nothing, when a record is there: the manager then draws a
+   * new id. Every built-in store has it; a store without it is written with `set`.
+   */
+  create?(key: string, record: StoredSession): Awaitable<boolean>;
+  /**
    * Read-modify-write of one record under a per-key lock (see `capabilities.lock`). Returns
    * the record now stored (undefined when none).
    *

@@ -5,6 +5,7 @@
  * @module
  */
 import { type Awaitable, isPromise, then } from '../core/awaitable.js';
+import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { RequestInfo, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
@@ -57,6 +58,17 @@ function finish<T extends SessionData>(
 ): Awaitable<unknown> {
   return then(manager.commit(session, request), (setCookie) => {
     if (setCookie) header('Set-Cookie', setCookie);
+    const headers = getContext().headers;
+    addCacheHeaders(
+      (name) => {
+        const values: string[] = [];
+        for (const [key, value] of headers) if (key.toLowerCase() === name) values.push(value);
+        return values.length === 0 ? undefined : values.join(', ');
+      },
+      (name, value) => header(name, value, true),
+      setCookie,
+      sessionWasRead(session),
+    );
     return outcome();
   });
 }

@@ -2,11 +2,13 @@
 // framework (the web.py layer, node:http, Express 5 and 4, Fastify, Hono, Koa) on loopback.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   decodePayload,
   MemoryStore,
   type SessionConfig,
   SessionManager,
+  SessionStateError,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -14,7 +16,14 @@ import { STORE_UNAVAILABLE_BODY } from 'websession/node';
 import * as web from 'websession/web';
 import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
 import { SpyStore } from '../helpers/spy-store.js';
-import { BOOM_VALUE, FEATURE_USER, FLASH_MESSAGE, FRAMEWORKS, type Running } from './servers.js';
+import {
+  BOOM_VALUE,
+  FEATURE_USER,
+  FLASH_MESSAGE,
+  FRAMEWORKS,
+  LATE_OUTCOMES,
+  type Running,
+} from './servers.js';
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
 
@@ -23,6 +32,8 @@ interface Answer {
   body: string;
   setCookies: string[];
   location: string | null;
+  cacheControl: string | null;
+  vary: string | null;
 }
 
 async function get(
@@ -41,6 +52,8 @@ async function get(
     body: await res.text(),
     setCookies: res.headers.getSetCookie(),
     location: res.headers.get('location'),
+    cacheControl: res.headers.get('cache-control'),
+    vary: res.headers.get('vary'),
   };
 }
 
@@ -128,6 +141,42 @@ for (const name of Object.keys(FRAMEWORKS)) {
         assert.equal(memory.size, 0);
         assert.equal((await get(app, '/', cookie)).body, LOGGED_OUT);
         assert.equal(memory.size, 0);
+      });
+    });
+
+    it('cache headers: Cache-Control private, no-store with the cookie; Vary: Cookie when the session was read', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const first = await get(app, '/');
+        assert.equal(first.body, LOGGED_OUT);
+        assert.deepEqual(first.setCookies, []);
+        assert.match(first.vary ?? '', /\bCookie\b/i, 'the page read the session: Vary: Cookie');
+        assert.doesNotMatch(first.cacheControl ?? '', /no-store/, 'no cookie: no no-store');
+        assert.equal((first.vary ?? '').match(/cookie/gi)?.length, 1, 'Cookie named once');
+
+        const login = await get(app, '/login');
+        const cookie = cookieOf(login);
+        assert.equal(login.cacheControl, 'private, no-store');
+
+        const again = await get(app, '/', cookie);
+        assert.equal(again.body, LOGGED_IN);
+        assert.deepEqual(again.setCookies, []);
+        assert.match(again.vary ?? '', /\bCookie\b/i);
+
+        const kill = await get(app, '/kill', cookie);
+        assert.match(kill.setCookies[0] ?? '', /Max-Age=0/i);
+        assert.equal(kill.cacheControl, 'private, no-store', 'the expiring cookie too');
+      });
+    });
+
+    it('two session cookies (one planted, unknown): the live one is used whatever their order', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const real = cookieOf(await get(app, '/login'));
+        const planted = `webpy_session_id=${'ab'.repeat(32)}`;
+        for (const header of [`${planted}; ${real}`, `${real}; ${planted}`]) {
+          const page = await get(app, '/', header);
+          assert.equal(page.body, LOGGED_IN, header);
+          assert.deepEqual(page.setCookies, []);
+        }
       });
     });
 
@@ -293,6 +342,31 @@ for (const name of Object.keys(FRAMEWORKS)) {
           assert.equal(sessions[0]!.key, storeKey(cookie.slice(cookie.indexOf('=') + 1)));
           assert.equal(sessions[0]!.userAgent, userAgent);
           assert.equal(sessions[0]!.ip, '127.0.0.1');
+        },
+        'features',
+      );
+    });
+
+    it('a change after the response started throws SessionStateError, is logged once, and is not saved', async () => {
+      const warnings: string[] = [];
+      await withApp(
+        name,
+        { logger: { warn: (message) => warnings.push(message) } },
+        async ({ app, memory }) => {
+          LATE_OUTCOMES.length = 0;
+          const first = await get(app, '/late');
+          assert.equal(first.body, 'ok');
+          const second = await get(app, '/late');
+          for (let i = 0; i < 100 && LATE_OUTCOMES.length < 2; i++) await sleep(10);
+          assert.equal(LATE_OUTCOMES.length, 2);
+          for (const outcome of LATE_OUTCOMES) {
+            assert.ok(outcome instanceof SessionStateError, String(outcome));
+            assert.match((outcome as Error).message, /after its response started/);
+          }
+          const late = warnings.filter((w) => w.includes('after its response started'));
+          assert.equal(late.length, 1, 'logged once');
+          assert.deepEqual(await stored(memory, cookieOf(first)), { early: true });
+          assert.deepEqual(await stored(memory, cookieOf(second)), { early: true });
         },
         'features',
       );

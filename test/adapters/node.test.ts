@@ -11,6 +11,7 @@ import {
   MemoryStore,
   type Session,
   SessionManager,
+  SessionStateError,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -67,6 +68,36 @@ async function serve(handler: Handler, store = new MemoryStore()) {
 }
 
 describe('websession/node: commit before headers', () => {
+  it("cache headers: keeps the application's Cache-Control, appends Cookie to its Vary once", async () => {
+    const s = await serve((req, res, session) => {
+      if (req.url === '/own') {
+        session.user = 'ann';
+        res.setHeader('Cache-Control', 'no-cache');
+        const seen = session.get('user');
+        res.writeHead(200, { Vary: 'Accept-Encoding' }).end(String(seen));
+      } else if (req.url === '/twice') {
+        res.writeHead(200, { Vary: 'accept, Cookie' }).end(String(session.get('user', '-')));
+      } else {
+        session.user = 'bob';
+        res.end('written only');
+      }
+    });
+    try {
+      const own = await s.get('/own');
+      assert.equal(own.cookies.length, 1);
+      assert.equal(own.headers.get('cache-control'), 'no-cache');
+      assert.equal(own.headers.get('vary'), 'Accept-Encoding, Cookie');
+      const twice = await s.get('/twice');
+      assert.equal(twice.headers.get('vary'), 'accept, Cookie');
+      assert.equal(twice.headers.get('cache-control'), null);
+      const written = await s.get('/write');
+      assert.equal(written.headers.get('cache-control'), 'private, no-store');
+      assert.equal(written.headers.get('vary'), null);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps a Set-Cookie given to writeHead as an object, and adds the session cookie', async () => {
     const s = await serve((_req, res, session) => {
       session.user = 'ann';
@@ -175,17 +206,24 @@ describe('websession/node: commit before headers', () => {
     }
   });
 
-  it('changes after the response started are not saved (documented), and break nothing', async () => {
+  it('a change after the response started throws SessionStateError (the handler can catch it) and is not saved', async () => {
+    let caught: unknown;
     const s = await serve(async (_req, res, session) => {
       session.before = 1;
-      res.end('done');
+      res.write('streaming ');
+      try {
+        session.after = 2;
+      } catch (err) {
+        caught = err;
+      }
       await sleep(10);
-      session.after = 2;
+      res.end('done');
     });
     try {
       const r = await s.get();
-      assert.equal(r.body, 'done');
-      await sleep(30);
+      assert.equal(r.body, 'streaming done');
+      assert.ok(caught instanceof SessionStateError);
+      assert.match((caught as Error).message, /after its response started/);
       assert.deepEqual(await s.data(r.cookies), { before: 1 });
       assert.deepEqual(s.errors, []);
     } finally {

@@ -79,9 +79,28 @@ type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; locati
  * The feature routes, written once and served by every framework's `features` app:
  * `GET /login-as` binds the session to {@link FEATURE_USER} (answers `ok`);
  * `POST /flash` flashes {@link FLASH_MESSAGE} under `notice` and answers 303 to `/show`;
- * `GET /show` answers the flashes of the previous request as JSON (read once); anything else 404.
+ * `GET /show` answers the flashes of the previous request as JSON (read once);
+ * `GET /late` sets `early`, answers `ok`, then sets `late` 30 ms later (see {@link LATE_OUTCOMES});
+ * anything else 404.
  */
+/** What each change made by `GET /late` after its answer gave: the error thrown, or 'saved'. */
+export const LATE_OUTCOMES: unknown[] = [];
+
 function featureRoute(method: string, path: string, session: Session): FeatureAnswer {
+  if (method === 'GET' && path === '/late') {
+    // Answers at once, then changes the session once the answer is out (as a streaming
+    // response's producer would).
+    session.early = true;
+    setTimeout(() => {
+      try {
+        session.late = true;
+        LATE_OUTCOMES.push('saved');
+      } catch (err) {
+        LATE_OUTCOMES.push(err);
+      }
+    }, 30);
+    return { status: 200, body: 'ok' };
+  }
   if (method === 'GET' && path === '/login-as') {
     session.setUser(FEATURE_USER);
     session.logged_in = true;

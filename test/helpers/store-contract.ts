@@ -69,6 +69,27 @@ export function describeStoreContract(
       assert.equal((await store.get(k))?.data, 'two');
     });
 
+    it('create writes only a missing record: false, and the record untouched, when the key is taken', async () => {
+      assert.equal(typeof store.create, 'function', 'every built-in store has create()');
+      const create = (k: string, r: StoredSession) =>
+        (store.create as NonNullable<Store['create']>).call(store, k, r);
+      const k = key();
+      assert.equal(await create(k, { ...rec('first'), user: 'ann' }), true);
+      assert.equal((await store.get(k))?.data, 'first');
+      assert.equal(await create(k, rec('second')), false);
+      assert.equal((await store.get(k))?.data, 'first', 'never overwritten');
+      // Parallel creates of one key: exactly one wins, and its record is the one stored.
+      const k2 = key();
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => create(k2, rec(`racer ${i}`))),
+      );
+      assert.equal(results.filter(Boolean).length, 1, JSON.stringify(results));
+      assert.equal((await store.get(k2))?.data, `racer ${results.indexOf(true)}`);
+      await store.delete(k);
+      assert.equal(await create(k, rec('again')), true, 'free again once deleted');
+      assert.equal((await store.get(k))?.data, 'again');
+    });
+
     it('delete removes, and deleting a missing key is a no-op', async () => {
       const k = key();
       await store.set(k, rec('x'));

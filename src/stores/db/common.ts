@@ -19,6 +19,8 @@ export interface Backend {
   readonly kind: Dbn;
   get(key: string): Promise<StoredSession | undefined>;
   set(key: string, record: StoredSession): Promise<void>;
+  /** Inserts the row only if there is none (no upsert); false when the key is taken. */
+  create?(key: string, record: StoredSession): Promise<boolean>;
   update(
     key: string,
     mutator: StoreMutator,

@@ -303,6 +303,24 @@ export class DBStore implements Store {
     return this.#run('set', (b) => b.set(key, record));
   }
 
+  /**
+   * Inserts the row only if the key is free (false when taken). Engines without a dedicated
+   * insert run it as the locked update whose mutator writes only when there is no row.
+   */
+  async create(key: string, record: StoredSession): Promise<boolean> {
+    assertKey(key, this.kind);
+    checkMutation(record);
+    return this.#run('create', async (b) => {
+      if (b.create) return b.create(key, record);
+      let created = false;
+      await b.update(key, (current) => {
+        created = current === undefined;
+        return created ? record : undefined;
+      });
+      return created;
+    });
+  }
+
   async update(
     key: string,
     mutator: StoreMutator,

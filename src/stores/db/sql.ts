@@ -105,6 +105,12 @@ const toRecord = (row: Record<string, unknown>): StoredSession => ({
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The Backend of a client/server engine. */
+/** A unique-key violation (MySQL ER_DUP_ENTRY, PostgreSQL 23505). */
+function isDuplicateKey(err: unknown): boolean {
+  const e = err as { errno?: unknown; code?: unknown } | null;
+  return e?.errno === 1062 || e?.code === 'ER_DUP_ENTRY' || e?.code === '23505';
+}
+
 export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
   const mutex = new KeyedMutex();
   const written = new LastWritten();
@@ -167,6 +173,18 @@ export function sqlBackend(d: SqlDialect, source: SqlSource): Backend {
       source.once(async (c) => {
         written.note(key, undefined);
         await c.run(d.upsert(key, record.atime, record.data, userValue(record)));
+      }),
+    // An insert that fails on the unique key (PostgreSQL: ON CONFLICT DO NOTHING, no row;
+    // MySQL: a plain INSERT, ER_DUP_ENTRY): never an upsert.
+    create: (key, record) =>
+      source.once(async (c) => {
+        written.note(key, undefined);
+        try {
+          return (await c.run(d.insertNew(key, record.atime, record.data, userValue(record)))) > 0;
+        } catch (err) {
+          if (isDuplicateKey(err)) return false;
+          throw err;
+        }
       }),
     // One transaction per key at a time from this process (the row lock orders other processes).
     update: (key, mutator, expected) =>
