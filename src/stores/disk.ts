@@ -67,12 +67,33 @@ function tempName(file: string): string {
   return `${file}.${TEMP_TAG}.${++writes}${TMP}`;
 }
 
+/** Opens a record for reading without following a symbolic link (where the OS has O_NOFOLLOW). */
+const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
+
+/** Creates or appends to a user index entry without following a symbolic link. */
+const APPEND_FLAGS =
+  fs.constants.O_WRONLY |
+  fs.constants.O_CREAT |
+  fs.constants.O_APPEND |
+  (fs.constants.O_NOFOLLOW ?? 0);
+
+/** The error of opening a symbolic link with O_NOFOLLOW. */
+function isLink(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ELOOP';
+}
+
+/** A file mode as `0755`. */
+function modeText(mode: number): string {
+  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
 /**
- * Stores each session in its own file below `dir` (created if missing).
+ * Stores each session in its own file below `dir` (created private, mode 0700, if missing).
+ * @throws ConfigError when `dir` exists and group or others can write to it
  *
  * @example
  * const store = new DiskStore('sessions');
@@ -102,8 +123,32 @@ export class DiskStore implements Store {
       gatherWrites: true,
     };
     this.#mode = options.fileMode ?? 0o600;
+    let existing: fs.Stats | undefined;
+    try {
+      existing = fs.statSync(this.dir);
+    } catch (err) {
+      if (!isNotFound(err))
+        throw new StoreError(
+          this.kind,
+          `cannot read folder ${this.dir}: ${(err as Error).message}`,
+          {
+            cause: err,
+          },
+        );
+    }
+    if (existing) {
+      // A file written here by another local user would load as a session of theirs.
+      if (!existing.isDirectory()) throw new ConfigError(`DiskStore: ${this.dir} is not a folder`);
+      if ((existing.mode & 0o022) !== 0)
+        throw new ConfigError(
+          `DiskStore: folder ${this.dir} has mode ${modeText(existing.mode)}: others can write to it, and a session file written there would be trusted. Make it private (chmod 700 ${this.dir}) or give another folder`,
+        );
+      return;
+    }
     try {
       mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      // Private whatever the umask: the store created it.
+      fs.chmodSync(this.dir, 0o700);
     } catch (err) {
       throw new StoreError(
         this.kind,
@@ -111,6 +156,29 @@ export class DiskStore implements Store {
         { cause: err },
       );
     }
+  }
+
+  /**
+   * Checks a shard folder just made or found: a real folder (never a symbolic link, which would
+   * send records outside the store) that only its owner can write to.
+   */
+  #checkShard(shard: string): void {
+    let stat: fs.Stats;
+    try {
+      stat = fs.lstatSync(shard);
+    } catch (err) {
+      this.#fail('write', err);
+    }
+    if (stat.isSymbolicLink() || !stat.isDirectory())
+      throw new StoreError(
+        this.kind,
+        `${shard} is not a folder (a symbolic link?): refused, the store never follows a link inside ${this.dir}`,
+      );
+    if ((stat.mode & 0o022) !== 0)
+      throw new StoreError(
+        this.kind,
+        `${shard} has mode ${modeText(stat.mode)}: others can write to it; refused`,
+      );
   }
 
   #shard(key: string): string {
@@ -127,6 +195,7 @@ export class DiskStore implements Store {
     const shard = this.#shard(key);
     if (this.#shards.has(shard)) return;
     await fsp.mkdir(shard, { recursive: true, mode: 0o700 });
+    this.#checkShard(shard);
     this.#shards.add(shard);
   }
 
@@ -150,10 +219,15 @@ export class DiskStore implements Store {
 
   async #readAsync(file: string): Promise<StoredSession | undefined> {
     try {
-      const [data, stat] = await Promise.all([fsp.readFile(file, 'utf8'), fsp.stat(file)]);
-      return { data, atime: stat.mtimeMs };
+      const handle = await fsp.open(file, READ_FLAGS);
+      try {
+        const [data, stat] = await Promise.all([handle.readFile('utf8'), handle.stat()]);
+        return { data, atime: stat.mtimeMs };
+      } finally {
+        await handle.close();
+      }
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err) || isLink(err)) return undefined;
       this.#fail('read', err);
     }
   }
@@ -162,9 +236,9 @@ export class DiskStore implements Store {
   #readSync(file: string): StoredSession | undefined {
     let fd: number;
     try {
-      fd = fs.openSync(file, 'r');
+      fd = fs.openSync(file, READ_FLAGS);
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err) || isLink(err)) return undefined;
       this.#fail('read', err);
     }
     try {
@@ -309,7 +383,7 @@ export class DiskStore implements Store {
       if (record.user !== undefined) {
         const dir = this.#userDir(record.user);
         fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.writeFileSync(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
+        fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
       }
       fs.writeFileSync(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
       if (Math.abs(Date.now() - record.atime) > 1000) {
@@ -354,6 +428,7 @@ export class DiskStore implements Store {
     } catch (err) {
       this.#fail('write', err);
     }
+    this.#checkShard(shard);
     this.#shards.add(shard);
   }
 
@@ -397,7 +472,7 @@ export class DiskStore implements Store {
   async #mark(user: string, key: string): Promise<void> {
     const dir = this.#userDir(user);
     await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await fsp.writeFile(path.join(dir, key), '', { flag: 'a', mode: this.#mode });
+    await (await fsp.open(path.join(dir, key), APPEND_FLAGS, this.#mode)).close();
   }
 
   /**
@@ -454,7 +529,7 @@ export class DiskStore implements Store {
       const file = this.pathOf(key);
       if (!this.#blocking) return this.#touchAsync(file, atime);
       try {
-        fs.utimesSync(file, atime / 1000, atime / 1000);
+        fs.lutimesSync(file, atime / 1000, atime / 1000);
       } catch (err) {
         if (!isNotFound(err)) this.#fail('touch', err);
       }
@@ -465,7 +540,7 @@ export class DiskStore implements Store {
 
   async #touchAsync(file: string, atime: number): Promise<void> {
     try {
-      await fsp.utimes(file, atime / 1000, atime / 1000);
+      await fsp.lutimes(file, atime / 1000, atime / 1000);
     } catch (err) {
       if (!isNotFound(err)) this.#fail('touch', err);
     }
@@ -508,7 +583,7 @@ export class DiskStore implements Store {
         if (KEY_FILE.test(entry.name)) {
           if (++scanned % 1000 === 0) onProgress?.({ scanned, removed });
           const key = entry.name.slice(0, 64);
-          const stat = await fsp.stat(file).catch(() => undefined);
+          const stat = await fsp.lstat(file).catch(() => undefined);
           if (!stat || stat.mtimeMs >= cutoff) continue;
           // Re-check under the lock: a request may have touched it since the stat.
           let expired = false;
@@ -523,7 +598,7 @@ export class DiskStore implements Store {
           if (expired) removed++;
         } else if (entry.name.endsWith(TMP)) {
           // Temp files left by a process killed mid-write.
-          const stat = await fsp.stat(file).catch(() => undefined);
+          const stat = await fsp.lstat(file).catch(() => undefined);
           if (stat && stat.mtimeMs < tmpCutoff) await fsp.rm(file, { force: true }).catch(() => {});
         }
       }
@@ -535,7 +610,10 @@ export class DiskStore implements Store {
 
   async #shardNames(): Promise<string[]> {
     try {
-      return (await fsp.readdir(this.dir)).filter((name) => /^[0-9a-f]{2}$/.test(name));
+      // Real folders only: a shard that is a symbolic link is never followed.
+      return (await fsp.readdir(this.dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory() && /^[0-9a-f]{2}$/.test(e.name))
+        .map((e) => e.name);
     } catch (err) {
       if (isNotFound(err)) return [];
       this.#fail('list', err);

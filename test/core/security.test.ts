@@ -194,7 +194,7 @@ describe('security: a full or read-only disk', () => {
     skip: canMount ? false : 'needs root to mount a tiny tmpfs',
   }, async () => {
     const dir = await mkdtemp(join(tmpdir(), 'websession-full-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,mode=700', 'tmpfs', dir]);
     try {
       const store = new DiskStore(dir);
       const manager = new SessionManager<{ user: string; blob: string }>(store, {
