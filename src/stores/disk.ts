@@ -56,6 +56,10 @@ export interface DiskStoreOptions {
 const SUFFIX = '.sess';
 const TMP = '.tmp';
 const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
+/** A lock file of this store's records (see disk-lock.ts). */
+const LOCK_FILE = /^[0-9a-f]{64}\.sess\.lock$/;
+/** A temp file of this store (`<key>.sess.<pid>.<tag>[.<n>].tmp`): the only `.tmp` cleanup removes. */
+const TEMP_FILE = /^[0-9a-f]{64}\.sess\.\d+\.[0-9a-f]+(?:\.\d+)?\.tmp$/;
 
 /** Writes made by this process, for unique temp names without a call to the random source. */
 let writes = 0;
@@ -566,9 +570,13 @@ export class DiskStore implements Store {
 
   async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
     let scanned = 0;
+    let skipped = 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const tmpCutoff = Date.now() - 3600_000;
     let removed = 0;
+    // Entries of the folder that are neither a shard folder nor the store's own: counted, left.
+    for (const e of await fsp.readdir(this.dir, { withFileTypes: true }).catch(() => []))
+      if (!(e.isDirectory() && /^(?:[0-9a-f]{2}|users|quarantine)$/.test(e.name))) skipped++;
     for (const shard of await this.#shardNames()) {
       const shardDir = path.join(this.dir, shard);
       let dir: import('node:fs').Dir;
@@ -580,31 +588,38 @@ export class DiskStore implements Store {
       }
       for await (const entry of dir) {
         const file = path.join(shardDir, entry.name);
-        if (KEY_FILE.test(entry.name)) {
-          if (++scanned % 1000 === 0) onProgress?.({ scanned, removed });
+        if (KEY_FILE.test(entry.name) && entry.isFile()) {
+          if (++scanned % 1000 === 0) onProgress?.({ scanned, removed, skipped });
           const key = entry.name.slice(0, 64);
           const stat = await fsp.lstat(file).catch(() => undefined);
           if (!stat || stat.mtimeMs >= cutoff) continue;
           // Re-check under the lock: a request may have touched it since the stat.
           let expired = false;
-          await this.#update(
-            key,
-            (current) => {
-              expired = current !== undefined && current.atime < cutoff;
-              return expired ? null : undefined;
-            },
-            false,
-          );
+          try {
+            await this.#update(
+              key,
+              (current) => {
+                expired = current !== undefined && current.atime < cutoff;
+                return expired ? null : undefined;
+              },
+              false,
+            );
+          } catch {
+            skipped++; // unreadable now (e.g. replaced meanwhile by something else): next pass
+            continue;
+          }
           if (expired) removed++;
-        } else if (entry.name.endsWith(TMP)) {
+        } else if (TEMP_FILE.test(entry.name) && entry.isFile()) {
           // Temp files left by a process killed mid-write.
           const stat = await fsp.lstat(file).catch(() => undefined);
           if (stat && stat.mtimeMs < tmpCutoff) await fsp.rm(file, { force: true }).catch(() => {});
+        } else if (!LOCK_FILE.test(entry.name)) {
+          skipped++; // not ours (a stray file or folder): left as it is
         }
       }
     }
     await this.#sweepUsers();
-    onProgress?.({ scanned, removed });
+    onProgress?.({ scanned, removed, skipped });
     return removed;
   }
 
@@ -622,14 +637,14 @@ export class DiskStore implements Store {
 
   async *keys(): AsyncIterable<string> {
     for (const shard of await this.#shardNames()) {
-      let names: string[];
+      let entries: import('node:fs').Dirent[];
       try {
-        names = await fsp.readdir(path.join(this.dir, shard));
+        entries = await fsp.readdir(path.join(this.dir, shard), { withFileTypes: true });
       } catch (err) {
         if (isNotFound(err)) continue;
         this.#fail('list', err);
       }
-      for (const name of names) if (KEY_FILE.test(name)) yield name.slice(0, 64);
+      for (const e of entries) if (e.isFile() && KEY_FILE.test(e.name)) yield e.name.slice(0, 64);
     }
   }
 

@@ -34,6 +34,8 @@ export type CleanupProgress = (progress: {
   scanned: number;
   removed: number;
   total?: number;
+  /** Entries that are not records of the store (a stray file or folder), left as they are. */
+  skipped?: number;
 }) => void;
 
 /** How far a store's {@link Store.update} lock reaches. */
