@@ -551,42 +551,17 @@ for (const framework of ['node', 'express', 'fastify', 'hono', 'koa'] as const)
   SERVERS[`${framework}-memory`] = ours(framework, 'memory', websession[framework]!);
 for (const store of ['memory', 'disk', 'sqlite', 'postgres', 'mysql', 'shelf', 'redis'] as const)
   SERVERS[`web-${store}`] = ours('web', store, websession.web!);
-// web.py's sessions example itself (Index, Login, Logout) on the web layer and a DiskStore.
+// The example runner's web layer app (web.py's example routes: `/` reads `logged_in`) on a
+// DiskStore, as `npm run example -- web --store disk:<folder>` serves it.
 SERVERS['web-example'] = {
-  label: "web.py's sessions example on the web layer + disk",
+  label: "web.py's example (the example runner's web app) + disk",
   framework: 'web',
   store: 'disk',
   kind: 'ours',
   async start(tmp) {
-    const web = await import('websession/web');
+    const { start } = await import('../examples/frameworks/web.js');
     const store = await openStore('disk', tmp, 'web-example');
-    // biome-ignore format: web.py's pattern, handler pairs
-    const app = web.application(['/', 'Index', '/login', 'Login', '/logout', 'Logout'], () => ({
-      Index, Login, Logout,
-    }));
-    const session = web.session.Session<{ logged_in: boolean }>(app, store, null, {
-      cleanup_interval: 0,
-    });
-    class Index {
-      GET() {
-        if (session.get('logged_in', false))
-          return '<h1>You are logged in</h1><a href="/logout">Logout</a>';
-        return '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
-      }
-    }
-    class Login {
-      GET() {
-        session.logged_in = true;
-        throw web.seeother('/');
-      }
-    }
-    class Logout {
-      GET() {
-        session.logged_in = false;
-        throw web.seeother('/');
-      }
-    }
-    const server = await listen(createServer(app.listener()));
+    const server = await start(store, { host: '127.0.0.1', port: 0 });
     return { server, store, records: () => countKeys(store), close: () => store.close() };
   },
 };
