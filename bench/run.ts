@@ -526,6 +526,12 @@ const TARGETS: Target[] = [
     need: 0.85,
   },
   {
+    name: 'node adapter + CookieStore vs bare node:http',
+    a: 'node-cookie',
+    b: 'bare-node',
+    need: 0.8,
+  },
+  {
     name: "web layer, the example's `/` with no cookie, vs bare node:http",
     a: 'web-example (new visitor)',
     b: 'bare-node',
