@@ -18,37 +18,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CookieStore, decodePayload, type SessionConfig } from 'websession';
 import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
+import { type Answer, cookieOf, get } from './answers.js';
 import { BOOM_VALUE, FLASH_MESSAGE, FRAMEWORKS, type Running } from './servers.js';
 
 const KEY = 'c'.repeat(32);
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
-
-interface Answer {
-  status: number;
-  body: string;
-  setCookies: string[];
-  location: string | null;
-}
-
-async function get(app: Running, path: string, cookie?: string, method = 'GET'): Promise<Answer> {
-  const res = await fetch(app.url + path, {
-    redirect: 'manual',
-    method,
-    headers: cookie === undefined ? {} : { cookie },
-  });
-  return {
-    status: res.status,
-    body: await res.text(),
-    setCookies: res.headers.getSetCookie(),
-    location: res.headers.get('location'),
-  };
-}
-
-function cookieOf(answer: Answer): string {
-  assert.equal(answer.setCookies.length, 1, JSON.stringify(answer.setCookies));
-  return answer.setCookies[0]!.split(';')[0]!;
-}
 
 /** The newest cookie: the one just set, else the one the browser had. */
 function next(answer: Answer, cookie: string): string {
@@ -174,7 +149,7 @@ for (const name of Object.keys(FRAMEWORKS)) {
         name,
         {},
         async (app) => {
-          const posted = await get(app, '/flash', undefined, 'POST');
+          const posted = await get(app, '/flash', undefined, { method: 'POST' });
           assert.equal(posted.status, 303);
           let cookie = cookieOf(posted);
           const shown = await get(app, '/show', cookie);
