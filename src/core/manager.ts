@@ -119,6 +119,8 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #cookieOptions: readonly [CookieOptions, CookieOptions];
   /** The store when it keeps the session in the cookie (CookieStore), else undefined. */
   readonly #sealed: CookieStore | undefined;
+  /** CookieStore: the Set-Cookie attributes after the value, per scheme (no Max-Age: fixed). */
+  readonly #sealedTail: [string | undefined, string | undefined] = [undefined, undefined];
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleanupScheduled = false;
   #cleanupRunning = false;
@@ -338,7 +340,15 @@ export class SessionManager<T extends SessionData = SessionData> {
     else this.#emit(event, { key: '', ms: 0, bytes: text.length });
     state.isNew = false;
     state.atime = now;
-    return serializeSessionCookie(value, options);
+    if (options.maxAge !== undefined) return serializeSessionCookie(value, options);
+    // A base64url value needs no encoding: the attributes are the same on every answer.
+    const i = request.secure ? 1 : 0;
+    let tail = this.#sealedTail[i];
+    if (tail === undefined) {
+      tail = serializeSessionCookie('v', options).slice(c.cookie_name.length + 2);
+      this.#sealedTail[i] = tail;
+    }
+    return `${c.cookie_name}=${value}${tail}`;
   }
 
   /** The well-formed, correctly signed, distinct values of the session cookie: at most three. */

@@ -41,6 +41,22 @@ export interface CookieStoreOptions {
 /** The session a cookie carried: codec text and last access (ms since epoch). */
 export type OpenedCookie = StoredSession;
 
+/** IVs drawn from the system's random source in batches (one call per 1,024 seals, not one each). */
+const IV_BATCH = 1024;
+let ivPool = Buffer.alloc(0);
+let ivAt = 0;
+
+/** A fresh random IV, never handed out twice. */
+function freshIv(): Buffer {
+  if (ivAt + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * IV_BATCH);
+    ivAt = 0;
+  }
+  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
+  ivAt += IV_BYTES;
+  return iv;
+}
+
 function deriveKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, '', HKDF_INFO, 32));
 }
@@ -99,7 +115,7 @@ export class CookieStore implements Store {
   seal(text: string, atime: number, aad: string): string {
     const key = this.#keys[0];
     if (!key) throw new ConfigError('CookieStore has no secret key');
-    const iv = randomBytes(IV_BYTES);
+    const iv = freshIv();
     const cipher = createCipheriv('aes-256-gcm', key, iv);
     cipher.setAAD(Buffer.from(`${VERSION}:${aad}`));
     const head = Buffer.allocUnsafe(8);
