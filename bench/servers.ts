@@ -41,7 +41,7 @@ export interface ServerSpec {
   /** Framework whose bare server is this one's ceiling (same-framework ratios). */
   framework: 'node' | 'express' | 'fastify' | 'hono' | 'koa' | 'web' | 'web.py';
   /** Store kind, for the same-store comparisons. */
-  store?: 'memory' | 'disk' | 'sqlite' | 'postgres' | 'mysql' | 'shelf' | 'redis';
+  store?: 'memory' | 'cookie' | 'disk' | 'sqlite' | 'postgres' | 'mysql' | 'shelf' | 'redis';
   kind: 'ceiling' | 'ours' | 'peer';
   needs?: Service;
   start(tmp: string): Promise<Running>;
@@ -79,6 +79,7 @@ async function openStore(
   const { storeFromUrl } = await import('websession');
   const urls: Record<typeof kind, string> = {
     memory: 'memory:?max=1200000',
+    cookie: 'cookie:',
     disk: `disk:${join(tmp, 'disk')}`,
     sqlite: `sqlite:${join(tmp, 'sessions.db')}`,
     // One table per server: each server empties its own at start.
@@ -549,6 +550,8 @@ for (const [framework, serve] of Object.entries(ceiling))
   SERVERS[`bare-${framework}`] = bare(framework as ServerSpec['framework'], serve);
 for (const framework of ['node', 'express', 'fastify', 'hono', 'koa'] as const)
   SERVERS[`${framework}-memory`] = ours(framework, 'memory', websession[framework]!);
+// The session sealed in the cookie: no store call, one open and one seal per request.
+SERVERS['node-cookie'] = ours('node', 'cookie', websession.node!);
 for (const store of ['memory', 'disk', 'sqlite', 'postgres', 'mysql', 'shelf', 'redis'] as const)
   SERVERS[`web-${store}`] = ours('web', store, websession.web!);
 // The example runner's web layer app (web.py's example routes: `/` reads `logged_in`) on a

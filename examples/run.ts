@@ -1,7 +1,9 @@
 // The example runner: npm run example -- <framework> --store <store-url> --listen <host:port>
+
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { ConfigError, type Store, storeFromUrl } from 'websession';
+import { ConfigError, CookieStore, type Store, storeFromUrl } from 'websession';
 import { parseAddress } from 'websession/web';
 import type { ExampleOptions } from './frameworks/shared.js';
 
@@ -19,7 +21,7 @@ export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>
   frameworks: ${Object.keys(FRAMEWORKS).join(', ')}
-  store URLs: memory:, disk:./sessions (default), sqlite:./sessions.db,
+  store URLs: memory:, cookie: (sealed in the cookie), disk:./sessions (default), sqlite:./sessions.db,
               postgres://user@host/db?table=sessions, mysql://root@127.0.0.1/test?table=sessions,
               shelf:./sessions.shelf, redis://127.0.0.1:6379/0?prefix=sess:
   listen:     127.0.0.1:8080 (default)`;
@@ -71,6 +73,16 @@ async function main(): Promise<void> {
   let store: Store;
   try {
     store = await storeFromUrl(parsed.values.store ?? 'disk:./sessions');
+    if (store instanceof CookieStore && !store.hasKeys) {
+      // The examples pass no session config: the key comes from WEBSESSION_SECRET, else one
+      // drawn for this run (its cookies then open only until the example stops).
+      const secret = process.env.WEBSESSION_SECRET;
+      if (!secret)
+        console.error(
+          'example: cookie: sealed with a random key for this run (set WEBSESSION_SECRET, 32+ characters, to keep sessions across restarts)',
+        );
+      store = new CookieStore({ secret_keys: secret || randomBytes(32).toString('base64url') });
+    }
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message.replace(/^\[websession\] /, ''));
     fail(`cannot open store: ${(err as Error).message}`);

@@ -32,7 +32,8 @@ commands:
                                              copy every live session; resumable, verified
 
 store URLs: memory:, disk:./sessions, sqlite:./sessions.db, postgres://…, mysql://…,
-            shelf:./sessions.shelf, redis://… (?connectTimeout=<ms>, default 1000 here)
+            shelf:./sessions.shelf, redis://… (?connectTimeout=<ms>, default 1000 here);
+            cookie: holds nothing on the server, so every command refuses it
 Only migrate --to creates a folder, file or table; every other store must exist.
 exit codes: 0 done, 1 failed, 2 usage error, 3 not found`;
 
@@ -84,6 +85,12 @@ const CONNECT_TIMEOUT = 1000;
  */
 async function openStore(url: string | undefined, flag: string, create = false): Promise<Store> {
   if (!url) throw new UsageError(`missing ${flag} <store-url>`);
+  if (/^cookie:/i.test(url))
+    throw new UsageError(
+      create
+        ? "cannot migrate into cookie: (CookieStore keeps each session in its browser's cookie; a server cannot hand sessions to browsers): keep a server store"
+        : "cookie: (CookieStore) keeps each session in its browser's cookie: the server has no sessions to read, list, kill or clean up",
+    );
   try {
     return await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT });
   } catch (err) {

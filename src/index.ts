@@ -38,6 +38,12 @@ export {
 export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
 export {
+  CookieStore,
+  type CookieStoreOptions,
+  MAX_COOKIE_BYTES,
+  type OpenedCookie,
+} from './stores/cookie.js';
+export {
   createSessionTable,
   Database,
   type DatabaseHandle,

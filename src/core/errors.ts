@@ -55,11 +55,13 @@ export class StoreUnavailableError extends StoreError {
 export class SessionTooLargeError extends WebSessionError {
   readonly size: number;
   readonly limit: number;
-  constructor(size: number, limit: number) {
-    super(
-      `session is ${size} bytes serialized, over the limit of ${limit} (max_size)`,
-      'ERR_SESSION_TOO_LARGE',
-    );
+  constructor(
+    size: number,
+    limit: number,
+    what = 'serialized, over the limit of',
+    which = 'max_size',
+  ) {
+    super(`session is ${size} bytes ${what} ${limit} (${which})`, 'ERR_SESSION_TOO_LARGE');
     this.size = size;
     this.limit = limit;
   }

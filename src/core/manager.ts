@@ -10,6 +10,7 @@
  */
 
 import { performance } from 'node:perf_hooks';
+import { type CookieStore, MAX_COOKIE_BYTES } from '../stores/cookie.js';
 import type { Store, StoredSession } from '../stores/store.js';
 import { type Awaitable, isPromise, then } from './awaitable.js';
 import { checkSize, payloadText, requestChanges } from './changes.js';
@@ -26,7 +27,14 @@ import {
   serializeSessionCookie,
   type VerifiedId,
 } from './cookie.js';
-import { ConfigError, SessionExpiredError, SessionStateError, StoreError } from './errors.js';
+import {
+  ConfigError,
+  SessionExpiredError,
+  SessionStateError,
+  SessionTooLargeError,
+  StoreError,
+  UnsupportedError,
+} from './errors.js';
 import {
   SessionEmitter,
   type SessionEventName,
@@ -109,6 +117,10 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #group: GroupCommit;
   /** Cookie attributes for plain and HTTPS requests, resolved once. */
   readonly #cookieOptions: readonly [CookieOptions, CookieOptions];
+  /** The store when it keeps the session in the cookie (CookieStore), else undefined. */
+  readonly #sealed: CookieStore | undefined;
+  /** CookieStore: the Set-Cookie attributes after the value, per scheme (no Max-Age: fixed). */
+  readonly #sealedTail: [string | undefined, string | undefined] = [undefined, undefined];
   #cleanupTimer: NodeJS.Timeout | undefined;
   #cleanupScheduled = false;
   #cleanupRunning = false;
@@ -134,7 +146,12 @@ export class SessionManager<T extends SessionData = SessionData> {
       store.capabilities.gatherWrites === true,
     );
     this.#cookieOptions = [this.#resolveCookieOptions(false), this.#resolveCookieOptions(true)];
-    store.configure?.({ timeout: this.config.timeout });
+    this.#sealed = store.capabilities.inCookie === true ? (store as CookieStore) : undefined;
+    store.configure?.(
+      this.#sealed
+        ? { timeout: this.config.timeout, secret_keys: this.config.secret_keys }
+        : { timeout: this.config.timeout },
+    );
     this.#events.onListenerError = (err) =>
       this.config.logger.warn('[websession] a session event listener threw', err);
   }
@@ -218,6 +235,7 @@ export class SessionManager<T extends SessionData = SessionData> {
    */
   load(request: RequestInfo = {}): Awaitable<Session<T>> {
     if (this.#closed) return Promise.reject(new SessionStateError('this SessionManager is closed'));
+    if (this.#sealed) return this.#loadSealed(request, this.#sealed);
     if (!this.#cleanupScheduled) this.#scheduleCleanup();
     const name = this.config.cookie_name;
     const raw = readCookie(request.cookie, name);
@@ -240,6 +258,97 @@ export class SessionManager<T extends SessionData = SessionData> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * CookieStore: the session is the cookie. Every value of the cookie that opens (at most three
+   * looked at) is a candidate, the most recently used wins; one that does not open (tampered,
+   * truncated, foreign key) is as if absent. Then the usual expiry checks, on the sealed times.
+   */
+  #loadSealed(request: RequestInfo, store: CookieStore): Awaitable<Session<T>> {
+    const c = this.config;
+    const name = c.cookie_name;
+    const header = request.cookie;
+    let values: string[];
+    if (mayRepeat(header, name)) values = readCookies(header, name, MAX_CANDIDATES);
+    else {
+      const raw = readCookie(header, name);
+      values = raw === undefined ? [] : [raw];
+    }
+    let best: (StoredSession & { stale: boolean }) | undefined;
+    let payload: SessionPayload | undefined;
+    for (const value of values) {
+      const opened = store.open(value, name);
+      if (!opened || (best && opened.atime <= best.atime)) continue;
+      try {
+        payload = decodePayload(opened.data);
+        best = opened;
+      } catch {
+        // authentic but not a payload of this codec: as if absent
+      }
+    }
+    if (!best || !payload) return this.#wrap(newState(c, this.#host, request, values.length > 0));
+    const reason = this.#expiryReason(request, best, payload, Date.now());
+    if (reason !== undefined) {
+      this.#emit('expired', { key: '', ms: 0, reason });
+      if (!c.ignore_expiry || reason === 'ip') {
+        const setCookie = serializeExpiredCookie(this.#cookieOptions[request.secure ? 1 : 0]);
+        return Promise.reject(new SessionExpiredError(c.expired_message, setCookie));
+      }
+      return this.#wrap(newState(c, this.#host, request, true));
+    }
+    this.#emit('loaded', { key: '', ms: 0 });
+    const ids = { id: undefined, key: undefined };
+    const sendCookie = best.stale || c.cookie_max_age !== undefined;
+    return this.#wrap(loadedState(this.#host, ids, request.ip, payload, best, sendCookie));
+  }
+
+  /**
+   * CookieStore's commit: seals the session into the Set-Cookie when the data changed, the
+   * session was regenerated, the cookie was sealed with an older key or has a Max-Age to renew,
+   * or the access time is due (`touch_interval`); a killed session's cookie is expired. The
+   * cookie (name and value) must fit in 4,096 bytes, else SessionTooLargeError.
+   */
+  #commitSealed(state: SessionState<T>, request: RequestInfo, store: CookieStore): CommitResult {
+    const c = this.config;
+    const options = this.#cookieOptions[request.secure ? 1 : 0];
+    if (state.killed) {
+      if (!state.isNew) this.#emit('killed', { key: '', ms: 0 });
+      return state.clientHasCookie ? serializeExpiredCookie(options) : undefined;
+    }
+    if (state.dead) return undefined;
+    const regenerated = state.replacedKey !== undefined;
+    state.replacedKey = undefined;
+    const { changed } = requestChanges(state as SessionState<SessionData>);
+    const now = Date.now();
+    if (!changed && !regenerated) {
+      if (state.isNew) return undefined;
+      if (!state.sendCookie && now - state.atime < c.touch_interval * 1000) return undefined;
+    }
+    const text = checkSize(payloadText(state), c.max_size);
+    const value = store.seal(text, now, c.cookie_name);
+    const size = Buffer.byteLength(c.cookie_name, 'utf8') + value.length;
+    if (size > MAX_COOKIE_BYTES)
+      throw new SessionTooLargeError(
+        size,
+        MAX_COOKIE_BYTES,
+        'as a sealed cookie (name and value), over the limit of',
+        'one cookie: CookieStore',
+      );
+    const event = state.isNew ? 'created' : changed || regenerated ? 'saved' : 'touched';
+    if (event === 'touched') this.#emit(event, { key: '', ms: 0 });
+    else this.#emit(event, { key: '', ms: 0, bytes: text.length });
+    state.isNew = false;
+    state.atime = now;
+    if (options.maxAge !== undefined) return serializeSessionCookie(value, options);
+    // A base64url value needs no encoding: the attributes are the same on every answer.
+    const i = request.secure ? 1 : 0;
+    let tail = this.#sealedTail[i];
+    if (tail === undefined) {
+      tail = serializeSessionCookie('v', options).slice(c.cookie_name.length + 2);
+      this.#sealedTail[i] = tail;
+    }
+    return `${c.cookie_name}=${value}${tail}`;
   }
 
   /** The well-formed, correctly signed, distinct values of the session cookie: at most three. */
@@ -408,6 +517,12 @@ export class SessionManager<T extends SessionData = SessionData> {
       this.#host.late(state);
       throw new SessionStateError(LATE_CHANGE);
     }
+    if (this.#sealed) {
+      // In the cookie: one request's view is the session; it is sealed at commit.
+      fn(state.data);
+      state.metaChanged = true;
+      return { ...state.data };
+    }
     if (state.replacedKey) await this.#finishRegenerate(state);
     if (state.dead) {
       fn(state.data);
@@ -565,6 +680,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       const state = this.#stateOf(session);
       if (state.committed) return undefined;
       state.committed = true;
+      if (this.#sealed) return this.#commitSealed(state, request, this.#sealed);
       return this.#commit(state, request);
     } catch (err) {
       return Promise.reject(err);
@@ -635,6 +751,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   }
 
   get #userIndex(): UserIndexAccess {
+    if (this.#sealed) throw this.#serverOnly('the sessions of a user');
     return {
       store: this.store,
       timeout: this.config.timeout,
@@ -677,9 +794,18 @@ export class SessionManager<T extends SessionData = SessionData> {
   async revokeSession(key: string): Promise<void> {
     if (!isValidSessionId(key))
       throw new SessionStateError('revokeSession takes a store key (64 hex characters)');
+    if (this.#sealed) throw this.#serverOnly('a session by its key');
     const started = performance.now();
     await this.#calls.run('delete', key, () => this.store.delete(key));
     this.#emit('killed', { key: key.slice(0, 12), ms: performance.now() - started });
+  }
+
+  /** The error of a call that needs the sessions kept on a server. */
+  #serverOnly(what: string): UnsupportedError {
+    return new UnsupportedError(
+      'cookie',
+      `${what} cannot be reached: CookieStore keeps each session only in its browser's cookie, with nothing on the server to list or delete; use a server store (RedisStore, DBStore, DiskStore, ShelfStore) for this`,
+    );
   }
 
   /** Removes expired sessions now; returns how many. Runs in the background by itself too. */

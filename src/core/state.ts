@@ -110,10 +110,10 @@ export function newState<T extends SessionData>(
   return new State(origin, payload, baseline, 0, true, clientHasCookie, false);
 }
 
-/** A session loaded from its stored record. */
+/** A session loaded from its stored record (or from a sealed cookie: no id until one is asked for). */
 export function loadedState<T extends SessionData>(
   host: SessionHost<T>,
-  verified: { id: string; key: string },
+  verified: { id: string | undefined; key: string | undefined },
   ip: string | undefined,
   payload: SessionPayload,
   record: { data: string; atime: number },

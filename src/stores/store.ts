@@ -61,6 +61,12 @@ export interface StoreCapabilities {
    * should gather the saves of one session made in the same event-loop turn into one write.
    */
   readonly gatherWrites?: boolean;
+  /**
+   * True for a store that keeps the session in the cookie itself (CookieStore): the manager
+   * opens the cookie at load and seals the session into the Set-Cookie at commit, and never
+   * calls the record methods.
+   */
+  readonly inCookie?: boolean;
 }
 
 /**
@@ -123,10 +129,11 @@ export interface Store {
    */
   userSessions?(user: string): Promise<string[]>;
   /**
-   * Optional: told the session manager's idle timeout (seconds) at construction, for stores
-   * that expire records by themselves (e.g. Redis TTL).
+   * Optional: told the session manager's idle timeout (seconds) and secret keys at
+   * construction, for stores that expire records by themselves (e.g. Redis TTL) or seal them
+   * (CookieStore).
    */
-  configure?(options: { timeout: number }): void;
+  configure?(options: { timeout: number; secret_keys?: readonly string[] }): void;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
  * Store URLs: one string names a store, for config, the example runner and the CLI.
- * `memory:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`,
+ * `memory:`, `cookie:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`,
  * `shelf:./sessions.shelf`, `redis://…`, and the schemes later stores register.
  *
  * Each built-in scheme's URL is read here and only here ({@link parseStoreUrl}): `storeFromUrl`,
@@ -38,6 +38,7 @@ export type StoreFactory = (url: URL, raw: string, options: StoreUrlOptions) => 
 /** What a built-in store URL names, parsed and checked. */
 export type StoreSpec =
   | { kind: 'memory'; options: MemoryStoreOptions }
+  | { kind: 'cookie' }
   | {
       kind: 'disk';
       dir: string;
@@ -123,6 +124,7 @@ const MYSQL_DRIVER_PARAMS = [
 /** The query parameters each built-in scheme takes. */
 export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   memory: ['max'],
+  cookie: [],
   disk: ['fsync', 'blocking', 'lock'],
   shelf: ['nosync'],
   redis: REDIS_PARAMS,
@@ -246,6 +248,14 @@ export function parseStoreUrl(raw: string): StoreSpec {
       const max = positive(raw, url, 'max');
       return { kind: 'memory', options: max === undefined ? {} : { maxSessions: max } };
     }
+    case 'cookie': {
+      // The secret keys come from the session config (`secret_key`), never from a URL.
+      if (pathPart(raw, 'cookie') !== '')
+        throw new ConfigError(
+          `store URL ${JSON.stringify(raw)}: cookie: takes no path (the session is sealed in the cookie with the config's secret_key)`,
+        );
+      return { kind: 'cookie' };
+    }
     case 'disk': {
       const lock = url.searchParams.get('lock');
       if (lock !== null && lock !== 'process' && lock !== 'cross-process')
@@ -361,6 +371,10 @@ async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions):
     case 'memory': {
       const { MemoryStore } = await import('./memory.js');
       return new MemoryStore(spec.options);
+    }
+    case 'cookie': {
+      const { CookieStore } = await import('./cookie.js');
+      return new CookieStore();
     }
     case 'disk': {
       if (!create) mustExist('disk', spec.dir, 'folder', raw);

@@ -3,6 +3,7 @@
 export { SessionExpiredError as SessionExpired } from '../core/errors.js';
 export type { Store } from '../stores/store.js';
 export {
+  CookieStore,
   DBStore,
   DiskStore,
   MemoryStore,

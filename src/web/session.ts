@@ -9,6 +9,7 @@ import type { Initializer, SessionConfig } from '../core/config.js';
 import { SessionStateError } from '../core/errors.js';
 import { SessionManager } from '../core/manager.js';
 import type { Session as RequestSession, SessionApi } from '../core/session.js';
+import { CookieStore as CookieStoreClass, type CookieStoreOptions } from '../stores/cookie.js';
 import {
   type DatabaseHandle,
   DBStore as DBStoreClass,
@@ -277,6 +278,14 @@ export function Session<T extends SessionData = SessionData>(
 /** `web.session.DiskStore(dir)`: one file per session (callable with or without `new`). */
 export function DiskStore(dir: string, options?: DiskStoreOptions): DiskStoreClass {
   return new DiskStoreClass(dir, options);
+}
+
+/**
+ * `web.session.CookieStore()`: each session sealed (AES-256-GCM) in its browser's cookie, no
+ * server state; the key is the session config's `secret_key`. At most 4,096 bytes per cookie.
+ */
+export function CookieStore(options?: CookieStoreOptions): CookieStoreClass {
+  return new CookieStoreClass(options);
 }
 
 /** `web.session.MemoryStore()`: sessions in this process's memory. */

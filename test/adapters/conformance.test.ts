@@ -16,6 +16,7 @@ import { STORE_UNAVAILABLE_BODY } from 'websession/node';
 import * as web from 'websession/web';
 import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
 import { SpyStore } from '../helpers/spy-store.js';
+import { cookieOf, get } from './answers.js';
 import {
   BOOM_VALUE,
   FEATURE_USER,
@@ -26,46 +27,6 @@ import {
 } from './servers.js';
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
-
-interface Answer {
-  status: number;
-  body: string;
-  setCookies: string[];
-  location: string | null;
-  cacheControl: string | null;
-  vary: string | null;
-}
-
-async function get(
-  base: Running,
-  path: string,
-  cookie?: string,
-  init: { method?: string; headers?: Record<string, string> } = {},
-): Promise<Answer> {
-  const res = await fetch(base.url + path, {
-    redirect: 'manual',
-    method: init.method ?? 'GET',
-    headers: { ...init.headers, ...(cookie === undefined ? {} : { cookie }) },
-  });
-  return {
-    status: res.status,
-    body: await res.text(),
-    setCookies: res.headers.getSetCookie(),
-    location: res.headers.get('location'),
-    cacheControl: res.headers.get('cache-control'),
-    vary: res.headers.get('vary'),
-  };
-}
-
-/** The `name=value` part of the one Set-Cookie of an answer. */
-function cookieOf(answer: Answer): string {
-  assert.equal(
-    answer.setCookies.length,
-    1,
-    `expected one Set-Cookie, got ${JSON.stringify(answer.setCookies)}`,
-  );
-  return answer.setCookies[0]!.split(';')[0]!;
-}
 
 /** The stored data of the session a cookie names (undefined when there is no record). */
 async function stored(

@@ -95,7 +95,39 @@ async function logsInAndOut(app: web.Application): Promise<void> {
   assert.equal((await app.request('/', { headers })).data, LOGGED_OUT);
 }
 
+/**
+ * The same walk with `web.session.CookieStore()`: the session is the cookie, so the browser
+ * carries the newest one (web.py's server stores keep one id; here each change is a new seal).
+ */
+async function logsInAndOutInCookie(app: web.Application): Promise<void> {
+  assert.equal((await app.request('/')).data, LOGGED_OUT);
+  const login = await app.request('/login');
+  assert.equal(login.status, '303 See Other');
+  const cookie = (login.headers['Set-Cookie'] ?? '').split(';')[0] ?? '';
+  assert.match(cookie, /^webpy_session_id=[\w-]+$/);
+  assert.equal(
+    (await app.request('/', { headers: { cookie } })).data,
+    '<h1>You are logged in</h1><a href="/logout">Logout</a>',
+  );
+  const logout = await app.request('/logout', { headers: { cookie } });
+  assert.equal(logout.status, '303 See Other');
+  const after = (logout.headers['Set-Cookie'] ?? '').split(';')[0] ?? '';
+  assert.equal((await app.request('/', { headers: { cookie: after } })).data, LOGGED_OUT);
+}
+
 describe("web.py's sessions page, snippet by snippet", () => {
+  it('the session line with web.session.CookieStore() (the key from session_parameters)', async () => {
+    const saved = web.config.session_parameters;
+    web.config.session_parameters = { ...saved, secret_key: 's'.repeat(32) };
+    try {
+      await logsInAndOutInCookie(
+        example((app) => web.session.Session(app, web.session.CookieStore())),
+      );
+    } finally {
+      web.config.session_parameters = saved;
+    }
+  });
+
   it('the example: DiskStore', async () => {
     await logsInAndOut(
       example((app) => web.session.Session(app, web.session.DiskStore('sessions'))),

@@ -1,0 +1,329 @@
+// CookieStore: the session sealed (AES-256-GCM, HKDF-derived key) in the cookie itself.
+//
+// The store contract suite (test/helpers/store-contract.ts) does not apply: it checks records
+// kept by the store (get after set, create-only, update's lock, touch, cleanup, keys), and a
+// CookieStore keeps none; its record methods hold nothing and the manager never calls them
+// (checked below). What the contract promises of a store is checked here through the manager
+// instead: a session written is read back with its data, codec types and times; unchanged
+// sessions are not rewritten until the touch interval; a killed one is gone (for this browser).
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import {
+  ConfigError,
+  CookieStore,
+  encodePayload,
+  MAX_COOKIE_BYTES,
+  type SessionConfig,
+  SessionExpiredError,
+  SessionManager,
+  SessionTooLargeError,
+  storeFromUrl,
+  UnsupportedError,
+} from 'websession';
+import { main } from '../../src/cli.js';
+
+const KEY = 'k'.repeat(32);
+const OLD_KEY = 'o'.repeat(32);
+const OTHER_KEY = 'x'.repeat(32);
+const NAME = 'webpy_session_id';
+
+/** A CookieStore that counts calls of its record methods (the manager must make none). */
+class CountingCookieStore extends CookieStore {
+  calls = 0;
+  override get(key: string) {
+    this.calls++;
+    return super.get(key);
+  }
+  override set(key: string, record: { data: string; atime: number }) {
+    this.calls++;
+    super.set(key, record);
+  }
+  override create(key: string, record: { data: string; atime: number }) {
+    this.calls++;
+    return super.create(key, record);
+  }
+  override update() {
+    this.calls++;
+    return super.update();
+  }
+  override touch(key: string, atime: number) {
+    this.calls++;
+    super.touch(key, atime);
+  }
+  override delete(key: string) {
+    this.calls++;
+    super.delete(key);
+  }
+}
+
+function managerWith(config: SessionConfig = {}, store = new CountingCookieStore()) {
+  return new SessionManager(store, { secret_key: KEY, cleanup_interval: 0, ...config });
+}
+
+/** The `name=value` of a Set-Cookie value. */
+function pair(setCookie: string | undefined): string {
+  assert.ok(setCookie, 'a Set-Cookie was expected');
+  return setCookie.split(';')[0] as string;
+}
+
+function cookieValue(setCookie: string | undefined): string {
+  const p = pair(setCookie);
+  return p.slice(p.indexOf('=') + 1);
+}
+
+/** A login: a new session with `data`, its `name=value` cookie. */
+async function login(manager: SessionManager, data: Record<string, unknown> = { user: 'ada' }) {
+  const s = await manager.load({});
+  for (const [k, v] of Object.entries(data)) s.set(k, v);
+  return pair(await manager.commit(s));
+}
+
+describe('CookieStore through the manager', () => {
+  it('a session written comes back with its data (Date, Map, Set, BigInt) and no record method is called', async () => {
+    const store = new CountingCookieStore();
+    const manager = managerWith({}, store);
+    const when = new Date('2026-01-02T03:04:05Z');
+    const data = { user: 'ada', when, m: new Map([['a', 1]]), s: new Set([1, 2]), n: 10n ** 20n };
+    const cookie = await login(manager, data);
+    assert.match(cookie, /^webpy_session_id=[\w-]+$/);
+    assert.ok(!cookie.includes('ada'), 'the data is encrypted, not only signed');
+    const s = await manager.load({ cookie });
+    assert.equal(s.isNew, false);
+    assert.deepEqual(s.data, data);
+    assert.equal(await manager.commit(s), undefined, 'unchanged: no new cookie');
+    assert.equal(store.calls, 0);
+  });
+
+  it('tampered, truncated, re-ordered, foreign-key and moved cookies open as absent: no exception, no store call', async () => {
+    const store = new CountingCookieStore();
+    const manager = managerWith({}, store);
+    const value = cookieValue(`${await login(manager)};`);
+    const flip = (v: string, i: number) =>
+      v.slice(0, i) + (v[i] === 'A' ? 'B' : 'A') + v.slice(i + 1);
+    const half = Math.floor(value.length / 2);
+    const foreign = managerWith({ secret_key: OTHER_KEY });
+    const moved = managerWith({ cookie_name: 'other' });
+    const bad: [string, string][] = [
+      ['tampered (IV)', flip(value, 3)],
+      ['tampered (ciphertext)', flip(value, half)],
+      ['tampered (tag)', flip(value, value.length - 2)],
+      ['truncated', value.slice(0, -4)],
+      ['truncated to its head', value.slice(0, 20)],
+      ['re-ordered (halves swapped)', value.slice(half) + value.slice(0, half)],
+      ['re-ordered (IV and body)', value.slice(0, 2) + value.slice(18) + value.slice(2, 18)],
+      ['foreign key', cookieValue(await login(foreign))],
+      ['sealed for another cookie name', cookieValue(await login(moved))],
+      ['empty', ''],
+      ['not base64url', '%%%%'],
+      ['3000 characters', 'a'.repeat(3000)],
+    ];
+    for (const [what, v] of bad) {
+      const s = await manager.load({ cookie: `${NAME}=${v}` });
+      assert.equal(s.isNew, true, what);
+      assert.deepEqual(s.data, {}, what);
+      assert.equal(await manager.commit(s), undefined, `${what}: no cookie sent`);
+    }
+    assert.equal(store.calls, 0);
+  });
+
+  it('a cookie sealed with an old key opens and comes back sealed with the new one', async () => {
+    const before = managerWith({ secret_key: OLD_KEY });
+    const cookie = await login(before, { user: 'ada' });
+    const rotated = managerWith({ secret_key: [KEY, OLD_KEY] });
+    const s = await rotated.load({ cookie });
+    assert.equal(s.user, 'ada');
+    const resealed = pair(await rotated.commit(s));
+    assert.notEqual(resealed, cookie);
+    const onlyNew = managerWith({ secret_key: KEY });
+    assert.equal((await onlyNew.load({ cookie: resealed })).user, 'ada', 'sealed with the newest');
+    assert.equal((await onlyNew.load({ cookie })).isNew, true, 'the old seal needs the old key');
+    // Once re-sealed, an unchanged request sends nothing again.
+    const again = await rotated.load({ cookie: resealed });
+    assert.equal(await rotated.commit(again), undefined);
+  });
+
+  it('an expired seal (idle or absolute) is absent even when the browser still sends it', async () => {
+    const store = new CookieStore({ secret_keys: KEY });
+    const manager = new SessionManager(store, { timeout: 60, lifetime: 3600, cleanup_interval: 0 });
+    const now = Date.now();
+    const text = (created: number) =>
+      encodePayload({ v: 1, meta: { created }, data: { user: 'ada' } });
+    const idle = `${NAME}=${store.seal(text(now - 120_000), now - 61_000, NAME)}`;
+    const absolute = `${NAME}=${store.seal(text(now - 3_601_000), now - 1000, NAME)}`;
+    const live = `${NAME}=${store.seal(text(now - 3_000_000), now - 30_000, NAME)}`;
+    assert.equal((await manager.load({ cookie: live })).user, 'ada');
+    for (const cookie of [idle, absolute]) {
+      const s = await manager.load({ cookie });
+      assert.equal(s.isNew, true);
+      assert.equal(s.user, undefined);
+    }
+    const strict = new SessionManager(store, {
+      timeout: 60,
+      lifetime: 3600,
+      ignore_expiry: false,
+      cleanup_interval: 0,
+    });
+    for (const cookie of [idle, absolute]) {
+      await assert.rejects(
+        async () => strict.load({ cookie }),
+        (err: unknown) => {
+          assert.ok(err instanceof SessionExpiredError);
+          assert.match(err.setCookie ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+          return true;
+        },
+      );
+    }
+  });
+
+  it('one cookie of 4,096 bytes (name and value) passes; 4,097 fails at commit with SessionTooLargeError', async () => {
+    // The seal's length follows the data; the cookie name then fills the rest byte by byte.
+    const total = async (name: string, size: number): Promise<number> => {
+      const m = managerWith({ cookie_name: name });
+      const s = await m.load({});
+      s.set('x', 'a'.repeat(size));
+      try {
+        return pair(await m.commit(s)).length - 1; // without the '='
+      } catch (err) {
+        assert.ok(err instanceof SessionTooLargeError);
+        return err.size;
+      }
+    };
+    let size = 2900;
+    while ((await total('s', size)) < MAX_COOKIE_BYTES - 40) size += 10;
+    const base = await total('s', size);
+    assert.ok(base <= MAX_COOKIE_BYTES);
+    const fits = 's'.repeat(1 + MAX_COOKIE_BYTES - base);
+    const m = managerWith({ cookie_name: fits });
+    const s = await m.load({});
+    s.set('x', 'a'.repeat(size));
+    const setCookie = await m.commit(s);
+    assert.equal(pair(setCookie).length - 1, 4096);
+    assert.equal((await m.load({ cookie: pair(setCookie) })).x, 'a'.repeat(size));
+
+    const over = managerWith({ cookie_name: `${fits}s` });
+    const s2 = await over.load({});
+    s2.set('x', 'a'.repeat(size));
+    await assert.rejects(
+      async () => over.commit(s2),
+      (err: unknown) => {
+        assert.ok(err instanceof SessionTooLargeError);
+        assert.equal(err.size, 4097);
+        assert.equal(err.limit, 4096);
+        assert.match(err.message, /4097 bytes.*4096/);
+        return true;
+      },
+    );
+  });
+
+  it('writes only when the data changed or the access time is due (touch_interval)', async () => {
+    const store = new CookieStore({ secret_keys: KEY });
+    const manager = new SessionManager(store, {
+      timeout: 600,
+      touch_interval: 60,
+      cleanup_interval: 0,
+    });
+    const now = Date.now();
+    const text = encodePayload({ v: 1, meta: { created: now }, data: { n: 1 } });
+    const fresh = `${NAME}=${store.seal(text, now - 30_000, NAME)}`;
+    const due = `${NAME}=${store.seal(text, now - 61_000, NAME)}`;
+    assert.equal(await manager.commit(await manager.load({ cookie: fresh })), undefined);
+    const touched = pair(await manager.commit(await manager.load({ cookie: due })));
+    const opened = store.open(touched.slice(NAME.length + 1), NAME);
+    assert.ok(opened && opened.atime >= now, 'the access time was refreshed');
+    const s = await manager.load({ cookie: fresh });
+    s.n = 2;
+    const changed = pair(await manager.commit(s));
+    assert.equal((await manager.load({ cookie: changed })).n, 2);
+  });
+
+  it('update(), regenerate(), flash and kill() within one request', async () => {
+    const manager = managerWith();
+    const cookie = await login(manager, { count: 1 });
+    const s = await manager.load({ cookie });
+    const updated = await s.update((d) => {
+      d.count = (d.count as number) + 1;
+    });
+    assert.deepEqual(updated, { count: 2 });
+    s.flash('note', 'hi');
+    const next = pair(await manager.commit(s));
+    const s2 = await manager.load({ cookie: next });
+    assert.equal(s2.count, 2);
+    assert.deepEqual(s2.flashes('note'), ['hi']);
+    s2.regenerate();
+    const regenerated = pair(await manager.commit(s2));
+    const s3 = await manager.load({ cookie: regenerated });
+    assert.equal(s3.count, 2);
+    s3.kill();
+    assert.match((await manager.commit(s3)) ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+  });
+
+  it('concurrent requests of one browser: each sends its own cookie, the last response wins', async () => {
+    const manager = managerWith();
+    const cookie = await login(manager, { a: 0, b: 0 });
+    const one = await manager.load({ cookie });
+    const two = await manager.load({ cookie });
+    one.a = 1;
+    two.b = 1;
+    await manager.commit(one);
+    const last = pair(await manager.commit(two));
+    assert.deepEqual((await manager.load({ cookie: last })).data, { a: 0, b: 1 });
+  });
+
+  it('two session cookies (one planted): the one that opens is used whatever their order', async () => {
+    const manager = managerWith();
+    const real = await login(manager);
+    const planted = `${NAME}=${'ab'.repeat(40)}`;
+    for (const cookie of [`${planted}; ${real}`, `${real}; ${planted}`])
+      assert.equal((await manager.load({ cookie })).user, 'ada', cookie);
+  });
+
+  it('refuses what needs a server: user sessions, log out everywhere, revoking by key', async () => {
+    const manager = managerWith();
+    const refused = (err: unknown) => {
+      assert.ok(err instanceof UnsupportedError);
+      assert.match(err.message, /CookieStore.*server store/);
+      return true;
+    };
+    await assert.rejects(manager.listUserSessions('ada'), refused);
+    await assert.rejects(manager.revokeUserSessions('ada'), refused);
+    await assert.rejects(manager.revokeSession('ab'.repeat(32)), refused);
+    assert.equal(await manager.cleanup(), 0);
+  });
+
+  it('needs a secret key: from the config or its own options', () => {
+    assert.throws(() => new SessionManager(new CookieStore(), {}), ConfigError);
+    assert.throws(() => new CookieStore({ secret_keys: 'short' }), ConfigError);
+    const own = new SessionManager(new CookieStore({ secret_keys: KEY }), { cleanup_interval: 0 });
+    assert.ok(own);
+  });
+
+  it('cookie: in storeFromUrl, and the CLI refuses it with one line', async () => {
+    assert.ok((await storeFromUrl('cookie:')) instanceof CookieStore);
+    await assert.rejects(storeFromUrl('cookie:./x'), ConfigError);
+    await assert.rejects(storeFromUrl('cookie:?max=1'), ConfigError);
+    const run = async (argv: string[]) => {
+      let err = '';
+      const sink = new Writable({ write: (_c, _e, cb) => cb() });
+      const errs = new Writable({
+        write: (chunk, _e, cb) => {
+          err += String(chunk);
+          cb();
+        },
+      });
+      const code = await main(argv, { out: sink, err: errs });
+      return { code, err };
+    };
+    const migrate = await run(['migrate', '--from', 'memory:', '--to', 'cookie:']);
+    assert.equal(migrate.code, 2);
+    assert.match(migrate.err, /^websession: cannot migrate into cookie:.*\n$/);
+    for (const argv of [
+      ['stats', '--store', 'cookie:'],
+      ['migrate', '--from', 'cookie:', '--to', 'memory:'],
+    ]) {
+      const r = await run(argv);
+      assert.equal(r.code, 2, argv.join(' '));
+      assert.match(r.err, /^websession: cookie: \(CookieStore\).*\n$/);
+    }
+  });
+});
