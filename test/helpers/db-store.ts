@@ -303,7 +303,12 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
         assert.equal(progress.at(-1), 2100);
         for (let i = 1; i < progress.length; i++) {
           const step = progress[i]! - progress[i - 1]!;
-          assert.ok(step > 0 && step <= 1000, `bounded statements: ${progress.join(', ')}`);
+          // A statement that took the last rows exactly is followed by one that finds none.
+          const last = i === progress.length - 1;
+          assert.ok(
+            (step > 0 || (last && step === 0)) && step <= 1000,
+            `bounded statements: ${progress.join(', ')}`,
+          );
         }
       } else
         assert.deepEqual(
