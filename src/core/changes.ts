@@ -41,7 +41,7 @@ export function checkSize(text: string, max: number): string {
  * Changed keys found cheaply from the writes made through the session, or undefined when the
  * data holds objects (which may have been mutated in place: then only a full compare tells).
  */
-export function fastChangedKeys(state: SessionState<SessionData>): string[] | undefined {
+function fastChangedKeys(state: SessionState<SessionData>): string[] | undefined {
   const data = state.data;
   for (const k in data) {
     const v = data[k];
@@ -56,7 +56,7 @@ export function fastChangedKeys(state: SessionState<SessionData>): string[] | un
 }
 
 /** Keys whose values differ between the baseline and the current data (full compare). */
-export function changedKeys(state: SessionState<SessionData>): string[] {
+function changedKeys(state: SessionState<SessionData>): string[] {
   let original: SessionData = {};
   try {
     original = decodePayload(state.baseline).data;

@@ -38,7 +38,7 @@ export class StoreCalls {
   }
 
   /** The error a failed call becomes; emits `error`, timed from `started` (0: not timed). */
-  fail(op: string, key: string, err: unknown, started: number): unknown {
+  #fail(op: string, key: string, err: unknown, started: number): unknown {
     let out = err;
     if (
       !(err instanceof StoreError) &&
@@ -68,13 +68,13 @@ export class StoreCalls {
     try {
       result = call();
     } catch (err) {
-      throw this.fail(op, key, err, started);
+      throw this.#fail(op, key, err, started);
     }
     if (!isPromise(result)) return result;
     const ms = this.#timeout;
     if (ms <= 0 || this.#inProcess)
       return result.catch((err: unknown) => {
-        throw this.fail(op, key, err, started);
+        throw this.#fail(op, key, err, started);
       });
     return this.#withDeadline(op, key, result, ms);
   }
@@ -93,7 +93,7 @@ export class StoreCalls {
         },
         (err: unknown) => {
           if (!this.#pending.delete(entry)) return; // already failed by its deadline
-          reject(this.fail(op, key, err, entry.at - ms));
+          reject(this.#fail(op, key, err, entry.at - ms));
         },
       );
     });
@@ -108,7 +108,7 @@ export class StoreCalls {
         this.#kind,
         `${entry.op} timed out after ${this.#timeout} ms`,
       );
-      entry.fail(this.fail(entry.op, entry.key, timedOut, entry.at - this.#timeout));
+      entry.fail(this.#fail(entry.op, entry.key, timedOut, entry.at - this.#timeout));
     }
     if (this.#pending.size === 0 && this.#timer) {
       clearInterval(this.#timer);

@@ -13,15 +13,15 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 
 /** A lock file this old belongs to a dead holder (no live holder keeps one for long). */
-export const LOCK_STALE_MS = 10_000;
+const LOCK_STALE_MS = 10_000;
 /**
  * How long a writer waits for a held lock before failing: longer than {@link LOCK_STALE_MS}, so a
  * waiter is still there when the lock of a holder killed just after taking it goes stale.
  */
-export const LOCK_WAIT_MS = 2 * LOCK_STALE_MS;
+const LOCK_WAIT_MS = 2 * LOCK_STALE_MS;
 
 /** The lock file of a record file. */
-export function lockPath(file: string): string {
+function lockPath(file: string): string {
   return `${file}.lock`;
 }
 
