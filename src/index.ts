@@ -71,6 +71,7 @@ export type {
   Store,
   StoreCapabilities,
   StoredSession,
+  StoreLease,
   StoreMutator,
 } from './stores/store.js';
 export { registerStoreScheme, type StoreFactory, storeFromUrl } from './stores/url.js';

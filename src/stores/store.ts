@@ -38,6 +38,14 @@ export type CleanupProgress = (progress: {
   skipped?: number;
 }) => void;
 
+/** A store-wide lease taken with {@link Store.lease}. */
+export interface StoreLease {
+  /** Extends the lease by its ttl; false when it was lost meanwhile (expired and taken over). */
+  renew(): Promise<boolean>;
+  /** Gives the lease up. Never throws. */
+  release(): Promise<void>;
+}
+
 /** How far a store's {@link Store.update} lock reaches. */
 export type LockScope =
   /** Atomic against every process using the same store (file lock, row lock, transaction…). */
@@ -115,6 +123,14 @@ export interface Store {
    * bounded steps that yield to the event loop; may report progress (for tools).
    */
   cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number>;
+  /**
+   * Optional: takes the store-wide lease `name` for `ttlMs`, held in the store itself so that it
+   * reaches every process sharing the store (a cleanup pass takes `cleanup`: one pass at a time
+   * per store). Resolves undefined at once when another holder has it. A lease whose holder died
+   * is free again after `ttlMs`, or at once where the store ties it to a connection. Stores
+   * whose records live in one process (MemoryStore) or expire by themselves need none.
+   */
+  lease?(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */
   keys(): AsyncIterable<string>;
   /**
