@@ -1,6 +1,7 @@
 /**
- * `websession/metrics`: session counts and store latency histograms in the Prometheus text
- * format, from a SessionManager's events.
+ * `websession/metrics`: session counts, cleanup passes, requests turned away by
+ * `store_max_in_flight` and store latency histograms in the Prometheus text format, from a
+ * SessionManager's events.
  *
  * @example
  * const metrics = sessionMetrics(manager);
@@ -10,6 +11,7 @@
  */
 
 import type { SessionData } from './core/codec.js';
+import { StoreBusyError } from './core/errors.js';
 import type { SessionEventName } from './core/events.js';
 import type { SessionManager } from './core/manager.js';
 
@@ -49,7 +51,18 @@ export function sessionMetrics<T extends SessionData>(
   const hist = new Map(
     TIMED.map((op) => [op, { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }]),
   );
-  const off: (() => void)[] = [];
+  const passes = { done: 0, skipped: 0, failed: 0 };
+  let removed = 0;
+  let busy = 0;
+  const off: (() => void)[] = [
+    manager.on('cleanup', (e) => {
+      passes[e.skipped ? 'skipped' : e.error !== undefined ? 'failed' : 'done']++;
+      removed += e.removed;
+    }),
+    manager.on('error', (e) => {
+      if (e.error instanceof StoreBusyError) busy++;
+    }),
+  ];
   for (const event of EVENTS) {
     off.push(
       manager.on(event, (e) => {
@@ -74,6 +87,18 @@ export function sessionMetrics<T extends SessionData>(
           ([event, n]) =>
             `${prefix}_events_total{event="${event}",store="${manager.store.kind}"} ${n}`,
         ),
+        `# HELP ${prefix}_cleanup_passes_total Background cleanup passes: done, failed, or skipped while another process sharing the store ran one.`,
+        `# TYPE ${prefix}_cleanup_passes_total counter`,
+        ...Object.entries(passes).map(
+          ([outcome, n]) =>
+            `${prefix}_cleanup_passes_total{outcome="${outcome}",store="${manager.store.kind}"} ${n}`,
+        ),
+        `# HELP ${prefix}_cleanup_removed_total Expired sessions removed by background cleanup.`,
+        `# TYPE ${prefix}_cleanup_removed_total counter`,
+        `${prefix}_cleanup_removed_total{store="${manager.store.kind}"} ${removed}`,
+        `# HELP ${prefix}_store_busy_total Requests answered 503 at once because store_max_in_flight store calls were waiting.`,
+        `# TYPE ${prefix}_store_busy_total counter`,
+        `${prefix}_store_busy_total{store="${manager.store.kind}"} ${busy}`,
         `# HELP ${prefix}_store_seconds Store latency of session loads, saves, creations and touches.`,
         `# TYPE ${prefix}_store_seconds histogram`,
       ];

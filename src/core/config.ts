@@ -65,6 +65,13 @@ export interface SessionConfig<T extends SessionData = SessionData> {
   /** A store call slower than this many milliseconds fails with StoreUnavailableError. Default 5000; 0 = none. */
   store_timeout?: number;
   /**
+   * Most store calls that may wait on the store at once (per manager). Past it a request is
+   * answered 503 with `Retry-After` at once, without a store call, so a slow store cannot pile up
+   * requests and memory. Calls a store answers in-process (MemoryStore, DiskStore) never count.
+   * Default 512; 0 = no cap.
+   */
+  store_max_in_flight?: number;
+  /**
    * Proxies in front of the app whose `X-Forwarded-For` / `X-Forwarded-Proto` are trusted:
    * `true` (one) or a hop count. Default false: the socket's address and scheme only.
    */
@@ -93,6 +100,7 @@ export interface ResolvedConfig<T extends SessionData = SessionData> {
   cleanup_interval: number;
   max_size: number;
   store_timeout: number;
+  store_max_in_flight: number;
   trust_proxy: boolean | number;
   logger: Logger;
 }
@@ -115,6 +123,7 @@ export const DEFAULT_CONFIG = Object.freeze({
   cookie_max_age: null,
   max_size: 65536,
   store_timeout: 5000,
+  store_max_in_flight: 512,
   trust_proxy: false,
 } as const);
 
@@ -251,6 +260,9 @@ export function resolveConfig<T extends SessionData>(
   const store_timeout = c.store_timeout ?? DEFAULT_CONFIG.store_timeout;
   if (!Number.isFinite(store_timeout) || store_timeout < 0)
     throw new ConfigError('store_timeout must be a non-negative number of milliseconds');
+  const store_max_in_flight = c.store_max_in_flight ?? DEFAULT_CONFIG.store_max_in_flight;
+  if (!Number.isInteger(store_max_in_flight) || store_max_in_flight < 0)
+    throw new ConfigError('store_max_in_flight must be a non-negative integer (0: no cap)');
   const initializer = c.initializer ?? undefined;
   if (
     initializer !== undefined &&
@@ -286,6 +298,7 @@ export function resolveConfig<T extends SessionData>(
     ),
     max_size,
     store_timeout,
+    store_max_in_flight,
     trust_proxy: c.trust_proxy ?? DEFAULT_CONFIG.trust_proxy,
     logger,
   };

@@ -51,6 +51,21 @@ export class StoreUnavailableError extends StoreError {
   }
 }
 
+/**
+ * The store already has `store_max_in_flight` calls waiting on it: the request is turned away at
+ * once, without a store call, instead of queueing behind a slow store. Adapters answer 503 with
+ * `Retry-After`.
+ */
+export class StoreBusyError extends StoreError {
+  constructor(store: string, inFlight: number) {
+    super(
+      store,
+      `${inFlight} store calls are already in flight (store_max_in_flight): request turned away`,
+      { code: 'ERR_STORE_BUSY' },
+    );
+  }
+}
+
 /** A session's serialized form is larger than `max_size`. Nothing was written. */
 export class SessionTooLargeError extends WebSessionError {
   readonly size: number;

@@ -30,6 +30,11 @@ export interface SessionEvents {
   expired: SessionEventBase & { reason: 'timeout' | 'lifetime' | 'ip' | 'unknown' };
   /** A store call failed. */
   error: SessionEventBase & { op: string; error: unknown };
+  /**
+   * A background cleanup pass ended (`error` when it failed), or was `skipped` because another
+   * process sharing the store held the cleanup lease. `ms` is the pass's wall time.
+   */
+  cleanup: { ms: number; removed: number; skipped: boolean; error?: unknown };
 }
 
 /** Name of a session event. */

@@ -14,6 +14,7 @@ import { type CookieStore, MAX_COOKIE_BYTES } from '../stores/cookie.js';
 import type { Store, StoredSession } from '../stores/store.js';
 import { type Awaitable, isPromise, then } from './awaitable.js';
 import { checkSize, payloadText, requestChanges } from './changes.js';
+import { CleanupSchedule } from './cleanup-schedule.js';
 import { decodePayload, type SessionData, type SessionPayload } from './codec.js';
 import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config.js';
 import {
@@ -121,9 +122,8 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #sealed: CookieStore | undefined;
   /** CookieStore: the Set-Cookie attributes after the value, per scheme (no Max-Age: fixed). */
   readonly #sealedTail: [string | undefined, string | undefined] = [undefined, undefined];
-  #cleanupTimer: NodeJS.Timeout | undefined;
+  readonly #cleanup: CleanupSchedule;
   #cleanupScheduled = false;
-  #cleanupRunning = false;
   #closed = false;
 
   constructor(store: Store, config: SessionConfig<T> = {}) {
@@ -136,6 +136,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     this.#calls = new StoreCalls(
       store.kind,
       this.config.store_timeout,
+      this.config.store_max_in_flight,
       store.capabilities.inProcess === true,
       this.#events,
     );
@@ -147,10 +148,16 @@ export class SessionManager<T extends SessionData = SessionData> {
     );
     this.#cookieOptions = [this.#resolveCookieOptions(false), this.#resolveCookieOptions(true)];
     this.#sealed = store.capabilities.inCookie === true ? (store as CookieStore) : undefined;
+    const { timeout, store_timeout, secret_keys } = this.config;
     store.configure?.(
-      this.#sealed
-        ? { timeout: this.config.timeout, secret_keys: this.config.secret_keys }
-        : { timeout: this.config.timeout },
+      this.#sealed ? { timeout, store_timeout, secret_keys } : { timeout, store_timeout },
+    );
+    this.#cleanup = new CleanupSchedule(
+      store,
+      this.config.cleanup_interval,
+      () => this.cleanup(),
+      this.config.logger,
+      (event) => this.#emit('cleanup', event),
     );
     this.#events.onListenerError = (err) =>
       this.config.logger.warn('[websession] a session event listener threw', err);
@@ -236,7 +243,10 @@ export class SessionManager<T extends SessionData = SessionData> {
   load(request: RequestInfo = {}): Awaitable<Session<T>> {
     if (this.#closed) return Promise.reject(new SessionStateError('this SessionManager is closed'));
     if (this.#sealed) return this.#loadSealed(request, this.#sealed);
-    if (!this.#cleanupScheduled) this.#scheduleCleanup();
+    if (!this.#cleanupScheduled) {
+      this.#cleanupScheduled = true;
+      this.#cleanup.start();
+    }
     const name = this.config.cookie_name;
     const raw = readCookie(request.cookie, name);
     let verified = this.#ids.verify(raw);
@@ -816,30 +826,9 @@ export class SessionManager<T extends SessionData = SessionData> {
     );
   }
 
-  #scheduleCleanup(): void {
-    this.#cleanupScheduled = true;
-    if (this.config.cleanup_interval === 0 || this.store.capabilities.nativeTtl) return;
-    const run = () => {
-      if (this.#cleanupRunning || this.#closed) return;
-      this.#cleanupRunning = true;
-      this.cleanup()
-        .catch((err: unknown) =>
-          this.config.logger.warn(`[websession] [${this.store.kind}] cleanup failed`, err),
-        )
-        .finally(() => {
-          this.#cleanupRunning = false;
-        });
-    };
-    this.#cleanupTimer = setInterval(run, this.config.cleanup_interval * 1000);
-    this.#cleanupTimer.unref();
-    // A first pass soon after start, off the request path.
-    setTimeout(run, 1000).unref();
-  }
-
   /** Stops background cleanup. Does not close the store (it may be shared). */
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#cleanupTimer) clearInterval(this.#cleanupTimer);
-    this.#cleanupTimer = undefined;
+    this.#cleanup.stop();
   }
 }

@@ -1,12 +1,19 @@
 /**
  * Store calls as the request cycle makes them: each failure becomes a `StoreError` (and an `error`
  * event), and a call that waits on I/O gets the `store_timeout` deadline, checked by one shared
- * timer. A call the store answers at once passes straight through: no promise, no deadline.
+ * timer. A call the store answers at once passes straight through: no promise, no deadline. Calls
+ * that wait are counted, and past `store_max_in_flight` a new one is refused at once (StoreBusyError,
+ * a 503) rather than queued behind a slow store.
  * @module
  */
 import { performance } from 'node:perf_hooks';
 import { type Awaitable, isPromise } from './awaitable.js';
-import { SessionTooLargeError, StoreError, StoreUnavailableError } from './errors.js';
+import {
+  SessionTooLargeError,
+  StoreBusyError,
+  StoreError,
+  StoreUnavailableError,
+} from './errors.js';
 import type { SessionEmitter } from './events.js';
 
 /** A call waiting on its store, with its deadline. */
@@ -22,19 +29,34 @@ export class StoreCalls {
   readonly #kind: string;
   readonly #timeout: number;
   readonly #inProcess: boolean;
+  readonly #maxInFlight: number;
   readonly #events: SessionEmitter;
   readonly #pending = new Set<Pending>();
   #timer: NodeJS.Timeout | undefined;
+  #inFlight = 0;
 
   /**
    * @param timeout ms a call may wait (0: no deadline)
+   * @param maxInFlight most calls waiting at once (0: no cap)
    * @param inProcess the store never waits on I/O (no deadline is armed for it)
    */
-  constructor(kind: string, timeout: number, inProcess: boolean, events: SessionEmitter) {
+  constructor(
+    kind: string,
+    timeout: number,
+    maxInFlight: number,
+    inProcess: boolean,
+    events: SessionEmitter,
+  ) {
     this.#kind = kind;
     this.#timeout = timeout;
+    this.#maxInFlight = inProcess || maxInFlight <= 0 ? Infinity : maxInFlight;
     this.#inProcess = inProcess;
     this.#events = events;
+  }
+
+  /** Store calls waiting on the store now. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   /** The error a failed call becomes; emits `error`, timed from `started` (0: not timed). */
@@ -64,6 +86,8 @@ export class StoreCalls {
   /** Runs `call` (one store method); its answer comes back as it came, failures mapped. */
   run<R>(op: string, key: string, call: () => Awaitable<R>): Awaitable<R> {
     const started = this.#events.listens('error') ? performance.now() : 0;
+    if (this.#inFlight >= this.#maxInFlight)
+      throw this.#fail(op, key, new StoreBusyError(this.#kind, this.#inFlight), started);
     let result: Awaitable<R>;
     try {
       result = call();
@@ -71,12 +95,16 @@ export class StoreCalls {
       throw this.#fail(op, key, err, started);
     }
     if (!isPromise(result)) return result;
+    this.#inFlight++;
+    const settled = result.finally(() => {
+      this.#inFlight--;
+    });
     const ms = this.#timeout;
     if (ms <= 0 || this.#inProcess)
-      return result.catch((err: unknown) => {
+      return settled.catch((err: unknown) => {
         throw this.#fail(op, key, err, started);
       });
-    return this.#withDeadline(op, key, result, ms);
+    return this.#withDeadline(op, key, settled, ms);
   }
 
   #withDeadline<R>(op: string, key: string, promise: Promise<R>, ms: number): Promise<R> {

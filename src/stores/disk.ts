@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
 import { lock, tryLockSync, unlock, unlockSync } from './disk-lock.js';
+import { takeFileLease } from './file-lease.js';
 import { assertKey } from './key.js';
 import type {
   Awaitable,
@@ -22,8 +23,10 @@ import type {
   Store,
   StoreCapabilities,
   StoredSession,
+  StoreLease,
   StoreMutator,
 } from './store.js';
+import { TimeSlice } from './time-slice.js';
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -55,7 +58,14 @@ export interface DiskStoreOptions {
 
 const SUFFIX = '.sess';
 const TMP = '.tmp';
+const KEY = /^[0-9a-f]{64}$/;
 const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
+const SHARD = /^[0-9a-f]{2}$/;
+/** The store's own top-level entries: shard folders, the user index, quarantined records. */
+const STORE_ENTRY = /^(?:[0-9a-f]{2}|users|quarantine)$/;
+/** A store-wide lease file (see file-lease.ts): `<dir>/<name>.lease`. */
+const LEASE = '.lease';
+const LEASE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 /** A lock file of this store's records (see disk-lock.ts). */
 const LOCK_FILE = /^[0-9a-f]{64}\.sess\.lock$/;
 /** A temp file of this store (`<key>.sess.<pid>.<tag>[.<n>].tmp`): the only `.tmp` cleanup removes. */
@@ -89,6 +99,15 @@ function isLink(err: unknown): boolean {
 /** A file mode as `0755`. */
 function modeText(mode: number): string {
   return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
+}
+
+/** A file's mtime (the record's access time), or +Infinity when it is gone or unreadable. */
+function mtimeOf(file: string): number {
+  try {
+    return fs.lstatSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 function isNotFound(err: unknown): boolean {
@@ -506,25 +525,21 @@ export class DiskStore implements Store {
   }
 
   /** Removes user index entries whose session record no longer exists. */
-  async #sweepUsers(): Promise<void> {
+  async #sweepUsers(slice: TimeSlice): Promise<void> {
     const root = path.join(this.dir, 'users');
-    let users: string[];
-    try {
-      users = await fsp.readdir(root);
-    } catch {
-      return;
-    }
-    for (const u of users) {
-      const dir = path.join(root, u);
-      for (const name of await fsp.readdir(dir).catch(() => [] as string[])) {
-        if (!/^[0-9a-f]{64}$/.test(name)) continue;
-        const exists = await fsp.access(this.pathOf(name)).then(
-          () => true,
-          () => false,
-        );
-        if (!exists) await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
+    for (const user of this.#list(root)) {
+      if (!user.isDirectory()) continue;
+      const dir = path.join(root, user.name);
+      for (const entry of this.#list(dir)) {
+        if (slice.due()) await slice.yield();
+        if (KEY.test(entry.name) && !fs.existsSync(this.pathOf(entry.name)))
+          fs.rmSync(path.join(dir, entry.name), { force: true });
       }
-      await fsp.rmdir(dir).catch(() => {}); // only when empty
+      try {
+        fs.rmdirSync(dir); // only when empty
+      } catch {
+        // not empty: sessions of this user are alive
+      }
     }
   }
 
@@ -568,59 +583,88 @@ export class DiskStore implements Store {
     }
   }
 
+  /**
+   * Removes records idle past `maxIdleSeconds` (their mtime), and temp files left by a process
+   * killed mid-write. Synchronous calls in slices of a few ms (see time-slice.ts): a pass over a
+   * folder of any size stalls requests for one slice at most. Entries that are not the store's
+   * own (a stray file or folder, a foreign `.tmp`) are counted in `skipped` and left as they are.
+   */
   async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
-    let scanned = 0;
-    let skipped = 0;
+    const counts = { scanned: 0, removed: 0, skipped: 0 };
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const tmpCutoff = Date.now() - 3600_000;
-    let removed = 0;
-    // Entries of the folder that are neither a shard folder nor the store's own: counted, left.
-    for (const e of await fsp.readdir(this.dir, { withFileTypes: true }).catch(() => []))
-      if (!(e.isDirectory() && /^(?:[0-9a-f]{2}|users|quarantine)$/.test(e.name))) skipped++;
-    for (const shard of await this.#shardNames()) {
-      const shardDir = path.join(this.dir, shard);
-      let dir: import('node:fs').Dir;
-      try {
-        dir = await fsp.opendir(shardDir, { bufferSize: 256 });
-      } catch (err) {
-        if (isNotFound(err)) continue;
-        this.#fail('cleanup', err);
-      }
-      for await (const entry of dir) {
+    const slice = new TimeSlice();
+    const top = this.#list(this.dir);
+    for (const e of top)
+      if (!(e.isDirectory() ? STORE_ENTRY.test(e.name) : e.name.endsWith(LEASE))) counts.skipped++;
+    for (const shard of top) {
+      if (!(shard.isDirectory() && SHARD.test(shard.name))) continue;
+      const shardDir = path.join(this.dir, shard.name);
+      for (const entry of this.#list(shardDir)) {
+        if (slice.due()) {
+          await slice.yield();
+          onProgress?.({ ...counts });
+        }
         const file = path.join(shardDir, entry.name);
         if (KEY_FILE.test(entry.name) && entry.isFile()) {
-          if (++scanned % 1000 === 0) onProgress?.({ scanned, removed, skipped });
-          const key = entry.name.slice(0, 64);
-          const stat = await fsp.lstat(file).catch(() => undefined);
-          if (!stat || stat.mtimeMs >= cutoff) continue;
-          // Re-check under the lock: a request may have touched it since the stat.
-          let expired = false;
-          try {
-            await this.#update(
-              key,
-              (current) => {
-                expired = current !== undefined && current.atime < cutoff;
-                return expired ? null : undefined;
-              },
-              false,
-            );
-          } catch {
-            skipped++; // unreadable now (e.g. replaced meanwhile by something else): next pass
-            continue;
-          }
-          if (expired) removed++;
+          counts.scanned++;
+          const outcome = this.#expire(entry.name.slice(0, 64), file, cutoff);
+          if (outcome === 'removed') counts.removed++;
+          else if (outcome === 'skipped') counts.skipped++;
         } else if (TEMP_FILE.test(entry.name) && entry.isFile()) {
-          // Temp files left by a process killed mid-write.
-          const stat = await fsp.lstat(file).catch(() => undefined);
-          if (stat && stat.mtimeMs < tmpCutoff) await fsp.rm(file, { force: true }).catch(() => {});
+          // A temp file left by a process killed mid-write.
+          if (mtimeOf(file) < tmpCutoff) fs.rmSync(file, { force: true });
         } else if (!LOCK_FILE.test(entry.name)) {
-          skipped++; // not ours (a stray file or folder): left as it is
+          counts.skipped++; // not ours (a stray file or folder): left as it is
         }
       }
     }
-    await this.#sweepUsers();
-    onProgress?.({ scanned, removed, skipped });
-    return removed;
+    await this.#sweepUsers(slice);
+    onProgress?.({ ...counts });
+    return counts.removed;
+  }
+
+  /** Entries of a folder of the store (none when it is gone). */
+  #list(dir: string): fs.Dirent[] {
+    try {
+      return fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      this.#fail('cleanup', err);
+    }
+  }
+
+  /**
+   * Removes the record of `key` if its mtime (its access time) is before `cutoff`, checked again
+   * under its lock, so a request that touched it meanwhile keeps it. A record in use now (by this
+   * process or, by its lock, another) is not expired: it is left for the next pass.
+   */
+  #expire(key: string, file: string, cutoff: number): 'removed' | 'kept' | 'skipped' {
+    if (mtimeOf(file) >= cutoff || this.#mutex.busy(key)) return 'kept';
+    try {
+      if (this.#crossProcess && !tryLockSync(file)) return 'kept';
+    } catch {
+      return 'skipped'; // a lock that cannot be taken (a read-only folder…): the next pass tries
+    }
+    try {
+      if (mtimeOf(file) >= cutoff) return 'kept';
+      fs.unlinkSync(file);
+      return 'removed';
+    } catch (err) {
+      return isNotFound(err) ? 'kept' : 'skipped';
+    } finally {
+      if (this.#crossProcess) unlockSync(file);
+    }
+  }
+
+  /** Takes the store-wide lease `name` (a file `<dir>/<name>.lease`), e.g. one cleanup at a time. */
+  async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+    if (!LEASE_NAME.test(name)) throw new ConfigError(`bad lease name ${JSON.stringify(name)}`);
+    try {
+      return takeFileLease(path.join(this.dir, `${name}${LEASE}`), ttlMs);
+    } catch (err) {
+      this.#fail('lease', err);
+    }
   }
 
   async #shardNames(): Promise<string[]> {

@@ -72,13 +72,27 @@ export interface RedisStoreOptions {
   logger?: Logger;
   /**
    * Only when the store makes its client from a URL: ms a command may take before it fails
-   * (Redis stalled). Default 1000.
+   * (Redis stalled). Default: the SessionManager's `store_timeout` (given through `configure()`),
+   * so that one setting governs; 5000 without a manager. Set it only to give up on Redis sooner.
    */
   commandTimeout?: number;
   /** Only when the store makes its client from a URL: ms to wait for a connection. Default 1000. */
   connectTimeout?: number;
   /** Only when the store makes its client from a URL: connect as a Redis Cluster client, seeded by the URL's host. */
   cluster?: boolean;
+}
+
+/** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
+const DEFAULT_COMMAND_TIMEOUT = 5000;
+
+/** Sets the command timeout of a client this store made, and of a Cluster client's nodes. */
+function setCommandTimeout(client: OwnedClient, ms: number): void {
+  if (client.options.redisOptions) {
+    client.options.redisOptions.commandTimeout = ms;
+    for (const node of client.nodes?.() ?? []) node.options.commandTimeout = ms;
+  } else {
+    client.options.commandTimeout = ms;
+  }
 }
 
 const GET_FIELDS = ['d', 'a'];
@@ -218,6 +232,9 @@ const STORE_KEY = /^[0-9a-f]{64}$/;
 /** What the store needs of the ioredis client it makes itself from a URL. */
 interface OwnedClient {
   status: string;
+  /** ioredis reads `commandTimeout` here at each command; a Cluster client has `redisOptions`. */
+  options: { commandTimeout?: number; redisOptions?: { commandTimeout?: number } };
+  nodes?(): { options: { commandTimeout?: number } }[];
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   once(event: string, listener: (...args: unknown[]) => void): unknown;
   quit(): Promise<unknown>;
@@ -255,7 +272,11 @@ export class RedisStore implements Store {
   /** `host:port` of the server the store connects to from a URL, for messages. */
   #where = '';
   /** ms after which a command is given up (the client's command timeout). */
-  readonly #commandTimeout: number;
+  #commandTimeout: number;
+  /** The command timeout came from the options, a URL or a given client: configure() keeps it. */
+  readonly #commandTimeoutFixed: boolean;
+  /** The client this store made from a URL, once made. */
+  #owned: OwnedClient | undefined;
   /** The server's clock less this machine's (ms), and the round trip it was measured over. */
   #clock: { offset: number; rtt: number; at: number } | undefined;
   #clockMeasure: Promise<void> | undefined;
@@ -286,9 +307,11 @@ export class RedisStore implements Store {
         ? undefined
         : (client as { options?: { commandTimeout?: unknown } }).options?.commandTimeout;
     this.#commandTimeout = Math.min(
-      positiveInt('commandTimeout', options.commandTimeout ?? 1000),
+      positiveInt('commandTimeout', options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT),
       typeof clientTimeout === 'number' && clientTimeout > 0 ? clientTimeout : Infinity,
     );
+    this.#commandTimeoutFixed =
+      options.commandTimeout !== undefined || typeof clientTimeout === 'number';
     this.#logger = options.logger ?? {
       warn: (message, error) =>
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
@@ -317,12 +340,19 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given (the
-   * optional `Store.configure`, which the manager calls with its `timeout`).
+   * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given, and its
+   * `store_timeout` as the command timeout, unless `commandTimeout` was given (the optional
+   * `Store.configure`, which the manager calls at construction).
    */
-  configure(options: { timeout: number }): void {
+  configure(options: { timeout: number; store_timeout?: number }): void {
     if (!this.#ttlExplicit && Number.isFinite(options.timeout) && options.timeout > 0)
       this.#ttlMs = Math.round(options.timeout * 1000);
+    const storeTimeout = options.store_timeout;
+    if (!this.#commandTimeoutFixed && storeTimeout !== undefined && storeTimeout > 0) {
+      this.#commandTimeout = Math.round(storeTimeout);
+      this.#clock = undefined; // the write deadlines' grace depends on it
+      if (this.#owned) setCommandTimeout(this.#owned, this.#commandTimeout);
+    }
   }
 
   async #connect(connection: string, options: RedisStoreOptions): Promise<Connection> {
@@ -361,6 +391,9 @@ export class RedisStore implements Store {
       client = new Redis(url.toString(), common);
     }
     const owned = client as unknown as OwnedClient;
+    this.#owned = owned;
+    // configure() may have changed it while the driver loaded.
+    setCommandTimeout(owned, this.#commandTimeout);
     owned.on('error', (err: unknown) => {
       this.#connectError = err instanceof Error ? err : new Error(String(err));
       if (this.#healthy && this.#everReady)

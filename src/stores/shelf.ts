@@ -15,7 +15,7 @@
  * it was).
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
@@ -23,7 +23,7 @@ import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.j
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey } from './key.js';
 import { loadOptional } from './optional.js';
-import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
+import type { Store, StoreCapabilities, StoredSession, StoreLease, StoreMutator } from './store.js';
 
 /** Options of {@link ShelfStore}. */
 export interface ShelfStoreOptions {
@@ -46,6 +46,13 @@ interface Handles {
   users: Database<string, string>;
   owners: Database<string, string>;
   quarantine: Database<string, string>;
+  leases: Database<Lease, string>;
+}
+
+/** A held lease: its holder's token and when it lapses (ms since epoch). */
+interface Lease {
+  token: string;
+  until: number;
 }
 
 const DATA_DB = 'websession:data';
@@ -54,6 +61,8 @@ const USER_DB = 'websession:user';
 const OWNER_DB = 'websession:owner';
 const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
 const QUARANTINE_DB = 'websession:quarantine';
+/** Store-wide leases (Store.lease): name → holder's token and expiry. */
+const LEASE_DB = 'websession:lease';
 
 /** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
 class MutatorFailure {
@@ -127,7 +136,8 @@ export class ShelfStore implements Store {
         const users = env.openDB<string, string>({ name: USER_DB, encoding: 'string' });
         const owners = env.openDB<string, string>({ name: OWNER_DB, encoding: 'string' });
         const quarantine = env.openDB<string, string>({ name: QUARANTINE_DB, encoding: 'string' });
-        return { env, data, atimes, users, owners, quarantine };
+        const leases = env.openDB<Lease, string>({ name: LEASE_DB, encoding: 'msgpack' });
+        return { env, data, atimes, users, owners, quarantine, leases };
       } catch (err) {
         this.#handles = undefined;
         // Close a half-opened environment: the next call opens afresh instead of piling up.
@@ -357,6 +367,40 @@ export class ShelfStore implements Store {
       throw await this.#error('cleanup', err);
     }
     return removed;
+  }
+
+  /**
+   * Takes the store-wide lease `name` (e.g. one cleanup at a time across the processes sharing
+   * the file): a record with the holder's token and expiry, taken, renewed and released in write
+   * transactions, so exactly one process holds it until it lapses.
+   */
+  async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+    const h = await this.#open();
+    const token = randomBytes(12).toString('hex');
+    /** Writes the lease when `may(current)` holds; true when written. */
+    const write = (may: (current: Lease | undefined) => boolean, next: Lease | null) =>
+      h.data.transaction(() => {
+        if (!may(h.leases.get(name))) return false;
+        if (next) h.leases.putSync(name, next);
+        else h.leases.removeSync(name);
+        return true;
+      });
+    const mine = (current: Lease | undefined) => current?.token === token;
+    try {
+      const taken = await write((current) => current === undefined || current.until < Date.now(), {
+        token,
+        until: Date.now() + ttlMs,
+      });
+      if (!taken) return undefined;
+    } catch (err) {
+      throw await this.#error('lease', err);
+    }
+    return {
+      renew: () => write(mine, { token, until: Date.now() + ttlMs }).catch(() => false),
+      release: async () => {
+        await write(mine, null).catch(() => false);
+      },
+    };
   }
 
   /** Keys of the sessions bound to `user`: one key-prefix range of the user index. */

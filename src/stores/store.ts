@@ -145,11 +145,15 @@ export interface Store {
    */
   userSessions?(user: string): Promise<string[]>;
   /**
-   * Optional: told the session manager's idle timeout (seconds) and secret keys at
-   * construction, for stores that expire records by themselves (e.g. Redis TTL) or seal them
-   * (CookieStore).
+   * Optional: told the session manager's idle timeout (seconds), its `store_timeout` (ms) and
+   * secret keys at construction, for stores that expire records by themselves (e.g. Redis TTL),
+   * time their own commands out (Redis) or seal records (CookieStore).
    */
-  configure?(options: { timeout: number; secret_keys?: readonly string[] }): void;
+  configure?(options: {
+    timeout: number;
+    store_timeout?: number;
+    secret_keys?: readonly string[];
+  }): void;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }

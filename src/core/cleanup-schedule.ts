@@ -1,0 +1,96 @@
+/**
+ * Background cleanup of expired sessions, coordinated between the processes that share a store:
+ * each pass first takes the store's `cleanup` lease (Store.lease), so one process per store runs
+ * a pass at a time and the others skip theirs, and the passes are spread at random so that
+ * processes started together do not all knock at once.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import type { Store, StoreLease } from '../stores/store.js';
+import type { Logger } from './config.js';
+import type { SessionEvents } from './events.js';
+
+/** How long a cleanup lease lasts unless renewed: a holder that died frees it after this. */
+export const CLEANUP_LEASE_MS = 60_000;
+
+/** Runs a store's cleanup passes in the background. */
+export class CleanupSchedule {
+  readonly #store: Store;
+  readonly #intervalMs: number;
+  readonly #pass: () => Promise<number>;
+  readonly #logger: Logger;
+  readonly #report: (event: SessionEvents['cleanup']) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = false;
+
+  /**
+   * @param intervalSeconds time between passes (0: none)
+   * @param pass one cleanup pass, resolving with the records it removed
+   * @param report told of every pass, run or skipped
+   */
+  constructor(
+    store: Store,
+    intervalSeconds: number,
+    pass: () => Promise<number>,
+    logger: Logger,
+    report: (event: SessionEvents['cleanup']) => void,
+  ) {
+    this.#store = store;
+    this.#intervalMs = intervalSeconds * 1000;
+    this.#pass = pass;
+    this.#logger = logger;
+    this.#report = report;
+  }
+
+  /** Starts the passes: the first soon after start, off the request path. */
+  start(): void {
+    if (this.#intervalMs === 0 || this.#store.capabilities.nativeTtl || this.#stopped) return;
+    // The first pass between 1 s and 1 s + min(interval, 60 s), each next one the interval ±10 %.
+    this.#next(1000 + Math.random() * Math.min(this.#intervalMs, 60_000));
+  }
+
+  /** Stops the passes; one in progress finishes. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #next(ms: number): void {
+    if (this.#stopped) return;
+    this.#timer = setTimeout(() => {
+      this.#run().finally(() => this.#next(this.#intervalMs * (0.9 + Math.random() * 0.2)));
+    }, ms);
+    this.#timer.unref();
+  }
+
+  async #run(): Promise<void> {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    const started = performance.now();
+    let lease: StoreLease | undefined;
+    let renewal: NodeJS.Timeout | undefined;
+    try {
+      if (this.#store.lease) {
+        lease = await this.#store.lease('cleanup', CLEANUP_LEASE_MS);
+        if (!lease) {
+          this.#report({ ms: performance.now() - started, removed: 0, skipped: true });
+          return;
+        }
+        const held = lease;
+        renewal = setInterval(() => held.renew().catch(() => false), CLEANUP_LEASE_MS / 3);
+        renewal.unref();
+      }
+      const removed = await this.#pass();
+      this.#report({ ms: performance.now() - started, removed, skipped: false });
+    } catch (err) {
+      this.#logger.warn(`[websession] [${this.#store.kind}] cleanup failed`, err);
+      this.#report({ ms: performance.now() - started, removed: 0, skipped: false, error: err });
+    } finally {
+      if (renewal) clearInterval(renewal);
+      await lease?.release();
+      this.#running = false;
+    }
+  }
+}
