@@ -16,41 +16,14 @@ import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
 import { announce } from './listen.js';
 import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
-
-/** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
-export type HandlerInstance = object;
-/** A handler class (web.py's `class Index: def GET(self): …`). */
-export type HandlerClass = new () => HandlerInstance;
-/** Handler classes by the names used in `urls` (web.py's `globals()`). */
-export type Handlers = Record<string, HandlerClass>;
-/**
- * What a processor wraps: the rest of the request, returning the handler's result: the value
- * itself when every processor and the handler answered at once, else a promise (`await` it).
- */
-export type NextHandler = () => Awaitable<unknown>;
-/** A processor (web.py's `app.add_processor`): runs around every request and returns `handler()`'s result. */
-export type Processor = (handler: NextHandler) => unknown;
-
-/** A request as the application sees it, from a socket or from `app.request`. */
-export interface RawRequest {
-  method: string;
-  /** Path and query string. */
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body?: Buffer;
-  ip?: string;
-  https?: boolean;
-  /** The header names are lower case already (as Node gives them). */
-  lowerCaseHeaders?: boolean;
-}
-
-/** A response as the application produces it. */
-export interface RawResponse {
-  /** Status line, e.g. `200 OK`. */
-  status: string;
-  headers: [string, string][];
-  body: Buffer;
-}
+import type {
+  ErrorRenderer,
+  HandlerClass,
+  Handlers,
+  Processor,
+  RawRequest,
+  RawResponse,
+} from './types.js';
 
 /** The answer of {@link Application.request}, shaped like web.py's. */
 export interface AppResponse {
@@ -78,9 +51,6 @@ export interface RequestOptions {
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
-
-/** Called for errors that are not HTTP answers; returns the response to send. */
-export type ErrorRenderer = (error: unknown, context: RequestContext) => RawResponse | undefined;
 
 const EMPTY = Buffer.alloc(0);
 

@@ -19,9 +19,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Store, StoredSession } from '../stores/store.js';
-import type { RawResponse } from './application.js';
 import { withReloadErrorBanner } from './debugerror.js';
 import { announce } from './listen.js';
+import type { RawResponse } from './types.js';
 
 /** Environment marker of a child started by the reloader. */
 const CHILD_ENV = 'WEBSESSION_RELOADER_CHILD';
