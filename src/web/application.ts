@@ -15,7 +15,8 @@ import { type RequestContext, runWithContext } from './ctx.js';
 import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
 import { announce } from './listen.js';
-import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
+import { isReloaderChild, ReloaderChild } from './reloader-child.js';
+import { shouldSupervise, supervise } from './reloader-supervisor.js';
 import type {
   ErrorRenderer,
   HandlerClass,

@@ -27,7 +27,7 @@ import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
-import { keepAcrossReloads } from './reloader.js';
+import { keepAcrossReloads } from './reloader-handover.js';
 import { sessionProcessor } from './session-processor.js';
 
 /**
@@ -262,7 +262,7 @@ export function Session<T extends SessionData = SessionData>(
     ...(initializer ? { initializer } : {}),
   });
 
-  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader.ts).
+  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader-handover.ts).
   keepAcrossReloads(store);
 
   if (app) {
