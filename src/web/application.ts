@@ -6,9 +6,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
-import { STORE_UNAVAILABLE_BODY } from '../adapters/common.js';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
-import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
+import { errorAnswer } from '../core/error-answer.js';
+import { StoreError, WebSessionError } from '../core/errors.js';
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
@@ -54,6 +54,9 @@ export interface RequestOptions {
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 
 const EMPTY = Buffer.alloc(0);
+
+/** Where a store failure's warning goes. */
+const CONSOLE = { warn: (message: string) => console.error(message) };
 
 function toBuffer(value: unknown): Buffer {
   if (value === undefined || value === null) return EMPTY;
@@ -291,21 +294,16 @@ export class Application {
         body: toBuffer(context.method === 'HEAD' ? '' : err.data),
       };
     }
-    if (err instanceof SessionExpiredError) {
-      // web.py answers an expired session with 200 and expired_message.
-      if (err.setCookie) context.headers.push(['Set-Cookie', err.setCookie]);
-      context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
-      return { status: '200 OK', headers: context.headers, body: toBuffer(err.body) };
-    }
     // Cookies set before the failure (the session's among them) still go out, as web.py's do.
     const cookies = context.headers.filter(([n]) => n.toLowerCase() === 'set-cookie');
-    if (err instanceof StoreError) {
-      console.error(err.message);
-      return {
-        status: statusLine(503),
-        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1'], ...cookies],
-        body: toBuffer(STORE_UNAVAILABLE_BODY),
-      };
+    const answer = errorAnswer(err, CONSOLE);
+    if (answer) {
+      // An expired session is answered with the headers set so far (as web.py); a store failure
+      // keeps only the cookies.
+      const headers = err instanceof StoreError ? cookies : context.headers;
+      if (answer.setCookie) headers.push(['Set-Cookie', answer.setCookie]);
+      for (const [name, value] of Object.entries(answer.headers)) headers.push([name, value]);
+      return { status: statusLine(answer.status), headers, body: toBuffer(answer.body) };
     }
     const custom = (this.errorRenderer ?? (config.debug ? debugerror : undefined))?.(err, context);
     if (custom) return custom;
