@@ -2,11 +2,12 @@
  * The HTTP answer to a session that cannot be served, the same in every adapter and in the web
  * layer: an expired session (with `ignore_expiry: false`) is answered 200 with
  * `expired_message` and a cookie that clears it, as web.py does; a store failure 503 with
- * `Retry-After: 1`.
+ * `Retry-After: 1`, its warning rate-limited (see failure-log.ts).
  * @module
  */
 import type { Logger } from './config.js';
 import { SessionExpiredError, StoreError } from './errors.js';
+import { logStoreFailure } from './failure-log.js';
 
 /** The body of the 503 answer to a store outage (the same in every adapter and the web layer). */
 export const STORE_UNAVAILABLE_BODY =
@@ -36,7 +37,7 @@ export function errorAnswer(err: unknown, logger?: Logger): ErrorAnswer | undefi
     };
   }
   if (err instanceof StoreError) {
-    logger?.warn(err.message, err.cause);
+    if (logger) logStoreFailure(logger, err);
     return {
       status: 503,
       headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' },

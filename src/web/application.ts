@@ -17,6 +17,7 @@ import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from 
 import { announce } from './listen.js';
 import { isReloaderChild, ReloaderChild } from './reloader-child.js';
 import { shouldSupervise, supervise } from './reloader-supervisor.js';
+import { storeFailureLogger } from './store-failure-logger.js';
 import type {
   ErrorRenderer,
   HandlerClass,
@@ -54,9 +55,6 @@ export interface RequestOptions {
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 
 const EMPTY = Buffer.alloc(0);
-
-/** Where a store failure's warning goes. */
-const CONSOLE = { warn: (message: string) => console.error(message) };
 
 function toBuffer(value: unknown): Buffer {
   if (value === undefined || value === null) return EMPTY;
@@ -296,7 +294,7 @@ export class Application {
     }
     // Cookies set before the failure (the session's among them) still go out, as web.py's do.
     const cookies = context.headers.filter(([n]) => n.toLowerCase() === 'set-cookie');
-    const answer = errorAnswer(err, CONSOLE);
+    const answer = errorAnswer(err, storeFailureLogger(this));
     if (answer) {
       // An expired session is answered with the headers set so far (as web.py); a store failure
       // keeps only the cookies.

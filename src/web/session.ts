@@ -29,6 +29,7 @@ import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
 import { keepAcrossReloads } from './reloader-handover.js';
 import { sessionProcessor } from './session-processor.js';
+import { setStoreFailureLogger } from './store-failure-logger.js';
 
 /**
  * The dict methods of web.py's session (its data is a dict with attribute access), on top of the
@@ -269,6 +270,7 @@ export function Session<T extends SessionData = SessionData>(
     // One slot for every Session(): a session object made by code that ran before a later
     // Session(app, …) (as after an in-process reload) still finds the current request's session.
     app.set_processor(PROCESSOR, sessionProcessor(manager, SESSION_SLOT));
+    setStoreFailureLogger(app, manager.config.logger);
   }
 
   const target: Target = { store, manager: manager as unknown as SessionManager<SessionData> };
