@@ -22,7 +22,7 @@ interface Outage {
 
 const outages = new WeakMap<Logger, Map<string, Outage>>();
 
-/** Logs a store failure through `logger`: at once if it starts an outage, else in the next count. */
+/** Logs a store failure through `logger`: at once if it starts an outage, else in its count. */
 export function logStoreFailure(logger: Logger, err: StoreError): void {
   let byStore = outages.get(logger);
   if (!byStore) {
@@ -35,7 +35,6 @@ export function logStoreFailure(logger: Logger, err: StoreError): void {
     outage.last = err.message;
     return;
   }
-  logger.warn(err.message, err.cause);
   const started: Outage = { count: 0, last: '' };
   byStore.set(err.store, started);
   const store = err.store;
@@ -44,11 +43,16 @@ export function logStoreFailure(logger: Logger, err: StoreError): void {
       byStore.delete(store);
       return;
     }
-    logger.warn(summary(store, started));
+    try {
+      logger.warn(summary(store, started));
+    } catch {
+      // An application's logger that throws must not crash the process from a timer.
+    }
     started.count = 0;
     setTimeout(tick, FAILURE_LOG_INTERVAL_MS).unref();
   };
   setTimeout(tick, FAILURE_LOG_INTERVAL_MS).unref();
+  logger.warn(err.message, err.cause);
 }
 
 /** `[websession] [redis] 1,234 more store failures in the last 10 s (last: connection refused)`. */

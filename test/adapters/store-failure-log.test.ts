@@ -83,7 +83,18 @@ describe('store-failure log', () => {
     assert.equal(b.lines.length, 1);
   });
 
-  it('through the Hono adapter: 503 for every request, two lines for the whole interval', async () => {
+  it("a logger that throws does not make the count's timer throw", () => {
+    const logger: Logger = {
+      warn() {
+        throw new Error('logger down');
+      },
+    };
+    assert.throws(() => logStoreFailure(logger, refused()), /logger down/);
+    logStoreFailure(logger, refused());
+    assert.doesNotThrow(() => mock.timers.tick(FAILURE_LOG_INTERVAL_MS));
+  });
+
+  it('through the Hono adapter: 503 for each request, two lines for the interval', async () => {
     const logger = recorder();
     const app = new Hono<SessionEnv>();
     app.use(
