@@ -80,7 +80,10 @@ function compilerOptions() {
   return ts.parseJsonConfigFileContent(config, ts.sys, ROOT, undefined, configPath).options;
 }
 
-/** Every module under src/ and the src/ modules it imports (static, dynamic, `import type`, `export … from`). */
+/**
+ * Every module under src/ and the src/ modules it imports: static, dynamic, `import type` and
+ * `export … from` alike.
+ */
 function importGraph() {
   const options = compilerOptions();
   const files = readdirSync(SRC, { recursive: true })
@@ -103,7 +106,7 @@ function importGraph() {
   return graph;
 }
 
-/** The strongly connected components of more than one module, or of one that imports itself (Tarjan). */
+/** The strongly connected components (Tarjan) of several modules, or of one importing itself. */
 function cycles(graph) {
   let next = 0;
   const index = new Map();
@@ -137,7 +140,7 @@ function cycles(graph) {
   return found;
 }
 
-/** One cycle through the component's first module, as a path `a → b → a` (breadth-first: a shortest one). */
+/** A shortest cycle through the component's first module, as a path `a → b → a` (breadth-first). */
 function describeCycle(graph, component) {
   const members = new Set(component);
   const start = [...component].sort()[0];

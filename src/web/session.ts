@@ -263,13 +263,15 @@ export function Session<T extends SessionData = SessionData>(
     ...(initializer ? { initializer } : {}),
   });
 
-  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader-handover.ts).
+  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see
+  // reloader-handover.ts).
   keepAcrossReloads(store);
 
   if (app) {
     // One slot for every Session(): a session object made by code that ran before a later
     // Session(app, …) (as after an in-process reload) still finds the current request's session.
     app.set_processor(PROCESSOR, sessionProcessor(manager, SESSION_SLOT));
+    // The app's 503 answers to store failures are logged where this manager logs.
     setStoreFailureLogger(app, manager.config.logger);
   }
 

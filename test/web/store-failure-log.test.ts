@@ -58,7 +58,7 @@ describe('web layer: store failures', () => {
     assert.equal(logger.lines.length, 3, 'a new outage: its first failure at once');
   });
 
-  it('without a session, logs on the console, rate-limited, and keeps the cookies set before', async () => {
+  it('without a session: logs on the console, rate-limited, and keeps the cookies', async () => {
     const app = web.application(['/', 'Index'], () => ({ Index }));
     class Index {
       GET() {
