@@ -296,12 +296,15 @@ export class Application {
     const cookies = context.headers.filter(([n]) => n.toLowerCase() === 'set-cookie');
     const answer = errorAnswer(err, storeFailureLogger(this));
     if (answer) {
-      // An expired session is answered with the headers set so far (as web.py); a store failure
-      // keeps only the cookies.
-      const headers = err instanceof StoreError ? cookies : context.headers;
+      const status = statusLine(answer.status);
+      const own = Object.entries(answer.headers);
+      const body = toBuffer(answer.body);
+      if (err instanceof StoreError) return { status, headers: [...own, ...cookies], body };
+      // An expired session is answered with the headers set so far, as web.py does.
+      const headers = context.headers;
       if (answer.setCookie) headers.push(['Set-Cookie', answer.setCookie]);
-      for (const [name, value] of Object.entries(answer.headers)) headers.push([name, value]);
-      return { status: statusLine(answer.status), headers, body: toBuffer(answer.body) };
+      headers.push(...own);
+      return { status, headers, body };
     }
     const custom = (this.errorRenderer ?? (config.debug ? debugerror : undefined))?.(err, context);
     if (custom) return custom;
