@@ -1,24 +1,22 @@
 /**
  * What every framework adapter shares: building the manager from the options, reading the
- * request's cookie, client IP and scheme (with `trust_proxy`), and mapping load/commit errors to
- * HTTP answers (an expired session → 200 `expired_message`, a store outage → 503).
+ * request's cookie, client IP and scheme (with `trust_proxy`), and the request cycle around
+ * `next()`. The answers to load/commit errors (an expired session → 200 `expired_message`, a
+ * store outage → 503) are core/error-answer.ts's, shared with the web layer, and re-exported here.
  * Nothing here imports a framework.
  * @module
  */
 import { sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
-import { SessionExpiredError, StoreError } from '../core/errors.js';
+import { type ErrorAnswer, errorAnswer } from '../core/error-answer.js';
 import { type RequestInfo, SessionManager } from '../core/manager.js';
 import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
 import type { Session } from '../core/session.js';
 import type { Store } from '../stores/store.js';
 
+export { type ErrorAnswer, errorAnswer, STORE_UNAVAILABLE_BODY } from '../core/error-answer.js';
 export type { HeaderBag };
-
-/** The body of the 503 answer to a store outage (the same in every adapter and the web layer). */
-export const STORE_UNAVAILABLE_BODY =
-  '503 Service Unavailable: the session store is unavailable, try again shortly';
 
 /**
  * Options of every adapter: a ready {@link SessionManager} (share one between apps), or a store
@@ -72,42 +70,6 @@ export function requestInfo(
     secure: isSecureRequest(socketSecure, headers, trust),
     userAgent: Array.isArray(userAgent) ? userAgent[0] : userAgent,
   };
-}
-
-/** An HTTP answer an adapter sends instead of running the handler. */
-export interface ErrorAnswer {
-  status: number;
-  headers: Record<string, string>;
-  setCookie?: string | undefined;
-  body: string;
-}
-
-/**
- * The answer to an error of `load()` or `commit()`: an expired session is answered 200 with
- * `expired_message` and an expired cookie (as web.py), a store failure 503. Any other error is
- * the application's: undefined, let the framework handle it.
- */
-export function errorAnswer(
-  err: unknown,
-  logger?: { warn(message: string, error?: unknown): void },
-): ErrorAnswer | undefined {
-  if (err instanceof SessionExpiredError) {
-    return {
-      status: 200,
-      headers: { 'Content-Type': 'text/html; charset=utf-8' },
-      setCookie: err.setCookie,
-      body: err.body,
-    };
-  }
-  if (err instanceof StoreError) {
-    logger?.warn(err.message, err.cause);
-    return {
-      status: 503,
-      headers: { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1' },
-      body: STORE_UNAVAILABLE_BODY,
-    };
-  }
-  return undefined;
 }
 
 /** How a request cycle around `next()` ended: an answer to send instead, or the cookie to add. */

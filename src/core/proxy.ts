@@ -3,6 +3,10 @@
  * are client-controlled unless a proxy you run overwrites or appends them, so they are read only
  * when `trust_proxy` says how many proxies stand in front, and then from the right: the entry
  * your nearest proxy appended, never the left-most one a client can forge.
+ *
+ * The session core does not use it: it lives here because its users are the adapters
+ * (adapters/common.ts) and the web layer (web/application.ts), sibling layers that may not import
+ * each other, and the package's root, which exports it.
  * @module
  */
 

@@ -6,51 +6,26 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
-import { STORE_UNAVAILABLE_BODY } from '../adapters/common.js';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
-import { SessionExpiredError, StoreError, WebSessionError } from '../core/errors.js';
+import { errorAnswer } from '../core/error-answer.js';
+import { StoreError, WebSessionError } from '../core/errors.js';
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
 import { debugerror } from './debugerror.js';
 import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from './http.js';
 import { announce } from './listen.js';
-import { isReloaderChild, ReloaderChild, shouldSupervise, supervise } from './reloader.js';
-
-/** An instance of a handler class: any of its `GET`, `POST`, … methods answer that method. */
-export type HandlerInstance = object;
-/** A handler class (web.py's `class Index: def GET(self): …`). */
-export type HandlerClass = new () => HandlerInstance;
-/** Handler classes by the names used in `urls` (web.py's `globals()`). */
-export type Handlers = Record<string, HandlerClass>;
-/**
- * What a processor wraps: the rest of the request, returning the handler's result: the value
- * itself when every processor and the handler answered at once, else a promise (`await` it).
- */
-export type NextHandler = () => Awaitable<unknown>;
-/** A processor (web.py's `app.add_processor`): runs around every request and returns `handler()`'s result. */
-export type Processor = (handler: NextHandler) => unknown;
-
-/** A request as the application sees it, from a socket or from `app.request`. */
-export interface RawRequest {
-  method: string;
-  /** Path and query string. */
-  url: string;
-  headers: Record<string, string | string[] | undefined>;
-  body?: Buffer;
-  ip?: string;
-  https?: boolean;
-  /** The header names are lower case already (as Node gives them). */
-  lowerCaseHeaders?: boolean;
-}
-
-/** A response as the application produces it. */
-export interface RawResponse {
-  /** Status line, e.g. `200 OK`. */
-  status: string;
-  headers: [string, string][];
-  body: Buffer;
-}
+import { isReloaderChild, ReloaderChild } from './reloader-child.js';
+import { shouldSupervise, supervise } from './reloader-supervisor.js';
+import { storeFailureLogger } from './store-failure-logger.js';
+import type {
+  ErrorRenderer,
+  HandlerClass,
+  Handlers,
+  Processor,
+  RawRequest,
+  RawResponse,
+} from './types.js';
 
 /** The answer of {@link Application.request}, shaped like web.py's. */
 export interface AppResponse {
@@ -78,9 +53,6 @@ export interface RequestOptions {
 }
 
 const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
-
-/** Called for errors that are not HTTP answers; returns the response to send. */
-export type ErrorRenderer = (error: unknown, context: RequestContext) => RawResponse | undefined;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -320,21 +292,19 @@ export class Application {
         body: toBuffer(context.method === 'HEAD' ? '' : err.data),
       };
     }
-    if (err instanceof SessionExpiredError) {
-      // web.py answers an expired session with 200 and expired_message.
-      if (err.setCookie) context.headers.push(['Set-Cookie', err.setCookie]);
-      context.headers.push(['Content-Type', 'text/html; charset=utf-8']);
-      return { status: '200 OK', headers: context.headers, body: toBuffer(err.body) };
-    }
     // Cookies set before the failure (the session's among them) still go out, as web.py's do.
     const cookies = context.headers.filter(([n]) => n.toLowerCase() === 'set-cookie');
-    if (err instanceof StoreError) {
-      console.error(err.message);
-      return {
-        status: statusLine(503),
-        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', '1'], ...cookies],
-        body: toBuffer(STORE_UNAVAILABLE_BODY),
-      };
+    const answer = errorAnswer(err, storeFailureLogger(this));
+    if (answer) {
+      const status = statusLine(answer.status);
+      const own = Object.entries(answer.headers);
+      const body = toBuffer(answer.body);
+      if (err instanceof StoreError) return { status, headers: [...own, ...cookies], body };
+      // An expired session is answered with the headers set so far, as web.py does.
+      const headers = context.headers;
+      if (answer.setCookie) headers.push(['Set-Cookie', answer.setCookie]);
+      headers.push(...own);
+      return { status, headers, body };
     }
     const custom = (this.errorRenderer ?? (config.debug ? debugerror : undefined))?.(err, context);
     if (custom) return custom;

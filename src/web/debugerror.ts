@@ -3,10 +3,10 @@
  * reloader adds to pages while the newest code fails to load. Everything printed is escaped.
  * @module
  */
-import type { RawResponse } from './application.js';
 import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT } from './ctx.js';
 import { statusLine } from './http.js';
+import type { RawResponse } from './types.js';
 
 /** Escapes `& < > " '` for HTML text and attribute values. */
 export function escapeHtml(value: unknown): string {

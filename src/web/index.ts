@@ -16,16 +16,9 @@ export {
   type AppResponse,
   application,
   Browser,
-  type HandlerClass,
-  type HandlerInstance,
-  type Handlers,
   isMain,
   loadhook,
-  type NextHandler,
-  type Processor,
   parseAddress,
-  type RawRequest,
-  type RawResponse,
   type RequestOptions,
   unloadhook,
 } from './application.js';
@@ -48,3 +41,13 @@ export {
 } from './http.js';
 export { cookies, data, header, input, type SetCookieOptions, setcookie } from './request.js';
 export * as session from './session-namespace.js';
+export type {
+  ErrorRenderer,
+  HandlerClass,
+  HandlerInstance,
+  Handlers,
+  NextHandler,
+  Processor,
+  RawRequest,
+  RawResponse,
+} from './types.js';

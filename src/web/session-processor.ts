@@ -9,9 +9,9 @@ import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { RequestInfo, SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
-import type { Processor } from './application.js';
 import { getContext } from './ctx.js';
 import { header } from './request.js';
+import type { Processor } from './types.js';
 
 /** The processor of `manager`; the request's session is kept in the context's `extra` under `slot`. */
 export function sessionProcessor<T extends SessionData>(

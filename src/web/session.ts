@@ -27,8 +27,9 @@ import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
-import { keepAcrossReloads } from './reloader.js';
+import { keepAcrossReloads } from './reloader-handover.js';
 import { sessionProcessor } from './session-processor.js';
+import { setStoreFailureLogger } from './store-failure-logger.js';
 
 /**
  * The dict methods of web.py's session (its data is a dict with attribute access), on top of the
@@ -262,13 +263,16 @@ export function Session<T extends SessionData = SessionData>(
     ...(initializer ? { initializer } : {}),
   });
 
-  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see reloader.ts).
+  // In debug mode a MemoryStore's sessions are handed to the reloaded process (see
+  // reloader-handover.ts).
   keepAcrossReloads(store);
 
   if (app) {
     // One slot for every Session(): a session object made by code that ran before a later
     // Session(app, …) (as after an in-process reload) still finds the current request's session.
     app.set_processor(PROCESSOR, sessionProcessor(manager, SESSION_SLOT));
+    // The app's 503 answers to store failures are logged where this manager logs.
+    setStoreFailureLogger(app, manager.config.logger);
   }
 
   const target: Target = { store, manager: manager as unknown as SessionManager<SessionData> };

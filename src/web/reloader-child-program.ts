@@ -1,7 +1,8 @@
 /**
- * The program of a reloader child process (see reloader.ts). It loads this library first, so a
- * spare child forked ahead of time has Node, the TypeScript loader and the library warm; when
- * the supervisor says `start`, it runs the application's entry file as `node <entry>` would.
+ * The program of a reloader child process (see reloader-supervisor.ts). It loads this library
+ * first, so a spare child forked ahead of time has Node, the TypeScript loader and the library
+ * warm; when the supervisor says `start`, it runs the application's entry file as `node <entry>`
+ * would.
  * @module
  */
 import { pathToFileURL } from 'node:url';

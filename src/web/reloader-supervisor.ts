@@ -8,235 +8,27 @@
  * 1. the new child loads the code and listens (a syntax error makes it exit: the supervisor logs
  *    it, the old child keeps serving and shows the error in a banner on its pages);
  * 2. the old child stops accepting, finishes its requests, hands the contents of its in-process
- *    stores (MemoryStore) to the supervisor and exits;
+ *    stores (MemoryStore) to the supervisor and exits (see reloader-child.ts);
  * 3. the new child receives those contents, then answers the requests it was holding.
- * DiskStore, DBStore, ShelfStore and RedisStore keep their data outside the process anyway.
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
-import { type FSWatcher, readdirSync, statSync, watch } from 'node:fs';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Store, StoredSession } from '../stores/store.js';
-import type { RawResponse } from './application.js';
-import { withReloadErrorBanner } from './debugerror.js';
 import { announce } from './listen.js';
+import type { Snapshot } from './reloader-handover.js';
+import { CHILD_ENV, isMessage, log, type Message, RETIRE_TIMEOUT_MS } from './reloader-protocol.js';
+import { watchSources } from './reloader-watcher.js';
 
-/** Environment marker of a child started by the reloader. */
-const CHILD_ENV = 'WEBSESSION_RELOADER_CHILD';
 /** Longest wait for a new child to listen before it counts as failed. */
 const START_TIMEOUT_MS = 30_000;
-/** Longest wait for a retiring child to finish its requests and hand over its stores. */
-const RETIRE_TIMEOUT_MS = 10_000;
 /** Changes closer together than this make one reload. */
 const DEBOUNCE_MS = 40;
-
-/** Files whose change triggers a reload. */
-const SOURCE_EXTENSIONS = new Set([
-  '.ts',
-  '.tsx',
-  '.mts',
-  '.cts',
-  '.js',
-  '.jsx',
-  '.mjs',
-  '.cjs',
-  '.json',
-]);
-/** Folders never watched (besides dot-folders and store folders). */
-const IGNORED_DIRS = new Set(['node_modules', 'dist', 'build', 'coverage', 'sessions']);
-
-type Snapshot = Record<string, [string, StoredSession][]>;
-type Message =
-  | { websession: 'loaded' }
-  | { websession: 'start'; entry: string }
-  | { websession: 'retire' }
-  | { websession: 'snapshot'; stores: Snapshot }
-  | { websession: 'restore'; stores: Snapshot }
-  | { websession: 'reload-error'; error: string };
-
-function isMessage(value: unknown): value is Message {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { websession?: unknown }).websession === 'string'
-  );
-}
-
-const log = (text: string): void => console.error(`[websession] reloader: ${text}`);
-
-// ---------------------------------------------------------------------------------------------
-// What survives a reload
-
-/** In-process stores whose contents are handed to the next child, by registration order. */
-const handover = new Map<string, Store>();
-/** Folders of stores (DiskStore…) not worth watching. */
-const ignoredPaths = new Set<string>();
-
-/**
- * Marks a store for the reloader: a MemoryStore's contents are handed over to the next process
- * on every reload; a store folder is left out of the watch. Called by `web.session.Session()`.
- */
-export function keepAcrossReloads(store: Store): void {
-  const dir = (store as { dir?: unknown }).dir;
-  if (typeof dir === 'string') ignoredPaths.add(path.resolve(dir));
-  if (store.kind !== 'memory') return;
-  for (const kept of handover.values()) if (kept === store) return;
-  handover.set(`store-${handover.size}`, store);
-}
-
-async function exportStores(): Promise<Snapshot> {
-  const out: Snapshot = {};
-  for (const [name, store] of handover) {
-    const records: [string, StoredSession][] = [];
-    for await (const key of store.keys()) {
-      const record = await store.get(key);
-      if (record) records.push([key, record]);
-    }
-    out[name] = records;
-  }
-  return out;
-}
-
-async function importStores(snapshot: Snapshot): Promise<void> {
-  for (const [name, records] of Object.entries(snapshot)) {
-    const store = handover.get(name);
-    if (!store) continue;
-    for (const [key, record] of records) await store.set(key, record);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Roles
-
-/** True in a child started by the reloader. */
-export function isReloaderChild(): boolean {
-  return cluster.isWorker && process.env[CHILD_ENV] === '1';
-}
 
 /** True where `app.run()` in debug mode must become the supervisor. */
 export function shouldSupervise(): boolean {
   return cluster.isPrimary && process.env[CHILD_ENV] === undefined;
 }
-
-type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-
-/**
- * The serving child's side: holds requests until the previous child's stores are handed over,
- * retires on the supervisor's word, and shows a failed reload's error on its pages.
- */
-export class ReloaderChild {
-  static #instance: ReloaderChild | undefined;
-  #ready: Promise<void>;
-  #isReady = false;
-  #markReady: () => void = () => {};
-  #retiring = false;
-  readonly #servers = new Set<Server>();
-  readonly #inFlight = new Set<ServerResponse>();
-  #queue: Promise<void> = Promise.resolve();
-  /** The error of the newest code, while it fails to load. */
-  reloadError: string | undefined;
-
-  /** The one instance of this process (several `app.run()` share it). */
-  static get(): ReloaderChild {
-    ReloaderChild.#instance ??= new ReloaderChild();
-    return ReloaderChild.#instance;
-  }
-
-  private constructor() {
-    this.#ready = new Promise<void>((resolve) => {
-      this.#markReady = () => {
-        this.#isReady = true;
-        resolve();
-      };
-    });
-    // Nothing to receive: serve at once. Otherwise wait for `restore` (bounded, in case).
-    if (handover.size === 0) this.#markReady();
-    else {
-      setTimeout(() => {
-        if (!this.#isReady) log('no store handover arrived: serving with empty in-memory stores');
-        this.#markReady();
-      }, RETIRE_TIMEOUT_MS + 5000).unref();
-    }
-    // One message at a time: a `retire` must wait for a `restore` still being imported.
-    process.on('message', (message: unknown) => {
-      if (!isMessage(message)) return;
-      this.#queue = this.#queue
-        .then(() => this.#onMessage(message))
-        .catch((err: unknown) => log(`message ${message.websession} failed: ${String(err)}`));
-    });
-  }
-
-  /** Wraps the application's listener: held until ready, `Connection: close` once retiring. */
-  wrap(listener: Listener): Listener {
-    return (req, res) => {
-      if (this.#retiring) res.setHeader('Connection', 'close');
-      else {
-        // Begun before the retire: answered with `Connection: close` if the retire comes first.
-        this.#inFlight.add(res);
-        res.once('close', () => this.#inFlight.delete(res));
-      }
-      if (this.#isReady) listener(req, res);
-      else void this.#ready.then(() => listener(req, res));
-    };
-  }
-
-  /** Response transform: the failed-reload banner on HTML pages. */
-  readonly transform = (response: RawResponse): RawResponse =>
-    this.reloadError === undefined ? response : withReloadErrorBanner(response, this.reloadError);
-
-  /** A server this child serves on (added once it listens). */
-  attach(server: Server): void {
-    this.#servers.add(server);
-  }
-
-  async #onMessage(message: Message): Promise<void> {
-    if (message.websession === 'reload-error') this.reloadError = message.error;
-    else if (message.websession === 'restore') {
-      try {
-        await importStores(message.stores);
-      } catch (err) {
-        log(`could not restore the in-memory sessions: ${String(err)}`);
-      }
-      this.#markReady();
-    } else if (message.websession === 'retire') await this.#retire();
-  }
-
-  async #retire(): Promise<void> {
-    if (this.#retiring) return;
-    this.#retiring = true;
-    // Requests being answered close their connection after the answer (the client is told so);
-    // idle kept-alive connections are closed now, so the next request meets the new child.
-    for (const res of this.#inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
-    await Promise.all(
-      [...this.#servers].map(
-        (server) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => {
-              server.closeAllConnections();
-              resolve();
-            }, RETIRE_TIMEOUT_MS - 2000);
-            server.close(() => {
-              clearTimeout(timer);
-              resolve();
-            });
-            server.closeIdleConnections();
-          }),
-      ),
-    );
-    let stores: Snapshot = {};
-    try {
-      stores = await exportStores();
-    } catch (err) {
-      log(`could not hand over the in-memory sessions: ${String(err)}`);
-    }
-    process.send?.({ websession: 'snapshot', stores } satisfies Message, () => process.exit(0));
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The supervisor
 
 /** Options of {@link supervise}. */
 export interface SuperviseOptions {
@@ -266,7 +58,7 @@ interface Child {
 /** The program a child runs: a bootstrap that preloads, then imports the entry when told. */
 function bootstrapPath(): string {
   const self = fileURLToPath(import.meta.url);
-  return path.join(path.dirname(self), `reload-child${path.extname(self)}`);
+  return path.join(path.dirname(self), `reloader-child-program${path.extname(self)}`);
 }
 
 let supervising: Promise<never> | undefined;
@@ -275,7 +67,6 @@ let supervising: Promise<never> | undefined;
  * Runs the supervisor: forks the serving child, watches the sources and swaps children on
  * change. The returned promise never settles (the supervisor runs until the process ends).
  */
-
 export function supervise(options: SuperviseOptions): Promise<never> {
   // A second `app.run()` in the program: its server runs in the children, like the first one's.
   if (supervising) return supervising;
@@ -503,65 +294,4 @@ class Supervisor {
 function stripAnsi(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are control characters
   return text.replace(/\u001b\[[0-9;]*[A-Za-z]/g, '');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Watching
-
-function isIgnoredDir(dir: string): boolean {
-  const name = path.basename(dir);
-  return name.startsWith('.') || IGNORED_DIRS.has(name) || ignoredPaths.has(dir);
-}
-
-function isSource(file: string): boolean {
-  const name = path.basename(file);
-  return !name.startsWith('.') && SOURCE_EXTENSIONS.has(path.extname(name));
-}
-
-/**
- * Watches source files under `root` (one watcher per folder, skipping node_modules, dist, dot
- * folders and store folders; new folders are picked up) and calls `onChange` with a changed
- * file's path. Folders are watched rather than files so that editors' save-by-rename is seen.
- * @returns a function that stops watching.
- */
-export function watchSources(root: string, onChange: (file: string) => void): () => void {
-  const watchers = new Map<string, FSWatcher>();
-  const top = path.resolve(root);
-  const add = (dir: string): void => {
-    // The root is watched whatever its name; below it, ignored folders are skipped.
-    if (watchers.has(dir) || (dir !== top && isIgnoredDir(dir))) return;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    try {
-      const watcher = watch(dir, (_event, name) => {
-        if (!name) return;
-        const full = path.join(dir, name.toString());
-        if (isSource(full)) onChange(full);
-        else if (!watchers.has(full)) {
-          try {
-            if (statSync(full).isDirectory()) add(full);
-          } catch {
-            // gone already
-          }
-        }
-      });
-      watcher.on('error', () => {
-        watcher.close();
-        watchers.delete(dir);
-      });
-      watchers.set(dir, watcher);
-    } catch {
-      return;
-    }
-    for (const entry of entries) if (entry.isDirectory()) add(path.join(dir, entry.name));
-  };
-  add(top);
-  return () => {
-    for (const watcher of watchers.values()) watcher.close();
-    watchers.clear();
-  };
 }
