@@ -94,11 +94,14 @@ describe('store_max_in_flight with a stalled store', { skip }, () => {
     proxy.freeze();
     const info = { cookie, ip: '127.0.0.1', secure: false };
     const held = Array.from({ length: CAP }, async () => manager.load(info));
-    await assert.rejects(async () => manager.load(info), (err: unknown) => {
-      assert.ok(err instanceof StoreBusyError);
-      assert.match((err as Error).message, /store_max_in_flight/);
-      return true;
-    });
+    await assert.rejects(
+      async () => manager.load(info),
+      (err: unknown) => {
+        assert.ok(err instanceof StoreBusyError);
+        assert.match((err as Error).message, /store_max_in_flight/);
+        return true;
+      },
+    );
     proxy.thaw();
     await Promise.allSettled(held);
   });
