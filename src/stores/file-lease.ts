@@ -1,7 +1,7 @@
 /**
  * A store-wide lease kept in a file (DiskStore's cleanup lease): taken by an exclusive create of
- * the file, which holds the holder's token; renewed by setting its mtime; taken over when its
- * mtime is older than the lease's ttl (its holder died or hung). Every process sharing the folder
+ * the file, which holds the holder's token and ttl; renewed by setting its mtime; taken over when
+ * its mtime is older than that ttl (its holder died or hung). Every process sharing the folder
  * sees the same file, so one of them holds the lease at a time.
  * @module
  */
@@ -13,14 +13,17 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** The token in the lease file, or undefined when there is none. */
-function holder(file: string): string | undefined {
+/** The holder's token and ttl in the lease file (`<token> <ttl ms>`), or undefined when none. */
+function holder(file: string): { token: string; ttlMs: number } | undefined {
+  let text: string;
   try {
-    return fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (code(err) === 'ENOENT') return undefined;
     throw err;
   }
+  const [token = '', ttl] = text.split(' ');
+  return { token, ttlMs: Number(ttl) || 0 };
 }
 
 /**
@@ -32,20 +35,17 @@ export function takeFileLease(file: string, ttlMs: number): StoreLease | undefin
   const token = randomBytes(12).toString('hex');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, token, { flag: 'wx', mode: 0o600 });
+      fs.writeFileSync(file, `${token} ${ttlMs}`, { flag: 'wx', mode: 0o600 });
       return fileLease(file, token);
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
     }
-    let mtime: number;
-    try {
-      mtime = fs.statSync(file).mtimeMs;
-    } catch (err) {
-      if (code(err) === 'ENOENT') continue; // released meanwhile
-      throw err;
-    }
-    if (Date.now() - mtime <= ttlMs) return undefined;
-    fs.rmSync(file, { force: true }); // expired: its holder is gone
+    // Lapsed when not renewed within the holder's own ttl (written beside its token).
+    const current = holder(file);
+    const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
+    if (current === undefined || mtime === undefined) continue; // released meanwhile
+    if (Date.now() - mtime <= current.ttlMs) return undefined;
+    fs.rmSync(file, { force: true }); // lapsed: its holder is gone
   }
   return undefined;
 }
@@ -54,7 +54,7 @@ function fileLease(file: string, token: string): StoreLease {
   return {
     async renew() {
       try {
-        if (holder(file) !== token) return false;
+        if (holder(file)?.token !== token) return false;
         const now = new Date();
         fs.utimesSync(file, now, now);
         return true;
@@ -64,7 +64,7 @@ function fileLease(file: string, token: string): StoreLease {
     },
     async release() {
       try {
-        if (holder(file) === token) fs.rmSync(file, { force: true });
+        if (holder(file)?.token === token) fs.rmSync(file, { force: true });
       } catch {
         // the lease expires by itself
       }

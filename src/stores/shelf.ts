@@ -88,6 +88,8 @@ export class ShelfStore implements Store {
   #closed = false;
   /** Cleanups in progress, which close() lets end. */
   readonly #cleaning = new Set<Promise<number>>();
+  /** Releases of the leases held, which close() calls. */
+  readonly #leases = new Set<() => Promise<void>>();
 
   constructor(filename: string, options: ShelfStoreOptions = {}) {
     if (typeof filename !== 'string' || filename.length === 0)
@@ -395,11 +397,23 @@ export class ShelfStore implements Store {
     } catch (err) {
       throw await this.#error('lease', err);
     }
+    let released: Promise<void> | undefined;
+    const release = (): Promise<void> => {
+      this.#leases.delete(release);
+      released ??= write(mine, null).then(
+        () => {},
+        () => {},
+      );
+      return released;
+    };
+    this.#leases.add(release);
     return {
-      renew: () => write(mine, { token, until: Date.now() + ttlMs }).catch(() => false),
-      release: async () => {
-        await write(mine, null).catch(() => false);
-      },
+      // Once released (close() releases every lease) nothing more is written.
+      renew: async () =>
+        released === undefined &&
+        !this.#closed &&
+        (await write(mine, { token, until: Date.now() + ttlMs }).catch(() => false)),
+      release,
     };
   }
 
@@ -471,6 +485,8 @@ export class ShelfStore implements Store {
     this.#closed = true;
     // A cleanup in progress ends at its next batch: let it, so the file is not closed under it.
     await Promise.allSettled([...this.#cleaning]);
+    // Leases still held are given up now, not left to lapse.
+    await Promise.allSettled([...this.#leases].map((release) => release()));
     const pending = this.#handles;
     this.#handles = undefined;
     if (!pending) return;
