@@ -4,8 +4,9 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
+import { loadOptional } from '../optional.js';
 import { checkDatabaseUrl } from '../url.js';
-import { type Dbn, importDriver } from './common.js';
+import type { Dbn } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
 export interface DatabaseParams {
@@ -50,11 +51,8 @@ const DBN: Record<string, Dbn> = {
 /** Normalises an engine name (`postgresql` → `postgres`, `mariadb` → `mysql`). */
 export function dbnOf(name: unknown): Dbn {
   const dbn = typeof name === 'string' ? DBN[name.toLowerCase()] : undefined;
-  if (!dbn)
-    throw new ConfigError(
-      `unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`,
-    );
-  return dbn;
+  if (dbn) return dbn;
+  throw new ConfigError(`unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`);
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -68,7 +66,6 @@ export class Database {
   /** The engine. */
   readonly dbn: Dbn;
   readonly #params: DatabaseParams;
-  readonly #onError: (err: Error) => void;
   #opening: Promise<unknown> | undefined;
   #close: (() => Promise<void>) | undefined;
   #closed = false;
@@ -86,27 +83,15 @@ export class Database {
     if (st !== undefined && (!Number.isFinite(st) || st <= 0))
       throw new ConfigError('database() statementTimeout must be a positive number of ms');
     this.#params = { ...params };
-    this.#onError =
-      params.onError ??
-      ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
   }
 
   /** `host:port` of a PostgreSQL or MySQL server, for messages (undefined for SQLite). */
   get where(): string | undefined {
     if (this.dbn === 'sqlite') return undefined;
     const p = this.#params;
-    let host = p.host;
-    let port = p.port === undefined ? undefined : String(p.port);
-    if (p.url) {
-      try {
-        const url = new URL(p.url);
-        host ??= url.hostname || undefined;
-        port ??= url.port || undefined;
-      } catch {
-        // the driver reports a malformed URL
-      }
-    }
-    return `${host ?? 'localhost'}:${port ?? (this.dbn === 'postgres' ? 5432 : 3306)}`;
+    const url = URL.canParse(p.url ?? '') ? new URL(p.url!) : undefined;
+    const host = p.host ?? (url?.hostname || 'localhost');
+    return `${host}:${p.port ?? (url?.port || (this.dbn === 'postgres' ? 5432 : 3306))}`;
   }
 
   /** The driver handle, opened on first call. */
@@ -121,55 +106,55 @@ export class Database {
 
   async #open(): Promise<unknown> {
     const p = this.#params;
-    const password = p.pw ?? p.password;
-    const port = p.port === undefined ? undefined : Number(p.port);
+    const onError =
+      p.onError ??
+      ((err: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
     if (this.dbn === 'sqlite') {
-      const mod = await importDriver('sqlite', 'better-sqlite3', () => import('better-sqlite3'));
+      const mod = await loadOptional('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
       const db = new mod.default(p.db!, p.options);
       if (p.db !== ':memory:') db.pragma('journal_mode = WAL');
       this.#close = async () => void db.close();
       return db;
     }
+    // Unset fields stay undefined: both drivers then take the URL's, or their defaults.
+    const where = {
+      host: p.host,
+      port: p.port === undefined ? undefined : Number(p.port),
+      user: p.user,
+      password: p.pw ?? p.password,
+      database: p.db,
+    };
     if (this.dbn === 'postgres') {
-      const mod = await importDriver('postgres', 'pg', () => import('pg'));
+      const mod = await loadOptional('pg', 'postgres', () => import('pg'));
       const pool = new mod.default.Pool({
-        ...(p.url ? { connectionString: p.url } : {}),
-        ...(p.host !== undefined ? { host: p.host } : {}),
-        ...(port !== undefined ? { port } : {}),
-        ...(p.user !== undefined ? { user: p.user } : {}),
-        ...(password !== undefined ? { password } : {}),
-        ...(p.db !== undefined ? { database: p.db } : {}),
+        connectionString: p.url,
+        ...where,
         max: p.max ?? 10,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
         ...(p.statementTimeout ? { statement_timeout: Math.ceil(p.statementTimeout) } : {}),
         ...p.options,
       });
-      pool.on('error', this.#onError);
+      pool.on('error', onError);
       this.#close = () => pool.end();
       return pool;
     }
-    const mod = await importDriver('mysql', 'mysql2', () => import('mysql2/promise'));
+    const mod = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
     const pool = mod.createPool({
-      ...(p.url ? { uri: p.url } : {}),
-      ...(p.host !== undefined ? { host: p.host } : {}),
-      ...(port !== undefined ? { port } : {}),
-      ...(p.user !== undefined ? { user: p.user } : {}),
-      ...(password !== undefined ? { password } : {}),
-      ...(p.db !== undefined ? { database: p.db } : {}),
+      uri: p.url,
+      ...where,
       connectionLimit: p.max ?? 10,
       connectTimeout: CONNECT_TIMEOUT_MS,
       enableKeepAlive: true,
       charset: 'utf8mb4',
       ...p.options,
     });
-    pool.pool.on('error', this.#onError);
-    if (p.statementTimeout) {
-      // Each new connection runs this before anything else it is given.
-      const seconds = Math.max(1, Math.ceil(p.statementTimeout / 1000));
-      pool.pool.on('connection', (connection) => {
-        connection.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {});
-      });
-    }
+    pool.pool.on('error', onError);
+    const seconds = p.statementTimeout && Math.max(1, Math.ceil(p.statementTimeout / 1000));
+    // Each new connection runs this before anything else it is given.
+    if (seconds)
+      pool.pool.on('connection', (c) =>
+        c.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {}),
+      );
     this.#close = () => pool.end();
     return pool;
   }
@@ -195,9 +180,7 @@ export class Database {
  * `mysql2`).
  *
  * @example
- * const db = web.database({ dbn: 'sqlite', db: './sessions.db' });
  * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
- * const db = web.database({ dbn: 'mysql', db: 'test', user: 'root', host: '127.0.0.1' });
  */
 export function database(params: DatabaseParams): Database {
   return new Database(params);

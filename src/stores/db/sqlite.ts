@@ -4,18 +4,15 @@
  * at once, so it is atomic against every process using the file.
  * @module
  */
-import type { StoredSession, StoreMutator } from '../store.js';
-import { type Backend, parseAtime, USER_COLUMN, userOf, utcText } from './common.js';
+import { randomUUID } from 'node:crypto';
+import type { StoredSession, StoreLease, StoreMutator } from '../store.js';
+import { type Engine, parseAtime, rowOf, tableDDL, USER_COLUMN, utcText } from './common.js';
 
 type UpdateFn = (key: string, mutator: StoreMutator) => StoredSession | undefined;
-
-/** The part of a better-sqlite3 statement DBStore uses. */
-export interface SqliteStatement {
-  get(...params: unknown[]): unknown;
+interface SqliteStatement {
   all(...params: unknown[]): unknown[];
   run(...params: unknown[]): { changes: number };
 }
-
 /** The part of a better-sqlite3 `Database` DBStore uses (detected structurally). */
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
@@ -26,142 +23,172 @@ export interface SqliteDatabase {
   readonly open: boolean;
 }
 
-/** True for a better-sqlite3 Database. */
-export function isSqliteDatabase(db: unknown): db is SqliteDatabase {
-  const d = db as Partial<SqliteDatabase> | null;
-  return (
-    !!d &&
-    typeof d.prepare === 'function' &&
-    typeof d.transaction === 'function' &&
-    typeof d.pragma === 'function'
-  );
-}
-
-/** CREATE statements for the session table (with the user index column) and its atime index (idempotent). */
-export function sqliteDDL(table: string): string[] {
-  return [
-    `CREATE TABLE IF NOT EXISTS "${table}" (\n  session_id CHAR(128) UNIQUE NOT NULL,\n  atime DATETIME NOT NULL DEFAULT current_timestamp,\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`,
-    `CREATE INDEX IF NOT EXISTS "${table}_atime_idx" ON "${table}" (atime)`,
-  ];
-}
-
-/** The index of the user column (run only when the table has the column). */
-export function sqliteUserDDL(table: string): string[] {
-  return [`CREATE INDEX IF NOT EXISTS "${table}_user_idx" ON "${table}" (${USER_COLUMN})`];
-}
+export const isSqliteDatabase = (db: unknown): db is SqliteDatabase =>
+  typeof (db as SqliteDatabase | null)?.prepare === 'function' &&
+  typeof (db as SqliteDatabase).transaction === 'function' &&
+  typeof (db as SqliteDatabase).pragma === 'function';
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOTADB|READONLY)/;
+type Row = { data: string | null; atime: unknown; session_id: string };
+const keysOf = (rows: unknown[]) => (rows as Row[]).map((r) => r.session_id.trim());
 
-type Row = { data: string | null; atime: unknown };
+/** SQLite on one table; `owned` closes the database with the store. */
+export class SqliteEngine implements Engine {
+  userColumn = false;
+  readonly #t: string;
+  /** Statements, prepared on first use (the table may be created after the store). */
+  readonly #prepared = new Map<string, SqliteStatement>();
+  readonly #leases = new Set<StoreLease>();
+  #updater: UpdateFn | undefined;
 
-/** The DBStore backend over a better-sqlite3 Database; `owned` closes it with the store. */
-export function sqliteBackend(db: SqliteDatabase, table: string, owned: boolean): Backend {
-  const t = `"${table}"`;
-  const sql = {
-    get: `SELECT data, atime FROM ${t} WHERE session_id = ?`,
-    upsert: `INSERT INTO ${t} (session_id, atime, data) VALUES (?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, data = excluded.data`,
-    upsertUser: `INSERT INTO ${t} (session_id, atime, data, ${USER_COLUMN}) VALUES (?, ?, ?, ?) ON CONFLICT (session_id) DO UPDATE SET atime = excluded.atime, data = excluded.data, ${USER_COLUMN} = excluded.${USER_COLUMN}`,
-    userKeys: `SELECT session_id FROM ${t} WHERE ${USER_COLUMN} = ?`,
-    columns: `SELECT name FROM pragma_table_info(?)`,
-    updateIf: `UPDATE ${t} SET atime = ?, data = ? WHERE session_id = ? AND data = ?`,
-    updateIfUser: `UPDATE ${t} SET atime = ?, data = ?, ${USER_COLUMN} = ? WHERE session_id = ? AND data = ?`,
-    touch: `UPDATE ${t} SET atime = ? WHERE session_id = ?`,
-    delete: `DELETE FROM ${t} WHERE session_id = ?`,
-    deleteExpired: `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ?) AND atime < ?`,
-    keysAfter: `SELECT session_id FROM ${t} WHERE session_id > ? ORDER BY session_id LIMIT ?`,
-  };
-  // Statements are prepared on first use (the table may be created after the store).
-  const cache = new Map<string, SqliteStatement>();
-  const stmt = (text: string): SqliteStatement => {
-    let s = cache.get(text);
-    if (!s) {
-      s = db.prepare(text);
-      cache.set(text, s);
-    }
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly table: string,
+    private readonly owned: boolean,
+  ) {
+    this.#t = `"${table}"`;
+  }
+
+  #statement(sql: string): SqliteStatement {
+    const s = this.#prepared.get(sql) ?? this.db.prepare(sql);
+    this.#prepared.set(sql, s);
     return s;
-  };
-  const read = (key: string): StoredSession | undefined => {
-    const row = stmt(sql.get).get(key) as Row | undefined;
-    return row ? { data: row.data ?? '', atime: parseAtime(row.atime) } : undefined;
-  };
-  let withUser = false;
-  const write = (key: string, record: StoredSession): void => {
-    if (withUser) stmt(sql.upsertUser).run(key, utcText(record.atime), record.data, userOf(record));
-    else stmt(sql.upsert).run(key, utcText(record.atime), record.data);
-  };
-  const keysOf = (rows: unknown[]) =>
-    (rows as { session_id: string }[]).map((r) => r.session_id.trim());
-  let updater: UpdateFn | undefined;
+  }
+  #run = (sql: string, ...params: unknown[]) => this.#statement(sql).run(...params).changes;
+  #all = (sql: string, ...params: unknown[]) => this.#statement(sql).all(...params);
 
-  return {
-    kind: 'sqlite',
-    async get(key) {
-      return read(key);
-    },
-    async set(key, record) {
-      write(key, record);
-    },
-    async update(key, mutator, expected) {
-      if (expected) {
-        // One autocommit statement when the row still holds what the caller read (TEXT compares
-        // byte for byte under SQLite's default BINARY collation); else the transaction below.
-        const next = mutator(expected);
-        if (next) {
-          const at = utcText(next.atime);
-          const changes = withUser
-            ? stmt(sql.updateIfUser).run(at, next.data, userOf(next), key, expected.data).changes
-            : stmt(sql.updateIf).run(at, next.data, key, expected.data).changes;
-          if (changes > 0) return next;
+  #read(key: string): StoredSession | undefined {
+    const sql = `SELECT data, atime FROM ${this.#t} WHERE session_id = ?`;
+    const row = this.#all(sql, key)[0] as Row | undefined;
+    return row && { data: row.data ?? '', atime: parseAtime(row.atime) };
+  }
+
+  /** An INSERT of the record that, for a taken key, does `onConflict`. */
+  #insert(key: string, r: StoredSession, onConflict: (cols: string[]) => string): number {
+    const { cols, values } = rowOf(key, r, utcText(r.atime), this.userColumn);
+    const marks = cols.map(() => '?').join(', ');
+    const sql = `INSERT INTO ${this.#t} (${cols.join(', ')}) VALUES (${marks}) ON CONFLICT (session_id) DO ${onConflict(cols.slice(1))}`;
+    return this.#run(sql, ...values);
+  }
+
+  #write = (key: string, r: StoredSession) =>
+    this.#insert(key, r, (cols) => `UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`);
+
+  async get(key: string) {
+    return this.#read(key);
+  }
+
+  async set(key: string, record: StoredSession) {
+    this.#write(key, record);
+  }
+
+  async create(key: string, record: StoredSession) {
+    return this.#insert(key, record, () => 'NOTHING') > 0;
+  }
+
+  async update(key: string, mutator: StoreMutator, expected?: StoredSession) {
+    const next = expected && mutator(expected);
+    if (next) {
+      // One autocommit statement when the row still holds what the caller read (TEXT compares
+      // byte for byte under SQLite's default BINARY collation); else the transaction below.
+      const { cols, values } = rowOf(key, next, utcText(next.atime), this.userColumn);
+      const set = cols.slice(1).map((c) => `${c} = ?`);
+      const sql = `UPDATE ${this.#t} SET ${set} WHERE session_id = ? AND data = ?`;
+      if (this.#run(sql, ...values.slice(1), key, expected.data) > 0) return next;
+    }
+    this.#updater ??= this.db.transaction((k: string, fn: StoreMutator) => {
+      const current = this.#read(k);
+      const result = fn(current);
+      if (result === undefined) return current;
+      if (result === null) this.#run(`DELETE FROM ${this.#t} WHERE session_id = ?`, k);
+      else this.#write(k, result);
+      return result ?? undefined;
+    }).immediate;
+    return this.#updater(key, mutator);
+  }
+
+  async touch(key: string, atime: number) {
+    this.#run(`UPDATE ${this.#t} SET atime = ? WHERE session_id = ?`, utcText(atime), key);
+  }
+
+  async delete(key: string) {
+    this.#run(`DELETE FROM ${this.#t} WHERE session_id = ?`, key);
+  }
+
+  async deleteExpired(cutoff: number, limit: number) {
+    const at = utcText(cutoff);
+    const inner = `SELECT session_id FROM ${this.#t} WHERE atime < ? LIMIT ?`;
+    const sql = `DELETE FROM ${this.#t} WHERE session_id IN (${inner}) AND atime < ?`;
+    return this.#run(sql, at, limit, at);
+  }
+
+  async keysAfter(after: string, limit: number) {
+    const sql = `SELECT session_id FROM ${this.#t} WHERE session_id > ? ORDER BY session_id LIMIT ?`;
+    return keysOf(this.#all(sql, after, limit));
+  }
+
+  async userKeys(user: string) {
+    return keysOf(this.#all(`SELECT session_id FROM ${this.#t} WHERE ${USER_COLUMN} = ?`, user));
+  }
+
+  async createTable() {
+    const ddl = tableDDL('sqlite', this.table);
+    for (const sql of ddl.table) this.db.exec(sql);
+    if (await this.hasUserColumn()) for (const sql of ddl.user) this.db.exec(sql);
+  }
+
+  async hasUserColumn() {
+    // Not cached as a statement: its answer changes when the table is made.
+    const rows = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(this.table);
+    const names = (rows as { name: string }[]).map((r) => r.name);
+    return names.length === 0 ? undefined : names.includes(USER_COLUMN);
+  }
+
+  /**
+   * A row of `<table>_lease` naming its owner until it expires, which reaches every process
+   * sharing the file: taken when absent or expired, in one statement.
+   */
+  async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+    const t = `"${this.table}_lease"`;
+    this.db.exec(
+      `CREATE TABLE IF NOT EXISTS ${t} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`,
+    );
+    const owner = randomUUID();
+    const now = Date.now();
+    const take = `INSERT INTO ${t} (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires WHERE expires <= ?`;
+    if (this.#run(take, name, owner, now + ttlMs, now) === 0) return undefined;
+    let held = true;
+    const renew = `UPDATE ${t} SET expires = ? WHERE name = ? AND owner = ?`;
+    const lease: StoreLease = {
+      renew: async () => {
+        try {
+          return held && this.#run(renew, Date.now() + ttlMs, name, owner) > 0;
+        } catch {
+          return false; // busy or closed: the holder stops, and the row expires
         }
-      }
-      updater ??= db.transaction((k: string, fn: StoreMutator): StoredSession | undefined => {
-        const current = read(k);
-        const next = fn(current);
-        if (next === undefined) return current;
-        if (next === null) {
-          stmt(sql.delete).run(k);
-          return undefined;
+      },
+      release: async () => {
+        if (!held) return;
+        held = false;
+        this.#leases.delete(lease);
+        try {
+          this.#run(`DELETE FROM ${t} WHERE name = ? AND owner = ?`, name, owner);
+        } catch {
+          // the row expires by itself
         }
-        write(k, next);
-        return next;
-      }).immediate;
-      return updater(key, mutator);
-    },
-    async touch(key, atime) {
-      stmt(sql.touch).run(utcText(atime), key);
-    },
-    async delete(key) {
-      stmt(sql.delete).run(key);
-    },
-    async deleteExpired(cutoff, limit) {
-      const at = utcText(cutoff);
-      return stmt(sql.deleteExpired).run(at, limit, at).changes;
-    },
-    async keysAfter(after, limit) {
-      return keysOf(stmt(sql.keysAfter).all(after, limit));
-    },
-    async createTable() {
-      for (const ddl of sqliteDDL(table)) db.exec(ddl);
-      if (await this.hasUserColumn()) for (const ddl of sqliteUserDDL(table)) db.exec(ddl);
-    },
-    async hasUserColumn() {
-      // Not cached as a statement: its answer changes when the table is made.
-      const names = (db.prepare(sql.columns).all(table) as { name: string }[]).map((r) => r.name);
-      return names.length === 0 ? undefined : names.includes(USER_COLUMN);
-    },
-    useUserColumn(on) {
-      withUser = on;
-    },
-    async userKeys(user) {
-      return keysOf(stmt(sql.userKeys).all(user));
-    },
-    isUnavailable(err) {
-      const code = (err as { code?: unknown } | null)?.code;
-      if (typeof code === 'string' && UNAVAILABLE.test(code)) return true;
-      return err instanceof TypeError && /database connection is not open/i.test(err.message);
-    },
-    async close() {
-      if (owned && db.open) db.close();
-    },
-  };
+      },
+    };
+    this.#leases.add(lease);
+    return lease;
+  }
+
+  isUnavailable(err: unknown) {
+    if (UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code))) return true;
+    return err instanceof TypeError && /database connection is not open/i.test(err.message);
+  }
+
+  async close() {
+    for (const lease of [...this.#leases]) await lease.release();
+    if (this.owned && this.db.open) this.db.close();
+  }
 }
