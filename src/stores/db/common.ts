@@ -1,41 +1,12 @@
 /**
- * What DBStore's engines share: the engine interface, table names and DDL, UTC time text.
+ * What DBStore's dialects share: table names and DDL, UTC time text, error kinds.
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
-import type { StoredSession, StoreLease, StoreMutator } from '../store.js';
+import type { StoredSession } from '../store.js';
 
 /** The engines DBStore speaks to. */
 export type Dbn = 'sqlite' | 'postgres' | 'mysql';
-
-/** One engine on one table, as DBStore drives it (keys already checked). */
-export interface Engine {
-  /** Writes keep `user_id` too (false: web.py's three columns). */
-  userColumn: boolean;
-  get(key: string): Promise<StoredSession | undefined>;
-  set(key: string, record: StoredSession): Promise<void>;
-  /** Inserts the row only if there is none; false when the key is taken. */
-  create(key: string, record: StoredSession): Promise<boolean>;
-  update(
-    key: string,
-    fn: StoreMutator,
-    expected?: StoredSession,
-  ): Promise<StoredSession | undefined>;
-  touch(key: string, atime: number): Promise<void>;
-  delete(key: string): Promise<void>;
-  /** Deletes at most `limit` rows idle since `cutoff` (ms); returns how many. */
-  deleteExpired(cutoff: number, limit: number): Promise<number>;
-  keysAfter(after: string, limit: number): Promise<string[]>;
-  createTable(): Promise<void>;
-  /** Whether the table has `user_id`; undefined when there is no table (yet). */
-  hasUserColumn(): Promise<boolean | undefined>;
-  userKeys(user: string): Promise<string[]>;
-  lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
-  /** True when `err` means the database cannot be reached (→ StoreUnavailableError). */
-  isUnavailable(err: unknown): boolean;
-  /** Gives up held leases, and closes the database if the store owns it. */
-  close(): Promise<void>;
-}
 
 /**
  * Checks a table name: a plain SQL identifier of at most 48 characters (so the index names
@@ -50,12 +21,6 @@ export function checkTableName(name: unknown): string {
 
 /** Name of the optional user index column. */
 export const USER_COLUMN = 'user_id';
-
-/** The columns a record is written to, and their values. */
-export function rowOf(key: string, r: StoredSession, time: unknown, withUser: boolean) {
-  const cols = ['session_id', 'atime', 'data', ...(withUser ? [USER_COLUMN] : [])];
-  return { cols, values: [key, time, r.data, ...(withUser ? [r.user ?? null] : [])] };
-}
 
 /**
  * The table (with the user column) and its atime index, then the user index (run only on a

@@ -87,11 +87,11 @@ class MysqlEngine extends SqlEngine {
     return [sql, [this.table]];
   }
   /** A named lock of the server (at most 64 characters), drawn from the table and lease names. */
-  protected lock(name: string): [string, string, unknown[]] {
+  protected lock = (name: string): [string, string, unknown[]] => {
     const hash = createHash('sha256').update(`${this.table}\0${name}`).digest('hex');
     const values = [`websession_${hash.slice(0, 40)}`];
     return ['SELECT GET_LOCK(?, 0) AS ok', 'SELECT RELEASE_LOCK(?)', values];
-  }
+  };
   // 1050 table exists, 1061 duplicate key name.
   protected isAlreadyThere = (err: unknown) => errno(err) === 1050 || errno(err) === 1061;
   protected isDuplicate = (err: unknown) => errno(err) === 1062;
@@ -112,19 +112,13 @@ export function mysqlEngine(
 ): SqlEngine {
   const handle = isMysqlCallbackHandle(db) ? db.promise() : db;
   const close = async () => void (owned && (await handle.end()));
+  const [label, isLost] = ['the mysql2 connection', isUnavailable];
   const checkout = async () => {
     const c = await (handle as MyPool).getConnection();
     return { conn: conn(c), release: (broken: boolean) => (broken ? c.destroy() : c.release()) };
   };
   const source = isMysqlPool(handle)
     ? poolSource(conn(handle).query, checkout, close)
-    : singleSource(
-        conn(handle),
-        handle.connection,
-        'the mysql2 connection',
-        isUnavailable,
-        warn,
-        close,
-      );
+    : singleSource(conn(handle), close, { label, events: handle.connection, isLost }, warn);
   return new MysqlEngine(source, 'mysql', table, `\`${table}\``);
 }

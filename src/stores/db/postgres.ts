@@ -82,11 +82,11 @@ class PostgresEngine extends SqlEngine {
     return [sql, [this.t]];
   }
   /** A session-level advisory lock on a 64-bit key drawn from the table and lease names. */
-  protected lock(name: string): [string, string, unknown[]] {
+  protected lock = (name: string): [string, string, unknown[]] => {
     const key = createHash('sha256').update(`${this.table}\0${name}`).digest().readBigInt64BE(0);
     const [take, give] = ['pg_try_advisory_lock', 'pg_advisory_unlock'];
     return [`SELECT ${take}(?::bigint) AS ok`, `SELECT ${give}(?::bigint)`, [String(key)]];
-  }
+  };
   // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the catalog race.
   protected isAlreadyThere = (err: unknown) => ['42P07', '42710', '23505'].includes(codeOf(err));
   protected isDuplicate = (err: unknown) => codeOf(err) === '23505';
@@ -112,7 +112,8 @@ export function postgresEngine(
   const t = `"${table.toLowerCase()}"`;
   if (!isPgPool(db)) {
     const events = db as unknown as ConnectionEvents;
-    const source = singleSource(conn(db), events, 'the pg Client', isUnavailable, warn, close);
+    const loss = { label: 'the pg Client', events, isLost: isUnavailable };
+    const source = singleSource(conn(db), close, loss, warn);
     return new PostgresEngine(source, 'postgres', table, t);
   }
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.

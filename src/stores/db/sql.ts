@@ -1,15 +1,17 @@
 /**
- * The client/server half of DBStore, shared by PostgreSQL and MySQL: one-statement reads and
- * upserts, `update` as a transaction holding the row's lock (`SELECT … FOR UPDATE`), and a lease
- * held by a lock tied to one connection. Each dialect is a subclass giving what differs.
+ * What DBStore's three dialects share: one-statement reads and upserts, `update` as a
+ * transaction holding the row's lock, and a lease. Each dialect is a subclass of {@link SqlEngine}
+ * giving what differs; connections come from a {@link Source}.
  * @module
  */
 import { KeyedMutex } from '../../core/lock.js';
 import type { StoredSession, StoreLease, StoreMutator } from '../store.js';
 import { LastWritten } from '../written.js';
-import { type Dbn, type Engine, parseAtime, rowOf, tableDDL, USER_COLUMN } from './common.js';
+import { type Dbn, parseAtime, tableDDL, USER_COLUMN } from './common.js';
 
 type Row = Record<string, unknown>;
+/** A statement and its parameters. */
+type Query = [string, unknown[]];
 
 /** A connection, or a pool for single statements. Statements use `?` placeholders. */
 export interface Conn {
@@ -54,7 +56,7 @@ export function poolSource(
 }
 
 /** A single connection given to the store is gone: the database is unavailable to it. */
-export class LostConnection extends Error {}
+class LostConnection extends Error {}
 
 /** What a driver connection emits when it is gone (pg Client, mysql2 connection). */
 export interface ConnectionEvents {
@@ -64,33 +66,31 @@ export interface ConnectionEvents {
 /**
  * The one connection the application gave, used as it is: statements take turns, so none lands
  * inside another caller's transaction. Once it is lost (the driver's 'error', or a statement
- * failing as unavailable) or closed (an 'end' without error), every call fails as unavailable:
+ * failing as `isLost`) or closed (an 'end' without error), every call fails as unavailable:
  * the store does not reopen it, a pool or a URL does that.
  */
 export function singleSource(
   conn: Conn,
-  events: ConnectionEvents | undefined,
-  label: string,
-  isUnavailable: (err: unknown) => boolean,
-  warn: (err: Error) => void,
   close: () => Promise<void>,
+  lossOf?: { label: string; events?: ConnectionEvents; isLost(err: unknown): boolean },
+  warn: (err: Error) => void = () => {},
 ): Source {
   let tail: Promise<unknown> = Promise.resolve();
   let lost: string | undefined;
   let ended = false;
   const advice = 'DBStore does not reopen a single connection: give it a pool or a URL instead';
+  const given = `${lossOf?.label} given to DBStore`;
   const markLost = (err: unknown) => {
     if (lost !== undefined) return;
-    lost = `${label} given to DBStore lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
+    lost = `${given} lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
     warn(new Error(lost));
   };
+  const closed = () => new LostConnection(`${given} was closed by the application; ${advice}`);
   // The store's own 'error' listener also keeps an idle connection's error from killing Node.
-  events?.on('error', markLost);
-  events?.on('end', () => {
+  lossOf?.events?.on('error', markLost);
+  lossOf?.events?.on('end', () => {
     ended = true;
   });
-  const closed = () =>
-    new LostConnection(`${label} given to DBStore was closed by the application; ${advice}`);
   const exclusive = <T>(fn: (c: Conn) => Promise<T>): Promise<T> => {
     const next = tail.then(async () => {
       if (lost) throw new LostConnection(lost);
@@ -98,7 +98,7 @@ export function singleSource(
       try {
         return await fn(conn);
       } catch (err) {
-        if (!isUnavailable(err)) throw err;
+        if (!lossOf?.isLost(err)) throw err;
         // mysql2 refuses commands once ended, before its 'end' event: the application's doing.
         if (/closed state/.test((err as Error).message)) ended = true;
         else markLost(err);
@@ -117,18 +117,28 @@ export function singleSource(
   return source;
 }
 
+/** The columns a record is written to, and their values. */
+function rowOf(key: string, r: StoredSession, time: unknown, withUser: boolean) {
+  const cols = ['session_id', 'atime', 'data', ...(withUser ? [USER_COLUMN] : [])];
+  return { cols, values: [key, time, r.data, ...(withUser ? [r.user ?? null] : [])] };
+}
+
 const MAX_ATTEMPTS = 8;
 /** Conditional writes tried before the locked transaction (with an `expected` record). */
 const OPTIMISTIC_TRIES = 3;
+/** A row read with the select list `cols`, as a record. */
+export const recordOf = (row: Row | undefined) =>
+  row && { data: String(row.data ?? ''), atime: parseAtime(row.atime) };
 const keysOf = ({ rows }: { rows: Row[] }) => rows.map((r) => String(r.session_id).trim());
 class RowVanished extends Error {}
 
-/** One client/server dialect on one table; subclasses give what differs. */
-export abstract class SqlEngine implements Engine {
+/** One dialect on one table, as DBStore drives it (keys already checked). */
+export abstract class SqlEngine {
+  /** Writes keep `user_id` too (false: web.py's three columns). */
   userColumn = false;
   readonly #mutex = new KeyedMutex();
   readonly #written = new LastWritten();
-  readonly #leases = new Set<StoreLease>();
+  protected readonly leases = new Set<StoreLease>();
 
   constructor(
     protected readonly source: Source,
@@ -144,44 +154,50 @@ export abstract class SqlEngine implements Engine {
   protected abstract readonly onConflictKeep: string;
   /** Compares `data` with a parameter byte for byte. */
   protected abstract readonly sameData: string;
-  /** [take (answers `ok` = 1 when taken), give back, parameters] of the lease lock `name`. */
-  protected abstract lock(name: string): [string, string, unknown[]];
   protected abstract time: (ms: number) => string;
   protected abstract onConflictUpdate(columns: string[]): string;
+  /** Deletes at most `limit` rows idle since `cutoff`. */
   protected abstract expire(cutoff: number, limit: number): [string, unknown[]];
   /** Column names of the table as `name` (no rows when it does not exist). */
   protected abstract columns(): [string, unknown[]];
+  /** [take (answers `ok` = 1 when taken), give back, parameters] of the lease lock `name`. */
+  protected abstract lock: (name: string) => [string, string, unknown[]];
   protected abstract isAlreadyThere: (err: unknown) => boolean;
   protected abstract isDuplicate: (err: unknown) => boolean;
   /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
   protected abstract isRetryable: (err: unknown) => boolean;
   protected abstract isDialectUnavailable: (err: unknown) => boolean;
 
+  /** True when `err` means the database cannot be reached (→ StoreUnavailableError). */
   isUnavailable(err: unknown) {
     return err instanceof LostConnection || this.isDialectUnavailable(err);
   }
 
-  #insert(c: Conn, key: string, r: StoredSession, tail: (cols: string[]) => string) {
+  /** The INSERT of a record, ending with `tail` (given the written columns but the key). */
+  protected insertSql(key: string, r: StoredSession, tail: (cols: string[]) => string): Query {
     const { cols, values } = rowOf(key, r, this.time(r.atime), this.userColumn);
     const marks = cols.map(() => '?').join(', ');
-    return c.query(
-      `INSERT INTO ${this.t} (${cols.join(', ')}) VALUES (${marks}) ${tail(cols)}`,
-      values,
-    );
+    return [`INSERT INTO ${this.t} (${cols}) VALUES (${marks}) ${tail(cols.slice(1))}`, values];
   }
 
-  /** UPDATE of the record's columns where the key is `key` (and `extra` holds). */
-  #rewrite(c: Conn, key: string, r: StoredSession, extra = '', more: unknown[] = []) {
+  /** The UPDATE of a record's row (where `extra` holds too). */
+  protected rewriteSql(key: string, r: StoredSession, extra = '', more: unknown[] = []): Query {
     const { cols, values } = rowOf(key, r, this.time(r.atime), this.userColumn);
     const set = cols.slice(1).map((col) => `${col} = ?`);
-    const sql = `UPDATE ${this.t} SET ${set.join(', ')} WHERE session_id = ?${extra}`;
-    return c.query(sql, [...values.slice(1), key, ...more]);
+    const sql = `UPDATE ${this.t} SET ${set} WHERE session_id = ?${extra}`;
+    return [sql, [...values.slice(1), key, ...more]];
   }
 
-  async #read(c: Conn, key: string, forUpdate = '') {
-    const sql = `SELECT ${this.cols} FROM ${this.t} WHERE session_id = ?${forUpdate}`;
-    const row = (await c.query(sql, [key])).rows[0];
-    return row && { data: String(row.data ?? ''), atime: parseAtime(row.atime) };
+  protected readSql(key: string, lock = ''): Query {
+    return [`SELECT ${this.cols} FROM ${this.t} WHERE session_id = ?${lock}`, [key]];
+  }
+
+  protected deleteSql(key: string): Query {
+    return [`DELETE FROM ${this.t} WHERE session_id = ?`, [key]];
+  }
+
+  async #read(c: Conn, key: string, lock = '') {
+    return recordOf((await c.query(...this.readSql(key, lock))).rows[0]);
   }
 
   get(key: string) {
@@ -190,13 +206,17 @@ export abstract class SqlEngine implements Engine {
 
   async set(key: string, record: StoredSession) {
     this.#written.note(key, undefined);
-    await this.#insert(this.source, key, record, (cols) => this.onConflictUpdate(cols.slice(1)));
+    await this.source.query(...this.insertSql(key, record, (cols) => this.onConflictUpdate(cols)));
   }
 
+  /** Inserts the row only if there is none; false when the key is taken. */
   async create(key: string, record: StoredSession) {
     this.#written.note(key, undefined);
     try {
-      return (await this.#insert(this.source, key, record, () => this.onConflictKeep)).changed > 0;
+      return (
+        (await this.source.query(...this.insertSql(key, record, () => this.onConflictKeep)))
+          .changed > 0
+      );
     } catch (err) {
       if (this.isDuplicate(err)) return false;
       throw err;
@@ -208,7 +228,7 @@ export abstract class SqlEngine implements Engine {
     if (!current) {
       const created = mutator(undefined);
       if (!created) return undefined; // nothing there, nothing to write
-      if ((await this.#insert(c, key, created, () => this.onConflictKeep)).changed > 0)
+      if ((await c.query(...this.insertSql(key, created, () => this.onConflictKeep))).changed > 0)
         return created;
       // Another process inserted it since our read: its row is committed and now ours to lock.
       current = await this.#read(c, key, ' FOR UPDATE');
@@ -216,8 +236,7 @@ export abstract class SqlEngine implements Engine {
     }
     const next = mutator(current);
     if (next === undefined) return current;
-    if (next === null) await c.query(`DELETE FROM ${this.t} WHERE session_id = ?`, [key]);
-    else await this.#rewrite(c, key, next);
+    await c.query(...(next === null ? this.deleteSql(key) : this.rewriteSql(key, next)));
     return next ?? undefined;
   }
 
@@ -248,8 +267,8 @@ export abstract class SqlEngine implements Engine {
       for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
         const next = mutator(basis);
         if (!next) break; // keep or delete: the transaction decides on the locked row
-        const sameData = ` AND ${this.sameData}`;
-        if ((await this.#rewrite(this.source, key, next, sameData, [basis.data])).changed > 0) {
+        const q = this.rewriteSql(key, next, ` AND ${this.sameData}`, [basis.data]);
+        if ((await this.source.query(...q)).changed > 0) {
           this.#written.note(key, next);
           return next;
         }
@@ -276,9 +295,10 @@ export abstract class SqlEngine implements Engine {
 
   async delete(key: string) {
     this.#written.note(key, undefined);
-    await this.source.query(`DELETE FROM ${this.t} WHERE session_id = ?`, [key]);
+    await this.source.query(...this.deleteSql(key));
   }
 
+  /** Deletes at most `limit` rows idle since `cutoff` (ms); returns how many. */
   async deleteExpired(cutoff: number, limit: number) {
     return (await this.source.query(...this.expire(cutoff, limit))).changed;
   }
@@ -294,6 +314,7 @@ export abstract class SqlEngine implements Engine {
     return keysOf(await this.source.query(sql, [user]));
   }
 
+  /** Whether the table has `user_id`; undefined when there is no table (yet). */
   async hasUserColumn() {
     const { rows } = await this.source.query(...this.columns());
     const names = rows.map((r) => String(r.name).toLowerCase());
@@ -313,7 +334,7 @@ export abstract class SqlEngine implements Engine {
   }
 
   /** A lock held by a connection kept for the lease: it frees itself if that connection dies. */
-  async lease(name: string): Promise<StoreLease | undefined> {
+  async lease(name: string, _ttlMs: number): Promise<StoreLease | undefined> {
     const [take, give, values] = this.lock(name);
     const kept = await this.source.keep();
     const taken = await kept.conn.query(take, values).catch((err: unknown) => {
@@ -321,32 +342,40 @@ export abstract class SqlEngine implements Engine {
       throw err;
     });
     if (Number(taken.rows[0]?.ok) !== 1) return void kept.release(false);
-    let held = true;
-    const lease: StoreLease = {
-      renew: async () =>
-        held &&
-        kept.conn.query('SELECT 1').then(
+    const alive = () =>
+      kept.conn.query('SELECT 1').then(
+        () => true,
+        () => false,
+      );
+    return this.held(alive, async () =>
+      kept.release(
+        !(await kept.conn.query(give, values).then(
           () => true,
           () => false,
-        ),
+        )),
+      ),
+    );
+  }
+
+  /** A lease that `renew`s while `renew` says so and is given back once with `release`. */
+  protected held(renew: () => Promise<boolean>, release: () => Promise<void>): StoreLease {
+    let held = true;
+    const lease: StoreLease = {
+      renew: async () => held && renew(),
       release: async () => {
         if (!held) return;
         held = false;
-        this.#leases.delete(lease);
-        kept.release(
-          !(await kept.conn.query(give, values).then(
-            () => true,
-            () => false,
-          )),
-        );
+        this.leases.delete(lease);
+        await release().catch(() => {});
       },
     };
-    this.#leases.add(lease);
+    this.leases.add(lease);
     return lease;
   }
 
+  /** Gives up held leases, and closes the database if the store owns it. */
   async close() {
-    for (const lease of [...this.#leases]) await lease.release();
+    for (const lease of [...this.leases]) await lease.release();
     await this.source.close();
   }
 }

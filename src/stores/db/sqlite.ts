@@ -1,22 +1,24 @@
 /**
  * The SQLite dialect of DBStore, on a better-sqlite3 `Database` (synchronous driver, one
- * connection). `update` runs in a `BEGIN IMMEDIATE` transaction, which takes SQLite's write lock
- * at once, so it is atomic against every process using the file.
+ * connection, used in turns). `update` runs in a `BEGIN IMMEDIATE` transaction, which takes
+ * SQLite's write lock at once, so it is atomic against every process using the file.
  * @module
  */
 import { randomUUID } from 'node:crypto';
 import type { StoredSession, StoreLease, StoreMutator } from '../store.js';
-import { type Engine, parseAtime, rowOf, tableDDL, USER_COLUMN, utcText } from './common.js';
+import { utcText } from './common.js';
+import { recordOf, SqlEngine } from './sql.js';
 
 type UpdateFn = (key: string, mutator: StoreMutator) => StoredSession | undefined;
+
 interface SqliteStatement {
+  readonly reader: boolean;
   all(...params: unknown[]): unknown[];
   run(...params: unknown[]): { changes: number };
 }
 /** The part of a better-sqlite3 `Database` DBStore uses (detected structurally). */
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
-  exec(sql: string): unknown;
   transaction(fn: UpdateFn): { immediate: UpdateFn };
   pragma(source: string, options?: { simple?: boolean }): unknown;
   close(): unknown;
@@ -29,166 +31,106 @@ export const isSqliteDatabase = (db: unknown): db is SqliteDatabase =>
   typeof (db as SqliteDatabase).pragma === 'function';
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOTADB|READONLY)/;
-type Row = { data: string | null; atime: unknown; session_id: string };
-const keysOf = (rows: unknown[]) => (rows as Row[]).map((r) => r.session_id.trim());
+
+/** Runs statements, each prepared once (on first use: the table may be made after the store). */
+function runner(db: SqliteDatabase) {
+  const prepared = new Map<string, SqliteStatement>();
+  return (sql: string, values: unknown[] = []) => {
+    const s = prepared.get(sql) ?? db.prepare(sql);
+    prepared.set(sql, s);
+    if (s.reader) return { rows: s.all(...values) as Record<string, unknown>[], changed: 0 };
+    return { rows: [], changed: s.run(...values).changes };
+  };
+}
 
 /** SQLite on one table; `owned` closes the database with the store. */
-export class SqliteEngine implements Engine {
-  userColumn = false;
-  readonly #t: string;
-  /** Statements, prepared on first use (the table may be created after the store). */
-  readonly #prepared = new Map<string, SqliteStatement>();
-  readonly #leases = new Set<StoreLease>();
+export class SqliteEngine extends SqlEngine {
+  protected readonly cols = 'data, atime';
+  protected readonly onConflictKeep = 'ON CONFLICT (session_id) DO NOTHING';
+  // TEXT compares byte for byte under SQLite's default BINARY collation.
+  protected readonly sameData = 'data = ?';
+  protected time = utcText;
+
+  readonly #run: ReturnType<typeof runner>;
+  readonly #db: SqliteDatabase;
   #updater: UpdateFn | undefined;
 
-  constructor(
-    private readonly db: SqliteDatabase,
-    private readonly table: string,
-    private readonly owned: boolean,
-  ) {
-    this.#t = `"${table}"`;
+  constructor(db: SqliteDatabase, table: string, owned: boolean) {
+    const run = runner(db);
+    const query = async (sql: string, values?: unknown[]) => run(sql, values);
+    const close = async () => void (owned && db.open && db.close());
+    // One connection on this thread: each statement runs whole when called.
+    const source = {
+      query,
+      exclusive: () => Promise.reject(),
+      keep: async () => ({ conn: source, release() {} }),
+      close,
+    };
+    super(source, 'sqlite', table, `"${table}"`);
+    this.#run = run;
+    this.#db = db;
   }
 
-  #statement(sql: string): SqliteStatement {
-    const s = this.#prepared.get(sql) ?? this.db.prepare(sql);
-    this.#prepared.set(sql, s);
-    return s;
-  }
-  #run = (sql: string, ...params: unknown[]) => this.#statement(sql).run(...params).changes;
-  #all = (sql: string, ...params: unknown[]) => this.#statement(sql).all(...params);
-
-  #read(key: string): StoredSession | undefined {
-    const sql = `SELECT data, atime FROM ${this.#t} WHERE session_id = ?`;
-    const row = this.#all(sql, key)[0] as Row | undefined;
-    return row && { data: row.data ?? '', atime: parseAtime(row.atime) };
-  }
-
-  /** An INSERT of the record that, for a taken key, does `onConflict`. */
-  #insert(key: string, r: StoredSession, onConflict: (cols: string[]) => string): number {
-    const { cols, values } = rowOf(key, r, utcText(r.atime), this.userColumn);
-    const marks = cols.map(() => '?').join(', ');
-    const sql = `INSERT INTO ${this.#t} (${cols.join(', ')}) VALUES (${marks}) ON CONFLICT (session_id) DO ${onConflict(cols.slice(1))}`;
-    return this.#run(sql, ...values);
-  }
-
-  #write = (key: string, r: StoredSession) =>
-    this.#insert(key, r, (cols) => `UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`);
-
-  async get(key: string) {
-    return this.#read(key);
-  }
-
-  async set(key: string, record: StoredSession) {
-    this.#write(key, record);
-  }
-
-  async create(key: string, record: StoredSession) {
-    return this.#insert(key, record, () => 'NOTHING') > 0;
-  }
-
-  async update(key: string, mutator: StoreMutator, expected?: StoredSession) {
+  /**
+   * One conditional statement when the row still holds `expected`, else a transaction that runs
+   * whole on this thread, so that no other statement of the process lands inside it.
+   */
+  override async update(key: string, mutator: StoreMutator, expected?: StoredSession) {
     const next = expected && mutator(expected);
-    if (next) {
-      // One autocommit statement when the row still holds what the caller read (TEXT compares
-      // byte for byte under SQLite's default BINARY collation); else the transaction below.
-      const { cols, values } = rowOf(key, next, utcText(next.atime), this.userColumn);
-      const set = cols.slice(1).map((c) => `${c} = ?`);
-      const sql = `UPDATE ${this.#t} SET ${set} WHERE session_id = ? AND data = ?`;
-      if (this.#run(sql, ...values.slice(1), key, expected.data) > 0) return next;
-    }
-    this.#updater ??= this.db.transaction((k: string, fn: StoreMutator) => {
-      const current = this.#read(k);
+    if (next && this.#run(...this.rewriteSql(key, next, ' AND data = ?', [expected.data])).changed)
+      return next;
+    this.#updater ??= this.#db.transaction((k, fn) => {
+      const current = recordOf(this.#run(...this.readSql(k)).rows[0]);
       const result = fn(current);
       if (result === undefined) return current;
-      if (result === null) this.#run(`DELETE FROM ${this.#t} WHERE session_id = ?`, k);
-      else this.#write(k, result);
+      if (result === null) this.#run(...this.deleteSql(k));
+      else this.#run(...this.insertSql(k, result, (cols) => this.onConflictUpdate(cols)));
       return result ?? undefined;
     }).immediate;
     return this.#updater(key, mutator);
   }
 
-  async touch(key: string, atime: number) {
-    this.#run(`UPDATE ${this.#t} SET atime = ? WHERE session_id = ?`, utcText(atime), key);
+  protected onConflictUpdate(columns: string[]) {
+    const set = columns.map((c) => `${c} = excluded.${c}`).join(', ');
+    return `ON CONFLICT (session_id) DO UPDATE SET ${set}`;
   }
-
-  async delete(key: string) {
-    this.#run(`DELETE FROM ${this.#t} WHERE session_id = ?`, key);
-  }
-
-  async deleteExpired(cutoff: number, limit: number) {
+  // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
+  protected expire(cutoff: number, limit: number): [string, unknown[]] {
+    const inner = `SELECT session_id FROM ${this.t} WHERE atime < ? LIMIT ${Math.trunc(limit)}`;
     const at = utcText(cutoff);
-    const inner = `SELECT session_id FROM ${this.#t} WHERE atime < ? LIMIT ?`;
-    const sql = `DELETE FROM ${this.#t} WHERE session_id IN (${inner}) AND atime < ?`;
-    return this.#run(sql, at, limit, at);
+    return [`DELETE FROM ${this.t} WHERE session_id IN (${inner}) AND atime < ?`, [at, at]];
   }
-
-  async keysAfter(after: string, limit: number) {
-    const sql = `SELECT session_id FROM ${this.#t} WHERE session_id > ? ORDER BY session_id LIMIT ?`;
-    return keysOf(this.#all(sql, after, limit));
+  protected columns(): [string, unknown[]] {
+    return ['SELECT name FROM pragma_table_info(?)', [this.table]];
   }
-
-  async userKeys(user: string) {
-    return keysOf(this.#all(`SELECT session_id FROM ${this.#t} WHERE ${USER_COLUMN} = ?`, user));
-  }
-
-  async createTable() {
-    const ddl = tableDDL('sqlite', this.table);
-    for (const sql of ddl.table) this.db.exec(sql);
-    if (await this.hasUserColumn()) for (const sql of ddl.user) this.db.exec(sql);
-  }
-
-  async hasUserColumn() {
-    // Not cached as a statement: its answer changes when the table is made.
-    const rows = this.db.prepare('SELECT name FROM pragma_table_info(?)').all(this.table);
-    const names = (rows as { name: string }[]).map((r) => r.name);
-    return names.length === 0 ? undefined : names.includes(USER_COLUMN);
-  }
+  // Never called: SQLite's lease is a row (see `lease`), not a lock of a connection.
+  protected lock = (): [string, string, unknown[]] => ['', '', []];
+  protected isAlreadyThere = () => false;
+  protected isDuplicate = () => false;
+  protected isRetryable = () => false;
+  protected isDialectUnavailable = (err: unknown) =>
+    UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code)) ||
+    (err instanceof TypeError && /database connection is not open/i.test(err.message));
 
   /**
    * A row of `<table>_lease` naming its owner until it expires, which reaches every process
    * sharing the file: taken when absent or expired, in one statement.
    */
-  async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+  override async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
     const t = `"${this.table}_lease"`;
-    this.db.exec(
+    const run = async (sql: string, ...values: unknown[]) =>
+      (await this.source.query(sql, values)).changed > 0;
+    await run(
       `CREATE TABLE IF NOT EXISTS ${t} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`,
     );
-    const owner = randomUUID();
-    const now = Date.now();
+    const [owner, now] = [randomUUID(), Date.now()];
     const take = `INSERT INTO ${t} (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires WHERE expires <= ?`;
-    if (this.#run(take, name, owner, now + ttlMs, now) === 0) return undefined;
-    let held = true;
+    if (!(await run(take, name, owner, now + ttlMs, now))) return undefined;
     const renew = `UPDATE ${t} SET expires = ? WHERE name = ? AND owner = ?`;
-    const lease: StoreLease = {
-      renew: async () => {
-        try {
-          return held && this.#run(renew, Date.now() + ttlMs, name, owner) > 0;
-        } catch {
-          return false; // busy or closed: the holder stops, and the row expires
-        }
-      },
-      release: async () => {
-        if (!held) return;
-        held = false;
-        this.#leases.delete(lease);
-        try {
-          this.#run(`DELETE FROM ${t} WHERE name = ? AND owner = ?`, name, owner);
-        } catch {
-          // the row expires by itself
-        }
-      },
-    };
-    this.#leases.add(lease);
-    return lease;
-  }
-
-  isUnavailable(err: unknown) {
-    if (UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code))) return true;
-    return err instanceof TypeError && /database connection is not open/i.test(err.message);
-  }
-
-  async close() {
-    for (const lease of [...this.#leases]) await lease.release();
-    if (this.owned && this.db.open) this.db.close();
+    return this.held(
+      // Busy or closed: the holder stops, and the row expires by itself.
+      () => run(renew, Date.now() + ttlMs, name, owner).catch(() => false),
+      async () => void (await run(`DELETE FROM ${t} WHERE name = ? AND owner = ?`, name, owner)),
+    );
   }
 }
