@@ -1,17 +1,49 @@
 /**
- * What DBStore's dialects share: table names and DDL, UTC time text, error kinds.
+ * What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text.
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
 import type { StoredSession } from '../store.js';
+import type { Source } from './sql.js';
 
 /** The engines DBStore speaks to. */
 export type Dbn = 'sqlite' | 'postgres' | 'mysql';
+/** A statement (`?` placeholders) and its parameters. */
+export type Query = [string, unknown[]];
+/** A lease as a dialect holds it; DBStore makes sure it is released once. */
+export type HeldLease = { renew(): Promise<boolean>; release(): Promise<void> };
 
-/**
- * Checks a table name: a plain SQL identifier of at most 48 characters (so the index names
- * derived from it fit every engine). Nothing else reaches SQL.
- */
+/** What differs between the engines, on one table; DBStore runs the rest. */
+export interface Dialect {
+  readonly dbn: Dbn;
+  readonly source: Source;
+  /** The quoted table name, and the select list of a record (`data`, `atime`). */
+  readonly t: string;
+  readonly cols: string;
+  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
+  readonly keep: string;
+  upsert(columns: string[]): string;
+  /** Compares `data` with a parameter byte for byte. */
+  readonly sameData: string;
+  /** Locks the row a transaction reads. */
+  readonly forUpdate: string;
+  time(ms: number): string;
+  /** Deletes at most `limit` rows idle since `cutoff`. */
+  expire(cutoff: number, limit: number): Query;
+  /** Column names of the table as `name` (no rows when it does not exist). */
+  readonly columns: Query;
+  lease(name: string, ttlMs: number): Promise<HeldLease | undefined>;
+  /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
+  transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
+  isAlreadyThere(err: unknown): boolean;
+  isDuplicate(err: unknown): boolean;
+  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
+  isRetryable(err: unknown): boolean;
+  isUnavailable(err: unknown): boolean;
+}
+export type Row = Record<string, unknown>;
+
+/** A plain SQL identifier of at most 48 characters (index names derived from it fit everywhere). */
 export function checkTableName(name: unknown): string {
   if (typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(name)) return name;
   throw new ConfigError(
@@ -22,16 +54,12 @@ export function checkTableName(name: unknown): string {
 /** Name of the optional user index column. */
 export const USER_COLUMN = 'user_id';
 
-/**
- * The table (with the user column) and its atime index, then the user index (run only on a
- * table that has the column). Idempotent: MySQL's errors for what exists are ignored.
- */
+/** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
 export function tableDDL(dbn: Dbn, table: string): { table: string[]; user: string[] } {
   const t = dbn === 'postgres' ? table.toLowerCase() : table;
-  const q = dbn === 'mysql' ? (s: string) => `\`${s}\`` : (s: string) => `"${s}"`;
-  const ine = dbn === 'mysql' ? '' : 'IF NOT EXISTS ';
+  const q = (s: string) => (dbn === 'mysql' ? `\`${s}\`` : `"${s}"`);
   const index = (suffix: string, col: string) =>
-    `CREATE INDEX ${ine}${q(`${t}_${suffix}`)} ON ${q(t)} (${col})`;
+    `CREATE INDEX ${dbn === 'mysql' ? '' : 'IF NOT EXISTS '}${q(`${t}_${suffix}`)} ON ${q(t)} (${col})`;
   const columns =
     dbn === 'mysql'
       ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${t}_atime_idx\` (atime),\n  INDEX \`${t}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
@@ -49,17 +77,16 @@ export function utcText(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-/**
- * Reads an `atime` back as ms since epoch: text without a zone is UTC (what DBStore writes), a
- * Date or a number is taken as it is, an unreadable value reads as 0 (expired).
- */
-export function parseAtime(value: unknown): number {
-  let ms = value instanceof Date ? value.getTime() : value;
-  if (typeof value === 'string') {
-    const text = value.trim().replace(' ', 'T');
+/** A row read with a dialect's `cols` as a record: `atime` text without a zone is UTC. */
+export function recordOf(row: Row | undefined): StoredSession | undefined {
+  if (!row) return undefined;
+  let ms = row.atime instanceof Date ? row.atime.getTime() : row.atime;
+  if (typeof ms === 'string') {
+    const text = ms.trim().replace(' ', 'T');
     ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
   }
-  return typeof ms === 'number' && Number.isFinite(ms) ? ms : 0;
+  // An unreadable atime reads as 0: expired.
+  return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
 }
 
 /** The record a mutator returned, checked: a record to write, null to delete, undefined to keep. */
@@ -76,7 +103,7 @@ const NET_CODES =
 
 /** Socket-level failures of any client/server driver (or all of a dual-stack attempt's). */
 export function isNetworkError(err: unknown): boolean {
-  const e = err as { code?: unknown; errors?: unknown[] } | null;
+  const e = err as { code?: unknown; errors?: unknown } | null;
   return (
     NET_CODES.test(String(e?.code)) || (Array.isArray(e?.errors) && e.errors.some(isNetworkError))
   );

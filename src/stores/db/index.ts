@@ -8,6 +8,7 @@
  * @module
  */
 import * as errors from '../../core/errors.js';
+import { KeyedMutex } from '../../core/lock.js';
 import { assertKey } from '../key.js';
 import type {
   Store,
@@ -16,12 +17,23 @@ import type {
   StoreLease,
   StoreMutator,
 } from '../store.js';
-import { checkMutation, checkTableName, type Dbn, isNetworkError, tableDDL } from './common.js';
+import { LastWritten } from '../written.js';
+import {
+  checkMutation,
+  checkTableName,
+  type Dbn,
+  type Dialect,
+  isNetworkError,
+  type Query,
+  recordOf,
+  tableDDL,
+  USER_COLUMN,
+} from './common.js';
 import { Database, dbnOf } from './database.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
-import type { SqlEngine as Engine } from './sql.js';
-import { isSqliteDatabase, type SqliteDatabase, SqliteEngine } from './sqlite.js';
+import { type Conn, LostConnection } from './sql.js';
+import { isSqliteDatabase, type SqliteDatabase, sqlite } from './sqlite.js';
 
 export type { Dbn } from './common.js';
 export { Database, type DatabaseParams, database } from './database.js';
@@ -72,6 +84,10 @@ const BATCH = 1000;
 const SQLITE_STEP_MS = 5;
 /** Errors thrown by a mutator pass through the store unchanged. */
 const mutatorErrors = new WeakSet<object>();
+const MAX_ATTEMPTS = 8;
+/** Conditional writes tried before the locked transaction (with an `expected` record). */
+const OPTIMISTIC_TRIES = 3;
+class RowVanished extends Error {}
 
 function engineOf(db: unknown): Dbn {
   if (db instanceof Database) return db.dbn;
@@ -106,11 +122,15 @@ export class DBStore implements Store {
   /** What the store was given (a URL as the Database made of it). */
   readonly db: Exclude<DatabaseHandle, string>;
   readonly #options: DBStoreOptions;
-  #engine: Promise<Engine> | undefined;
-  /** The engine once made (even while its table is still being created). */
-  #made: Engine | undefined;
-  /** Whether the table's user_id column has been looked for (and found or not). */
+  readonly #mutex = new KeyedMutex();
+  readonly #written = new LastWritten();
+  readonly #leases = new Set<StoreLease>();
+  #dialect: Promise<Dialect> | undefined;
+  /** The dialect once made (even while its table is still being created). */
+  #made: Dialect | undefined;
+  /** Whether the table's user_id column has been looked for, and found. */
   #userKnown = false;
+  #userColumn = false;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -120,7 +140,7 @@ export class DBStore implements Store {
     this.#options = typeof db === 'string' ? { ...options, closeDatabase: true } : options;
   }
 
-  async #open(): Promise<Engine> {
+  async #open(): Promise<Dialect> {
     const { db, table, kind } = this;
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
@@ -128,38 +148,39 @@ export class DBStore implements Store {
       this.#options.onError ??
       ((err: Error) => console.warn(`[websession] [${kind}] connection error: ${err.message}`));
     if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
-    const engine =
+    this.#made =
       kind === 'sqlite'
-        ? new SqliteEngine(handle as SqliteDatabase, table, owned)
+        ? sqlite(handle as SqliteDatabase, table, owned)
         : kind === 'postgres'
-          ? pg.postgresEngine(handle as pg.PgPool, table, owned, warn)
-          : my.mysqlEngine(handle as my.MyPool, table, owned, warn);
-    this.#made = engine;
-    if (this.#options.createTable) await engine.createTable();
-    return engine;
+          ? pg.postgres(handle as pg.PgPool, table, owned, warn)
+          : my.mysql(handle as my.MyPool, table, owned, warn);
+    if (this.#options.createTable) await this.#createTable(this.#made);
+    return this.#made;
   }
 
-  async #ready(): Promise<Engine> {
+  async #ready(): Promise<Dialect> {
     if (this.#closed) throw new errors.StoreUnavailableError(this.kind, 'this store is closed');
-    this.#engine ??= this.#open().catch((err: unknown) => {
-      this.#engine = undefined; // the next call tries again (the database may be back)
+    this.#dialect ??= this.#open().catch((err: unknown) => {
+      this.#dialect = undefined; // the next call tries again (the database may be back)
       throw err;
     });
-    const engine = await this.#engine;
+    const d = await this.#dialect;
     // Looks whether the table has `user_id` and has the writes keep it; again while no table.
     if (!this.#userKnown) {
-      const found = await engine.hasUserColumn();
-      engine.userColumn = found === true;
-      this.#userKnown = found !== undefined;
+      const found = await this.#hasUserColumn(d);
+      [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
     }
-    return engine;
+    return d;
   }
+
+  #isUnavailable = (err: unknown) =>
+    err instanceof LostConnection || !!this.#made?.isUnavailable(err);
 
   #fail(op: string, err: unknown): Error {
     if (err instanceof errors.WebSessionError) return err;
     if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
     const [kind, text, cause] = [this.kind, errorText(err), { cause: err }];
-    if (!this.#made || this.#made.isUnavailable(err)) {
+    if (!this.#made || this.#isUnavailable(err)) {
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
       const why =
@@ -196,11 +217,11 @@ export class DBStore implements Store {
     return this.db instanceof Database && this.db.where ? ` at ${this.db.where}` : '';
   }
 
-  /** Runs `fn` on the engine once `key` and `record` are checked, mapping its errors. */
+  /** Runs `fn` on the dialect once `key` and `record` are checked, mapping its errors. */
   async #run<T>(
     op: string,
     key: string | undefined,
-    fn: (e: Engine) => Promise<T>,
+    fn: (d: Dialect) => Promise<T>,
     record?: StoredSession,
   ) {
     if (key !== undefined) assertKey(key, this.kind);
@@ -212,17 +233,115 @@ export class DBStore implements Store {
     }
   }
 
+  /** The columns a record is written to, and their values. */
+  #row(d: Dialect, key: string, r: StoredSession) {
+    const user = this.#userColumn ? [USER_COLUMN] : [];
+    return {
+      cols: ['session_id', 'atime', 'data', ...user],
+      values: [key, d.time(r.atime), r.data, ...(user.length ? [r.user ?? null] : [])],
+    };
+  }
+
+  /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
+  #insert(d: Dialect, key: string, r: StoredSession, tail: (cols: string[]) => string): Query {
+    const { cols, values } = this.#row(d, key, r);
+    const marks = cols.map(() => '?');
+    return [`INSERT INTO ${d.t} (${cols}) VALUES (${marks}) ${tail(cols.slice(1))}`, values];
+  }
+
+  /** The UPDATE of a record's row (where `extra` holds too). */
+  #rewrite(d: Dialect, key: string, r: StoredSession, extra = '', more: unknown[] = []): Query {
+    const { cols, values } = this.#row(d, key, r);
+    const set = cols.slice(1).map((col) => `${col} = ?`);
+    return [
+      `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`,
+      [...values.slice(1), key, ...more],
+    ];
+  }
+
+  #select = (d: Dialect, key: string, lock = ''): Query => [
+    `SELECT ${d.cols} FROM ${d.t} WHERE session_id = ?${lock}`,
+    [key],
+  ];
+  #delete = (d: Dialect, key: string): Query => [`DELETE FROM ${d.t} WHERE session_id = ?`, [key]];
+  #upsert = (d: Dialect, key: string, r: StoredSession) => this.#insert(d, key, r, d.upsert);
+
+  async #read(c: Conn, d: Dialect, key: string, lock = '') {
+    return recordOf((await c.query(...this.#select(d, key, lock))).rows[0]);
+  }
+
   get(key: string): Promise<StoredSession | undefined> {
-    return this.#run('get', key, (e) => e.get(key));
+    return this.#run('get', key, (d) => this.#read(d.source, d, key));
   }
 
   set(key: string, record: StoredSession): Promise<void> {
-    return this.#run('set', key, (e) => e.set(key, record), record);
+    return this.#run(
+      'set',
+      key,
+      async (d) => {
+        this.#written.note(key, undefined);
+        await d.source.query(...this.#upsert(d, key, record));
+      },
+      record,
+    );
   }
 
   /** Inserts the row only if the key is free (false when taken): never an upsert. */
   create(key: string, record: StoredSession): Promise<boolean> {
-    return this.#run('create', key, (e) => e.create(key, record), record);
+    return this.#run(
+      'create',
+      key,
+      async (d) => {
+        this.#written.note(key, undefined);
+        const insert = this.#insert(d, key, record, () => d.keep);
+        return d.source.query(...insert).then(
+          (r) => r.changed > 0,
+          (err: unknown) => {
+            if (d.isDuplicate(err)) return false;
+            throw err;
+          },
+        );
+      },
+      record,
+    );
+  }
+
+  /**
+   * Reads, changes and writes the row under its lock: in one synchronous transaction on SQLite,
+   * else after `SELECT … FOR UPDATE` in a transaction of a connection of its own.
+   */
+  async #transaction(d: Dialect, key: string, mutator: StoreMutator) {
+    if (d.transaction)
+      return d.transaction((run) => {
+        const current = recordOf(run(this.#select(d, key)).rows[0]);
+        const next = mutator(current);
+        if (next === undefined) return current;
+        run(next === null ? this.#delete(d, key) : this.#upsert(d, key, next));
+        return next ?? undefined;
+      });
+    return d.source.exclusive(async (c) => {
+      await c.query('BEGIN');
+      try {
+        let current = await this.#read(c, d, key, d.forUpdate);
+        if (!current) {
+          const created = mutator(undefined);
+          if (!created) return void (await c.query('COMMIT')); // nothing there, nothing to write
+          if ((await c.query(...this.#insert(d, key, created, () => d.keep))).changed > 0)
+            return (await c.query('COMMIT'), created);
+          // Another process inserted it since our read: its row is committed and now ours to lock.
+          current = await this.#read(c, d, key, d.forUpdate);
+          if (!current) throw new RowVanished('row inserted and deleted meanwhile');
+        }
+        const next = mutator(current);
+        if (next !== undefined)
+          await c.query(...(next ? this.#rewrite(d, key, next) : this.#delete(d, key)));
+        await c.query('COMMIT');
+        return next === undefined ? current : (next ?? undefined);
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }, this.#isUnavailable);
   }
 
   update(key: string, mutator: StoreMutator, expected?: StoredSession) {
@@ -234,15 +353,52 @@ export class DBStore implements Store {
         throw err;
       }
     };
-    return this.#run('update', key, (e) => e.update(key, checked, expected));
+    // One update per key at a time from this process (the row lock orders other processes).
+    return this.#run('update', key, (d) =>
+      this.#mutex.run(key, async () => {
+        // Optimistic: one conditional UPDATE in autocommit, which re-checks its WHERE on the latest
+        // committed row, so it changes nothing when another writer got there first; then read the
+        // row again and retry a few times, and only then take the locked transaction.
+        let basis = expected && this.#written.basis(key, expected);
+        for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
+          const next = checked(basis);
+          if (!next) break; // keep or delete: the transaction decides on the locked row
+          const q = this.#rewrite(d, key, next, ` AND ${d.sameData}`, [basis.data]);
+          if ((await d.source.query(...q)).changed > 0) {
+            this.#written.note(key, next);
+            return next;
+          }
+          basis = await this.#read(d.source, d, key);
+        }
+        for (let attempt = 1; ; attempt++) {
+          try {
+            const stored = await this.#transaction(d, key, checked);
+            this.#written.note(key, stored);
+            return stored;
+          } catch (err) {
+            if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
+              throw err;
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          }
+        }
+      }),
+    );
   }
 
   touch(key: string, atime: number): Promise<void> {
-    return this.#run('touch', key, (e) => e.touch(key, atime));
+    return this.#run('touch', key, async (d) => {
+      await d.source.query(`UPDATE ${d.t} SET atime = ? WHERE session_id = ?`, [
+        d.time(atime),
+        key,
+      ]);
+    });
   }
 
   delete(key: string): Promise<void> {
-    return this.#run('delete', key, (e) => e.delete(key));
+    return this.#run('delete', key, async (d) => {
+      this.#written.note(key, undefined);
+      await d.source.query(...this.#delete(d, key));
+    });
   }
 
   /**
@@ -263,7 +419,8 @@ export class DBStore implements Store {
     let [batch, removed] = [inThread ? BATCH / 10 : BATCH, 0];
     for (;;) {
       const started = performance.now();
-      const n = await this.#run('cleanup', undefined, (e) => e.deleteExpired(cutoff, batch));
+      const run = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
+      const n = (await this.#run('cleanup', undefined, run)).changed;
       removed += n;
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
@@ -282,18 +439,27 @@ export class DBStore implements Store {
    * longer served nor listed, kept for inspection until cleanup removes it.
    */
   quarantine(key: string): Promise<void> {
-    return this.#run('quarantine', key, async (e) => {
-      const record = await e.get(key);
+    return this.#run('quarantine', key, async (d) => {
+      const record = await this.#read(d.source, d, key);
       if (!record) return;
-      await e.set(`quarantine:${key}`, { data: record.data, atime: Date.now() });
-      await e.delete(key);
+      await d.source.query(
+        ...this.#upsert(d, `quarantine:${key}`, { data: record.data, atime: Date.now() }),
+      );
+      await d.source.query(...this.#delete(d, key));
     });
   }
+
+  #keys = (d: Dialect, where: string, value: string) =>
+    d.source
+      .query(`SELECT session_id FROM ${d.t} WHERE ${where}`, [value])
+      .then(({ rows }) => rows.map((r) => String(r.session_id).trim()));
 
   async *keys(): AsyncIterable<string> {
     let after = '';
     for (;;) {
-      const page = await this.#run('keys', undefined, (e) => e.keysAfter(after, BATCH));
+      // LIMIT is our own integer, inlined: mysqld rejects a LIMIT placeholder in some versions.
+      const next = `session_id > ? ORDER BY session_id LIMIT ${BATCH}`;
+      const page = await this.#run('keys', undefined, (d) => this.#keys(d, next, after));
       for (const k of page) if (STORE_KEY.test(k)) yield k;
       if (page.length < BATCH) return;
       after = page.at(-1)!;
@@ -305,8 +471,8 @@ export class DBStore implements Store {
    * @throws UnsupportedError when the table has no `user_id` column (web.py's three columns)
    */
   userSessions(user: string): Promise<string[]> {
-    return this.#run('list user', undefined, async (e) => {
-      if (e.userColumn) return e.userKeys(user);
+    return this.#run('list user', undefined, async (d) => {
+      if (this.#userColumn) return this.#keys(d, `${USER_COLUMN} = ?`, user);
       throw new errors.UnsupportedError(
         this.kind,
         `table "${this.table}" has no user_id column, so it keeps no user index; add it (ALTER TABLE ${this.table} ADD COLUMN user_id VARCHAR(256), plus an index on it: see the README) or create the table with createSessionTable, then restart`,
@@ -316,7 +482,15 @@ export class DBStore implements Store {
 
   /** True when the table has the `user_id` column (the user index). */
   hasUserIndex(): Promise<boolean> {
-    return this.#run('inspect table', undefined, async (e) => e.userColumn);
+    return this.#run('inspect table', undefined, async () => this.#userColumn);
+  }
+
+  /** Whether the table has `user_id`; undefined when there is no table (yet). */
+  async #hasUserColumn(d: Dialect) {
+    const names = (await d.source.query(...d.columns)).rows.map((r) =>
+      String(r.name).toLowerCase(),
+    );
+    return names.length === 0 ? undefined : names.includes(USER_COLUMN);
   }
 
   /** True when the table exists (connects to look; creates nothing). */
@@ -324,13 +498,25 @@ export class DBStore implements Store {
     return this.#run(
       'inspect table',
       undefined,
-      async (e) => (await e.hasUserColumn()) !== undefined,
+      async (d) => (await this.#hasUserColumn(d)) !== undefined,
     );
+  }
+
+  async #createTable(d: Dialect) {
+    const ddl = tableDDL(d.dbn, this.table);
+    const run = async (statements: string[]) => {
+      for (const sql of statements)
+        await d.source.query(sql).catch((err: unknown) => {
+          if (!d.isAlreadyThere(err)) throw err;
+        });
+    };
+    await run(ddl.table);
+    if (await this.#hasUserColumn(d)) await run(ddl.user);
   }
 
   /** Creates the table (with `user_id`) and its indexes if missing; leaves an existing one as it is. */
   async createTable(): Promise<void> {
-    await this.#run('create table', undefined, (e) => e.createTable());
+    await this.#run('create table', undefined, (d) => this.#createTable(d));
     this.#userKnown = false; // look again: the table may be new
   }
 
@@ -340,17 +526,33 @@ export class DBStore implements Store {
    * SQLite keeps a row of `<table>_lease` (made on first use) until `ttlMs` after the last renewal.
    */
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
-    return this.#run('lease', undefined, (e) => e.lease(name, ttlMs));
+    return this.#run('lease', undefined, async (d) => {
+      const held = await d.lease(name, ttlMs);
+      if (!held) return undefined;
+      let live = true;
+      const lease: StoreLease = {
+        renew: async () => live && held.renew().catch(() => false),
+        release: async () => {
+          if (!live) return;
+          live = false;
+          this.#leases.delete(lease);
+          await held.release().catch(() => {});
+        },
+      };
+      this.#leases.add(lease);
+      return lease;
+    });
   }
 
   /** Gives up the leases it holds, and closes the database if the store owns it. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const engine = await this.#engine?.catch(() => undefined);
+    for (const lease of [...this.#leases]) await lease.release();
+    const d = await this.#dialect?.catch(() => undefined);
     // Quietly: ending a pool whose connection is still failing to connect (an outage) rejects
     // with that stale error in the drivers, yet the pool is closed.
-    await engine?.close().catch(() => {});
+    await d?.source.close().catch(() => {});
     if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
   }
 }

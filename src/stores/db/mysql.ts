@@ -6,8 +6,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { isNetworkError, utcText } from './common.js';
-import { type Conn, type ConnectionEvents, poolSource, SqlEngine, singleSource } from './sql.js';
+import { type Dialect, isNetworkError, utcText } from './common.js';
+import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
 
 interface MyQueryable {
   // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
@@ -66,59 +66,57 @@ function conn(c: MyQueryable): Conn {
   };
 }
 
-class MysqlEngine extends SqlEngine {
-  protected readonly cols = 'data, CAST(atime AS CHAR) AS atime';
-  // A plain INSERT: a taken key fails with ER_DUP_ENTRY (INSERT IGNORE would also turn a
-  // too-long value into a silent truncation).
-  protected readonly onConflictKeep = '';
-  // Compared as bytes: a case- or accent-insensitive collation (or PAD SPACE) must not take
-  // another writer's data for the one read.
-  protected readonly sameData = 'CAST(data AS BINARY) = CAST(? AS BINARY)';
-  protected time = utcText;
-  protected onConflictUpdate(columns: string[]) {
-    return `ON DUPLICATE KEY UPDATE ${columns.map((c) => `${c} = VALUES(${c})`).join(', ')}`;
-  }
-  protected expire(cutoff: number, limit: number): [string, unknown[]] {
-    const sql = `DELETE FROM ${this.t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`;
-    return [sql, [utcText(cutoff)]];
-  }
-  protected columns(): [string, unknown[]] {
-    const sql = `SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`;
-    return [sql, [this.table]];
-  }
-  /** A named lock of the server (at most 64 characters), drawn from the table and lease names. */
-  protected lock = (name: string): [string, string, unknown[]] => {
-    const hash = createHash('sha256').update(`${this.table}\0${name}`).digest('hex');
-    const values = [`websession_${hash.slice(0, 40)}`];
-    return ['SELECT GET_LOCK(?, 0) AS ok', 'SELECT RELEASE_LOCK(?)', values];
-  };
-  // 1050 table exists, 1061 duplicate key name.
-  protected isAlreadyThere = (err: unknown) => errno(err) === 1050 || errno(err) === 1061;
-  protected isDuplicate = (err: unknown) => errno(err) === 1062;
-  // 1213 deadlock, 1062 duplicate entry (an insert race inside update).
-  protected isRetryable = (err: unknown) => errno(err) === 1213 || errno(err) === 1062;
-  protected isDialectUnavailable = isUnavailable;
-}
-
-/**
- * The engine over a mysql2 pool or connection (closed with the store when `owned`). A connection
- * is used as it is; once lost, the store answers unavailable (see {@link singleSource}).
- */
-export function mysqlEngine(
+/** MySQL or MariaDB on one table of a mysql2 pool or connection (closed with the store when `owned`). */
+export function mysql(
   db: MyPool | MyConnection | MyCallbackHandle,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,
-): SqlEngine {
+): Dialect {
   const handle = isMysqlCallbackHandle(db) ? db.promise() : db;
   const close = async () => void (owned && (await handle.end()));
-  const [label, isLost] = ['the mysql2 connection', isUnavailable];
-  const checkout = async () => {
+  const keep = async () => {
     const c = await (handle as MyPool).getConnection();
     return { conn: conn(c), release: (broken: boolean) => (broken ? c.destroy() : c.release()) };
   };
+  const label = 'the mysql2 connection';
   const source = isMysqlPool(handle)
-    ? poolSource(conn(handle).query, checkout, close)
-    : singleSource(conn(handle), close, { label, events: handle.connection, isLost }, warn);
-  return new MysqlEngine(source, 'mysql', table, `\`${table}\``);
+    ? poolSource(conn(handle).query, keep, close)
+    : singleSource(conn(handle), close, label, handle.connection, isUnavailable, warn);
+  const t = `\`${table}\``;
+  const errnos = (list: number[]) => (err: unknown) => list.includes(Number(errno(err)));
+  return {
+    dbn: 'mysql',
+    source,
+    t,
+    cols: 'data, CAST(atime AS CHAR) AS atime',
+    // A plain INSERT: a taken key fails with ER_DUP_ENTRY (INSERT IGNORE would also turn a
+    // too-long value into a silent truncation).
+    keep: '',
+    upsert: (cols) => `ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`)}`,
+    // Compared as bytes: a case- or accent-insensitive collation (or PAD SPACE) must not take
+    // another writer's data for the one read.
+    sameData: 'CAST(data AS BINARY) = CAST(? AS BINARY)',
+    forUpdate: ' FOR UPDATE',
+    time: utcText,
+    expire: (cutoff, limit) => [
+      `DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`,
+      [utcText(cutoff)],
+    ],
+    columns: [
+      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      [table],
+    ],
+    // A named lock of the server (at most 64 characters), drawn from the table and lease names.
+    lease(name) {
+      const hash = createHash('sha256').update(`${table}\0${name}`).digest('hex').slice(0, 40);
+      const [take, give] = ['SELECT GET_LOCK(?, 0) AS ok', 'SELECT RELEASE_LOCK(?)'];
+      return lockLease(source, take, give, [`websession_${hash}`]);
+    },
+    // 1050 table exists, 1061 duplicate key name; 1062 duplicate entry; 1213 deadlock.
+    isAlreadyThere: errnos([1050, 1061]),
+    isDuplicate: errnos([1062]),
+    isRetryable: errnos([1213, 1062]),
+    isUnavailable,
+  };
 }

@@ -1,28 +1,27 @@
 /**
  * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. `atime` holds UTC (written as an
  * ISO string with `Z`, read with `EXTRACT(EPOCH …)`), right for `TIMESTAMP` and `TIMESTAMPTZ`
- * columns whatever the connection's TimeZone. Statements are named, so each connection prepares
- * them once.
+ * columns whatever the connection's TimeZone. Statements are named: prepared once a connection.
  * @module
  */
 import { createHash } from 'node:crypto';
-import { isNetworkError } from './common.js';
-import { type Conn, type ConnectionEvents, poolSource, SqlEngine, singleSource } from './sql.js';
+import { type Dialect, isNetworkError, type Row } from './common.js';
+import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
 interface PgQueryable {
-  query(q: string | PgQuery): Promise<{ rows: Record<string, unknown>[]; rowCount: number | null }>;
+  query(q: string | PgQuery): Promise<{ rows: Row[]; rowCount: number | null }>;
   on(event: 'error', fn: (err: Error) => void): unknown;
   off(event: 'error', fn: (err: Error) => void): unknown;
   listenerCount(event: string): number;
 }
-/** The part of a `pg` Pool DBStore uses (detected structurally). */
+/** The part of a `pg` Pool DBStore uses (detected by shape). */
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgQueryable & { release(destroy?: boolean): void }>;
   end(): Promise<void>;
   readonly totalCount: number;
 }
-/** The part of a connected `pg` Client DBStore uses (detected structurally). */
+/** The part of a connected `pg` Client DBStore uses (detected by shape). */
 export interface PgClient extends PgQueryable {
   end(): Promise<void>;
   escapeIdentifier(text: string): string;
@@ -61,64 +60,18 @@ function conn(c: PgQueryable): Conn {
   };
 }
 
-class PostgresEngine extends SqlEngine {
-  protected readonly cols = 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime';
-  protected readonly onConflictKeep = 'ON CONFLICT (session_id) DO NOTHING';
-  protected readonly sameData = 'data = ?';
-  protected time = (ms: number) => new Date(ms).toISOString();
-  protected onConflictUpdate(columns: string[]) {
-    const set = columns.map((c) => `${c} = EXCLUDED.${c}`).join(', ');
-    return `ON CONFLICT (session_id) DO UPDATE SET ${set}`;
-  }
-  // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
-  protected expire(cutoff: number, limit: number): [string, unknown[]] {
-    const inner = `SELECT session_id FROM ${this.t} WHERE atime < ? LIMIT ${Math.trunc(limit)}`;
-    const at = this.time(cutoff);
-    return [`DELETE FROM ${this.t} WHERE session_id IN (${inner}) AND atime < ?`, [at, at]];
-  }
-  // to_regclass resolves the name as every statement here does (search_path).
-  protected columns(): [string, unknown[]] {
-    const sql = `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`;
-    return [sql, [this.t]];
-  }
-  /** A session-level advisory lock on a 64-bit key drawn from the table and lease names. */
-  protected lock = (name: string): [string, string, unknown[]] => {
-    const key = createHash('sha256').update(`${this.table}\0${name}`).digest().readBigInt64BE(0);
-    const [take, give] = ['pg_try_advisory_lock', 'pg_advisory_unlock'];
-    return [`SELECT ${take}(?::bigint) AS ok`, `SELECT ${give}(?::bigint)`, [String(key)]];
-  };
-  // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the catalog race.
-  protected isAlreadyThere = (err: unknown) => ['42P07', '42710', '23505'].includes(codeOf(err));
-  protected isDuplicate = (err: unknown) => codeOf(err) === '23505';
-  protected isRetryable = (err: unknown) => ['40P01', '40001'].includes(codeOf(err));
-  protected isDialectUnavailable = isUnavailable;
-}
-
 const ignore = () => {};
 
-/**
- * The engine over a pg Pool or a connected Client (closed with the store when `owned`). A Client
- * is used as it is; once lost, the store answers unavailable (see {@link singleSource}).
- */
-export function postgresEngine(
-  db: PgPool | PgClient,
-  table: string,
-  owned: boolean,
-  warn: (err: Error) => void,
-): SqlEngine {
+/** The connections of a pg Pool or Client (a Client used as it is, see {@link singleSource}). */
+function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => void) {
   const close = async () => void (owned && (await db.end()));
-  // Unquoted identifiers fold to lower case in PostgreSQL; quoting the folded name keeps that
-  // meaning and lets a table be called by a reserved word.
-  const t = `"${table.toLowerCase()}"`;
   if (!isPgPool(db)) {
     const events = db as unknown as ConnectionEvents;
-    const loss = { label: 'the pg Client', events, isLost: isUnavailable };
-    const source = singleSource(conn(db), close, loss, warn);
-    return new PostgresEngine(source, 'postgres', table, t);
+    return singleSource(conn(db), close, 'the pg Client', events, isUnavailable, warn);
   }
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
   if (db.listenerCount('error') === 0) db.on('error', warn);
-  const checkout = async () => {
+  const keep = async () => {
     const client = await db.connect();
     client.on('error', ignore); // a checked-out client has no listener of the pool's
     const release = (broken: boolean) => {
@@ -127,5 +80,56 @@ export function postgresEngine(
     };
     return { conn: conn(client), release };
   };
-  return new PostgresEngine(poolSource(conn(db).query, checkout, close), 'postgres', table, t);
+  return poolSource(conn(db).query, keep, close);
+}
+
+/** PostgreSQL on one table of a pg Pool or Client (closed with the store when `owned`). */
+export function postgres(
+  db: PgPool | PgClient,
+  table: string,
+  owned: boolean,
+  warn: (err: Error) => void,
+): Dialect {
+  const source = sourceOf(db, owned, warn);
+  // Unquoted identifiers fold to lower case; quoting the folded name keeps that meaning and
+  // lets a table be called by a reserved word.
+  const t = `"${table.toLowerCase()}"`;
+  const time = (ms: number) => new Date(ms).toISOString();
+  const codes = (list: string[]) => (err: unknown) => list.includes(codeOf(err));
+  return {
+    dbn: 'postgres',
+    source,
+    t,
+    cols: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
+    keep: 'ON CONFLICT (session_id) DO NOTHING',
+    upsert: (cols) =>
+      `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`)}`,
+    sameData: 'data = ?',
+    forUpdate: ' FOR UPDATE',
+    time,
+    // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
+    expire: (cutoff, limit) => [
+      `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
+      [time(cutoff), time(cutoff)],
+    ],
+    // to_regclass resolves the name as every statement here does (search_path).
+    columns: [
+      'SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped',
+      [t],
+    ],
+    // A session-level advisory lock on a 64-bit key drawn from the table and lease names.
+    lease(name) {
+      const key = createHash('sha256').update(`${table}\0${name}`).digest().readBigInt64BE(0);
+      const [take, give] = [
+        'SELECT pg_try_advisory_lock(?::bigint) AS ok',
+        'SELECT pg_advisory_unlock(?::bigint)',
+      ];
+      return lockLease(source, take, give, [String(key)]);
+    },
+    // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the race.
+    isAlreadyThere: codes(['42P07', '42710', '23505']),
+    isDuplicate: codes(['23505']),
+    isRetryable: codes(['40P01', '40001']),
+    isUnavailable,
+  };
 }
