@@ -1,34 +1,17 @@
 /**
- * DBStore: web.py's DBStore, sessions in a table of the application's own database, on SQLite
- * (better-sqlite3), PostgreSQL (pg) and MySQL/MariaDB (mysql2). The table is web.py's
- * (`session_id CHAR(128) UNIQUE NOT NULL, atime DATETIME NOT NULL default current_timestamp,
- * data TEXT`): `session_id` holds the store key, `atime` the last access in UTC, `data` the codec
- * text. Tables made by `createSessionTable` have a fourth column `user_id VARCHAR(256)` with an
- * index, the user index; without it the store works as web.py's and `userSessions` throws.
+ * DBStore: web.py's DBStore, sessions in a table of the application's database on SQLite
+ * (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB (mysql2), with web.py's columns
+ * `session_id` (the store key), `atime` (last access, UTC) and `data` (codec text), and
+ * optionally `user_id`, the user index (tables made by `createSessionTable` have it).
  * @module
  */
 import * as errors from '../../core/errors.js';
 import { KeyedMutex } from '../../core/lock.js';
 import { assertKey } from '../key.js';
-import type {
-  Store,
-  StoreCapabilities,
-  StoredSession,
-  StoreLease,
-  StoreMutator,
-} from '../store.js';
+import type * as S from '../store.js';
 import { LastWritten } from '../written.js';
-import {
-  checkMutation,
-  checkTableName,
-  type Dbn,
-  type Dialect,
-  isNetworkError,
-  type Query,
-  recordOf,
-  tableDDL,
-  USER_COLUMN,
-} from './common.js';
+import * as common from './common.js';
+import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
@@ -47,15 +30,8 @@ export type { SqliteDatabase } from './sqlite.js';
  * `pg` Pool or Client, a `mysql2` pool or connection. A single connection is used as it is: once
  * lost, calls fail as unavailable (503) with a message to give a pool instead.
  */
-export type DatabaseHandle =
-  | Database
-  | string
-  | SqliteDatabase
-  | pg.PgPool
-  | pg.PgClient
-  | my.MyPool
-  | my.MyConnection
-  | my.MyCallbackHandle;
+export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
+type Mysql = my.MyPool | my.MyConnection | my.MyCallbackHandle;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -82,11 +58,10 @@ const STORE_KEY = /^[0-9a-f]{64}$/;
 const BATCH = 1000;
 /** How long one cleanup statement may hold the event loop on SQLite (ms). */
 const SQLITE_STEP_MS = 5;
-/** Errors thrown by a mutator pass through the store unchanged. */
+/** Transactions tried (deadlocks, lost insert races), and conditional writes before them. */
+const [MAX_ATTEMPTS, OPTIMISTIC_TRIES] = [8, 3];
+/** Errors of a mutator (or of the record it returned) pass through unchanged. */
 const mutatorErrors = new WeakSet<object>();
-const MAX_ATTEMPTS = 8;
-/** Conditional writes tried before the locked transaction (with an `expected` record). */
-const OPTIMISTIC_TRIES = 3;
 class RowVanished extends Error {}
 
 function engineOf(db: unknown): Dbn {
@@ -105,6 +80,25 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
+/** ` at host:port` of a connection failure, from the error or else the database's parameters. */
+function whereOf(err: unknown, db: unknown): string {
+  const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
+  const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
+  if (typeof first?.address === 'string' && first.port !== undefined)
+    return ` at ${first.address}:${first.port}`;
+  return db instanceof Database && db.where ? ` at ${db.where}` : '';
+}
+
+/** Runs the caller's mutator (or checks its record): its errors pass through the store as they are. */
+function own<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err && typeof err === 'object') mutatorErrors.add(err);
+    throw err;
+  }
+}
+
 /**
  * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
  * (SQLite: `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE`), so it is atomic
@@ -114,27 +108,27 @@ function errorText(err: unknown): string {
  * new DBStore(pgPool, 'sessions'); // the application's pg Pool (or mysql2 pool)
  * new DBStore('postgres://app@db/app', 'sessions'); // a pool of the store's own
  */
-export class DBStore implements Store {
+export class DBStore implements S.Store {
   /** `sqlite`, `postgres` or `mysql`. */
   readonly kind: Dbn;
-  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  readonly capabilities: S.StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
   readonly table: string;
   /** What the store was given (a URL as the Database made of it). */
   readonly db: Exclude<DatabaseHandle, string>;
   readonly #options: DBStoreOptions;
   readonly #mutex = new KeyedMutex();
   readonly #written = new LastWritten();
-  readonly #leases = new Set<StoreLease>();
+  readonly #leases = new Set<S.StoreLease>();
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
-  /** Whether the table's user_id column has been looked for, and found. */
+  /** Whether the table's `user_id` column has been looked for, and found. */
   #userKnown = false;
   #userColumn = false;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
-    this.table = checkTableName(tableName);
+    this.table = common.checkTableName(tableName);
     this.db = typeof db === 'string' ? new Database({ dbn: db.split(':')[0]!, url: db }) : db;
     this.kind = engineOf(this.db);
     this.#options = typeof db === 'string' ? { ...options, closeDatabase: true } : options;
@@ -148,44 +142,47 @@ export class DBStore implements Store {
       this.#options.onError ??
       ((err: Error) => console.warn(`[websession] [${kind}] connection error: ${err.message}`));
     if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
-    this.#made =
-      kind === 'sqlite'
-        ? sqlite(handle as SqliteDatabase, table, owned)
-        : kind === 'postgres'
-          ? pg.postgres(handle as pg.PgPool, table, owned, warn)
-          : my.mysql(handle as my.MyPool, table, owned, warn);
+    if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
+    else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
+    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
   }
 
-  async #ready(): Promise<Dialect> {
-    if (this.#closed) throw new errors.StoreUnavailableError(this.kind, 'this store is closed');
-    this.#dialect ??= this.#open().catch((err: unknown) => {
-      this.#dialect = undefined; // the next call tries again (the database may be back)
-      throw err;
-    });
-    const d = await this.#dialect;
-    // Looks whether the table has `user_id` and has the writes keep it; again while no table.
-    if (!this.#userKnown) {
-      const found = await this.#hasUserColumn(d);
-      [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
+  /** Runs `fn` on the dialect once `key` is checked, mapping its errors to the store's. */
+  async #run<T>(op: string, key: string | undefined, fn: (d: Dialect) => Promise<T>) {
+    try {
+      if (key !== undefined) assertKey(key, this.kind);
+      if (this.#closed) throw new errors.StoreUnavailableError(this.kind, 'this store is closed');
+      this.#dialect ??= this.#open().catch((err: unknown) => {
+        this.#dialect = undefined; // the next call tries again (the database may be back)
+        throw err;
+      });
+      const d = await this.#dialect;
+      // Looks whether the table has `user_id`, to keep it in writes; again while there is no table.
+      if (!this.#userKnown) {
+        const found = await this.#hasUserColumn(d);
+        [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
+      }
+      return await fn(d);
+    } catch (err) {
+      throw this.#fail(op, err);
     }
-    return d;
   }
 
   #isUnavailable = (err: unknown) =>
     err instanceof LostConnection || !!this.#made?.isUnavailable(err);
 
   #fail(op: string, err: unknown): Error {
-    if (err instanceof errors.WebSessionError) return err;
-    if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
+    if (err instanceof errors.WebSessionError || mutatorErrors.has(err as object))
+      return err as Error;
     const [kind, text, cause] = [this.kind, errorText(err), { cause: err }];
     if (!this.#made || this.#isUnavailable(err)) {
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
       const why =
-        isNetworkError(err) || CONNECT_FAILURE.test(text)
-          ? `cannot reach ${ENGINE_NAME[kind]}${this.#where(err)}`
+        common.isNetworkError(err) || CONNECT_FAILURE.test(text)
+          ? `cannot reach ${ENGINE_NAME[kind]}${whereOf(err, this.db)}`
           : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`;
       return new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, cause);
     }
@@ -196,8 +193,8 @@ export class DBStore implements Store {
       const late = `${op} failed: the database did not finish it in time, nothing was written`;
       return new errors.StoreUnavailableError(kind, `${late} (${text})`, cause);
     }
+    const t = this.table;
     if (code === '42P01' || errno === 1146 || /no such table/i.test(text)) {
-      const t = this.table;
       const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
       return new errors.StoreError(
         kind,
@@ -205,58 +202,26 @@ export class DBStore implements Store {
         cause,
       );
     }
-    return new errors.StoreError(kind, `${op} failed on table "${this.table}": ${text}`, cause);
-  }
-
-  /** ` at host:port` of a connection failure, from the error or the database's parameters. */
-  #where(err: unknown): string {
-    const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
-    const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
-    if (typeof first?.address === 'string' && first.port !== undefined)
-      return ` at ${first.address}:${first.port}`;
-    return this.db instanceof Database && this.db.where ? ` at ${this.db.where}` : '';
-  }
-
-  /** Runs `fn` on the dialect once `key` and `record` are checked, mapping its errors. */
-  async #run<T>(
-    op: string,
-    key: string | undefined,
-    fn: (d: Dialect) => Promise<T>,
-    record?: StoredSession,
-  ) {
-    if (key !== undefined) assertKey(key, this.kind);
-    if (record) checkMutation(record);
-    try {
-      return await fn(await this.#ready());
-    } catch (err) {
-      throw this.#fail(op, err);
-    }
-  }
-
-  /** The columns a record is written to, and their values. */
-  #row(d: Dialect, key: string, r: StoredSession) {
-    const user = this.#userColumn ? [USER_COLUMN] : [];
-    return {
-      cols: ['session_id', 'atime', 'data', ...user],
-      values: [key, d.time(r.atime), r.data, ...(user.length ? [r.user ?? null] : [])],
-    };
+    return new errors.StoreError(kind, `${op} failed on table "${t}": ${text}`, cause);
   }
 
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
-  #insert(d: Dialect, key: string, r: StoredSession, tail: (cols: string[]) => string): Query {
-    const { cols, values } = this.#row(d, key, r);
-    const marks = cols.map(() => '?');
-    return [`INSERT INTO ${d.t} (${cols}) VALUES (${marks}) ${tail(cols.slice(1))}`, values];
+  #insert(d: Dialect, key: string, r: S.StoredSession, tail: (cols: string[]) => string): Query {
+    const cols = ['session_id', 'atime', 'data', ...(this.#userColumn ? [USER_COLUMN] : [])];
+    const values = [key, d.time(r.atime), r.data, r.user ?? null].slice(0, cols.length);
+    return [
+      `INSERT INTO ${d.t} (${cols}) VALUES (${cols.map(() => '?')}) ${tail(cols.slice(1))}`,
+      values,
+    ];
   }
 
   /** The UPDATE of a record's row (where `extra` holds too). */
-  #rewrite(d: Dialect, key: string, r: StoredSession, extra = '', more: unknown[] = []): Query {
-    const { cols, values } = this.#row(d, key, r);
-    const set = cols.slice(1).map((col) => `${col} = ?`);
-    return [
-      `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`,
-      [...values.slice(1), key, ...more],
-    ];
+  #rewrite(d: Dialect, key: string, r: S.StoredSession, extra = '', more: unknown[] = []): Query {
+    const [, values] = this.#insert(d, key, r, () => '');
+    // The columns of the INSERT but the key: atime, data, and user_id when the table has it.
+    const set = ['atime = ?', 'data = ?', `${USER_COLUMN} = ?`].slice(0, values.length - 1);
+    const sql = `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`;
+    return [sql, [...values.slice(1), key, ...more]];
   }
 
   #select = (d: Dialect, key: string, lock = ''): Query => [
@@ -264,79 +229,52 @@ export class DBStore implements Store {
     [key],
   ];
   #delete = (d: Dialect, key: string): Query => [`DELETE FROM ${d.t} WHERE session_id = ?`, [key]];
-  #upsert = (d: Dialect, key: string, r: StoredSession) => this.#insert(d, key, r, d.upsert);
+  #upsert = (d: Dialect, key: string, r: S.StoredSession) => this.#insert(d, key, r, d.upsert);
+  #read = async (c: Conn, d: Dialect, key: string, lock = '') =>
+    recordOf((await c.query(...this.#select(d, key, lock))).rows[0]);
 
-  async #read(c: Conn, d: Dialect, key: string, lock = '') {
-    return recordOf((await c.query(...this.#select(d, key, lock))).rows[0]);
-  }
-
-  get(key: string): Promise<StoredSession | undefined> {
+  get(key: string): Promise<S.StoredSession | undefined> {
     return this.#run('get', key, (d) => this.#read(d.source, d, key));
   }
 
-  set(key: string, record: StoredSession): Promise<void> {
-    return this.#run(
-      'set',
-      key,
-      async (d) => {
-        this.#written.note(key, undefined);
-        await d.source.query(...this.#upsert(d, key, record));
-      },
-      record,
-    );
+  set(key: string, record: S.StoredSession): Promise<void> {
+    return this.#run('set', key, async (d) => {
+      this.#written.note(key, undefined);
+      await d.source.query(...this.#upsert(d, key, own(() => common.checkMutation(record))!));
+    });
   }
 
   /** Inserts the row only if the key is free (false when taken): never an upsert. */
-  create(key: string, record: StoredSession): Promise<boolean> {
-    return this.#run(
-      'create',
-      key,
-      async (d) => {
-        this.#written.note(key, undefined);
-        const insert = this.#insert(d, key, record, () => d.keep);
-        return d.source.query(...insert).then(
-          (r) => r.changed > 0,
-          (err: unknown) => {
-            if (d.isDuplicate(err)) return false;
-            throw err;
-          },
-        );
-      },
-      record,
-    );
+  create(key: string, record: S.StoredSession): Promise<boolean> {
+    return this.#run('create', key, async (d) => {
+      this.#written.note(key, undefined);
+      const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
+      const added = await d.source.query(...insert).catch((err: unknown) => {
+        if (d.isDuplicate(err)) return { changed: 0 };
+        throw err;
+      });
+      return added.changed > 0;
+    });
   }
 
   /**
    * Reads, changes and writes the row under its lock: in one synchronous transaction on SQLite,
-   * else after `SELECT … FOR UPDATE` in a transaction of a connection of its own.
+   * else after `SELECT … FOR UPDATE` in a transaction on a connection of its own.
    */
-  async #transaction(d: Dialect, key: string, mutator: StoreMutator) {
+  async #transaction(d: Dialect, key: string, mutator: S.StoreMutator) {
     if (d.transaction)
       return d.transaction((run) => {
         const current = recordOf(run(this.#select(d, key)).rows[0]);
         const next = mutator(current);
-        if (next === undefined) return current;
-        run(next === null ? this.#delete(d, key) : this.#upsert(d, key, next));
-        return next ?? undefined;
+        if (next !== undefined) run(next ? this.#upsert(d, key, next) : this.#delete(d, key));
+        return next === undefined ? current : (next ?? undefined);
       });
     return d.source.exclusive(async (c) => {
       await c.query('BEGIN');
       try {
-        let current = await this.#read(c, d, key, d.forUpdate);
-        if (!current) {
-          const created = mutator(undefined);
-          if (!created) return void (await c.query('COMMIT')); // nothing there, nothing to write
-          if ((await c.query(...this.#insert(d, key, created, () => d.keep))).changed > 0)
-            return (await c.query('COMMIT'), created);
-          // Another process inserted it since our read: its row is committed and now ours to lock.
-          current = await this.#read(c, d, key, d.forUpdate);
-          if (!current) throw new RowVanished('row inserted and deleted meanwhile');
-        }
-        const next = mutator(current);
-        if (next !== undefined)
-          await c.query(...(next ? this.#rewrite(d, key, next) : this.#delete(d, key)));
+        const result = await this.#locked(c, d, key, mutator);
         await c.query('COMMIT');
-        return next === undefined ? current : (next ?? undefined);
+        return result;
       } catch (err) {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
@@ -344,53 +282,62 @@ export class DBStore implements Store {
     }, this.#isUnavailable);
   }
 
-  update(key: string, mutator: StoreMutator, expected?: StoredSession) {
-    const checked: StoreMutator = (current) => {
-      try {
-        return checkMutation(mutator(current));
-      } catch (err) {
-        if (err && typeof err === 'object') mutatorErrors.add(err);
-        throw err;
-      }
-    };
+  async #locked(c: Conn, d: Dialect, key: string, mutator: S.StoreMutator) {
+    let current = await this.#read(c, d, key, d.forUpdate);
+    if (!current) {
+      const created = mutator(undefined);
+      if (!created) return undefined; // nothing there, nothing to write
+      if ((await c.query(...this.#insert(d, key, created, () => d.keep))).changed) return created;
+      // Another process inserted it since our read: its row is committed and now ours to lock.
+      current = await this.#read(c, d, key, d.forUpdate);
+      if (!current) throw new RowVanished('row inserted and deleted meanwhile');
+    }
+    const next = mutator(current);
+    if (next !== undefined)
+      await c.query(...(next ? this.#rewrite(d, key, next) : this.#delete(d, key)));
+    return next === undefined ? current : (next ?? undefined);
+  }
+
+  update(key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
+    const change: S.StoreMutator = (current) => own(() => common.checkMutation(mutator(current)));
     // One update per key at a time from this process (the row lock orders other processes).
     return this.#run('update', key, (d) =>
-      this.#mutex.run(key, async () => {
-        // Optimistic: one conditional UPDATE in autocommit, which re-checks its WHERE on the latest
-        // committed row, so it changes nothing when another writer got there first; then read the
-        // row again and retry a few times, and only then take the locked transaction.
-        let basis = expected && this.#written.basis(key, expected);
-        for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
-          const next = checked(basis);
-          if (!next) break; // keep or delete: the transaction decides on the locked row
-          const q = this.#rewrite(d, key, next, ` AND ${d.sameData}`, [basis.data]);
-          if ((await d.source.query(...q)).changed > 0) {
-            this.#written.note(key, next);
-            return next;
-          }
-          basis = await this.#read(d.source, d, key);
-        }
-        for (let attempt = 1; ; attempt++) {
-          try {
-            const stored = await this.#transaction(d, key, checked);
-            this.#written.note(key, stored);
-            return stored;
-          } catch (err) {
-            if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
-              throw err;
-            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-          }
-        }
-      }),
+      this.#mutex.run(key, () => this.#update(d, key, change, expected)),
     );
   }
 
+  async #update(d: Dialect, key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
+    // Optimistic: one conditional UPDATE in autocommit, which re-checks its WHERE on the latest
+    // committed row, so it changes nothing when another writer got there first; then read the
+    // row again and retry a few times, and only then take the locked transaction.
+    let basis = expected && this.#written.basis(key, expected);
+    for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
+      const next = mutator(basis);
+      if (!next) break; // keep or delete: the transaction decides on the locked row
+      const q = this.#rewrite(d, key, next, ` AND ${d.sameData}`, [basis.data]);
+      if ((await d.source.query(...q)).changed > 0) {
+        this.#written.note(key, next);
+        return next;
+      }
+      basis = await this.#read(d.source, d, key);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await this.#transaction(d, key, mutator);
+        this.#written.note(key, stored);
+        return stored;
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
+          throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
   touch(key: string, atime: number): Promise<void> {
+    const sql = 'SET atime = ? WHERE session_id = ?';
     return this.#run('touch', key, async (d) => {
-      await d.source.query(`UPDATE ${d.t} SET atime = ? WHERE session_id = ?`, [
-        d.time(atime),
-        key,
-      ]);
+      await d.source.query(`UPDATE ${d.t} ${sql}`, [d.time(atime), key]);
     });
   }
 
@@ -406,10 +353,7 @@ export class DBStore implements Store {
    * statement (on SQLite, whose driver runs on the event loop, as many as take about 5 ms),
    * yielding to other work between statements; `onProgress` is told the count after each.
    */
-  async cleanup(
-    maxIdleSeconds: number,
-    onProgress?: (progress: { scanned: number; removed: number }) => void,
-  ): Promise<number> {
+  async cleanup(maxIdleSeconds: number, onProgress?: S.CleanupProgress): Promise<number> {
     // A cleanup racing close() stops quietly between statements instead of failing as "closed".
     if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
@@ -419,16 +363,14 @@ export class DBStore implements Store {
     let [batch, removed] = [inThread ? BATCH / 10 : BATCH, 0];
     for (;;) {
       const started = performance.now();
-      const run = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
-      const n = (await this.#run('cleanup', undefined, run)).changed;
+      const expire = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
+      const n = (await this.#run('cleanup', undefined, expire)).changed;
       removed += n;
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
-      if (inThread) {
-        const ms = performance.now() - started;
-        if (ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
-        else if (ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
-      }
+      const ms = performance.now() - started;
+      if (inThread && ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
+      else if (inThread && ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
       await new Promise((resolve) => setImmediate(resolve));
       if (this.#closed) return removed;
     }
@@ -442,23 +384,21 @@ export class DBStore implements Store {
     return this.#run('quarantine', key, async (d) => {
       const record = await this.#read(d.source, d, key);
       if (!record) return;
-      await d.source.query(
-        ...this.#upsert(d, `quarantine:${key}`, { data: record.data, atime: Date.now() }),
-      );
+      const aside = { data: record.data, atime: Date.now() };
+      await d.source.query(...this.#upsert(d, `quarantine:${key}`, aside));
       await d.source.query(...this.#delete(d, key));
     });
   }
 
-  #keys = (d: Dialect, where: string, value: string) =>
-    d.source
-      .query(`SELECT session_id FROM ${d.t} WHERE ${where}`, [value])
-      .then(({ rows }) => rows.map((r) => String(r.session_id).trim()));
+  async #keys(d: Dialect, where: string, value: string) {
+    const { rows } = await d.source.query(`SELECT session_id FROM ${d.t} WHERE ${where}`, [value]);
+    return rows.map((r) => String(r.session_id).trim());
+  }
 
   async *keys(): AsyncIterable<string> {
-    let after = '';
-    for (;;) {
-      // LIMIT is our own integer, inlined: mysqld rejects a LIMIT placeholder in some versions.
-      const next = `session_id > ? ORDER BY session_id LIMIT ${BATCH}`;
+    // LIMIT is our own integer, inlined: mysqld rejects a LIMIT placeholder in some versions.
+    const next = `session_id > ? ORDER BY session_id LIMIT ${BATCH}`;
+    for (let after = ''; ; ) {
       const page = await this.#run('keys', undefined, (d) => this.#keys(d, next, after));
       for (const k of page) if (STORE_KEY.test(k)) yield k;
       if (page.length < BATCH) return;
@@ -485,36 +425,30 @@ export class DBStore implements Store {
     return this.#run('inspect table', undefined, async () => this.#userColumn);
   }
 
+  /** True when the table exists (connects to look; creates nothing). */
+  tableExists(): Promise<boolean> {
+    const look = async (d: Dialect) => (await this.#hasUserColumn(d)) !== undefined;
+    return this.#run('inspect table', undefined, look);
+  }
+
   /** Whether the table has `user_id`; undefined when there is no table (yet). */
   async #hasUserColumn(d: Dialect) {
-    const names = (await d.source.query(...d.columns)).rows.map((r) =>
-      String(r.name).toLowerCase(),
-    );
+    const { rows } = await d.source.query(...d.columns);
+    const names = rows.map((r) => String(r.name).toLowerCase());
     return names.length === 0 ? undefined : names.includes(USER_COLUMN);
   }
 
-  /** True when the table exists (connects to look; creates nothing). */
-  tableExists(): Promise<boolean> {
-    return this.#run(
-      'inspect table',
-      undefined,
-      async (d) => (await this.#hasUserColumn(d)) !== undefined,
-    );
-  }
-
   async #createTable(d: Dialect) {
-    const ddl = tableDDL(d.dbn, this.table);
-    const run = async (statements: string[]) => {
-      for (const sql of statements)
-        await d.source.query(sql).catch((err: unknown) => {
-          if (!d.isAlreadyThere(err)) throw err;
-        });
+    const ddl = common.tableDDL(d.dbn, this.table);
+    const ignoreThere = (err: unknown) => {
+      if (!d.isAlreadyThere(err)) throw err;
     };
-    await run(ddl.table);
-    if (await this.#hasUserColumn(d)) await run(ddl.user);
+    for (const sql of ddl.table) await d.source.query(sql).catch(ignoreThere);
+    if (await this.#hasUserColumn(d))
+      for (const sql of ddl.user) await d.source.query(sql).catch(ignoreThere);
   }
 
-  /** Creates the table (with `user_id`) and its indexes if missing; leaves an existing one as it is. */
+  /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
   async createTable(): Promise<void> {
     await this.#run('create table', undefined, (d) => this.#createTable(d));
     this.#userKnown = false; // look again: the table may be new
@@ -525,12 +459,12 @@ export class DBStore implements Store {
    * hold it on a connection kept until release: it frees with that connection, whatever `ttlMs`.
    * SQLite keeps a row of `<table>_lease` (made on first use) until `ttlMs` after the last renewal.
    */
-  lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+  lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     return this.#run('lease', undefined, async (d) => {
       const held = await d.lease(name, ttlMs);
       if (!held) return undefined;
       let live = true;
-      const lease: StoreLease = {
+      const lease: S.StoreLease = {
         renew: async () => live && held.renew().catch(() => false),
         release: async () => {
           if (!live) return;
@@ -566,6 +500,6 @@ export async function createSessionTable(db: DatabaseHandle, tableName = 'sessio
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const { table, user } = tableDDL(dbnOf(dbn), checkTableName(tableName));
+  const { table, user } = common.tableDDL(dbnOf(dbn), common.checkTableName(tableName));
   return [...table, ...user];
 }
