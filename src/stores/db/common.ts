@@ -43,6 +43,10 @@ export interface Dialect {
 }
 export type Row = Record<string, unknown>;
 
+/** True when `db` has these methods: how DBStore recognises a driver's handle. */
+export const hasMethods = (db: unknown, ...names: string[]) =>
+  !!db && names.every((name) => typeof (db as Record<string, unknown>)[name] === 'function');
+
 /** A plain SQL identifier of at most 48 characters (index names derived from it fit everywhere). */
 export function checkTableName(name: unknown): string {
   if (typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(name)) return name;

@@ -15,9 +15,8 @@ export interface DatabaseParams {
   /** SQLite: the file (`:memory:` for none); PostgreSQL and MySQL: the database name. */
   db?: string;
   user?: string;
-  /** The password (web.py's name). */
+  /** The password (web.py's name; `password` is the drivers'). */
   pw?: string;
-  /** The password (the drivers' name). */
   password?: string;
   host?: string;
   port?: number | string;
@@ -30,28 +29,20 @@ export interface DatabaseParams {
   /**
    * ms a statement may wait or run on the server before the server gives it up (PostgreSQL's
    * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
-   * Keep it below the SessionManager's `store_timeout`: a write still waiting when the request is
-   * answered 503 is then cancelled by the server instead of landing later. Default none (the
-   * pool may serve the application's own long queries); store URLs set 4000.
+   * Keep it below the SessionManager's `store_timeout`, so that a write answered 503 is cancelled
+   * instead of landing later. Default none; store URLs set 4000.
    */
   statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
   options?: Record<string, unknown>;
 }
 
-const DBN: Record<string, Dbn> = {
-  sqlite: 'sqlite',
-  sqlite3: 'sqlite',
-  postgres: 'postgres',
-  postgresql: 'postgres',
-  mysql: 'mysql',
-  mariadb: 'mysql',
-};
-
 /** Normalises an engine name (`postgresql` → `postgres`, `mariadb` → `mysql`). */
 export function dbnOf(name: unknown): Dbn {
-  const dbn = typeof name === 'string' ? DBN[name.toLowerCase()] : undefined;
-  if (dbn) return dbn;
+  const n = String(name).toLowerCase();
+  if (/^sqlite3?$/.test(n)) return 'sqlite';
+  if (/^postgres(ql)?$/.test(n)) return 'postgres';
+  if (/^(mysql|mariadb)$/.test(n)) return 'mysql';
   throw new ConfigError(`unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`);
 }
 
@@ -106,9 +97,6 @@ export class Database {
 
   async #open(): Promise<unknown> {
     const p = this.#params;
-    const onError =
-      p.onError ??
-      ((err: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
     if (this.dbn === 'sqlite') {
       const mod = await loadOptional('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
       const db = new mod.default(p.db!, p.options);
@@ -116,45 +104,43 @@ export class Database {
       this.#close = async () => void db.close();
       return db;
     }
-    // Unset fields stay undefined: both drivers then take the URL's, or their defaults.
-    const where = {
-      host: p.host,
-      port: p.port === undefined ? undefined : Number(p.port),
-      user: p.user,
-      password: p.pw ?? p.password,
-      database: p.db,
-    };
+    const onError =
+      p.onError ??
+      ((e: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${e.message}`));
+    // Unset fields stay undefined: the drivers then take the URL's, or their defaults.
+    const { host, user, db: database, max = 10, statementTimeout: timeout } = p;
+    const port = p.port === undefined ? undefined : Number(p.port);
+    const where = { host, port, user, password: p.pw ?? p.password, database };
     if (this.dbn === 'postgres') {
-      const mod = await loadOptional('pg', 'postgres', () => import('pg'));
-      const pool = new mod.default.Pool({
-        connectionString: p.url,
-        ...where,
-        max: p.max ?? 10,
+      const { default: pg } = await loadOptional('pg', 'postgres', () => import('pg'));
+      const statement_timeout = timeout && Math.ceil(timeout);
+      const options = { connectionString: p.url, ...where, max, statement_timeout };
+      const pool = new pg.Pool({
+        ...options,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-        ...(p.statementTimeout ? { statement_timeout: Math.ceil(p.statementTimeout) } : {}),
         ...p.options,
       });
       pool.on('error', onError);
       this.#close = () => pool.end();
       return pool;
     }
-    const mod = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
-    const pool = mod.createPool({
+    const mysql = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
+    const options = {
       uri: p.url,
       ...where,
-      connectionLimit: p.max ?? 10,
+      connectionLimit: max,
       connectTimeout: CONNECT_TIMEOUT_MS,
+    };
+    const pool = mysql.createPool({
+      ...options,
       enableKeepAlive: true,
       charset: 'utf8mb4',
       ...p.options,
     });
     pool.pool.on('error', onError);
-    const seconds = p.statementTimeout && Math.max(1, Math.ceil(p.statementTimeout / 1000));
     // Each new connection runs this before anything else it is given.
-    if (seconds)
-      pool.pool.on('connection', (c) =>
-        c.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {}),
-      );
+    const wait = `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((timeout ?? 0) / 1000))}`;
+    if (timeout) pool.pool.on('connection', (c) => c.query(wait, () => {}));
     this.#close = () => pool.end();
     return pool;
   }
@@ -175,10 +161,8 @@ export class Database {
 }
 
 /**
- * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application).
- * Nothing is opened until first use; the driver is an optional package (`better-sqlite3`, `pg`,
- * `mysql2`).
- *
+ * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application), opened
+ * on first use with its driver, an optional package (`better-sqlite3`, `pg`, `mysql2`).
  * @example
  * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
  */

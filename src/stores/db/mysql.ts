@@ -1,12 +1,11 @@
 /**
  * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection (promise or callback
- * API). `atime` holds UTC wall-clock text (`YYYY-MM-DD HH:MM:SS`), written and read as text, so
- * no connection time zone ever shifts it. Statements go through `execute` (server-side prepared,
- * cached per connection).
+ * API). `atime` holds UTC wall-clock text, written and read as text: no connection time zone
+ * shifts it. Statements go through `execute` (prepared once per connection).
  * @module
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, isNetworkError, utcText } from './common.js';
+import { type Dialect, hasMethods, isNetworkError, utcText } from './common.js';
 import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
 
 interface MyQueryable {
@@ -14,12 +13,12 @@ interface MyQueryable {
   execute(sql: string, values?: never[]): Promise<[unknown, unknown]>;
   query(sql: string): Promise<[unknown, unknown]>;
 }
-/** The part of a mysql2 promise Pool DBStore uses (detected structurally). */
+/** The part of a mysql2 promise Pool DBStore uses. */
 export interface MyPool extends MyQueryable {
   getConnection(): Promise<MyQueryable & { release(): void; destroy(): void }>;
   end(): Promise<void>;
 }
-/** The part of a mysql2 promise Connection DBStore uses (detected structurally). */
+/** The part of a mysql2 promise Connection DBStore uses. */
 export interface MyConnection extends MyQueryable {
   beginTransaction(): Promise<void>;
   end(): Promise<void>;
@@ -34,27 +33,20 @@ export interface MyCallbackHandle {
 }
 
 export const isMysqlCallbackHandle = (db: unknown): db is MyCallbackHandle =>
-  typeof (db as MyCallbackHandle | null)?.promise === 'function' &&
-  typeof (db as MyCallbackHandle).escapeId === 'function';
+  hasMethods(db, 'promise', 'escapeId');
 export const isMysqlPool = (db: unknown): db is MyPool =>
-  typeof (db as MyPool | null)?.getConnection === 'function' &&
-  typeof (db as MyPool).execute === 'function';
+  hasMethods(db, 'getConnection', 'execute');
 export const isMysqlConnection = (db: unknown): db is MyConnection =>
-  typeof (db as MyConnection | null)?.beginTransaction === 'function' &&
-  typeof (db as MyConnection).execute === 'function';
+  hasMethods(db, 'beginTransaction', 'execute');
 
 const UNAVAILABLE =
   /^(PROTOCOL_CONNECTION_LOST|PROTOCOL_SEQUENCE_TIMEOUT|PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR|ER_CON_COUNT_ERROR|ER_SERVER_SHUTDOWN|ER_NORMAL_SHUTDOWN|ER_CONNECTION_KILLED)$/;
 const errno = (err: unknown) => (err as { errno?: unknown } | null)?.errno;
-const isUnavailable = (err: unknown) => {
-  const e = err as { code?: unknown; fatal?: unknown } | null;
-  return (
-    isNetworkError(err) ||
-    e?.fatal === true ||
-    UNAVAILABLE.test(String(e?.code)) ||
-    (err instanceof Error && /pool is closed|connection lost|closed state/i.test(err.message))
-  );
-};
+const isUnavailable = (err: unknown) =>
+  isNetworkError(err) ||
+  (err as { fatal?: unknown } | null)?.fatal === true ||
+  UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code)) ||
+  /pool is closed|connection lost|closed state/i.test(String((err as Error | null)?.message));
 
 function conn(c: MyQueryable): Conn {
   return {

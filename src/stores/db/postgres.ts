@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, isNetworkError, type Row } from './common.js';
+import { type Dialect, hasMethods, isNetworkError, type Row } from './common.js';
 import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
@@ -15,23 +15,21 @@ interface PgQueryable {
   off(event: 'error', fn: (err: Error) => void): unknown;
   listenerCount(event: string): number;
 }
-/** The part of a `pg` Pool DBStore uses (detected by shape). */
+/** The part of a `pg` Pool DBStore uses. */
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgQueryable & { release(destroy?: boolean): void }>;
   end(): Promise<void>;
   readonly totalCount: number;
 }
-/** The part of a connected `pg` Client DBStore uses (detected by shape). */
+/** The part of a connected `pg` Client DBStore uses. */
 export interface PgClient extends PgQueryable {
   end(): Promise<void>;
   escapeIdentifier(text: string): string;
 }
 
 export const isPgPool = (db: unknown): db is PgPool =>
-  typeof (db as PgPool | null)?.connect === 'function' &&
-  typeof (db as PgPool).totalCount === 'number';
-export const isPgClient = (db: unknown): db is PgClient =>
-  typeof (db as PgClient | null)?.escapeIdentifier === 'function';
+  hasMethods(db, 'connect', 'query') && typeof (db as PgPool).totalCount === 'number';
+export const isPgClient = (db: unknown): db is PgClient => hasMethods(db, 'escapeIdentifier');
 
 // SQLSTATE 08… connection exception, 57P0x shutdown or cannot connect now, 53300 too many connections.
 const UNAVAILABLE =
@@ -39,8 +37,7 @@ const UNAVAILABLE =
 const codeOf = (err: unknown) => String((err as { code?: unknown } | null)?.code);
 const isUnavailable = (err: unknown) =>
   isNetworkError(err) ||
-  UNAVAILABLE.test(codeOf(err)) ||
-  (err instanceof Error && UNAVAILABLE.test(err.message));
+  [codeOf(err), (err as Error | null)?.message].some((t) => UNAVAILABLE.test(String(t)));
 
 /** `?` placeholders numbered `$1`, `$2`…, under a name pg prepares once per connection. */
 const named = new Map<string, PgQuery>();

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { type Dialect, type Query, type Row, utcText } from './common.js';
+import { type Dialect, hasMethods, type Query, type Row, utcText } from './common.js';
 import type { Source } from './sql.js';
 
 interface SqliteStatement {
@@ -13,7 +13,7 @@ interface SqliteStatement {
   all(...params: unknown[]): unknown[];
   run(...params: unknown[]): { changes: number };
 }
-/** The part of a better-sqlite3 `Database` DBStore uses (detected by shape). */
+/** The part of a better-sqlite3 `Database` DBStore uses. */
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
   transaction<T>(fn: () => T): { immediate(): T };
@@ -23,9 +23,7 @@ export interface SqliteDatabase {
 }
 
 export const isSqliteDatabase = (db: unknown): db is SqliteDatabase =>
-  typeof (db as SqliteDatabase | null)?.prepare === 'function' &&
-  typeof (db as SqliteDatabase).transaction === 'function' &&
-  typeof (db as SqliteDatabase).pragma === 'function';
+  hasMethods(db, 'prepare', 'transaction', 'pragma');
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOTADB|READONLY)/;
 
