@@ -79,6 +79,26 @@ export async function loginCutRestore(
   assert.equal((await browser.open('/count')).data, '1');
 }
 
+/**
+ * The round trip of a single connection given to DBStore (a pg Client, a mysql2 connection)
+ * whose connection is cut: the store answers unavailable, and after the outage still does,
+ * saying to give it a pool (it does not reopen a connection the application gave).
+ */
+export async function cutSingleConnection(
+  store: DBStore,
+  proxy: { cut(): Promise<void>; restore(): Promise<void> },
+): Promise<void> {
+  await store.set(key(), { data: 'x', atime: Date.now() });
+  await proxy.cut();
+  await assert.rejects(store.get(key()), StoreUnavailableError);
+  await proxy.restore();
+  await assert.rejects(store.get(key()), (err: Error) => {
+    assert.ok(err instanceof StoreUnavailableError, String(err));
+    assert.match(err.message, /lost its connection.*give it a pool or a URL instead/);
+    return true;
+  });
+}
+
 /** The example runner's routes on a store: /login, /count, /set?k=…, /. */
 export function exampleApp(store: DBStore) {
   const app = web.application(

@@ -11,6 +11,7 @@ import {
 } from 'websession';
 import * as web from 'websession/web';
 import {
+  cutSingleConnection,
   type DbEngine,
   describeDBStore,
   loginCutRestore,
@@ -184,7 +185,7 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
       await proxy.close();
     }
   });
-  it('on one mysql2 connection: a cut connection gives 503, then the store reconnects by itself (its own connection, same config) with nothing lost', async () => {
+  it('on one mysql2 connection: a cut connection gives 503 whose message says to give a pool', async () => {
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 3306) });
     const connection = await mysql.createConnection({
       user: params.user,
@@ -199,11 +200,7 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
       onError: (err) => warnings.push(err),
     });
     try {
-      // The application's connection is closed for good; the store opens its own on the next call.
-      await loginCutRestore(store, proxy);
-      const k = key();
-      await store.set(k, { data: 'after', atime: Date.now() });
-      assert.equal((await store.get(k))?.data, 'after');
+      await cutSingleConnection(store, proxy);
       assert.equal(warnings.length, 1, warnings.map((w) => w.message).join('\n'));
       assert.match(
         warnings[0]!.message,
@@ -216,7 +213,7 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
     }
   });
 
-  it('on one mysql2 callback-API connection killed by KILL while idle: the next call is served on a connection the store opens', async () => {
+  it('on one mysql2 callback-API connection killed by KILL while idle: the next call is a 503 that says to give a pool', async () => {
     const connection = mysqlCallback.createConnection({ uri: MYSQL_URL });
     await new Promise<void>((resolve, reject) =>
       connection.connect((err) => (err ? reject(err) : resolve())),
@@ -228,7 +225,11 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
       const gone = new Promise((resolve) => connection.once('error', resolve));
       await sql(`KILL ${Number(connection.threadId)}`);
       await gone;
-      assert.equal((await store.get(k))?.data, 'kept');
+      await assert.rejects(store.get(k), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError, String(err));
+        assert.match(err.message, /give it a pool or a URL/);
+        return true;
+      });
     } finally {
       await store.close();
       connection.destroy();

@@ -11,6 +11,7 @@ import {
 } from 'websession';
 import * as web from 'websession/web';
 import {
+  cutSingleConnection,
   type DbEngine,
   describeDBStore,
   loginCutRestore,
@@ -184,7 +185,7 @@ describe('DBStore on PostgreSQL', { skip }, () => {
     }
   });
 
-  it('on one pg Client: a cut connection gives 503, then the store reconnects by itself (its own Client, same settings) with nothing lost', async () => {
+  it('on one pg Client: a cut connection gives 503 whose message says to give a pool, and the store opens no connection of its own', async () => {
     const proxy = await startTcpProxy({ host: url.hostname, port: Number(url.port || 5432) });
     const application = `websession_single_${process.pid}_${Date.now()}`;
     const client = new pg.Client({
@@ -202,16 +203,8 @@ describe('DBStore on PostgreSQL', { skip }, () => {
       onError: (err) => warnings.push(err),
     });
     try {
-      // The application's Client is dead for good; the store opens its own on the next call.
-      await loginCutRestore(store, proxy);
-      const k = key();
-      await store.set(k, { data: 'after', atime: Date.now() });
-      assert.equal((await store.get(k))?.data, 'after');
-      assert.equal(
-        await backendsOf(application, 1),
-        1,
-        'one replacement, with the Client’s application_name',
-      );
+      await cutSingleConnection(store, proxy);
+      assert.equal(await backendsOf(application, 0), 0, 'no connection of the store’s own');
       assert.equal(warnings.length, 1, warnings.map((w) => w.message).join('\n'));
       assert.match(warnings[0]!.message, /the pg Client given to DBStore lost its connection/);
     } finally {
@@ -219,14 +212,9 @@ describe('DBStore on PostgreSQL', { skip }, () => {
       await client.end().catch(() => {});
       await proxy.close();
     }
-    assert.equal(
-      await backendsOf(application, 0),
-      0,
-      'store.close() closed the replacement it opened',
-    );
   });
 
-  it('on one pg Client killed by pg_terminate_backend while idle: the next call is served on a connection the store opens', async () => {
+  it('on one pg Client killed by pg_terminate_backend while idle: the next call is a 503 that says to give a pool', async () => {
     const application = `websession_single_${process.pid}_${Date.now()}`;
     const client = new pg.Client({ connectionString: POSTGRES_URL, application_name: application });
     await client.connect();
@@ -244,7 +232,11 @@ describe('DBStore on PostgreSQL', { skip }, () => {
         [application],
       );
       await ended;
-      assert.equal((await store.get(k))?.data, 'kept');
+      await assert.rejects(store.get(k), (err: Error) => {
+        assert.ok(err instanceof StoreUnavailableError, String(err));
+        assert.match(err.message, /give it a pool or a URL/);
+        return true;
+      });
       assert.equal(warnings.length, 1);
     } finally {
       await store.close();

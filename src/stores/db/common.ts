@@ -1,74 +1,78 @@
 /**
- * What the three SQL dialects share: the backend interface DBStore drives, table-name checks,
- * UTC time text, and lazy loading of optional driver packages.
+ * What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text.
  * @module
  */
-import { ConfigError, StoreError } from '../../core/errors.js';
-import type { StoredSession, StoreMutator } from '../store.js';
+import { ConfigError } from '../../core/errors.js';
+import type { StoredSession } from '../store.js';
+import type { Source } from './sql.js';
 
 /** The engines DBStore speaks to. */
 export type Dbn = 'sqlite' | 'postgres' | 'mysql';
+/** A statement (`?` placeholders) and its parameters. */
+export type Query = [string, unknown[]];
+/** A lease as a dialect holds it; DBStore makes sure it is released once. */
+export type HeldLease = { renew(): Promise<boolean>; release(): Promise<void> };
 
-/** Rows removed per cleanup statement. */
-export const CLEANUP_BATCH = 1000;
-/** Keys read per page by `keys()`. */
-export const KEYS_PAGE = 1000;
-
-/** One engine's implementation of the store operations on one table (keys already checked). */
-export interface Backend {
-  readonly kind: Dbn;
-  get(key: string): Promise<StoredSession | undefined>;
-  set(key: string, record: StoredSession): Promise<void>;
-  /** Inserts the row only if there is none (no upsert); false when the key is taken. */
-  create?(key: string, record: StoredSession): Promise<boolean>;
-  update(
-    key: string,
-    mutator: StoreMutator,
-    expected?: StoredSession,
-  ): Promise<StoredSession | undefined>;
-  touch(key: string, atime: number): Promise<void>;
-  delete(key: string): Promise<void>;
-  /** Deletes at most `limit` rows whose atime is before `cutoff` (ms); returns how many. */
-  deleteExpired(cutoff: number, limit: number): Promise<number>;
-  /** Up to `limit` keys greater than `after`, in order. */
-  keysAfter(after: string, limit: number): Promise<string[]>;
-  /** Creates the table and its atime index if missing (and the user_id index when the column exists). */
-  createTable(): Promise<void>;
-  /**
-   * Whether the table has the optional `user_id` column (the user index): undefined when the
-   * table does not exist (yet).
-   */
-  hasUserColumn(): Promise<boolean | undefined>;
-  /** Switches the writes to maintain `user_id` (true) or to web.py's three columns (false). */
-  useUserColumn(on: boolean): void;
-  /** Keys of the rows whose `user_id` is `user` (through the user_id index). */
-  userKeys(user: string): Promise<string[]>;
-  /** True when `err` means the database cannot be reached (→ StoreUnavailableError). */
+/** What differs between the engines, on one table; DBStore runs the rest. */
+export interface Dialect {
+  readonly dbn: Dbn;
+  readonly source: Source;
+  /** The quoted table name, and the select list of a record (`data`, `atime`). */
+  readonly t: string;
+  readonly cols: string;
+  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
+  readonly keep: string;
+  upsert(columns: string[]): string;
+  /** Compares `data` with a parameter byte for byte. */
+  readonly sameData: string;
+  /** Locks the row a transaction reads. */
+  readonly forUpdate: string;
+  time(ms: number): string;
+  /** Deletes at most `limit` rows idle since `cutoff`. */
+  expire(cutoff: number, limit: number): Query;
+  /** Column names of the table as `name` (no rows when it does not exist). */
+  readonly columns: Query;
+  lease(name: string, ttlMs: number): Promise<HeldLease | undefined>;
+  /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
+  transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
+  isAlreadyThere(err: unknown): boolean;
+  isDuplicate(err: unknown): boolean;
+  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
+  isRetryable(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
-  /** Closes the connection or pool if the store opened it; leaves the application's own alone. */
-  close(): Promise<void>;
 }
+export type Row = Record<string, unknown>;
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+/** True when `db` has these methods: how DBStore recognises a driver's handle. */
+export const hasMethods = (db: unknown, ...names: string[]) =>
+  !!db && names.every((name) => typeof (db as Record<string, unknown>)[name] === 'function');
 
-/**
- * Checks a table name: a plain SQL identifier (letters, digits, underscore; at most 48
- * characters, so the index name derived from it fits every engine). Nothing else reaches SQL.
- */
+/** A plain SQL identifier of at most 48 characters (index names derived from it fit everywhere). */
 export function checkTableName(name: unknown): string {
-  if (typeof name !== 'string' || !IDENTIFIER.test(name)) {
-    throw new ConfigError(
-      `bad session table name ${JSON.stringify(name)}: expected an identifier like sessions ([A-Za-z_][A-Za-z0-9_]*, at most 48 characters)`,
-    );
-  }
-  return name;
+  if (typeof name === 'string' && /^[A-Za-z_][A-Za-z0-9_]{0,47}$/.test(name)) return name;
+  throw new ConfigError(
+    `bad session table name ${JSON.stringify(name)}: expected an identifier like sessions ([A-Za-z_][A-Za-z0-9_]*, at most 48 characters)`,
+  );
 }
 
 /** Name of the optional user index column. */
 export const USER_COLUMN = 'user_id';
 
-/** The user_id value of a record: NULL when the session is bound to no user. */
-export const userOf = (record: StoredSession): string | null => record.user ?? null;
+/** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
+export function tableDDL(dbn: Dbn, table: string): { table: string[]; user: string[] } {
+  const t = dbn === 'postgres' ? table.toLowerCase() : table;
+  const q = (s: string) => (dbn === 'mysql' ? `\`${s}\`` : `"${s}"`);
+  const index = (suffix: string, col: string) =>
+    `CREATE INDEX ${dbn === 'mysql' ? '' : 'IF NOT EXISTS '}${q(`${t}_${suffix}`)} ON ${q(t)} (${col})`;
+  const columns =
+    dbn === 'mysql'
+      ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${t}_atime_idx\` (atime),\n  INDEX \`${t}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
+      : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
+  return {
+    table: [`CREATE TABLE IF NOT EXISTS ${q(t)} (\n  ${columns}`, index('atime_idx', 'atime')],
+    user: [index('user_idx', USER_COLUMN)],
+  };
+}
 
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: how DBStore writes `atime` (SQLite's current_timestamp form). */
 export function utcText(ms: number): string {
@@ -77,59 +81,34 @@ export function utcText(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-/**
- * Reads an `atime` value back as ms since epoch. Text without a zone is UTC (what DBStore
- * writes); a Date or a number is taken as it is. An unreadable value reads as 0 (expired).
- */
-export function parseAtime(value: unknown): number {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : 0;
-  if (value instanceof Date) return Number.isFinite(value.getTime()) ? value.getTime() : 0;
-  if (typeof value === 'string') {
-    let text = value.trim().replace(' ', 'T');
-    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text)) text += 'Z';
-    const ms = Date.parse(text);
-    return Number.isFinite(ms) ? ms : 0;
+/** A row read with a dialect's `cols` as a record: `atime` text without a zone is UTC. */
+export function recordOf(row: Row | undefined): StoredSession | undefined {
+  if (!row) return undefined;
+  let ms = row.atime instanceof Date ? row.atime.getTime() : row.atime;
+  if (typeof ms === 'string') {
+    const text = ms.trim().replace(' ', 'T');
+    ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
   }
-  return 0;
-}
-
-/** Imports an optional driver package, or fails naming the package to install. */
-export async function importDriver<T>(kind: Dbn, pkg: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new StoreError(
-        kind,
-        `the ${kind} store needs the "${pkg}" package: npm install ${pkg}`,
-        { cause: err },
-      );
-    }
-    throw err;
-  }
-}
-
-/** Runs callbacks one after another: a single connection must never interleave a transaction. */
-export class SerialQueue {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(fn: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(fn, fn);
-    this.#tail = next.catch(() => {});
-    return next;
-  }
+  // An unreadable atime reads as 0: expired.
+  return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
 }
 
 /** The record a mutator returned, checked: a record to write, null to delete, undefined to keep. */
-export function checkMutation(
-  next: StoredSession | null | undefined,
-): StoredSession | null | undefined {
-  if (next === undefined || next === null) return next;
-  if (typeof next.data !== 'string' || !Number.isFinite(next.atime)) {
+export function checkMutation(next: StoredSession | null | undefined) {
+  if (next && (typeof next.data !== 'string' || !Number.isFinite(next.atime)))
     throw new TypeError(
       '[websession] a store mutator must return { data: string, atime: number }, null or undefined',
     );
-  }
   return next;
+}
+
+const NET_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNABORTED|EADDRNOTAVAIL)$/;
+
+/** Socket-level failures of any client/server driver (or all of a dual-stack attempt's). */
+export function isNetworkError(err: unknown): boolean {
+  const e = err as { code?: unknown; errors?: unknown } | null;
+  return (
+    NET_CODES.test(String(e?.code)) || (Array.isArray(e?.errors) && e.errors.some(isNetworkError))
+  );
 }

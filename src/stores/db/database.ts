@@ -4,8 +4,9 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
+import { loadOptional } from '../optional.js';
 import { checkDatabaseUrl } from '../url.js';
-import { type Dbn, importDriver } from './common.js';
+import type { Dbn } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
 export interface DatabaseParams {
@@ -14,9 +15,8 @@ export interface DatabaseParams {
   /** SQLite: the file (`:memory:` for none); PostgreSQL and MySQL: the database name. */
   db?: string;
   user?: string;
-  /** The password (web.py's name). */
+  /** The password (web.py's name; `password` is the drivers'). */
   pw?: string;
-  /** The password (the drivers' name). */
   password?: string;
   host?: string;
   port?: number | string;
@@ -29,32 +29,21 @@ export interface DatabaseParams {
   /**
    * ms a statement may wait or run on the server before the server gives it up (PostgreSQL's
    * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
-   * Keep it below the SessionManager's `store_timeout`: a write still waiting when the request is
-   * answered 503 is then cancelled by the server instead of landing later. Default none (the
-   * pool may serve the application's own long queries); store URLs set 4000.
+   * Keep it below the SessionManager's `store_timeout`, so that a write answered 503 is cancelled
+   * instead of landing later. Default none; store URLs set 4000.
    */
   statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
   options?: Record<string, unknown>;
 }
 
-const DBN: Record<string, Dbn> = {
-  sqlite: 'sqlite',
-  sqlite3: 'sqlite',
-  postgres: 'postgres',
-  postgresql: 'postgres',
-  mysql: 'mysql',
-  mariadb: 'mysql',
-};
-
 /** Normalises an engine name (`postgresql` → `postgres`, `mariadb` → `mysql`). */
 export function dbnOf(name: unknown): Dbn {
-  const dbn = typeof name === 'string' ? DBN[name.toLowerCase()] : undefined;
-  if (!dbn)
-    throw new ConfigError(
-      `unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`,
-    );
-  return dbn;
+  const n = String(name).toLowerCase();
+  if (/^sqlite3?$/.test(n)) return 'sqlite';
+  if (/^postgres(ql)?$/.test(n)) return 'postgres';
+  if (/^(mysql|mariadb)$/.test(n)) return 'mysql';
+  throw new ConfigError(`unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`);
 }
 
 const CONNECT_TIMEOUT_MS = 5000;
@@ -68,7 +57,6 @@ export class Database {
   /** The engine. */
   readonly dbn: Dbn;
   readonly #params: DatabaseParams;
-  readonly #onError: (err: Error) => void;
   #opening: Promise<unknown> | undefined;
   #close: (() => Promise<void>) | undefined;
   #closed = false;
@@ -86,27 +74,15 @@ export class Database {
     if (st !== undefined && (!Number.isFinite(st) || st <= 0))
       throw new ConfigError('database() statementTimeout must be a positive number of ms');
     this.#params = { ...params };
-    this.#onError =
-      params.onError ??
-      ((err) => console.warn(`[websession] [${this.dbn}] connection error: ${err.message}`));
   }
 
   /** `host:port` of a PostgreSQL or MySQL server, for messages (undefined for SQLite). */
   get where(): string | undefined {
     if (this.dbn === 'sqlite') return undefined;
     const p = this.#params;
-    let host = p.host;
-    let port = p.port === undefined ? undefined : String(p.port);
-    if (p.url) {
-      try {
-        const url = new URL(p.url);
-        host ??= url.hostname || undefined;
-        port ??= url.port || undefined;
-      } catch {
-        // the driver reports a malformed URL
-      }
-    }
-    return `${host ?? 'localhost'}:${port ?? (this.dbn === 'postgres' ? 5432 : 3306)}`;
+    const url = URL.canParse(p.url ?? '') ? new URL(p.url!) : undefined;
+    const host = p.host ?? (url?.hostname || 'localhost');
+    return `${host}:${p.port ?? (url?.port || (this.dbn === 'postgres' ? 5432 : 3306))}`;
   }
 
   /** The driver handle, opened on first call. */
@@ -121,55 +97,50 @@ export class Database {
 
   async #open(): Promise<unknown> {
     const p = this.#params;
-    const password = p.pw ?? p.password;
-    const port = p.port === undefined ? undefined : Number(p.port);
     if (this.dbn === 'sqlite') {
-      const mod = await importDriver('sqlite', 'better-sqlite3', () => import('better-sqlite3'));
+      const mod = await loadOptional('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
       const db = new mod.default(p.db!, p.options);
       if (p.db !== ':memory:') db.pragma('journal_mode = WAL');
       this.#close = async () => void db.close();
       return db;
     }
+    const onError =
+      p.onError ??
+      ((e: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${e.message}`));
+    // Unset fields stay undefined: the drivers then take the URL's, or their defaults.
+    const { host, user, db: database, max = 10, statementTimeout: timeout } = p;
+    const port = p.port === undefined ? undefined : Number(p.port);
+    const where = { host, port, user, password: p.pw ?? p.password, database };
     if (this.dbn === 'postgres') {
-      const mod = await importDriver('postgres', 'pg', () => import('pg'));
-      const pool = new mod.default.Pool({
-        ...(p.url ? { connectionString: p.url } : {}),
-        ...(p.host !== undefined ? { host: p.host } : {}),
-        ...(port !== undefined ? { port } : {}),
-        ...(p.user !== undefined ? { user: p.user } : {}),
-        ...(password !== undefined ? { password } : {}),
-        ...(p.db !== undefined ? { database: p.db } : {}),
-        max: p.max ?? 10,
+      const { default: pg } = await loadOptional('pg', 'postgres', () => import('pg'));
+      const statement_timeout = timeout && Math.ceil(timeout);
+      const options = { connectionString: p.url, ...where, max, statement_timeout };
+      const pool = new pg.Pool({
+        ...options,
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-        ...(p.statementTimeout ? { statement_timeout: Math.ceil(p.statementTimeout) } : {}),
         ...p.options,
       });
-      pool.on('error', this.#onError);
+      pool.on('error', onError);
       this.#close = () => pool.end();
       return pool;
     }
-    const mod = await importDriver('mysql', 'mysql2', () => import('mysql2/promise'));
-    const pool = mod.createPool({
-      ...(p.url ? { uri: p.url } : {}),
-      ...(p.host !== undefined ? { host: p.host } : {}),
-      ...(port !== undefined ? { port } : {}),
-      ...(p.user !== undefined ? { user: p.user } : {}),
-      ...(password !== undefined ? { password } : {}),
-      ...(p.db !== undefined ? { database: p.db } : {}),
-      connectionLimit: p.max ?? 10,
+    const mysql = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
+    const options = {
+      uri: p.url,
+      ...where,
+      connectionLimit: max,
       connectTimeout: CONNECT_TIMEOUT_MS,
+    };
+    const pool = mysql.createPool({
+      ...options,
       enableKeepAlive: true,
       charset: 'utf8mb4',
       ...p.options,
     });
-    pool.pool.on('error', this.#onError);
-    if (p.statementTimeout) {
-      // Each new connection runs this before anything else it is given.
-      const seconds = Math.max(1, Math.ceil(p.statementTimeout / 1000));
-      pool.pool.on('connection', (connection) => {
-        connection.query(`SET SESSION innodb_lock_wait_timeout = ${seconds}`, () => {});
-      });
-    }
+    pool.pool.on('error', onError);
+    // Each new connection runs this before anything else it is given.
+    const wait = `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((timeout ?? 0) / 1000))}`;
+    if (timeout) pool.pool.on('connection', (c) => c.query(wait, () => {}));
     this.#close = () => pool.end();
     return pool;
   }
@@ -190,14 +161,10 @@ export class Database {
 }
 
 /**
- * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application).
- * Nothing is opened until first use; the driver is an optional package (`better-sqlite3`, `pg`,
- * `mysql2`).
- *
+ * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application), opened
+ * on first use with its driver, an optional package (`better-sqlite3`, `pg`, `mysql2`).
  * @example
- * const db = web.database({ dbn: 'sqlite', db: './sessions.db' });
  * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
- * const db = web.database({ dbn: 'mysql', db: 'test', user: 'root', host: '127.0.0.1' });
  */
 export function database(params: DatabaseParams): Database {
   return new Database(params);

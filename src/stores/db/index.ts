@@ -1,64 +1,22 @@
 /**
- * DBStore: web.py's DBStore, sessions in a table of the application's own database, on SQLite
- * (better-sqlite3), PostgreSQL (pg) and MySQL/MariaDB (mysql2). The table is web.py's:
- *
- *     session_id CHAR(128) UNIQUE NOT NULL,
- *     atime DATETIME NOT NULL default current_timestamp,
- *     data TEXT
- *
- * `session_id` holds the store key (SHA-256 of the session id, 64 hex), `atime` the last access
- * in UTC, `data` the codec text as it is. Tables made by `createSessionTable` (and from store
- * URLs) have a fourth, optional column `user_id VARCHAR(256)` with an index: the user index,
- * written by the same statement as the session. On a table without it the store works as
- * web.py's, and `userSessions` throws UnsupportedError.
+ * DBStore: web.py's DBStore, sessions in a table of the application's database on SQLite
+ * (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB (mysql2), with web.py's columns
+ * `session_id` (the store key), `atime` (last access, UTC) and `data` (codec text), and
+ * optionally `user_id`, the user index (tables made by `createSessionTable` have it).
  * @module
  */
-import {
-  ConfigError,
-  StoreError,
-  StoreUnavailableError,
-  UnsupportedError,
-  WebSessionError,
-} from '../../core/errors.js';
+import * as errors from '../../core/errors.js';
+import { KeyedMutex } from '../../core/lock.js';
 import { assertKey } from '../key.js';
-import type { Store, StoreCapabilities, StoredSession, StoreMutator } from '../store.js';
-import {
-  type Backend,
-  CLEANUP_BATCH,
-  checkMutation,
-  checkTableName,
-  type Dbn,
-  KEYS_PAGE,
-} from './common.js';
+import type * as S from '../store.js';
+import { LastWritten } from '../written.js';
+import * as common from './common.js';
+import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
-import {
-  isMysqlCallbackHandle,
-  isMysqlConnection,
-  isMysqlPool,
-  type MyCallbackHandle,
-  type MyConnection,
-  type MyPool,
-  mysqlBackend,
-  mysqlDDL,
-  mysqlUserDDL,
-} from './mysql.js';
-import {
-  isPgClient,
-  isPgPool,
-  type PgClient,
-  type PgPool,
-  postgresBackend,
-  postgresDDL,
-  postgresUserDDL,
-} from './postgres.js';
-import { isNetworkError } from './sql.js';
-import {
-  isSqliteDatabase,
-  type SqliteDatabase,
-  sqliteBackend,
-  sqliteDDL,
-  sqliteUserDDL,
-} from './sqlite.js';
+import * as my from './mysql.js';
+import * as pg from './postgres.js';
+import { type Conn, LostConnection } from './sql.js';
+import { isSqliteDatabase, type SqliteDatabase, sqlite } from './sqlite.js';
 
 export type { Dbn } from './common.js';
 export { Database, type DatabaseParams, database } from './database.js';
@@ -67,92 +25,53 @@ export type { PgClient, PgPool } from './postgres.js';
 export type { SqliteDatabase } from './sqlite.js';
 
 /**
- * What DBStore accepts: what {@link database} returns, or the handle the application already
- * has (a better-sqlite3 `Database`, a `pg` Pool or connected Client, a `mysql2` pool or
- * connection of either API), recognised by shape.
+ * What DBStore takes: what {@link database} returns; a `postgres://` or `mysql://` URL (the store
+ * owns a pool); or the application's handle, recognised by shape: a better-sqlite3 `Database`, a
+ * `pg` Pool or Client, a `mysql2` pool or connection. A single connection is used as it is: once
+ * lost, calls fail as unavailable (503) with a message to give a pool instead.
  */
-export type DatabaseHandle =
-  | Database
-  | SqliteDatabase
-  | PgPool
-  | PgClient
-  | MyPool
-  | MyConnection
-  | MyCallbackHandle;
+export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
+type Mysql = my.MyPool | my.MyConnection | my.MyCallbackHandle;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
-  /**
-   * Create the table and its `atime` index before first use, if missing. Default false: like
-   * web.py's, the store expects the table (see {@link createSessionTable} and the README's DDL).
-   */
+  /** Create the table and its indexes before first use, if missing. Default false (web.py's). */
   createTable?: boolean;
-  /**
-   * Close the database when the store closes. Default false: the application's handle stays the
-   * application's. A connection the store opened itself (to replace a lost single connection) is
-   * always closed with the store.
-   */
+  /** Close the database with the store. Default false; a pool made from a URL always is. */
   closeDatabase?: boolean;
   /**
-   * Told of errors on idle connections of a pool given directly (the pool replaces them), and
-   * once each time a single connection given directly (a pg Client, a mysql2 connection) is found
-   * lost (the store replaces it with its own). Default: console.warn. For `database(…)`, pass
-   * `onError` there.
+   * Told of errors on idle connections of a pool given directly, and once when a single
+   * connection given directly is lost. Default: console.warn (`database(…)` takes its own).
    */
   onError?: (err: Error) => void;
 }
 
-const ENGINE_NAME: Record<Dbn, string> = {
-  sqlite: 'SQLite',
-  postgres: 'PostgreSQL',
-  mysql: 'MySQL',
-};
+const ENGINE_NAME = { sqlite: 'SQLite', postgres: 'PostgreSQL', mysql: 'MySQL' };
 /** Operations that only read: their failure never says "refused the write". */
 const READS = new Set(['get', 'keys', 'list user', 'inspect table']);
-
-/** A connection that could not be made (refused, timed out, no route, unknown host). */
-function isConnectFailure(err: unknown, text: string): boolean {
-  if (isNetworkError(err)) return true;
-  return /timeout exceeded when trying to connect|connect ETIMEDOUT|Connection terminated due to connection timeout/i.test(
-    text,
-  );
-}
-
+const CONNECT_FAILURE =
+  /timeout exceeded when trying to connect|connect ETIMEDOUT|Connection terminated due to connection timeout/i;
 const HANDLE_HELP =
-  'DBStore needs a database: web.database({ dbn, db, … }), a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool or connection';
+  'DBStore needs a database: web.database({ dbn, db, … }), a postgres:// or mysql:// URL, a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool or connection';
+const STORE_KEY = /^[0-9a-f]{64}$/;
+/** Rows removed per cleanup statement, and keys read per page by `keys()`. */
+const BATCH = 1000;
+/** How long one cleanup statement may hold the event loop on SQLite (ms). */
+const SQLITE_STEP_MS = 5;
+/** Transactions tried (deadlocks, lost insert races), and conditional writes before them. */
+const [MAX_ATTEMPTS, OPTIMISTIC_TRIES] = [8, 3];
+/** Errors of a mutator (or of the record it returned) pass through unchanged. */
+const mutatorErrors = new WeakSet<object>();
+class RowVanished extends Error {}
 
 function engineOf(db: unknown): Dbn {
   if (db instanceof Database) return db.dbn;
   if (isSqliteDatabase(db)) return 'sqlite';
-  if (isMysqlCallbackHandle(db) || isMysqlPool(db) || isMysqlConnection(db)) return 'mysql';
-  if (isPgPool(db) || isPgClient(db)) return 'postgres';
-  throw new ConfigError(HANDLE_HELP);
+  if (my.isMysqlCallbackHandle(db) || my.isMysqlPool(db) || my.isMysqlConnection(db))
+    return 'mysql';
+  if (pg.isPgPool(db) || pg.isPgClient(db)) return 'postgres';
+  throw new errors.ConfigError(HANDLE_HELP);
 }
-
-function backendFor(
-  dbn: Dbn,
-  handle: unknown,
-  table: string,
-  owned: boolean,
-  warn: (err: Error) => void,
-): Backend {
-  if (dbn === 'sqlite' && isSqliteDatabase(handle)) return sqliteBackend(handle, table, owned);
-  if (dbn === 'postgres' && (isPgPool(handle) || isPgClient(handle)))
-    return postgresBackend(handle, table, owned, warn);
-  if (
-    dbn === 'mysql' &&
-    (isMysqlCallbackHandle(handle) || isMysqlPool(handle) || isMysqlConnection(handle))
-  )
-    return mysqlBackend(handle, table, owned, warn);
-  throw new ConfigError(HANDLE_HELP);
-}
-
-/** Where {@link DBStore.quarantine} moves a row: `session_id = 'quarantine:<key>'`. */
-const QUARANTINE_PREFIX = 'quarantine:';
-const STORE_KEY = /^[0-9a-f]{64}$/;
-
-/** Errors thrown by a mutator pass through the store unchanged. */
-const mutatorErrors = new WeakSet<object>();
 
 function errorText(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0)
@@ -161,326 +80,426 @@ function errorText(err: unknown): string {
   return String(err);
 }
 
-/** How long one cleanup statement may hold the event loop on SQLite (ms). */
-const SQLITE_STEP_MS = 5;
+/** ` at host:port` of a connection failure, from the error or else the database's parameters. */
+function whereOf(err: unknown, db: unknown): string {
+  const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
+  const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
+  if (typeof first?.address === 'string' && first.port !== undefined)
+    return ` at ${first.address}:${first.port}`;
+  return db instanceof Database && db.where ? ` at ${db.where}` : '';
+}
+
+/** Runs the caller's mutator (or checks its record): its errors pass through the store as they are. */
+function own<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err && typeof err === 'object') mutatorErrors.add(err);
+    throw err;
+  }
+}
 
 /**
  * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
  * (SQLite: `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE`), so it is atomic
  * across processes; `set` is a one-statement upsert.
- *
  * @example
- * const store = new DBStore(database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions', { createTable: true });
- * const store = new DBStore(pgPool, 'sessions');          // the pg Pool the application has
- * const store = new DBStore(mysql2Pool, 'sessions');      // a mysql2 pool, promise or callback API
+ * new DBStore(database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions', { createTable: true });
+ * new DBStore(pgPool, 'sessions'); // the application's pg Pool (or mysql2 pool)
+ * new DBStore('postgres://app@db/app', 'sessions'); // a pool of the store's own
  */
-export class DBStore implements Store {
+export class DBStore implements S.Store {
   /** `sqlite`, `postgres` or `mysql`. */
   readonly kind: Dbn;
-  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
-  /** The table name. */
+  readonly capabilities: S.StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
   readonly table: string;
-  /** What the store was given. */
-  readonly db: DatabaseHandle;
+  /** What the store was given (a URL as the Database made of it). */
+  readonly db: Exclude<DatabaseHandle, string>;
   readonly #options: DBStoreOptions;
-  #backend: Promise<Backend> | undefined;
-  /** The backend once built (even while its table is still being created). */
-  #built: Backend | undefined;
-  /** Whether the table's user_id column has been looked for (and found or not). */
+  readonly #mutex = new KeyedMutex();
+  readonly #written = new LastWritten();
+  readonly #leases = new Set<S.StoreLease>();
+  #dialect: Promise<Dialect> | undefined;
+  /** The dialect once made (even while its table is still being created). */
+  #made: Dialect | undefined;
+  /** Whether the table's `user_id` column has been looked for, and found. */
   #userKnown = false;
-  #userIndex = false;
+  #userColumn = false;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
-    this.table = checkTableName(tableName);
-    this.kind = engineOf(db);
-    this.db = db;
-    this.#options = options;
+    this.table = common.checkTableName(tableName);
+    this.db = typeof db === 'string' ? new Database({ dbn: db.split(':')[0]!, url: db }) : db;
+    this.kind = engineOf(this.db);
+    this.#options = typeof db === 'string' ? { ...options, closeDatabase: true } : options;
   }
 
-  #ready(): Promise<Backend> {
-    if (this.#closed)
-      return Promise.reject(new StoreUnavailableError(this.kind, 'this store is closed'));
-    this.#backend ??= (async () => {
-      const db = this.db;
-      const warn =
-        this.#options.onError ??
-        ((err: Error) =>
-          console.warn(`[websession] [${this.kind}] connection error: ${err.message}`));
-      const backend =
-        db instanceof Database
-          ? backendFor(this.kind, await db.handle(), this.table, false, warn)
-          : backendFor(this.kind, db, this.table, this.#options.closeDatabase ?? false, warn);
-      this.#built = backend;
-      if (this.#options.createTable) await backend.createTable();
-      return backend;
-    })().catch((err: unknown) => {
-      this.#backend = undefined; // the next call tries again (the database may be back)
-      throw err;
-    });
-    return this.#userKnown ? this.#backend : this.#backend.then((b) => this.#detectUser(b));
+  async #open(): Promise<Dialect> {
+    const { db, table, kind } = this;
+    const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
+    const handle = db instanceof Database ? await db.handle() : db;
+    const warn =
+      this.#options.onError ??
+      ((err: Error) => console.warn(`[websession] [${kind}] connection error: ${err.message}`));
+    if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
+    if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
+    else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
+    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
+    if (this.#options.createTable) await this.#createTable(this.#made);
+    return this.#made;
   }
 
-  /**
-   * Looks once whether the table has the `user_id` column (the user index) and switches the
-   * writes to keep it. While the table is missing it looks again on the next call.
-   */
-  async #detectUser(b: Backend): Promise<Backend> {
-    const found = await b.hasUserColumn();
-    b.useUserColumn(found === true);
-    this.#userIndex = found === true;
-    if (found !== undefined) this.#userKnown = true;
-    return b;
+  /** Runs `fn` on the dialect once `key` is checked, mapping its errors to the store's. */
+  async #run<T>(op: string, key: string | undefined, fn: (d: Dialect) => Promise<T>) {
+    try {
+      if (key !== undefined) assertKey(key, this.kind);
+      if (this.#closed) throw new errors.StoreUnavailableError(this.kind, 'this store is closed');
+      this.#dialect ??= this.#open().catch((err: unknown) => {
+        this.#dialect = undefined; // the next call tries again (the database may be back)
+        throw err;
+      });
+      const d = await this.#dialect;
+      // Looks whether the table has `user_id`, to keep it in writes; again while there is no table.
+      if (!this.#userKnown) {
+        const found = await this.#hasUserColumn(d);
+        [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
+      }
+      return await fn(d);
+    } catch (err) {
+      throw this.#fail(op, err);
+    }
   }
 
-  #fail(op: string, err: unknown, backend: Backend | undefined): Error {
-    if (err instanceof WebSessionError) return err;
-    if (err && typeof err === 'object' && mutatorErrors.has(err)) return err as Error;
-    const text = errorText(err);
-    if (!backend || backend.isUnavailable(err)) {
+  #isUnavailable = (err: unknown) =>
+    err instanceof LostConnection || !!this.#made?.isUnavailable(err);
+
+  #fail(op: string, err: unknown): Error {
+    if (err instanceof errors.WebSessionError || mutatorErrors.has(err as object))
+      return err as Error;
+    const [kind, text, cause] = [this.kind, errorText(err), { cause: err }];
+    if (!this.#made || this.#isUnavailable(err)) {
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
-      const why = isConnectFailure(err, text)
-        ? `cannot reach ${ENGINE_NAME[this.kind]}${this.#where(err)}`
-        : READS.has(op)
-          ? 'the database is unavailable'
-          : 'the database is unavailable or refused the write';
-      return new StoreUnavailableError(this.kind, `${op} failed: ${why} (${text})`, {
-        cause: err,
-      });
+      const why =
+        common.isNetworkError(err) || CONNECT_FAILURE.test(text)
+          ? `cannot reach ${ENGINE_NAME[kind]}${whereOf(err, this.db)}`
+          : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`;
+      return new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, cause);
     }
-    const code = (err as { code?: unknown; errno?: unknown } | null) ?? {};
+    const { code, errno } = err as { code?: unknown; errno?: unknown };
     // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
     // max_execution_time, max_statement_time): nothing of it was written.
-    if (
-      ['57014', '55P03'].includes(String(code.code)) ||
-      [1205, 3024, 1969].includes(Number(code.errno))
-    ) {
-      return new StoreUnavailableError(
-        this.kind,
-        `${op} failed: the database did not finish it in time, nothing was written (${text})`,
-        { cause: err },
+    if (['57014', '55P03'].includes(String(code)) || [1205, 3024, 1969].includes(Number(errno))) {
+      const late = `${op} failed: the database did not finish it in time, nothing was written`;
+      return new errors.StoreUnavailableError(kind, `${late} (${text})`, cause);
+    }
+    const t = this.table;
+    if (code === '42P01' || errno === 1146 || /no such table/i.test(text)) {
+      const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
+      return new errors.StoreError(
+        kind,
+        `${op} failed: table "${t}" does not exist; ${fix}`,
+        cause,
       );
     }
-    if (code.code === '42P01' || code.errno === 1146 || /no such table/i.test(text)) {
-      return new StoreError(
-        this.kind,
-        `${op} failed: table "${this.table}" does not exist; create it with createSessionTable(db, '${this.table}') or the DDL in the README`,
-        { cause: err },
-      );
-    }
-    return new StoreError(this.kind, `${op} failed on table "${this.table}": ${text}`, {
-      cause: err,
+    return new errors.StoreError(kind, `${op} failed on table "${t}": ${text}`, cause);
+  }
+
+  /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
+  #insert(d: Dialect, key: string, r: S.StoredSession, tail: (cols: string[]) => string): Query {
+    const cols = ['session_id', 'atime', 'data', ...(this.#userColumn ? [USER_COLUMN] : [])];
+    const values = [key, d.time(r.atime), r.data, r.user ?? null].slice(0, cols.length);
+    return [
+      `INSERT INTO ${d.t} (${cols}) VALUES (${cols.map(() => '?')}) ${tail(cols.slice(1))}`,
+      values,
+    ];
+  }
+
+  /** The UPDATE of a record's row (where `extra` holds too). */
+  #rewrite(d: Dialect, key: string, r: S.StoredSession, extra = '', more: unknown[] = []): Query {
+    const [, values] = this.#insert(d, key, r, () => '');
+    // The columns of the INSERT but the key: atime, data, and user_id when the table has it.
+    const set = ['atime = ?', 'data = ?', `${USER_COLUMN} = ?`].slice(0, values.length - 1);
+    const sql = `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`;
+    return [sql, [...values.slice(1), key, ...more]];
+  }
+
+  #select = (d: Dialect, key: string, lock = ''): Query => [
+    `SELECT ${d.cols} FROM ${d.t} WHERE session_id = ?${lock}`,
+    [key],
+  ];
+  #delete = (d: Dialect, key: string): Query => [`DELETE FROM ${d.t} WHERE session_id = ?`, [key]];
+  #upsert = (d: Dialect, key: string, r: S.StoredSession) => this.#insert(d, key, r, d.upsert);
+  #read = async (c: Conn, d: Dialect, key: string, lock = '') =>
+    recordOf((await c.query(...this.#select(d, key, lock))).rows[0]);
+
+  get(key: string): Promise<S.StoredSession | undefined> {
+    return this.#run('get', key, (d) => this.#read(d.source, d, key));
+  }
+
+  set(key: string, record: S.StoredSession): Promise<void> {
+    return this.#run('set', key, async (d) => {
+      this.#written.note(key, undefined);
+      await d.source.query(...this.#upsert(d, key, own(() => common.checkMutation(record))!));
     });
   }
 
-  /** ` at host:port` of a connection failure, from the error or the database's parameters. */
-  #where(err: unknown): string {
-    const e = err as { address?: unknown; port?: unknown; errors?: unknown[] } | null;
-    const first = (e?.errors?.[0] ?? e) as { address?: unknown; port?: unknown } | null;
-    if (typeof first?.address === 'string' && first.port !== undefined)
-      return ` at ${first.address}:${first.port}`;
-    if (this.db instanceof Database && this.db.where) return ` at ${this.db.where}`;
-    return '';
-  }
-
-  async #run<T>(op: string, fn: (b: Backend) => Promise<T>): Promise<T> {
-    try {
-      return await fn(await this.#ready());
-    } catch (err) {
-      throw this.#fail(op, err, this.#built);
-    }
-  }
-
-  async get(key: string): Promise<StoredSession | undefined> {
-    assertKey(key, this.kind);
-    return this.#run('get', (b) => b.get(key));
-  }
-
-  async set(key: string, record: StoredSession): Promise<void> {
-    assertKey(key, this.kind);
-    checkMutation(record);
-    return this.#run('set', (b) => b.set(key, record));
+  /** Inserts the row only if the key is free (false when taken): never an upsert. */
+  create(key: string, record: S.StoredSession): Promise<boolean> {
+    return this.#run('create', key, async (d) => {
+      this.#written.note(key, undefined);
+      const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
+      const added = await d.source.query(...insert).catch((err: unknown) => {
+        if (d.isDuplicate(err)) return { changed: 0 };
+        throw err;
+      });
+      return added.changed > 0;
+    });
   }
 
   /**
-   * Inserts the row only if the key is free (false when taken). Engines without a dedicated
-   * insert run it as the locked update whose mutator writes only when there is no row.
+   * Reads, changes and writes the row under its lock: in one synchronous transaction on SQLite,
+   * else after `SELECT … FOR UPDATE` in a transaction on a connection of its own.
    */
-  async create(key: string, record: StoredSession): Promise<boolean> {
-    assertKey(key, this.kind);
-    checkMutation(record);
-    return this.#run('create', async (b) => {
-      if (b.create) return b.create(key, record);
-      let created = false;
-      await b.update(key, (current) => {
-        created = current === undefined;
-        return created ? record : undefined;
+  async #transaction(d: Dialect, key: string, mutator: S.StoreMutator) {
+    if (d.transaction)
+      return d.transaction((run) => {
+        const current = recordOf(run(this.#select(d, key)).rows[0]);
+        const next = mutator(current);
+        if (next !== undefined) run(next ? this.#upsert(d, key, next) : this.#delete(d, key));
+        return next === undefined ? current : (next ?? undefined);
       });
-      return created;
+    return d.source.exclusive(async (c) => {
+      await c.query('BEGIN');
+      try {
+        const result = await this.#locked(c, d, key, mutator);
+        await c.query('COMMIT');
+        return result;
+      } catch (err) {
+        await c.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    }, this.#isUnavailable);
+  }
+
+  async #locked(c: Conn, d: Dialect, key: string, mutator: S.StoreMutator) {
+    let current = await this.#read(c, d, key, d.forUpdate);
+    if (!current) {
+      const created = mutator(undefined);
+      if (!created) return undefined; // nothing there, nothing to write
+      if ((await c.query(...this.#insert(d, key, created, () => d.keep))).changed) return created;
+      // Another process inserted it since our read: its row is committed and now ours to lock.
+      current = await this.#read(c, d, key, d.forUpdate);
+      if (!current) throw new RowVanished('row inserted and deleted meanwhile');
+    }
+    const next = mutator(current);
+    if (next !== undefined)
+      await c.query(...(next ? this.#rewrite(d, key, next) : this.#delete(d, key)));
+    return next === undefined ? current : (next ?? undefined);
+  }
+
+  update(key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
+    const change: S.StoreMutator = (current) => own(() => common.checkMutation(mutator(current)));
+    // One update per key at a time from this process (the row lock orders other processes).
+    return this.#run('update', key, (d) =>
+      this.#mutex.run(key, () => this.#update(d, key, change, expected)),
+    );
+  }
+
+  async #update(d: Dialect, key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
+    // Optimistic: one conditional UPDATE in autocommit, which re-checks its WHERE on the latest
+    // committed row, so it changes nothing when another writer got there first; then read the
+    // row again and retry a few times, and only then take the locked transaction.
+    let basis = expected && this.#written.basis(key, expected);
+    for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
+      const next = mutator(basis);
+      if (!next) break; // keep or delete: the transaction decides on the locked row
+      const q = this.#rewrite(d, key, next, ` AND ${d.sameData}`, [basis.data]);
+      if ((await d.source.query(...q)).changed > 0) {
+        this.#written.note(key, next);
+        return next;
+      }
+      basis = await this.#read(d.source, d, key);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const stored = await this.#transaction(d, key, mutator);
+        this.#written.note(key, stored);
+        return stored;
+      } catch (err) {
+        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
+          throw err;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  touch(key: string, atime: number): Promise<void> {
+    const sql = 'SET atime = ? WHERE session_id = ?';
+    return this.#run('touch', key, async (d) => {
+      await d.source.query(`UPDATE ${d.t} ${sql}`, [d.time(atime), key]);
     });
   }
 
-  async update(
-    key: string,
-    mutator: StoreMutator,
-    expected?: StoredSession,
-  ): Promise<StoredSession | undefined> {
-    assertKey(key, this.kind);
-    const checked: StoreMutator = (current) => {
-      try {
-        return checkMutation(mutator(current));
-      } catch (err) {
-        if (err && typeof err === 'object') mutatorErrors.add(err);
-        throw err;
-      }
-    };
-    return this.#run('update', (b) => b.update(key, checked, expected));
-  }
-
-  async touch(key: string, atime: number): Promise<void> {
-    assertKey(key, this.kind);
-    return this.#run('touch', (b) => b.touch(key, atime));
-  }
-
-  async delete(key: string): Promise<void> {
-    assertKey(key, this.kind);
-    return this.#run('delete', (b) => b.delete(key));
+  delete(key: string): Promise<void> {
+    return this.#run('delete', key, async (d) => {
+      this.#written.note(key, undefined);
+      await d.source.query(...this.#delete(d, key));
+    });
   }
 
   /**
    * Deletes rows idle longer than `maxIdleSeconds` through the `atime` index, at most 1000 per
    * statement (on SQLite, whose driver runs on the event loop, as many as take about 5 ms),
-   * yielding to other work between statements; returns how many it deleted.
-   * `onProgress` is told the running count after each statement.
+   * yielding to other work between statements; `onProgress` is told the count after each.
    */
-  async cleanup(
-    maxIdleSeconds: number,
-    onProgress?: (progress: { scanned: number; removed: number }) => void,
-  ): Promise<number> {
-    // A closed store has nothing left to clean (a background cleanup racing close() stops
-    // quietly between statements instead of failing as "closed").
+  async cleanup(maxIdleSeconds: number, onProgress?: S.CleanupProgress): Promise<number> {
+    // A cleanup racing close() stops quietly between statements instead of failing as "closed".
     if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
-    // SQLite runs on this thread: each statement is sized so that it takes about
-    // SQLITE_STEP_MS, so no pause of the event loop comes near 50 ms whatever the disk.
+    // SQLite runs on this thread: statements sized to take about SQLITE_STEP_MS keep every pause
+    // of the event loop far below 50 ms whatever the disk.
     const inThread = this.kind === 'sqlite';
-    let batch = inThread ? CLEANUP_BATCH / 10 : CLEANUP_BATCH;
-    let removed = 0;
+    let [batch, removed] = [inThread ? BATCH / 10 : BATCH, 0];
     for (;;) {
       const started = performance.now();
-      const n = await this.#run('cleanup', (b) => b.deleteExpired(cutoff, batch));
+      const expire = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
+      const n = (await this.#run('cleanup', undefined, expire)).changed;
       removed += n;
       onProgress?.({ scanned: removed, removed });
       if (n < batch) return removed;
-      if (inThread) {
-        const ms = performance.now() - started;
-        if (ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
-        else if (ms < SQLITE_STEP_MS / 4) batch = Math.min(CLEANUP_BATCH, batch * 2);
-      }
+      const ms = performance.now() - started;
+      if (inThread && ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
+      else if (inThread && ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
       await new Promise((resolve) => setImmediate(resolve));
       if (this.#closed) return removed;
     }
   }
 
   /**
-   * Moves a record that failed to decode aside: its row is renamed `quarantine:<key>` (atime set
-   * to now), so it is no longer served nor listed by `keys()`, and stays for inspection
-   * (`SELECT data FROM sessions WHERE session_id = 'quarantine:<key>'`) until cleanup removes it
-   * with the rows idle past the timeout.
+   * Moves a record that failed to decode aside, to the row `quarantine:<key>` (atime now): no
+   * longer served nor listed, kept for inspection until cleanup removes it.
    */
-  async quarantine(key: string): Promise<void> {
-    assertKey(key, this.kind);
-    return this.#run('quarantine', async (b) => {
-      const record = await b.get(key);
+  quarantine(key: string): Promise<void> {
+    return this.#run('quarantine', key, async (d) => {
+      const record = await this.#read(d.source, d, key);
       if (!record) return;
-      await b.set(QUARANTINE_PREFIX + key, { data: record.data, atime: Date.now() });
-      await b.delete(key);
+      const aside = { data: record.data, atime: Date.now() };
+      await d.source.query(...this.#upsert(d, `quarantine:${key}`, aside));
+      await d.source.query(...this.#delete(d, key));
     });
   }
 
+  async #keys(d: Dialect, where: string, value: string) {
+    const { rows } = await d.source.query(`SELECT session_id FROM ${d.t} WHERE ${where}`, [value]);
+    return rows.map((r) => String(r.session_id).trim());
+  }
+
   async *keys(): AsyncIterable<string> {
-    let after = '';
-    for (;;) {
-      const page = await this.#run('keys', (b) => b.keysAfter(after, KEYS_PAGE));
+    // LIMIT is our own integer, inlined: mysqld rejects a LIMIT placeholder in some versions.
+    const next = `session_id > ? ORDER BY session_id LIMIT ${BATCH}`;
+    for (let after = ''; ; ) {
+      const page = await this.#run('keys', undefined, (d) => this.#keys(d, next, after));
       for (const k of page) if (STORE_KEY.test(k)) yield k;
-      if (page.length < KEYS_PAGE) return;
-      after = page[page.length - 1]!;
+      if (page.length < BATCH) return;
+      after = page.at(-1)!;
     }
   }
 
   /**
-   * Keys of the sessions bound to `user`: `SELECT session_id … WHERE user_id = ?` through the
-   * `<table>_user_idx` index. The `user_id` column is written by the same statement as the
-   * session (so it is atomic with it) and goes with the row on delete and cleanup.
-   * @throws UnsupportedError when the table has no `user_id` column (web.py's three-column
-   *   table): add it with the README's ALTER TABLE, or create the table with `createSessionTable`.
+   * Keys of the sessions bound to `user`, through the `user_id` index.
+   * @throws UnsupportedError when the table has no `user_id` column (web.py's three columns)
    */
-  async userSessions(user: string): Promise<string[]> {
-    return this.#run('list user', async (b) => {
-      if (!this.#userIndex)
-        throw new UnsupportedError(
-          this.kind,
-          `table "${this.table}" has no user_id column, so it keeps no user index; add it (ALTER TABLE ${this.table} ADD COLUMN user_id VARCHAR(256), plus an index on it: see the README) or create the table with createSessionTable, then restart`,
-        );
-      return b.userKeys(user);
+  userSessions(user: string): Promise<string[]> {
+    return this.#run('list user', undefined, async (d) => {
+      if (this.#userColumn) return this.#keys(d, `${USER_COLUMN} = ?`, user);
+      throw new errors.UnsupportedError(
+        this.kind,
+        `table "${this.table}" has no user_id column, so it keeps no user index; add it (ALTER TABLE ${this.table} ADD COLUMN user_id VARCHAR(256), plus an index on it: see the README) or create the table with createSessionTable, then restart`,
+      );
     });
   }
 
-  /** True when the table has the `user_id` column (the user index); looks it up on first call. */
-  async hasUserIndex(): Promise<boolean> {
-    await this.#run('inspect table', async () => undefined);
-    return this.#userIndex;
+  /** True when the table has the `user_id` column (the user index). */
+  hasUserIndex(): Promise<boolean> {
+    return this.#run('inspect table', undefined, async () => this.#userColumn);
   }
 
-  /** True when the table exists (connects to the database to look; creates nothing). */
-  async tableExists(): Promise<boolean> {
-    return this.#run('inspect table', async (b) => (await b.hasUserColumn()) !== undefined);
+  /** True when the table exists (connects to look; creates nothing). */
+  tableExists(): Promise<boolean> {
+    const look = async (d: Dialect) => (await this.#hasUserColumn(d)) !== undefined;
+    return this.#run('inspect table', undefined, look);
   }
 
-  /**
-   * Creates the table (with the `user_id` column) and its `atime` and `user_id` indexes if
-   * missing (idempotent). An existing table is left as it is (a table without `user_id` keeps
-   * working, without the user index).
-   */
+  /** Whether the table has `user_id`; undefined when there is no table (yet). */
+  async #hasUserColumn(d: Dialect) {
+    const { rows } = await d.source.query(...d.columns);
+    const names = rows.map((r) => String(r.name).toLowerCase());
+    return names.length === 0 ? undefined : names.includes(USER_COLUMN);
+  }
+
+  async #createTable(d: Dialect) {
+    const ddl = common.tableDDL(d.dbn, this.table);
+    const ignoreThere = (err: unknown) => {
+      if (!d.isAlreadyThere(err)) throw err;
+    };
+    for (const sql of ddl.table) await d.source.query(sql).catch(ignoreThere);
+    if (await this.#hasUserColumn(d))
+      for (const sql of ddl.user) await d.source.query(sql).catch(ignoreThere);
+  }
+
+  /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
   async createTable(): Promise<void> {
-    await this.#run('create table', (b) => b.createTable());
+    await this.#run('create table', undefined, (d) => this.#createTable(d));
     this.#userKnown = false; // look again: the table may be new
   }
 
   /**
-   * Closes the database if the store owns it (`closeDatabase`, or a store made from a URL), and
-   * the connection it opened itself to replace a lost single connection, if any.
+   * Takes the store-wide lease `name`. PostgreSQL (`pg_try_advisory_lock`) and MySQL (`GET_LOCK`)
+   * hold it on a connection kept until release: it frees with that connection, whatever `ttlMs`.
+   * SQLite keeps a row of `<table>_lease` (made on first use) until `ttlMs` after the last renewal.
    */
+  lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
+    return this.#run('lease', undefined, async (d) => {
+      const held = await d.lease(name, ttlMs);
+      if (!held) return undefined;
+      let live = true;
+      const lease: S.StoreLease = {
+        renew: async () => live && held.renew().catch(() => false),
+        release: async () => {
+          if (!live) return;
+          live = false;
+          this.#leases.delete(lease);
+          await held.release().catch(() => {});
+        },
+      };
+      this.#leases.add(lease);
+      return lease;
+    });
+  }
+
+  /** Gives up the leases it holds, and closes the database if the store owns it. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const backend = await this.#backend?.catch(() => undefined);
-    // Closing succeeds quietly: a driver that ends a pool while one of its connections is still
-    // failing to connect (an outage) rejects with that stale error, yet the pool is closed.
-    await backend?.close().catch(() => {});
+    for (const lease of [...this.#leases]) await lease.release();
+    const d = await this.#dialect?.catch(() => undefined);
+    // Quietly: ending a pool whose connection is still failing to connect (an outage) rejects
+    // with that stale error in the drivers, yet the pool is closed.
+    await d?.source.close().catch(() => {});
     if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
   }
 }
 
-/**
- * Creates the session table and its `atime` index if missing, in the engine's dialect.
- * @example await createSessionTable(web.database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions');
- */
-export async function createSessionTable(
-  db: DatabaseHandle,
-  tableName = 'sessions',
-): Promise<void> {
-  await new DBStore(db, tableName).createTable();
+/** Creates the session table and its indexes if missing, in the engine's dialect. */
+export async function createSessionTable(db: DatabaseHandle, tableName = 'sessions') {
+  const store = new DBStore(db, tableName);
+  await store.createTable();
+  if (typeof db === 'string') await store.close();
 }
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const table = checkTableName(tableName);
-  const engine = dbnOf(dbn);
-  return engine === 'sqlite'
-    ? [...sqliteDDL(table), ...sqliteUserDDL(table)]
-    : engine === 'postgres'
-      ? [...postgresDDL(table), ...postgresUserDDL(table)]
-      : [...mysqlDDL(table), ...mysqlUserDDL(table)];
+  const { table, user } = common.tableDDL(dbnOf(dbn), common.checkTableName(tableName));
+  return [...table, ...user];
 }
