@@ -3,15 +3,13 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
-import type { StoredSession } from '../store.js';
-import type { Source } from './sql.js';
+import type { StoredSession, StoreLease } from '../store.js';
+import type { Row, Source } from './sql.js';
 
 /** The engines DBStore speaks to. */
 export type Dbn = 'sqlite' | 'postgres' | 'mysql';
 /** A statement (`?` placeholders) and its parameters. */
 export type Query = [string, unknown[]];
-/** A lease as a dialect holds it; DBStore makes sure it is released once. */
-export type HeldLease = { renew(): Promise<boolean>; release(): Promise<void> };
 
 /** What differs between the engines, on one table; DBStore runs the rest. */
 export interface Dialect {
@@ -32,7 +30,7 @@ export interface Dialect {
   expire(cutoff: number, limit: number): Query;
   /** Column names of the table as `name` (no rows when it does not exist). */
   readonly columns: Query;
-  lease(name: string, ttlMs: number): Promise<HeldLease | undefined>;
+  lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
   isAlreadyThere(err: unknown): boolean;
@@ -41,7 +39,6 @@ export interface Dialect {
   isRetryable(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
 }
-export type Row = Record<string, unknown>;
 
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>

@@ -5,7 +5,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, hasMethods, isNetworkError, type Row } from './common.js';
+import { type Dialect, hasMethods, isNetworkError } from './common.js';
+import type { Row } from './sql.js';
 import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };

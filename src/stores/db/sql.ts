@@ -3,7 +3,10 @@
  * in turns, and never reopened); and a lease held by a lock tied to one kept connection.
  * @module
  */
-import type { HeldLease, Row } from './common.js';
+import type { StoreLease } from '../store.js';
+
+/** A row as the drivers return it. */
+export type Row = Record<string, unknown>;
 
 /** A connection, or a pool for single statements. Statements use `?` placeholders. */
 export interface Conn {
@@ -119,7 +122,7 @@ export async function lockLease(
   take: string,
   give: string,
   values: unknown[],
-): Promise<HeldLease | undefined> {
+): Promise<StoreLease | undefined> {
   const kept = await source.keep();
   const taken = await kept.conn.query(take, values).catch((err: unknown) => {
     kept.release(true);

@@ -5,8 +5,8 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { type Dialect, hasMethods, type Query, type Row, utcText } from './common.js';
-import type { Source } from './sql.js';
+import { type Dialect, hasMethods, type Query, utcText } from './common.js';
+import type { Row, Source } from './sql.js';
 
 interface SqliteStatement {
   readonly reader: boolean;
