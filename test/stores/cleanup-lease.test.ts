@@ -98,7 +98,7 @@ for (const [kind, make] of Object.entries(kinds)) {
       for (let i = 1; i < ran.length; i++)
         assert.ok(
           ran[i]!.start >= ran[i - 1]!.end - 5,
-          `pass ${i} started ${ran[i - 1]!.end - ran[i]!.start} ms before the previous one ended`,
+          `pass ${i} started ${ran[i - 1]!.end - ran[i]!.start} ms before the previous one ended: ${JSON.stringify(ran.slice(i - 1, i + 1))}`,
         );
     });
   });
