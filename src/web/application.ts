@@ -133,11 +133,6 @@ export class Application {
     this.#named.set(name, processor);
   }
 
-  /** The processor registered under `name`, if any. */
-  get_processor(name: string): Processor | undefined {
-    return this.#named.get(name);
-  }
-
   #resolve(target: string | HandlerClass): HandlerClass | undefined {
     if (typeof target === 'function') return target;
     const handlers = typeof this.#handlers === 'function' ? this.#handlers() : this.#handlers;
