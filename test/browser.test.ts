@@ -35,7 +35,6 @@ function browserSkip(): string | false {
   if (existsSync(CHROMIUM)) return false;
   const reason = `chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
   if (IN_CI) throw new Error(`CI=true but ${reason}`);
-  console.log(`# SKIP ${reason}`);
   return reason;
 }
 

@@ -16,6 +16,7 @@ import {
   storeKey,
 } from 'websession';
 import { STORE_UNAVAILABLE_BODY, withSession } from 'websession/node';
+import { recordingLogger } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, session: Session) => unknown;
@@ -23,9 +24,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse, session: Session) => 
 async function serve(handler: Handler, store = new MemoryStore()) {
   const spy = new SpyStore(store);
   const errors: unknown[] = [];
+  const logger = recordingLogger();
   const server = createServer(
     withSession(spy, handler, {
-      config: { cleanup_interval: 0 },
+      config: { cleanup_interval: 0, logger },
       onError: (err, _req, res) => {
         errors.push(err);
         if (!res.headersSent) res.writeHead(500).end('failed');
@@ -39,6 +41,8 @@ async function serve(handler: Handler, store = new MemoryStore()) {
     store,
     spy,
     errors,
+    /** What the manager and the adapter reported through the config's logger. */
+    warnings: logger.lines,
     async get(path = '/', cookie?: string, method = 'GET') {
       const res = await fetch(url + path, {
         method,
@@ -226,6 +230,8 @@ describe('websession/node: commit before headers', () => {
       assert.match((caught as Error).message, /after its response started/);
       assert.deepEqual(await s.data(r.cookies), { before: 1 });
       assert.deepEqual(s.errors, []);
+      assert.equal(s.warnings.length, 1, 'logged once');
+      assert.match(s.warnings[0]!, /changed after its response started/);
     } finally {
       await s.close();
     }
@@ -297,6 +303,7 @@ describe('websession/node: commit before headers', () => {
       assert.equal(r.headers.get('retry-after'), '1');
       assert.deepEqual(r.cookies, []);
       assert.equal(store.size, 0);
+      assert.deepEqual(s.warnings, ['[websession] [memory] down for the test']);
       await sleep(30);
       s.spy.fail = undefined;
       assert.equal((await s.get()).status, 200, 'the server still answers');

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DiskStore, MemoryStore, type Store, StoreUnavailableError } from 'websession';
 import * as web from 'websession/web';
+import { captureConsole } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
 
 type Data = { count: number; logged_in: boolean };
@@ -132,13 +133,9 @@ for (const [name, make] of stores) {
     it('a handler error still commits what was set before it (web.py try/finally)', async () => {
       const { app } = makeApp(await make());
       const b = app.browser();
-      const original = console.error;
-      console.error = () => {};
-      try {
-        assert.equal((await b.open('/fail')).statusCode, 500);
-      } finally {
-        console.error = original;
-      }
+      const { result: failed, printed } = await captureConsole(() => b.open('/fail'));
+      assert.equal(failed.statusCode, 500);
+      assert.equal(printed.length, 1, 'the error is reported to the server log');
       assert.equal((await b.open('/peek')).data, '50');
     });
 
@@ -175,15 +172,10 @@ describe('web.session', () => {
     const b = app.browser();
     assert.equal((await b.open('/count')).data, '1');
     store.fail = new StoreUnavailableError('memory', 'simulated outage');
-    const original = console.error;
-    console.error = () => {};
-    try {
-      const down = await b.open('/count');
-      assert.equal(down.statusCode, 503);
-      assert.match(down.data, /session store is unavailable/);
-    } finally {
-      console.error = original;
-    }
+    const { result: down, printed } = await captureConsole(() => b.open('/count'));
+    assert.equal(down.statusCode, 503);
+    assert.match(down.data, /session store is unavailable/);
+    assert.deepEqual(printed, ['[websession] [memory] simulated outage']);
     store.fail = undefined;
     assert.equal(
       (await b.open('/count')).data,
@@ -215,8 +207,9 @@ describe('web.session', () => {
     dirs.push(dir);
     const store = new DiskStore(join(dir, 'sessions'));
     const { app } = makeApp(store);
-    const server = await app.run('127.0.0.1:0');
+    const { result: server, printed } = await captureConsole(() => app.run('127.0.0.1:0'));
     const { port } = server.address() as { port: number };
+    assert.deepEqual(printed, [`http://127.0.0.1:${port}/`], 'run() prints where it listens');
     try {
       const hostile = [
         'webpy_session_id=../../etc/passwd',
