@@ -1,7 +1,7 @@
 // A repeated id (the random source repeats): the first save of the new session is create-only,
 // so the first visitor's record is never overwritten; the manager draws a new id and saves again.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
   decodePayload,
   SessionManager,
@@ -10,7 +10,7 @@ import {
   StoreError,
   storeKey,
 } from 'websession';
-import { localStores } from '../helpers/local-stores.js';
+import { type MadeStore, storeKinds } from '../helpers/stores.js';
 
 /**
  * A real store in which, before each of the next `repeats` creates, the key the manager is about
@@ -37,10 +37,16 @@ function repeating(inner: Store, repeats: number) {
   return { store, victims };
 }
 
-const stores = localStores('collide');
-
-for (const [name, make] of stores) {
-  describe(`id collisions on ${name}`, () => {
+for (const kind of await storeKinds('memory', 'disk')) {
+  describe(`id collisions on ${kind.name}`, () => {
+    const made: MadeStore[] = [];
+    const make = async () => {
+      made.push(await kind.make());
+      return made.at(-1)!.store;
+    };
+    after(async () => {
+      for (const m of made) await m.teardown();
+    });
     const quiet = { cleanup_interval: 0, logger: { warn() {} } };
 
     it('a new session whose id is taken gets another; the first visitor keeps their record', async () => {

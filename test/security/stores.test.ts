@@ -16,8 +16,9 @@ import {
 } from 'websession';
 import { session as expressSession, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
-import { allStores, type MadeStore, type StoreKind } from '../helpers/all-stores.js';
+import { recordConsole } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
+import { type MadeStore, type StoreKind, storeKinds } from '../helpers/stores.js';
 
 type Data = { user: string; count: number; late: string; blob: string; [k: string]: unknown };
 type Config = SessionConfig<Data>;
@@ -29,22 +30,10 @@ const K2 = 'second secret key, at least 32 characters long';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Errors the web layer and the adapters print on purpose here (a 500 for a session over
-// max_size, the 503s of a hanging store) are recorded instead of cluttering the output, and
-// tests look for their own: each suite uses its own max_size and store_timeout values, so the
-// messages tell suites apart. Anything else is printed as usual.
-const printed: string[] = [];
-const EXPECTED = /over the limit of 1\d{3} \(max_size\)|timed out after 8\d\d ms/;
-const realError = console.error;
-before(() => {
-  console.error = (...args: unknown[]) => {
-    const text = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
-    printed.push(text);
-    if (!EXPECTED.test(text)) realError(...args);
-  };
-});
-after(() => {
-  console.error = realError;
-});
+// max_size, the 503s of a hanging store, the store's own command timeout among them) are
+// recorded instead of printed, and tests look for their own: each suite uses its own max_size
+// and store_timeout values, so the messages tell suites apart. Any other line fails the file.
+const printed = recordConsole(/over the limit of 1\d{3} \(max_size\)|timed out/).lines;
 
 /** Lets a test hold `/slow` after it loaded its session, and release it later. */
 class SlowGate {
@@ -295,7 +284,7 @@ async function login(app: App, user = 'ann', cookie?: string): Promise<string> {
   return answer.cookie;
 }
 
-const kinds = await allStores();
+const kinds = await storeKinds();
 const frameworks: Framework[] = ['web', 'express'];
 
 // Two rounds, each running every store × framework suite at once: first the busy tests, then
