@@ -11,14 +11,14 @@ import Sqlite from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { LOGGED_IN, LOGGED_OUT } from '../examples/frameworks/shared.js';
 import { uniqueTable } from './helpers/db-store.js';
-import { CookieClient, type ExampleProcess, startExample } from './helpers/example-process.js';
+import { type ExampleProcess, startExample } from './helpers/example-process.js';
+import { CookieClient } from './helpers/http-client.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
 
 const RUNNER = fileURLToPath(new URL('../examples/run.ts', import.meta.url));
-const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
-const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa'];
 
 const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
