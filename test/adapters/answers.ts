@@ -1,5 +1,6 @@
 // One HTTP request of the conformance suites and what its answer says.
 import assert from 'node:assert/strict';
+import { httpGet } from '../helpers/http-client.js';
 import type { Running } from './servers.js';
 
 export interface Answer {
@@ -17,18 +18,18 @@ export async function get(
   cookie?: string,
   init: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const res = await fetch(base.url + path, {
-    redirect: 'manual',
-    method: init.method ?? 'GET',
-    headers: { ...init.headers, ...(cookie === undefined ? {} : { cookie }) },
-  });
+  const answer = await httpGet(base.url + path, { ...init, cookie });
+  const header = (name: string) => {
+    const value = answer.headers[name];
+    return value === undefined ? null : String(value);
+  };
   return {
-    status: res.status,
-    body: await res.text(),
-    setCookies: res.headers.getSetCookie(),
-    location: res.headers.get('location'),
-    cacheControl: res.headers.get('cache-control'),
-    vary: res.headers.get('vary'),
+    status: answer.status,
+    body: answer.body,
+    setCookies: answer.setCookies,
+    location: answer.location ?? null,
+    cacheControl: header('cache-control'),
+    vary: header('vary'),
   };
 }
 

@@ -27,6 +27,7 @@ import {
 import { session as expressSession, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
 import { recordConsole } from '../helpers/console-capture.js';
+import { httpGet, liveCookie } from '../helpers/http-client.js';
 import { type StoreFault, storeKinds } from '../helpers/stores.js';
 
 type Data = { user: string; [k: string]: unknown };
@@ -129,23 +130,10 @@ async function startApp(framework: Framework, store: Store): Promise<App> {
   };
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  /** The `name=value` of the session cookie the answer set, if any. */
-  cookie: string | undefined;
-}
-
-async function get(app: App, path: string, cookie?: string): Promise<Answer> {
-  const res = await fetch(app.url + path, {
-    redirect: 'manual',
-    headers: cookie === undefined ? {} : { cookie },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const live = res.headers
-    .getSetCookie()
-    .find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-  return { status: res.status, body: await res.text(), cookie: live?.split(';')[0] };
+/** A GET answered, with the session cookie it set (not an expired one), if any. */
+async function get(app: App, path: string, cookie?: string) {
+  const answer = await httpGet(app.url + path, { cookie });
+  return { ...answer, cookie: liveCookie(answer, COOKIE) };
 }
 
 const keyOf = (cookie: string) => storeKey(cookie.slice(COOKIE.length + 1).split('.')[0]!);

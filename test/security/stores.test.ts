@@ -2,7 +2,7 @@
 // test names the threat of SECURITY.md it covers. The store × framework suites run concurrently
 // (their waits overlap), the tests inside one suite one after another.
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -17,6 +17,7 @@ import {
 import { session as expressSession, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
 import { recordConsole } from '../helpers/console-capture.js';
+import { httpGet, liveCookie } from '../helpers/http-client.js';
 import { SpyStore } from '../helpers/spy-store.js';
 import { type MadeStore, type StoreKind, storeKinds } from '../helpers/stores.js';
 
@@ -211,52 +212,18 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
   };
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  setCookies: string[];
-  /** The `name=value` of a session cookie set by the answer (not an expired one). */
-  cookie: string | undefined;
-}
-
-async function get(app: App, path: string, cookie?: string): Promise<Answer> {
-  const res = await fetch(app.url + path, {
-    redirect: 'manual',
-    headers: cookie === undefined ? {} : { cookie },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const setCookies = res.headers.getSetCookie();
-  const live = setCookies.find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-  return { status: res.status, body: await res.text(), setCookies, cookie: live?.split(';')[0] };
+/** A GET answered, with the session cookie it set (not an expired one), if any. */
+async function get(app: App, path: string, cookie?: string, localAddress?: string) {
+  const answer = await httpGet(app.url + path, { cookie, localAddress });
+  return { ...answer, cookie: liveCookie(answer, COOKIE) };
 }
 
 /**
  * A GET sent from another loopback source address (127.0.0.2: Linux routes all of 127/8 to lo),
  * so the server sees a different client IP on a real socket, no proxy header involved.
  */
-function getFrom(app: App, path: string, cookie: string, from: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      app.url + path,
-      { localAddress: from, headers: { cookie }, timeout: 15_000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => {
-          const setCookies = res.headers['set-cookie'] ?? [];
-          const live = setCookies.find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-          resolve({ status: res.statusCode ?? 0, body, setCookies, cookie: live?.split(';')[0] });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const getFrom = (app: App, path: string, cookie: string, from: string) =>
+  get(app, path, cookie, from);
 
 /** The session id a `name=value` cookie carries (without its signature). */
 const idOf = (cookie: string) => cookie.slice(COOKIE.length + 1).split('.')[0]!;
