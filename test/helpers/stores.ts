@@ -20,6 +20,7 @@ import {
   type StoreMutator,
 } from 'websession';
 import { privateRedisSkip } from './redis.js';
+import { startRedisCluster } from './redis-cluster.js';
 import {
   MYSQL_URL,
   mysqlPool,
@@ -67,7 +68,26 @@ export interface HangingStore extends MadeStore {
   thaw(): void;
 }
 
-export type KindName = 'memory' | 'disk' | 'sqlite' | 'postgres' | 'mysql' | 'shelf' | 'redis';
+export type KindName =
+  | 'memory'
+  | 'disk'
+  | 'sqlite'
+  | 'postgres'
+  | 'mysql'
+  | 'shelf'
+  | 'redis'
+  | 'redis cluster';
+
+/** The kinds every store-wide suite runs on: all but the Redis Cluster, a private one per store. */
+const SHARED_KINDS: KindName[] = [
+  'memory',
+  'disk',
+  'sqlite',
+  'postgres',
+  'mysql',
+  'shelf',
+  'redis',
+];
 
 /** One kind of store. */
 export interface StoreKind {
@@ -267,6 +287,31 @@ async function makeRedis(url = REDIS_URL): Promise<MadeStore> {
   };
 }
 
+/** RedisStore in Cluster mode on a private three-master Redis Cluster, removed at teardown. */
+async function makeRedisCluster(): Promise<MadeStore> {
+  const cluster = await startRedisCluster(3);
+  try {
+    const store = new RedisStore(cluster.url, { cluster: true, ttlSeconds: 3600 });
+    return {
+      store,
+      async quarantined(key) {
+        const slotOwner = cluster.admins.map((admin) => admin.hget(store.quarantineKey(key), 'd'));
+        const found = (await Promise.allSettled(slotOwner)).find(
+          (r) => r.status === 'fulfilled' && r.value !== null,
+        );
+        return found?.status === 'fulfilled' ? (found.value ?? undefined) : undefined;
+      },
+      teardown: async () => {
+        await store.close();
+        await cluster.destroy();
+      },
+    };
+  } catch (err) {
+    await cluster.destroy();
+    throw err;
+  }
+}
+
 function local(
   name: KindName,
   make: () => Promise<MadeStore>,
@@ -302,12 +347,13 @@ function server(
 }
 
 /**
- * The store kinds named (every kind when none is), in the order memory, disk, sqlite, postgres,
- * mysql, shelf, redis. Only the servers of the kinds asked for are checked (call at the top of
- * a test file, with await).
+ * The store kinds named (when none is: memory, disk, sqlite, postgres, mysql, shelf, redis, in
+ * that order). Only the servers of the kinds asked for are checked (call at the top of a test
+ * file, with await).
  */
 export async function storeKinds(...names: KindName[]): Promise<StoreKind[]> {
-  const wanted = (name: KindName) => names.length === 0 || names.includes(name);
+  const asked = names.length === 0 ? SHARED_KINDS : names;
+  const wanted = (name: KindName) => asked.includes(name);
   const skipOf = async (name: keyof typeof SERVERS) =>
     wanted(name) ? serverSkip(name, SERVERS[name].url, SERVERS[name].port) : 'not asked for';
   const [pgSkip, mySkip, redisSkip, tmpfs] = await Promise.all([
@@ -324,6 +370,8 @@ export async function storeKinds(...names: KindName[]): Promise<StoreKind[]> {
     server('mysql', mySkip, makeMysql, mysqlFaults(mySkip)),
     local('shelf', makeShelf, shelfFaults(tmpfs)),
     server('redis', redisSkip, makeRedis, redisFaults(privateRedisSkip)),
+    // A cluster's nodes cannot hang behind one proxy: its hang is the simulated one.
+    { ...local('redis cluster', makeRedisCluster), skip: privateRedisSkip },
   ];
   return kinds.filter((kind) => wanted(kind.name));
 }
