@@ -1,5 +1,6 @@
 // One HTTP request of the conformance suites and what its answer says.
 import assert from 'node:assert/strict';
+import { captureConsole } from '../helpers/console-capture.js';
 import { httpGet } from '../helpers/http-client.js';
 import type { Running } from './servers.js';
 
@@ -41,4 +42,20 @@ export function cookieOf(answer: Answer): string {
     `expected one Set-Cookie, got ${JSON.stringify(answer.setCookies)}`,
   );
   return answer.setCookies[0]!.split(';')[0]!;
+}
+
+/**
+ * GET /boom of a framework's boom app: a 500, and only the web layer reports the error itself
+ * (with its stack); the adapters leave that to the framework's error handler, which the boom
+ * apps replace.
+ */
+export async function getBoom(framework: string, boom: Running, cookie: string): Promise<Answer> {
+  const { result: answer, printed } = await captureConsole(() => get(boom, '/boom', cookie));
+  assert.equal(answer.status, 500);
+  assert.deepEqual(
+    printed.map((line) => line.split('\n')[0]),
+    framework === 'web' ? ['Error: boom (thrown on purpose by the conformance suite)'] : [],
+    'only the web layer reports the error itself',
+  );
+  return answer;
 }
