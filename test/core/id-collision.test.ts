@@ -1,7 +1,7 @@
 // A repeated id (the random source repeats): the first save of the new session is create-only,
 // so the first visitor's record is never overwritten; the manager draws a new id and saves again.
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   decodePayload,
   SessionManager,
@@ -11,7 +11,7 @@ import {
   storeKey,
 } from 'websession';
 import { recordingLogger } from '../helpers/console-capture.js';
-import { type MadeStore, storeKinds } from '../helpers/stores.js';
+import { storeKinds, storesOf } from '../helpers/stores.js';
 
 /**
  * A real store in which, before each of the next `repeats` creates, the key the manager is about
@@ -40,14 +40,7 @@ function repeating(inner: Store, repeats: number) {
 
 for (const kind of await storeKinds('memory', 'disk')) {
   describe(`id collisions on ${kind.name}`, () => {
-    const made: MadeStore[] = [];
-    const make = async () => {
-      made.push(await kind.make());
-      return made.at(-1)!.store;
-    };
-    after(async () => {
-      for (const m of made) await m.teardown();
-    });
+    const make = storesOf(kind);
     /** A manager whose warnings are recorded: each retry after a taken id warns once. */
     const managerOn = (store: Store) => {
       const logger = recordingLogger();

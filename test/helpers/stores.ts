@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import {
@@ -380,4 +381,20 @@ export async function storeKinds(...names: KindName[]): Promise<StoreKind[]> {
 export async function storeKind(name: KindName): Promise<StoreKind> {
   const [kind] = await storeKinds(name);
   return kind!;
+}
+
+/**
+ * `kind.make` for tests that want only the store: every store made is torn down when the test
+ * file (or the describe it is called in) is done.
+ */
+export function storesOf(kind: StoreKind): () => Promise<Store> {
+  const made: MadeStore[] = [];
+  after(async () => {
+    for (const m of made) await m.teardown();
+  });
+  return async () => {
+    const m = await kind.make();
+    made.push(m);
+    return m.store;
+  };
 }

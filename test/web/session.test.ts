@@ -1,14 +1,15 @@
 // web.py's tests/test_session.py, ported case by case, run on every store that needs no server.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DiskStore, MemoryStore, type Store, StoreUnavailableError } from 'websession';
 import * as web from 'websession/web';
 import { captureConsole } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
+import { storeKinds, storesOf } from '../helpers/stores.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 type Data = { count: number; logged_in: boolean };
 
@@ -64,25 +65,11 @@ function makeApp(store: Store, options: web.session.WebSessionOptions<Data> = {}
   return { app, session };
 }
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('hostile');
 
-const stores: [string, () => Promise<Store>][] = [
-  ['MemoryStore', async () => new MemoryStore()],
-  [
-    'DiskStore',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'websession-web-'));
-      dirs.push(dir);
-      return new DiskStore(dir);
-    },
-  ],
-];
-
-for (const [name, make] of stores) {
-  describe(`web.session on ${name} (web.py parity)`, () => {
+for (const kind of await storeKinds('memory', 'disk')) {
+  const make = storesOf(kind);
+  describe(`web.session on ${kind.name} (web.py parity)`, () => {
     it('testSession: counts per browser', async () => {
       const { app } = makeApp(await make());
       const b = app.browser();
@@ -203,8 +190,7 @@ describe('web.session', () => {
   });
 
   it('never creates files for hostile cookies, over a real socket', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'websession-hostile-'));
-    dirs.push(dir);
+    const dir = await tempDir();
     const store = new DiskStore(join(dir, 'sessions'));
     const { app } = makeApp(store);
     const { result: server, printed } = await captureConsole(() => app.run('127.0.0.1:0'));
