@@ -9,17 +9,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  CookieClient,
-  type ExampleProcess,
-  freePort,
-  startWebpyExample,
-} from './helpers/example-process.js';
+import { LOGGED_IN, LOGGED_OUT } from '../examples/frameworks/shared.js';
+import { type ExampleProcess, freePort, startWebpyExample } from './helpers/example-process.js';
+import { CookieClient } from './helpers/http-client.js';
 import { IN_CI } from './helpers/servers.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
-const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 /** Flags that keep the browser off the network and quiet in a container. */
 const ARGS = [
   '--no-sandbox',
@@ -35,7 +30,6 @@ function browserSkip(): string | false {
   if (existsSync(CHROMIUM)) return false;
   const reason = `chromium not found at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH)`;
   if (IN_CI) throw new Error(`CI=true but ${reason}`);
-  console.log(`# SKIP ${reason}`);
   return reason;
 }
 

@@ -1,40 +1,31 @@
 // The example runner as a user runs it: npm run example -- <framework> --store <url> --listen <host:port>
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Sqlite from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { LOGGED_IN, LOGGED_OUT } from '../examples/frameworks/shared.js';
 import { uniqueTable } from './helpers/db-store.js';
-import { CookieClient, type ExampleProcess, startExample } from './helpers/example-process.js';
+import { type ExampleProcess, startExample } from './helpers/example-process.js';
+import { CookieClient } from './helpers/http-client.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
+import { tempDirs } from './helpers/temp-dirs.js';
 
 const RUNNER = fileURLToPath(new URL('../examples/run.ts', import.meta.url));
-const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
-const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa'];
 
 const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
 const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'websession-runner-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('runner');
 
 /** Session files under a DiskStore folder (its shard folders hold `<key>.sess` files). */
 async function sessionFiles(dir: string): Promise<number> {

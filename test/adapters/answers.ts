@@ -1,5 +1,7 @@
 // One HTTP request of the conformance suites and what its answer says.
 import assert from 'node:assert/strict';
+import { captureConsole } from '../helpers/console-capture.js';
+import { httpGet } from '../helpers/http-client.js';
 import type { Running } from './servers.js';
 
 export interface Answer {
@@ -17,18 +19,18 @@ export async function get(
   cookie?: string,
   init: { method?: string; headers?: Record<string, string> } = {},
 ): Promise<Answer> {
-  const res = await fetch(base.url + path, {
-    redirect: 'manual',
-    method: init.method ?? 'GET',
-    headers: { ...init.headers, ...(cookie === undefined ? {} : { cookie }) },
-  });
+  const answer = await httpGet(base.url + path, { ...init, cookie });
+  const header = (name: string) => {
+    const value = answer.headers[name];
+    return value === undefined ? null : String(value);
+  };
   return {
-    status: res.status,
-    body: await res.text(),
-    setCookies: res.headers.getSetCookie(),
-    location: res.headers.get('location'),
-    cacheControl: res.headers.get('cache-control'),
-    vary: res.headers.get('vary'),
+    status: answer.status,
+    body: answer.body,
+    setCookies: answer.setCookies,
+    location: answer.location ?? null,
+    cacheControl: header('cache-control'),
+    vary: header('vary'),
   };
 }
 
@@ -40,4 +42,20 @@ export function cookieOf(answer: Answer): string {
     `expected one Set-Cookie, got ${JSON.stringify(answer.setCookies)}`,
   );
   return answer.setCookies[0]!.split(';')[0]!;
+}
+
+/**
+ * GET /boom of a framework's boom app: a 500, and only the web layer reports the error itself
+ * (with its stack); the adapters leave that to the framework's error handler, which the boom
+ * apps replace.
+ */
+export async function getBoom(framework: string, boom: Running, cookie: string): Promise<Answer> {
+  const { result: answer, printed } = await captureConsole(() => get(boom, '/boom', cookie));
+  assert.equal(answer.status, 500);
+  assert.deepEqual(
+    printed.map((line) => line.split('\n')[0]),
+    framework === 'web' ? ['Error: boom (thrown on purpose by the conformance suite)'] : [],
+    'only the web layer reports the error itself',
+  );
+  return answer;
 }

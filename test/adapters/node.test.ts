@@ -16,6 +16,8 @@ import {
   storeKey,
 } from 'websession';
 import { STORE_UNAVAILABLE_BODY, withSession } from 'websession/node';
+import { recordingLogger } from '../helpers/console-capture.js';
+import { httpGet } from '../helpers/http-client.js';
 import { SpyStore } from '../helpers/spy-store.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, session: Session) => unknown;
@@ -23,9 +25,10 @@ type Handler = (req: IncomingMessage, res: ServerResponse, session: Session) => 
 async function serve(handler: Handler, store = new MemoryStore()) {
   const spy = new SpyStore(store);
   const errors: unknown[] = [];
+  const logger = recordingLogger();
   const server = createServer(
     withSession(spy, handler, {
-      config: { cleanup_interval: 0 },
+      config: { cleanup_interval: 0, logger },
       onError: (err, _req, res) => {
         errors.push(err);
         if (!res.headersSent) res.writeHead(500).end('failed');
@@ -39,18 +42,11 @@ async function serve(handler: Handler, store = new MemoryStore()) {
     store,
     spy,
     errors,
+    /** What the manager and the adapter reported through the config's logger. */
+    warnings: logger.lines,
     async get(path = '/', cookie?: string, method = 'GET') {
-      const res = await fetch(url + path, {
-        method,
-        redirect: 'manual',
-        headers: cookie ? { cookie } : {},
-      });
-      return {
-        status: res.status,
-        body: await res.text(),
-        cookies: res.headers.getSetCookie(),
-        headers: res.headers,
-      };
+      const answer = await httpGet(url + path, { cookie, method });
+      return { ...answer, cookies: answer.setCookies };
     },
     async data(cookies: string[]) {
       const session = cookies.find((c) => c.startsWith('webpy_session_id='));
@@ -85,14 +81,14 @@ describe('websession/node: commit before headers', () => {
     try {
       const own = await s.get('/own');
       assert.equal(own.cookies.length, 1);
-      assert.equal(own.headers.get('cache-control'), 'no-cache');
-      assert.equal(own.headers.get('vary'), 'Accept-Encoding, Cookie');
+      assert.equal(own.headers['cache-control'], 'no-cache');
+      assert.equal(own.headers['vary'], 'Accept-Encoding, Cookie');
       const twice = await s.get('/twice');
-      assert.equal(twice.headers.get('vary'), 'accept, Cookie');
-      assert.equal(twice.headers.get('cache-control'), null);
+      assert.equal(twice.headers['vary'], 'accept, Cookie');
+      assert.equal(twice.headers['cache-control'], undefined);
       const written = await s.get('/write');
-      assert.equal(written.headers.get('cache-control'), 'private, no-store');
-      assert.equal(written.headers.get('vary'), null);
+      assert.equal(written.headers['cache-control'], 'private, no-store');
+      assert.equal(written.headers['vary'], undefined);
     } finally {
       await s.close();
     }
@@ -135,7 +131,7 @@ describe('websession/node: commit before headers', () => {
       const r = await s.get();
       assert.deepEqual(r.cookies.slice(0, 2), ['theme=dark', 'lang=en']);
       assert.equal(r.cookies.length, 3);
-      assert.equal(r.headers.get('content-type'), 'text/plain');
+      assert.equal(r.headers['content-type'], 'text/plain');
       assert.deepEqual(await s.data(r.cookies), { user: 'ann' });
     } finally {
       await s.close();
@@ -226,6 +222,8 @@ describe('websession/node: commit before headers', () => {
       assert.match((caught as Error).message, /after its response started/);
       assert.deepEqual(await s.data(r.cookies), { before: 1 });
       assert.deepEqual(s.errors, []);
+      assert.equal(s.warnings.length, 1, 'logged once');
+      assert.match(s.warnings[0]!, /changed after its response started/);
     } finally {
       await s.close();
     }
@@ -294,9 +292,10 @@ describe('websession/node: commit before headers', () => {
       const r = await s.get();
       assert.equal(r.status, 503);
       assert.equal(r.body, STORE_UNAVAILABLE_BODY);
-      assert.equal(r.headers.get('retry-after'), '1');
+      assert.equal(r.headers['retry-after'], '1');
       assert.deepEqual(r.cookies, []);
       assert.equal(store.size, 0);
+      assert.deepEqual(s.warnings, ['[websession] [memory] down for the test']);
       await sleep(30);
       s.spy.fail = undefined;
       assert.equal((await s.get()).status, 200, 'the server still answers');

@@ -3,6 +3,7 @@
 // commits" case, a one-route app per framework whose handler sets a key and then throws; and an
 // app per framework serving the feature routes (a user-bound login, flash messages) of
 // `featureRoute`.
+import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -24,6 +25,7 @@ import { start as startHono } from '../../examples/frameworks/hono.js';
 import { start as startKoa } from '../../examples/frameworks/koa.js';
 import { start as startNode } from '../../examples/frameworks/node.js';
 import { start as startWeb } from '../../examples/frameworks/web.js';
+import { captureConsole } from '../helpers/console-capture.js';
 
 type Config = SessionConfig<{ logged_in: boolean; count: number }>;
 
@@ -51,13 +53,11 @@ async function running(server: Server): Promise<Running> {
 
 const LOOPBACK = { host: '127.0.0.1', port: 0 };
 
-function quietly<T>(fn: () => Promise<T>): Promise<T> {
-  // The examples print their URL as web.py's app.run() does; keep the test output clean.
-  const log = console.log;
-  console.log = () => {};
-  return fn().finally(() => {
-    console.log = log;
-  });
+/** Starts an example, which prints its URL as web.py's app.run() does: that line, and only it. */
+async function announced(start: () => Promise<Running>): Promise<Running> {
+  const { result, printed } = await captureConsole(start);
+  assert.deepEqual(printed, [`${result.url}/`], 'the example printed where it listens');
+  return result;
 }
 
 /** One framework: its example app, its `/boom` app and its feature-routes app. */
@@ -123,7 +123,7 @@ function boomError(): Error {
 export const FRAMEWORKS: Record<string, Framework> = {
   web: {
     example: (store, session) =>
-      quietly(async () => running(await startWeb(store, { ...LOOPBACK, session }))),
+      announced(async () => running(await startWeb(store, { ...LOOPBACK, session }))),
     async boom(store, config) {
       const app = web.application(['/boom', 'Boom'], () => ({ Boom }));
       const session = web.session.Session(app, store, null, config as SessionConfig);
@@ -158,7 +158,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
   },
   node: {
     example: (store, session) =>
-      quietly(async () => running(await startNode(store, { ...LOOPBACK, session }))),
+      announced(async () => running(await startNode(store, { ...LOOPBACK, session }))),
     boom: (store, config) =>
       running(
         createServer(
@@ -206,7 +206,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
   },
   fastify: {
     example: (store, session) =>
-      quietly(async () => running(await startFastify(store, { ...LOOPBACK, session }))),
+      announced(async () => running(await startFastify(store, { ...LOOPBACK, session }))),
     async boom(store, config) {
       const app = Fastify();
       await app.register(fastifySession, { store, config });
@@ -236,7 +236,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
   },
   hono: {
     example: (store, session) =>
-      quietly(async () => running(await startHono(store, { ...LOOPBACK, session }))),
+      announced(async () => running(await startHono(store, { ...LOOPBACK, session }))),
     boom(store, config) {
       const app = new Hono<SessionEnv>();
       app.use(honoSession(store, { config: config as SessionConfig }));
@@ -261,7 +261,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
   },
   koa: {
     example: (store, session) =>
-      quietly(async () => running(await startKoa(store, { ...LOOPBACK, session }))),
+      announced(async () => running(await startKoa(store, { ...LOOPBACK, session }))),
     boom(store, config) {
       const app = new Koa();
       app.silent = true;

@@ -12,7 +12,7 @@ import {
   type StoreMutator,
 } from 'websession';
 import { errorAnswer } from '../../src/adapters/common.js';
-import { allStores, type MadeStore } from '../helpers/all-stores.js';
+import { type MadeStore, storeKinds } from '../helpers/stores.js';
 
 type Data = { count: number; note: string };
 
@@ -66,7 +66,7 @@ class CountedStore implements Store {
   }
 }
 
-const kinds = await allStores();
+const kinds = await storeKinds();
 
 for (const kind of kinds) {
   describe(`group commit: ${kind.name}`, { skip: kind.skip }, () => {

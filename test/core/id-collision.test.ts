@@ -10,7 +10,8 @@ import {
   StoreError,
   storeKey,
 } from 'websession';
-import { localStores } from '../helpers/local-stores.js';
+import { recordingLogger } from '../helpers/console-capture.js';
+import { storeKinds, storesOf } from '../helpers/stores.js';
 
 /**
  * A real store in which, before each of the next `repeats` creates, the key the manager is about
@@ -37,16 +38,21 @@ function repeating(inner: Store, repeats: number) {
   return { store, victims };
 }
 
-const stores = localStores('collide');
-
-for (const [name, make] of stores) {
-  describe(`id collisions on ${name}`, () => {
-    const quiet = { cleanup_interval: 0, logger: { warn() {} } };
+for (const kind of await storeKinds('memory', 'disk')) {
+  describe(`id collisions on ${kind.name}`, () => {
+    const make = storesOf(kind);
+    /** A manager whose warnings are recorded: each retry after a taken id warns once. */
+    const managerOn = (store: Store) => {
+      const logger = recordingLogger();
+      const manager = new SessionManager(store, { cleanup_interval: 0, logger });
+      return { manager, warnings: logger.lines };
+    };
+    const TAKEN = /^\[websession\] \[\w+\] a new session id was taken already/;
 
     it('a new session whose id is taken gets another; the first visitor keeps their record', async () => {
       const inner = await make();
       const { store, victims } = repeating(inner, 1);
-      const manager = new SessionManager(store, quiet);
+      const { manager, warnings } = managerOn(store);
       const s = await manager.load({});
       const firstId = s.id;
       s.user = 'second visitor';
@@ -58,12 +64,14 @@ for (const [name, make] of stores) {
       assert.ok(setCookie?.startsWith(`webpy_session_id=${s.id};`), 'the cookie names the new id');
       const mine = await inner.get(storeKey(s.id));
       assert.deepEqual(decodePayload(mine!.data).data, { user: 'second visitor' });
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, TAKEN);
     });
 
     it('the same for update() on a new session and for regenerate()', async () => {
       const inner = await make();
       const { store, victims } = repeating(inner, 2);
-      const manager = new SessionManager(store, quiet);
+      const { manager, warnings } = managerOn(store);
       const s = await manager.load({});
       await s.update((d) => {
         d.n = 1;
@@ -77,18 +85,29 @@ for (const [name, make] of stores) {
       assert.equal(victims.length, 2);
       assert.equal((await inner.get(victims[1]!.key))?.data, 'victim 1');
       assert.deepEqual(decodePayload((await inner.get(storeKey(t.id)))!.data).data, { n: 1 });
+      assert.equal(warnings.length, 2);
+      assert.ok(
+        warnings.every((w) => TAKEN.test(w)),
+        warnings.join('\n'),
+      );
     });
 
     it('gives up with a StoreError after three taken ids in a row, overwriting none', async () => {
       const inner = await make();
       const { store, victims } = repeating(inner, 3);
-      const manager = new SessionManager(store, quiet);
+      const { manager, warnings } = managerOn(store);
       const s = await manager.load({});
       s.x = 1;
       await assert.rejects(async () => manager.commit(s), StoreError);
       assert.equal(victims.length, 3);
       for (const [i, v] of victims.entries())
         assert.equal((await inner.get(v.key))?.data, `victim ${i}`);
+      // A warning a retry; the last taken id is the StoreError instead.
+      assert.equal(warnings.length, 2);
+      assert.ok(
+        warnings.every((w) => TAKEN.test(w)),
+        warnings.join('\n'),
+      );
     });
   });
 }

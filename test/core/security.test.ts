@@ -18,6 +18,9 @@ import {
 } from 'websession';
 import * as web from 'websession/web';
 import { cookieOf, SpyStore } from '../helpers/spy-store.js';
+import { storeKinds, storesOf } from '../helpers/stores.js';
+
+const kinds = await storeKinds('memory', 'disk');
 
 const SECRET = 's'.repeat(40);
 
@@ -153,10 +156,9 @@ describe('security: races between requests of one session', () => {
     return { app, releaseSlow };
   }
 
-  for (const [name, make] of [
-    ['MemoryStore', async () => new MemoryStore()],
-    ['DiskStore', async () => new DiskStore(await mkdtemp(join(tmpdir(), 'websession-race-')))],
-  ] as const) {
+  for (const kind of kinds) {
+    const name = kind.name;
+    const make = storesOf(kind);
     it(`${name}: a slow request that started before logout cannot revive the session`, async () => {
       const store = await make();
       const { app, releaseSlow } = makeApp(store);

@@ -2,7 +2,6 @@
 // store contract, concurrency, web.py's hand-made table, UTC times, batched cleanup, the web.py
 // example with only its database line changed, and an unreachable database.
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,9 @@ import {
   UnsupportedError,
 } from 'websession';
 import * as web from 'websession/web';
+import { captureConsole } from './console-capture.js';
 import { describeStoreContract } from './store-contract.js';
+import { uniqueTable } from './unique-table.js';
 
 /** One engine as the shared tests drive it. */
 export interface DbEngine {
@@ -44,9 +45,8 @@ export interface DbEngine {
   dollar?: boolean;
 }
 
-/** A table name unique to this run, so parallel runs never meet. */
-export const uniqueTable = (prefix = 'ws_test') =>
-  `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+export { uniqueTable };
+
 const key = () => storeKey(generateSessionId());
 const ph = (engine: DbEngine, n: number) => (engine.dollar ? `$${n}` : '?');
 
@@ -66,7 +66,10 @@ export async function loginCutRestore(
   await browser.open('/login');
   assert.equal((await browser.open('/')).data, 'in');
   await proxy.cut();
-  assert.equal((await browser.open('/')).statusCode, 503);
+  const { result: cut, printed } = await captureConsole(() => browser.open('/'));
+  assert.equal(cut.statusCode, 503);
+  assert.equal(printed.length, 1, 'the web layer reports the outage once');
+  assert.match(printed[0]!, /^\[websession\] \[\w+\] get failed: /);
   await assert.rejects(store.get(key()), StoreUnavailableError);
   await assert.rejects(
     store.update(key(), () => ({ data: 'x', atime: Date.now() })),
@@ -402,10 +405,12 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
           StoreUnavailableError,
         );
         const { app } = exampleApp(store);
-        const r = await app.request('/', {
-          headers: { cookie: `webpy_session_id=${generateSessionId()}` },
-        });
+        const { result: r, printed } = await captureConsole(() =>
+          app.request('/', { headers: { cookie: `webpy_session_id=${generateSessionId()}` } }),
+        );
         assert.equal(r.statusCode, 503);
+        assert.equal(printed.length, 1, 'the web layer reports the outage once');
+        assert.match(printed[0]!, /get failed: cannot reach/);
         await store.close();
         await down.close();
       });

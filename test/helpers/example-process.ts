@@ -3,6 +3,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
+import { CookieClient } from './http-client.js';
 
 const RUNNER = fileURLToPath(new URL('../../examples/run.ts', import.meta.url));
 
@@ -23,11 +25,16 @@ export interface ExampleProcess {
   child: ChildProcess;
   /** Everything the process wrote to stderr so far. */
   stderr(): string;
+  /** Everything it wrote to stdout and stderr so far, as it came. */
+  output(): string;
+  /** Ends the process (its whole group when started detached) and waits for it. */
   stop(): Promise<void>;
 }
 
 /** tsx's loader, resolved from here: a child started in a temp folder cannot find `tsx` there. */
 const TSX = import.meta.resolve('tsx');
+/** How long a process may take to print its URL. */
+const START_MS = 30_000;
 
 export interface StartOptions {
   /** Working directory (relative store paths such as the default `disk:./sessions` land here). */
@@ -36,45 +43,66 @@ export interface StartOptions {
   listen?: boolean;
 }
 
+export interface ProcessOptions {
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** In a process group of its own, ended as a whole (a supervisor and its children). */
+  detached?: boolean;
+}
+
 /**
  * Spawns `node --import tsx --conditions=websession-src <file> ...args` and waits until it prints
- * its `http://host:port/` URL; `base` is that URL without the trailing slash.
+ * its `http://host:port/` URL; `base` is that URL without the trailing slash. Its output is
+ * kept for the test (never printed).
  */
 export async function startProcess(
   file: string,
   args: string[],
-  cwd?: string,
+  options: ProcessOptions = {},
 ): Promise<ExampleProcess> {
   const child = spawn(
     process.execPath,
     ['--import', TSX, '--conditions=websession-src', file, ...args],
-    { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      detached: options.detached ?? false,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let err = '';
+  let all = '';
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const stop = async () => {
+    if (gone()) return;
+    const exited = once(child, 'exit');
+    if (options.detached && child.pid) process.kill(-child.pid, 'SIGKILL');
+    else child.kill('SIGTERM');
+    await exited;
+  };
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     err += chunk;
+    all += chunk;
   });
-  let out = '';
   const base = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${file} printed no URL in ${START_MS} ms: ${all}`));
+    }, START_MS);
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const m = /(http:\/\/\S+?)\/?\s/.exec(out);
-      if (m) resolve(m[1]!);
+      all += chunk;
+      const m = /(http:\/\/\S+?)\/?\s/.exec(all);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
     });
-    child.once('exit', (code) =>
-      reject(new Error(`${file} exited with ${code} before listening: ${err}`)),
-    );
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${file} exited with ${code} before listening: ${all}`));
+    });
   });
-  return {
-    base,
-    child,
-    stderr: () => err,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      await once(child, 'exit');
-    },
-  };
+  return { base, child, stderr: () => err, output: () => all, stop };
 }
 
 /**
@@ -89,7 +117,7 @@ export async function startExample(
   const args = [framework];
   if (store !== undefined) args.push('--store', store);
   if (options.listen !== false) args.push('--listen', `127.0.0.1:${await freePort()}`);
-  return startProcess(RUNNER, args, options.cwd);
+  return startProcess(RUNNER, args, { cwd: options.cwd });
 }
 
 /** The web.py example, examples/webpy/sessions.ts. */
@@ -102,31 +130,8 @@ export const WEBPY_EXAMPLE = fileURLToPath(
  * `DiskStore('sessions')` is `<cwd>/sessions`), and waits until it listens.
  */
 export async function startWebpyExample(cwd: string, port?: number): Promise<ExampleProcess> {
-  return startProcess(WEBPY_EXAMPLE, [`127.0.0.1:${port ?? (await freePort())}`], cwd);
+  return startProcess(WEBPY_EXAMPLE, [`127.0.0.1:${port ?? (await freePort())}`], { cwd });
 }
-
-/** A tiny cookie-carrying HTTP client: GET without following redirects. */
-export class CookieClient {
-  cookie: string | undefined;
-  /** The `Location` header of the last answer (a redirect's target), undefined without one. */
-  location: string | undefined;
-  async get(url: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(url, {
-      redirect: 'manual',
-      headers: this.cookie ? { cookie: this.cookie } : {},
-    });
-    this.location = res.headers.get('location') ?? undefined;
-    const set = res.headers.get('set-cookie');
-    if (set) {
-      const pair = set.split(';')[0]!;
-      this.cookie = /=$/.test(pair) || /max-age=0/i.test(set) ? undefined : pair;
-    }
-    return { status: res.status, body: await res.text() };
-  }
-}
-
-const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
-const LOGGED_OUT = '<h1>You are not logged in.</h1><a href="/login">Login now</a>';
 
 /**
  * Two example processes on one store URL: a session made through one is read, changed (also

@@ -2,51 +2,24 @@
 // temp folder inside the repo (gitignored `.test-tmp/`), so `websession/web` resolves through the
 // package's own exports, started with `node --import tsx` in its own process group.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LOGGED_IN } from '../../examples/frameworks/shared.js';
+import { startProcess, WEBPY_EXAMPLE } from './example-process.js';
+import { type Answer, httpGet } from './http-client.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = path.join(ROOT, '.test-tmp');
-const EXAMPLE = path.join(ROOT, 'examples/webpy/sessions.ts');
-/** The logged-in page's heading in the example. */
-export const LOGGED_IN = '<h1>You are logged in</h1>';
 const STEP_MS = 20;
 const DEADLINE_MS = 30_000;
 
-/** An HTTP answer. */
-export interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
+/** One GET to the copy on `port` (a fresh connection: each request meets the current server). */
+export const get = (port: number, urlPath: string, cookie?: string): Promise<Answer> =>
+  httpGet(`http://127.0.0.1:${port}${urlPath}`, { cookie, timeoutMs: 10_000 });
 
-/** One GET on a fresh connection (no keep-alive: each request meets the current server). */
-export function get(port: number, urlPath: string, cookie?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: '127.0.0.1', port, path: urlPath, agent: false, headers: cookie ? { cookie } : {} },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    // A request the server never answers is a failure, not a hang.
-    req.setTimeout(10_000, () => req.destroy(new Error(`GET ${urlPath}: no answer in 10 s`)));
-    req.end();
-  });
-}
+/** The names bench/reload.ts imports (bench/ is not the tests' to change). */
+export { LOGGED_IN, startWebpyCopy as startExample };
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -76,14 +49,18 @@ export interface RunningExample {
  * false ('environment': the source unchanged, debug switched on by `WEB_DEBUG=1`), and waits
  * until it prints its URL. `rewrite` edits the source further before it is written.
  */
-export async function startExample(
+export async function startWebpyCopy(
   store: 'memory' | 'disk',
   debug: boolean | 'environment' = true,
   rewrite: (source: string) => string = (source) => source,
 ): Promise<RunningExample> {
   await mkdir(TMP, { recursive: true });
   const dir = await mkdtemp(path.join(TMP, `reload-${store}-`));
-  let source = await readFile(EXAMPLE, 'utf8');
+  const remove = async () => {
+    await rm(dir, { recursive: true, force: true });
+    await rmdir(TMP).catch(() => {}); // only when no other copy is still there
+  };
+  let source = await readFile(WEBPY_EXAMPLE, 'utf8');
   if (debug === true)
     source = edit(source, 'web.config.debug = false;', 'web.config.debug = true;');
   if (store === 'memory') {
@@ -92,47 +69,21 @@ export async function startExample(
   source = rewrite(source);
   const file = path.join(dir, 'app.ts');
   await writeFile(file, source);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', '--conditions=websession-src', 'app.ts', '127.0.0.1:0'],
-    {
+  try {
+    // The supervisor, its children and the loader's helper share one process group.
+    const proc = await startProcess(file, ['127.0.0.1:0'], {
       cwd: dir,
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
       // 'environment': the source keeps web.py's `web.config.debug = false`; WEB_DEBUG=1 wins.
       env: debug === 'environment' ? { ...process.env, WEB_DEBUG: '1' } : process.env,
-    },
-  );
-  let output = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    output += c.toString('utf8');
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    output += c.toString('utf8');
-  });
-  const stop = async () => {
-    // The supervisor, its children and the loader's helper share one process group.
-    if (child.exitCode === null && child.signalCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    await rm(dir, { recursive: true, force: true });
-    await rmdir(TMP).catch(() => {}); // only when no other copy is still there
-  };
-  const deadline = Date.now() + DEADLINE_MS;
-  try {
-    for (;;) {
-      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
-      if (m) return { port: Number(m[1]), dir, file, source, output: () => output, stop };
-      assert.equal(child.exitCode, null, `the example exited:\n${output}`);
-      assert.ok(Date.now() < deadline, `the example did not start:\n${output}`);
-      await sleep(STEP_MS);
-    }
+    });
+    const stop = async () => {
+      await proc.stop();
+      await remove();
+    };
+    return { port: Number(new URL(proc.base).port), dir, file, source, output: proc.output, stop };
   } catch (err) {
-    await stop();
+    await remove();
     throw err;
   }
 }
@@ -145,7 +96,7 @@ export async function pollUntil(
   run: RunningExample,
   cookie: string,
   wanted: string,
-): Promise<Reply> {
+): Promise<Answer> {
   const deadline = Date.now() + DEADLINE_MS;
   for (;;) {
     const r = await get(run.port, '/', cookie);

@@ -1,6 +1,10 @@
 // External servers for integration tests: URLs from the environment, with this machine's
-// defaults. Outside CI a missing server skips with a printed reason; under CI=true it fails.
+// defaults. Outside CI a missing server skips with the reason as the runner's skip message;
+// under CI=true it fails. Pools opened here stay quiet: an idle connection the server drops is
+// the pool's business, not an error to print.
 import net from 'node:net';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
 
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -27,8 +31,9 @@ export function reachable(url: string, defaultPort: number, ms = 1500): Promise<
 }
 
 /**
- * Returns a skip reason when the server is down outside CI, false when it is up.
- * Under CI=true a missing server throws, failing the run (never a silent skip).
+ * Returns a skip reason (for a test's `skip` option, which the runner prints) when the server
+ * is down outside CI, false when it is up. Under CI=true a missing server throws, failing the
+ * run (never a silent skip).
  */
 export async function serverSkip(
   name: string,
@@ -38,6 +43,19 @@ export async function serverSkip(
   if (await reachable(url, defaultPort)) return false;
   const reason = `${name} not reachable at ${url} (set ${name.toUpperCase()}_URL)`;
   if (IN_CI) throw new Error(`CI=true but ${reason}`);
-  console.log(`# SKIP ${reason}`);
   return reason;
+}
+
+/** A pg Pool on `url` whose idle-connection errors are ignored. */
+export function postgresPool(url = POSTGRES_URL, options: pg.PoolConfig = {}): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 4, ...options });
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** A mysql2 pool on `url` (utf8mb4) whose idle-connection errors are ignored. */
+export function mysqlPool(url = MYSQL_URL, connectionLimit = 4): mysql.Pool {
+  const pool = mysql.createPool({ uri: url, connectionLimit, charset: 'utf8mb4' });
+  pool.pool.on('error', () => {});
+  return pool;
 }

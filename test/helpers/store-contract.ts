@@ -9,12 +9,14 @@ import {
   type StoredSession,
   storeKey,
 } from 'websession';
+import type { MadeStore } from './stores.js';
 
-/** How a store test file makes its store. `teardown` removes what it created. */
-export interface StoreFixture {
-  store: Store;
-  teardown?: () => Promise<void>;
-}
+/**
+ * What the contract needs of a made store: a registry kind's {@link MadeStore} (its `make`
+ * passes as is), or a variant a store's own test file makes (another client, a URL); the
+ * contract closes `store`, then `teardown` removes what was created.
+ */
+export type StoreFixture = Pick<MadeStore, 'store'> & Partial<Pick<MadeStore, 'teardown'>>;
 
 const key = () => storeKey(generateSessionId());
 const rec = (data: string, atime = Date.now()) => ({ data, atime });

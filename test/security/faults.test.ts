@@ -1,7 +1,7 @@
 // Issue 6 on every store, through the web layer and Express, over real HTTP on loopback: "disk
 // full or read-only store → the request fails with a clear error and the previous record stays
 // intact". For each store a session with data is saved while the store is healthy; then the store
-// is made unable to write while it can still be read (test/helpers/faulty-stores.ts says how for
+// is made unable to write while it can still be read (test/helpers/store-faults.ts says how for
 // each), and a request changes the session. It must answer 503 (the store-unavailable answer),
 // report a StoreError that names the cause, keep the process up, serve reads, and leave the
 // record as it was; once the store is writable again, a save works.
@@ -9,9 +9,12 @@
 // MemoryStore is exempt: it lives in the process's own heap, so it has no disk to fill and
 // no read-only mode; when the heap runs out the whole process fails, which no store can answer.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import express from 'express';
 import {
   decodePayload,
@@ -23,7 +26,9 @@ import {
 } from 'websession';
 import { session as expressSession, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
-import { type FaultyKind, faultyKinds } from '../helpers/faulty-stores.js';
+import { recordConsole } from '../helpers/console-capture.js';
+import { httpGet, liveCookie } from '../helpers/http-client.js';
+import { type StoreFault, storeKinds } from '../helpers/stores.js';
 
 type Data = { user: string; [k: string]: unknown };
 type Framework = 'web' | 'express';
@@ -32,16 +37,10 @@ const COOKIE = 'webpy_session_id';
 const CONFIG: SessionConfig<Data> = { cleanup_interval: 0 };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// The store errors the web layer and the adapter print on purpose here are kept out of the
-// output (each test checks its own through the manager's `error` event); anything else prints.
-const realError = console.error;
-const realWarn = console.warn;
-const quiet =
-  (real: (...args: unknown[]) => void) =>
-  (...args: unknown[]) => {
-    if (typeof args[0] === 'string' && args[0].startsWith('[websession] ')) return;
-    real(...args);
-  };
+// The store errors the web layer and the adapter print on purpose here, and lmdb's own report
+// of a full disk through console.error (it prints before it rejects), are recorded instead of printed (each test
+// checks its own errors through the manager's `error` event); any other line fails the file.
+recordConsole(/^\[websession\] |^Error: No space left on device/);
 
 // A rejection nobody handles, or an exception nobody catches, ends a Node process by default:
 // the server would go down. They are recorded here and fail the test whose fault caused them.
@@ -55,8 +54,6 @@ let runnerRejection: NodeJS.UnhandledRejectionListener[] = [];
 let runnerException: NodeJS.UncaughtExceptionListener[] = [];
 
 before(() => {
-  console.error = quiet(realError);
-  console.warn = quiet(realWarn);
   runnerRejection = process.listeners('unhandledRejection');
   runnerException = process.listeners('uncaughtException');
   process.removeAllListeners('unhandledRejection');
@@ -65,8 +62,6 @@ before(() => {
   process.on('uncaughtException', onException);
 });
 after(() => {
-  console.error = realError;
-  console.warn = realWarn;
   process.off('unhandledRejection', onRejection);
   process.off('uncaughtException', onException);
   for (const listener of runnerRejection) process.on('unhandledRejection', listener);
@@ -135,23 +130,10 @@ async function startApp(framework: Framework, store: Store): Promise<App> {
   };
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  /** The `name=value` of the session cookie the answer set, if any. */
-  cookie: string | undefined;
-}
-
-async function get(app: App, path: string, cookie?: string): Promise<Answer> {
-  const res = await fetch(app.url + path, {
-    redirect: 'manual',
-    headers: cookie === undefined ? {} : { cookie },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const live = res.headers
-    .getSetCookie()
-    .find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-  return { status: res.status, body: await res.text(), cookie: live?.split(';')[0] };
+/** A GET answered, with the session cookie it set (not an expired one), if any. */
+async function get(app: App, path: string, cookie?: string) {
+  const answer = await httpGet(app.url + path, { cookie });
+  return { ...answer, cookie: liveCookie(answer, COOKIE) };
 }
 
 const keyOf = (cookie: string) => storeKey(cookie.slice(COOKIE.length + 1).split('.')[0]!);
@@ -164,7 +146,7 @@ async function stored(store: Store, cookie: string) {
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-async function run(kind: FaultyKind, framework: Framework): Promise<void> {
+async function run(kind: StoreFault, framework: Framework): Promise<void> {
   const made = await kind.make();
   const apps: App[] = [];
   const start = async (store: Store) => {
@@ -246,14 +228,49 @@ async function run(kind: FaultyKind, framework: Framework): Promise<void> {
   assert.deepEqual(misses, [], `${kind.name} through ${framework} (${kind.fault})`);
 }
 
-const kinds = await faultyKinds();
+// A fault whose native code writes to stderr (out of console's reach) runs in a child process:
+// this file again, narrowed by FAULT_CHILD to that one fault and framework, its stderr piped
+// and checked against what the fault is known to print.
+const CHILD = process.env.FAULT_CHILD;
+const childKey = (kind: StoreFault, framework: Framework) => `${kind.name} through ${framework}`;
+
+async function runInChild(kind: StoreFault, framework: Framework): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=websession-src', fileURLToPath(import.meta.url)],
+    {
+      // Without the runner's NODE_TEST_CONTEXT, the child reports as a program of its own (TAP).
+      env: { ...process.env, NODE_TEST_CONTEXT: '', FAULT_CHILD: childKey(kind, framework) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const [code] = await once(child, 'exit');
+  assert.equal(code, 0, `the child's test passes:\n${stdout}\n${stderr}`);
+  assert.match(stdout, /# pass 1\n/, `the child ran its one test:\n${stdout}`);
+  const report = new RegExp(kind.nativeStderr!.source, 'g');
+  assert.ok(stderr.match(report), `the native report of the fault went to stderr: ${stderr}`);
+  assert.equal(stderr.replace(report, ''), '', 'and nothing else did');
+}
+
+const kinds = (await storeKinds()).flatMap((kind) => kind.faults);
 
 describe('a full or read-only store, on every store, through the web layer and Express', () => {
   for (const kind of kinds) {
     describe(kind.name, { skip: kind.skip }, () => {
       for (const framework of ['web', 'express'] as const) {
+        if (CHILD !== undefined && CHILD !== childKey(kind, framework)) continue;
         it(`through ${framework}: a change answers 503, the previous record stays, a save works once writable (${kind.fault})`, () =>
-          run(kind, framework));
+          kind.nativeStderr && CHILD === undefined
+            ? runInChild(kind, framework)
+            : run(kind, framework));
       }
     });
   }

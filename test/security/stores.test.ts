@@ -2,7 +2,7 @@
 // test names the threat of SECURITY.md it covers. The store × framework suites run concurrently
 // (their waits overlap), the tests inside one suite one after another.
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import express from 'express';
@@ -16,8 +16,10 @@ import {
 } from 'websession';
 import { session as expressSession, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
-import { allStores, type MadeStore, type StoreKind } from '../helpers/all-stores.js';
+import { recordConsole } from '../helpers/console-capture.js';
+import { httpGet, liveCookie } from '../helpers/http-client.js';
 import { SpyStore } from '../helpers/spy-store.js';
+import { type MadeStore, type StoreKind, storeKinds } from '../helpers/stores.js';
 
 type Data = { user: string; count: number; late: string; blob: string; [k: string]: unknown };
 type Config = SessionConfig<Data>;
@@ -29,22 +31,10 @@ const K2 = 'second secret key, at least 32 characters long';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Errors the web layer and the adapters print on purpose here (a 500 for a session over
-// max_size, the 503s of a hanging store) are recorded instead of cluttering the output, and
-// tests look for their own: each suite uses its own max_size and store_timeout values, so the
-// messages tell suites apart. Anything else is printed as usual.
-const printed: string[] = [];
-const EXPECTED = /over the limit of 1\d{3} \(max_size\)|timed out after 8\d\d ms/;
-const realError = console.error;
-before(() => {
-  console.error = (...args: unknown[]) => {
-    const text = args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ');
-    printed.push(text);
-    if (!EXPECTED.test(text)) realError(...args);
-  };
-});
-after(() => {
-  console.error = realError;
-});
+// max_size, the 503s of a hanging store, the store's own command timeout among them) are
+// recorded instead of printed, and tests look for their own: each suite uses its own max_size
+// and store_timeout values, so the messages tell suites apart. Any other line fails the file.
+const printed = recordConsole(/over the limit of 1\d{3} \(max_size\)|timed out/).lines;
 
 /** Lets a test hold `/slow` after it loaded its session, and release it later. */
 class SlowGate {
@@ -222,52 +212,18 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
   };
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  setCookies: string[];
-  /** The `name=value` of a session cookie set by the answer (not an expired one). */
-  cookie: string | undefined;
-}
-
-async function get(app: App, path: string, cookie?: string): Promise<Answer> {
-  const res = await fetch(app.url + path, {
-    redirect: 'manual',
-    headers: cookie === undefined ? {} : { cookie },
-    signal: AbortSignal.timeout(15_000),
-  });
-  const setCookies = res.headers.getSetCookie();
-  const live = setCookies.find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-  return { status: res.status, body: await res.text(), setCookies, cookie: live?.split(';')[0] };
+/** A GET answered, with the session cookie it set (not an expired one), if any. */
+async function get(app: App, path: string, cookie?: string, localAddress?: string) {
+  const answer = await httpGet(app.url + path, { cookie, localAddress });
+  return { ...answer, cookie: liveCookie(answer, COOKIE) };
 }
 
 /**
  * A GET sent from another loopback source address (127.0.0.2: Linux routes all of 127/8 to lo),
  * so the server sees a different client IP on a real socket, no proxy header involved.
  */
-function getFrom(app: App, path: string, cookie: string, from: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      app.url + path,
-      { localAddress: from, headers: { cookie }, timeout: 15_000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => {
-          const setCookies = res.headers['set-cookie'] ?? [];
-          const live = setCookies.find((c) => c.startsWith(`${COOKIE}=`) && !/max-age=0/i.test(c));
-          resolve({ status: res.statusCode ?? 0, body, setCookies, cookie: live?.split(';')[0] });
-        });
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
+const getFrom = (app: App, path: string, cookie: string, from: string) =>
+  get(app, path, cookie, from);
 
 /** The session id a `name=value` cookie carries (without its signature). */
 const idOf = (cookie: string) => cookie.slice(COOKIE.length + 1).split('.')[0]!;
@@ -295,7 +251,7 @@ async function login(app: App, user = 'ann', cookie?: string): Promise<string> {
   return answer.cookie;
 }
 
-const kinds = await allStores();
+const kinds = await storeKinds();
 const frameworks: Framework[] = ['web', 'express'];
 
 // Two rounds, each running every store × framework suite at once: first the busy tests, then

@@ -1,10 +1,9 @@
 // DiskStore's folder: private when the store creates it, refused when others can write to it (a
 // record file planted there would load as a session), and no symbolic link inside it followed.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import {
   ConfigError,
   DiskStore,
@@ -14,16 +13,9 @@ import {
   StoreError,
   storeKey,
 } from 'websession';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const roots: string[] = [];
-after(async () => {
-  for (const d of roots) await rm(d, { recursive: true, force: true });
-});
-async function root(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), 'websession-perm-'));
-  roots.push(d);
-  return d;
-}
+const root = tempDirs('perm');
 const record = (data: string) => ({ data, atime: Date.now() });
 const payload = (data: Record<string, unknown>) =>
   encodePayload({ v: 1, meta: { created: Date.now(), ip: undefined }, data });

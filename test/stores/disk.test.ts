@@ -8,13 +8,11 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DiskStore, storeFromUrl } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
+import { storeKind } from '../helpers/stores.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'websession-disk-'));
 
-describeStoreContract('DiskStore', async () => {
-  const dir = await tempDir();
-  return { store: new DiskStore(dir), teardown: () => rm(dir, { recursive: true, force: true }) };
-});
+describeStoreContract('DiskStore', (await storeKind('disk')).make);
 
 describeStoreContract('DiskStore (blocking: false, every call async)', async () => {
   const dir = await tempDir();

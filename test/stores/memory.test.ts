@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, generateSessionId, MemoryStore, storeKey } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
+import { storeKind } from '../helpers/stores.js';
 
-describeStoreContract('MemoryStore', async () => ({ store: new MemoryStore() }));
+describeStoreContract('MemoryStore', (await storeKind('memory')).make);
 
 describe('MemoryStore', () => {
   it('evicts the least recently used past maxSessions', async () => {

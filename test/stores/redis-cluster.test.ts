@@ -19,18 +19,24 @@ import {
 import { privateRedisSkip, redisUrlWith } from '../helpers/redis.js';
 import { type PrivateCluster, startRedisCluster } from '../helpers/redis-cluster.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
+import { storeKind } from '../helpers/stores.js';
 
 const skip = privateRedisSkip;
 
-/** A contract fixture on a fresh cluster of `masters` nodes. */
-const clusterFixture = (masters: number) => async () => {
-  const cluster = await startRedisCluster(masters);
-  const store = await storeFromUrl(redisUrlWith('cluster=1&ttl=3600', cluster.url));
-  return { store, teardown: () => cluster.destroy() };
-};
-
-describeStoreContract('RedisStore (Redis Cluster, one node)', clusterFixture(1), skip);
-describeStoreContract('RedisStore (Redis Cluster, three masters)', clusterFixture(3), skip);
+describeStoreContract(
+  'RedisStore (Redis Cluster, one node)',
+  async () => {
+    const cluster = await startRedisCluster(1);
+    const store = await storeFromUrl(redisUrlWith('cluster=1&ttl=3600', cluster.url));
+    return { store, teardown: () => cluster.destroy() };
+  },
+  skip,
+);
+describeStoreContract(
+  'RedisStore (Redis Cluster, three masters)',
+  (await storeKind('redis cluster')).make,
+  skip,
+);
 
 describe('RedisStore on a three-master Redis Cluster', { skip }, () => {
   let cluster: PrivateCluster;

@@ -13,6 +13,7 @@ import {
   storeKey,
 } from 'websession';
 import * as web from 'websession/web';
+import { captureConsole } from '../helpers/console-capture.js';
 import { PrivateRedis, privateRedisSkip, redisUrlWith } from '../helpers/redis.js';
 
 const skip = privateRedisSkip;
@@ -120,8 +121,11 @@ describe('RedisStore: a write answered with an error never lands later', { skip 
     try {
       assert.equal((await app.request('/login')).statusCode, 200); // warm: measures the clock
       const before = await keysUnder(p);
-      const answer = await paused(() => app.request('/login'));
+      const { result: answer, printed } = await captureConsole(() =>
+        paused(() => app.request('/login')),
+      );
       assert.equal(answer.statusCode, 503);
+      assert.deepEqual(printed, ['[websession] [redis] create failed: Command timed out']);
       assert.deepEqual(await keysUnder(p), before, 'the 503 login left no session behind');
     } finally {
       await store.close();

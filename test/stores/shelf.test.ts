@@ -8,17 +8,12 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generateSessionId, ShelfStore, storeFromUrl, storeKey } from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
+import { storeKind } from '../helpers/stores.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'websession-shelf-'));
 const key = () => storeKey(generateSessionId());
 
-describeStoreContract('ShelfStore', async () => {
-  const dir = await tempDir();
-  return {
-    store: new ShelfStore(join(dir, 'sessions.shelf')),
-    teardown: () => rm(dir, { recursive: true, force: true }),
-  };
-});
+describeStoreContract('ShelfStore', (await storeKind('shelf')).make);
 
 describe('ShelfStore', () => {
   it('keeps everything in one file (plus the LMDB lock file), mode 0600', async () => {

@@ -3,8 +3,6 @@
 // refused with one line naming it and the known ones.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
@@ -23,17 +21,10 @@ import * as web from 'websession/web';
 import { parseStoreUrl } from '../../src/stores/url.js';
 import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
 import { REDIS_URL, serverSkip } from '../helpers/servers.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'websession-url-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs('url');
 
 /** Asserts a ConfigError whose one-line message matches. */
 const refused = (message: RegExp) => (err: unknown) => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as web from 'websession/web';
+import { captureConsole } from '../helpers/console-capture.js';
 
 describe('web.application', () => {
   class Index {
@@ -98,18 +99,12 @@ describe('web.application', () => {
   });
 
   it('turns an unexpected error into a plain 500 outside debug mode', async () => {
-    const errors: unknown[] = [];
-    const original = console.error;
-    console.error = (...a: unknown[]) => errors.push(a);
-    try {
-      const r = await app.request('/boom');
-      assert.equal(r.statusCode, 500);
-      assert.equal(r.data, 'internal server error');
-      assert.doesNotMatch(r.data, /kaboom/);
-      assert.equal(errors.length, 1);
-    } finally {
-      console.error = original;
-    }
+    const { result: r, printed } = await captureConsole(() => app.request('/boom'));
+    assert.equal(r.statusCode, 500);
+    assert.equal(r.data, 'internal server error');
+    assert.doesNotMatch(r.data, /kaboom/);
+    assert.equal(printed.length, 1);
+    assert.match(printed[0]!, /kaboom/, 'the server log has the error');
   });
 
   it('exposes ctx, headers, cookies and setcookie', async () => {
@@ -177,20 +172,17 @@ describe('web.application', () => {
 
   it('run() prints where it listens: every interface also names the local URL to open', async () => {
     const app = web.application(['/', 'Index'], () => ({ Index }));
-    const printed: string[] = [];
-    const original = console.log;
-    console.log = (line: string) => printed.push(line);
-    try {
+    const ports: number[] = [];
+    const { printed } = await captureConsole(async () => {
       for (const address of ['0.0.0.0:0', '127.0.0.1:0']) {
         const server = await app.run(address);
-        const { port } = server.address() as { port: number };
+        ports.push((server.address() as { port: number }).port);
         server.close();
-        printed.push(String(port));
       }
-    } finally {
-      console.log = original;
-    }
-    const [everywhere, port1, local, port2] = printed;
+    });
+    const [everywhere, local] = printed;
+    const [port1, port2] = ports;
+    assert.equal(printed.length, 2);
     assert.equal(
       everywhere,
       `http://0.0.0.0:${port1}/ (every interface; on this machine: http://localhost:${port1}/)`,

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import * as web from 'websession/web';
+import { captureConsole } from '../helpers/console-capture.js';
 
 const saved = web.config.debug;
 afterEach(() => {
@@ -36,8 +37,12 @@ describe('debug error page', () => {
   test('debug mode: stack, request, headers and session keys, all escaped', async () => {
     web.config.debug = true;
     const app = makeApp();
-    const r = await failingRequest(app);
+    const { result: r, printed } = await captureConsole(() => failingRequest(app));
     assert.equal(r.statusCode, 500);
+    // The server's log gets the request line and the stack (unescaped: it is not HTML).
+    assert.equal(printed.length, 1);
+    assert.match(printed[0]!, /^GET \/fail\/<img>: Error: boom <script>/);
+    assert.match(printed[0]!, /debugerror\.test\.ts:\d+/);
     assert.match(r.headers['Content-Type'] ?? '', /^text\/html/);
     // The error and its stack, escaped: no markup from the error or the request gets through.
     assert.ok(
@@ -65,22 +70,30 @@ describe('debug error page', () => {
     await b.open('/login');
     const id = b.cookies.get('webpy_session_id');
     assert.ok(id && id.length > 20);
-    const r = await b.open('/fail/x');
+    const { result: r, printed } = await captureConsole(() => b.open('/fail/x'));
     assert.equal(r.statusCode, 500);
+    assert.equal(printed.length, 1);
+    assert.ok(!printed[0]!.includes(id), 'nor in the log');
     assert.ok(!r.data.includes(id), 'the session id is masked');
   });
 
   test('not in debug mode: a plain 500, nothing of the error shown', async () => {
     web.config.debug = false;
     const app = makeApp();
-    const r = await failingRequest(app);
+    const { result: r, printed } = await captureConsole(() => failingRequest(app));
     assert.equal(r.statusCode, 500);
     assert.match(r.headers['Content-Type'] ?? '', /^text\/plain/);
     assert.equal(r.data, 'internal server error');
+    // The stack goes to the server's log only.
+    assert.equal(printed.length, 1);
+    assert.match(printed[0]!, /^Error: boom <script>alert\("<img>"\)<\/script>\n\s+at Fail\.GET/);
     // Even when set by hand, the page is never rendered outside debug mode.
     app.errorRenderer = web.debugerror;
-    const again = await failingRequest(app);
+    const { result: again, printed: printedAgain } = await captureConsole(() =>
+      failingRequest(app),
+    );
     assert.equal(again.data, 'internal server error');
+    assert.equal(printedAgain.length, 1);
   });
 
   test('HTTP answers are not errors: a 404 stays a 404 in debug mode', async () => {

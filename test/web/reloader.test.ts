@@ -6,15 +6,15 @@ import { readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as web from 'websession/web';
+import { LOGGED_IN, LOGGED_OUT } from '../../examples/frameworks/shared.js';
 import {
   edit,
   get,
-  LOGGED_IN,
   login,
   pollUntil,
   type RunningExample,
   sleep,
-  startExample,
+  startWebpyCopy,
 } from '../helpers/reload-process.js';
 
 const running: RunningExample[] = [];
@@ -26,7 +26,7 @@ async function start(
   store: 'memory' | 'disk',
   debug: boolean | 'environment' = true,
 ): Promise<RunningExample> {
-  const run = await startExample(store, debug);
+  const run = await startWebpyCopy(store, debug);
   running.push(run);
   return run;
 }
@@ -53,7 +53,7 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
       const out = await get(run.port, '/logout', cookie);
       assert.equal(out.status, 303);
       const page = await get(run.port, '/', cookie);
-      assert.ok(page.body.includes('You are not logged in.'), page.body);
+      assert.equal(page.body, LOGGED_OUT);
     });
   }
 

@@ -1,13 +1,15 @@
 // web.py's tests/test_session.py, ported case by case, run on every store that needs no server.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DiskStore, MemoryStore, type Store, StoreUnavailableError } from 'websession';
 import * as web from 'websession/web';
+import { captureConsole } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
+import { storeKinds, storesOf } from '../helpers/stores.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
 type Data = { count: number; logged_in: boolean };
 
@@ -63,25 +65,11 @@ function makeApp(store: Store, options: web.session.WebSessionOptions<Data> = {}
   return { app, session };
 }
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
+const tempDir = tempDirs('hostile');
 
-const stores: [string, () => Promise<Store>][] = [
-  ['MemoryStore', async () => new MemoryStore()],
-  [
-    'DiskStore',
-    async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'websession-web-'));
-      dirs.push(dir);
-      return new DiskStore(dir);
-    },
-  ],
-];
-
-for (const [name, make] of stores) {
-  describe(`web.session on ${name} (web.py parity)`, () => {
+for (const kind of await storeKinds('memory', 'disk')) {
+  const make = storesOf(kind);
+  describe(`web.session on ${kind.name} (web.py parity)`, () => {
     it('testSession: counts per browser', async () => {
       const { app } = makeApp(await make());
       const b = app.browser();
@@ -132,13 +120,9 @@ for (const [name, make] of stores) {
     it('a handler error still commits what was set before it (web.py try/finally)', async () => {
       const { app } = makeApp(await make());
       const b = app.browser();
-      const original = console.error;
-      console.error = () => {};
-      try {
-        assert.equal((await b.open('/fail')).statusCode, 500);
-      } finally {
-        console.error = original;
-      }
+      const { result: failed, printed } = await captureConsole(() => b.open('/fail'));
+      assert.equal(failed.statusCode, 500);
+      assert.equal(printed.length, 1, 'the error is reported to the server log');
       assert.equal((await b.open('/peek')).data, '50');
     });
 
@@ -175,15 +159,10 @@ describe('web.session', () => {
     const b = app.browser();
     assert.equal((await b.open('/count')).data, '1');
     store.fail = new StoreUnavailableError('memory', 'simulated outage');
-    const original = console.error;
-    console.error = () => {};
-    try {
-      const down = await b.open('/count');
-      assert.equal(down.statusCode, 503);
-      assert.match(down.data, /session store is unavailable/);
-    } finally {
-      console.error = original;
-    }
+    const { result: down, printed } = await captureConsole(() => b.open('/count'));
+    assert.equal(down.statusCode, 503);
+    assert.match(down.data, /session store is unavailable/);
+    assert.deepEqual(printed, ['[websession] [memory] simulated outage']);
     store.fail = undefined;
     assert.equal(
       (await b.open('/count')).data,
@@ -211,12 +190,12 @@ describe('web.session', () => {
   });
 
   it('never creates files for hostile cookies, over a real socket', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'websession-hostile-'));
-    dirs.push(dir);
+    const dir = await tempDir();
     const store = new DiskStore(join(dir, 'sessions'));
     const { app } = makeApp(store);
-    const server = await app.run('127.0.0.1:0');
+    const { result: server, printed } = await captureConsole(() => app.run('127.0.0.1:0'));
     const { port } = server.address() as { port: number };
+    assert.deepEqual(printed, [`http://127.0.0.1:${port}/`], 'run() prints where it listens');
     try {
       const hostile = [
         'webpy_session_id=../../etc/passwd',

@@ -1,16 +1,15 @@
-// Every store, as fixtures for tests that must run on each of them (test/security/*.test.ts):
-// memory, disk, sqlite, postgres, mysql, shelf, redis. Each `make()` gives a fresh, isolated store
-// (its own temp folder, file, table or key prefix) and a teardown that removes what it created.
-// Servers come from test/helpers/servers.ts: outside CI a missing one skips with a printed
-// reason, under CI=true it fails the run.
+// The store registry: every kind of store as fixtures for tests that run on each of them (the
+// store contract, test/security/*.test.ts, test/core/*). Each `make()` gives a fresh, isolated
+// store (its own temp folder, file, table or key prefix) and a teardown that closes it and
+// removes what it created. Servers come from test/helpers/servers.ts: outside CI a missing one
+// skips with its reason, under CI=true it fails the run.
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { Redis } from 'ioredis';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import {
   DBStore,
   DiskStore,
@@ -21,10 +20,32 @@ import {
   type StoredSession,
   type StoreMutator,
 } from 'websession';
-import { uniqueTable } from './db-store.js';
-import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './servers.js';
+import { privateRedisSkip } from './redis.js';
+import { startRedisCluster } from './redis-cluster.js';
+import {
+  MYSQL_URL,
+  mysqlPool,
+  POSTGRES_URL,
+  postgresPool,
+  REDIS_URL,
+  serverSkip,
+} from './servers.js';
 import { SpyStore } from './spy-store.js';
+import {
+  diskFaults,
+  mysqlFaults,
+  postgresFaults,
+  redisFaults,
+  type StoreFault,
+  shelfFaults,
+  sqliteFaults,
+} from './store-faults.js';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { tmpfsSkip } from './tmpfs.js';
+import { uniqueTable } from './unique-table.js';
+
+export type { FaultyStore, StoreFault } from './store-faults.js';
+export { uniqueTable } from './unique-table.js';
 
 /** A store made for one test or suite. */
 export interface MadeStore {
@@ -48,10 +69,30 @@ export interface HangingStore extends MadeStore {
   thaw(): void;
 }
 
+export type KindName =
+  | 'memory'
+  | 'disk'
+  | 'sqlite'
+  | 'postgres'
+  | 'mysql'
+  | 'shelf'
+  | 'redis'
+  | 'redis cluster';
+
+/** The kinds every store-wide suite runs on: all but the Redis Cluster, a private one per store. */
+const SHARED_KINDS: KindName[] = [
+  'memory',
+  'disk',
+  'sqlite',
+  'postgres',
+  'mysql',
+  'shelf',
+  'redis',
+];
+
 /** One kind of store. */
 export interface StoreKind {
-  /** `memory`, `disk`, `sqlite`, `postgres`, `mysql`, `shelf`, `redis`. */
-  name: string;
+  name: KindName;
   /** A reason to skip (its server is down, outside CI), or false. */
   skip: string | false;
   make(): Promise<MadeStore>;
@@ -61,6 +102,8 @@ export interface StoreKind {
    * call, which is a simulation.
    */
   hanging(): Promise<HangingStore>;
+  /** The ways this kind can be made unable to write while it still reads (none for memory). */
+  faults: StoreFault[];
 }
 
 const tempDir = (what: string) => mkdtemp(join(tmpdir(), `websession-${what}-`));
@@ -85,11 +128,10 @@ function gated(made: MadeStore): HangingStore {
   };
 }
 
-function proxied(
-  proxy: TcpProxy,
-  made: MadeStore,
-): Pick<HangingStore, 'how' | 'freeze' | 'thaw' | 'teardown'> {
+/** The made store reached through `proxy`: freezing the proxy hangs the store. */
+function proxied(proxy: TcpProxy, made: MadeStore): HangingStore {
   return {
+    ...made,
     how: 'tcp proxy',
     freeze: () => proxy.freeze(),
     thaw: () => proxy.thaw(),
@@ -101,17 +143,12 @@ function proxied(
   };
 }
 
-/** The URL with its port replaced (to reach a server through a proxy on loopback). */
+/** The URL with its host and port replaced by the proxy's on loopback. */
 function viaPort(url: string, port: number): string {
   const u = new URL(url);
   u.hostname = '127.0.0.1';
   u.port = String(port);
   return u.toString();
-}
-
-async function proxyTo(url: string, defaultPort: number): Promise<TcpProxy> {
-  const u = new URL(url);
-  return startTcpProxy({ host: u.hostname, port: Number(u.port || defaultPort) });
 }
 
 async function makeMemory(): Promise<MadeStore> {
@@ -176,8 +213,7 @@ async function makeSqlite(): Promise<MadeStore> {
 }
 
 async function makePostgres(url = POSTGRES_URL): Promise<MadeStore> {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  pool.on('error', () => {});
+  const pool = postgresPool(url);
   const table = uniqueTable();
   const store = new DBStore(pool, table, { createTable: true, onError: () => {} });
   return {
@@ -194,8 +230,7 @@ async function makePostgres(url = POSTGRES_URL): Promise<MadeStore> {
 }
 
 async function makeMysql(url = MYSQL_URL): Promise<MadeStore> {
-  const pool = mysql.createPool({ uri: url, connectionLimit: 4, charset: 'utf8mb4' });
-  pool.pool.on('error', () => {});
+  const pool = mysqlPool(url);
   const table = uniqueTable();
   const store = new DBStore(pool, table, { createTable: true, onError: () => {} });
   return {
@@ -253,42 +288,113 @@ async function makeRedis(url = REDIS_URL): Promise<MadeStore> {
   };
 }
 
-/** Every store kind, servers checked once (call at the top of a test file, with await). */
-export async function allStores(): Promise<StoreKind[]> {
-  const [pgSkip, mySkip, redisSkip] = await Promise.all([
-    serverSkip('postgres', POSTGRES_URL, 5432),
-    serverSkip('mysql', MYSQL_URL, 3306),
-    serverSkip('redis', REDIS_URL, 6379),
-  ]);
-  const local = (name: string, make: () => Promise<MadeStore>): StoreKind => ({
-    name,
-    skip: false,
-    make,
-    hanging: async () => gated(await make()),
-  });
-  const server = (
-    name: string,
-    skip: string | false,
-    url: string,
-    port: number,
-    make: (url?: string) => Promise<MadeStore>,
-  ): StoreKind => ({
+/** RedisStore in Cluster mode on a private three-master Redis Cluster, removed at teardown. */
+async function makeRedisCluster(): Promise<MadeStore> {
+  const cluster = await startRedisCluster(3);
+  try {
+    const store = new RedisStore(cluster.url, { cluster: true, ttlSeconds: 3600 });
+    return {
+      store,
+      async quarantined(key) {
+        const slotOwner = cluster.admins.map((admin) => admin.hget(store.quarantineKey(key), 'd'));
+        const found = (await Promise.allSettled(slotOwner)).find(
+          (r) => r.status === 'fulfilled' && r.value !== null,
+        );
+        return found?.status === 'fulfilled' ? (found.value ?? undefined) : undefined;
+      },
+      teardown: async () => {
+        await store.close();
+        await cluster.destroy();
+      },
+    };
+  } catch (err) {
+    await cluster.destroy();
+    throw err;
+  }
+}
+
+function local(
+  name: KindName,
+  make: () => Promise<MadeStore>,
+  faults: StoreFault[] = [],
+): StoreKind {
+  return { name, skip: false, make, hanging: async () => gated(await make()), faults };
+}
+
+const SERVERS = {
+  postgres: { url: POSTGRES_URL, port: 5432 },
+  mysql: { url: MYSQL_URL, port: 3306 },
+  redis: { url: REDIS_URL, port: 6379 },
+} as const;
+
+function server(
+  name: keyof typeof SERVERS,
+  skip: string | false,
+  make: (url?: string) => Promise<MadeStore>,
+  faults: StoreFault[],
+): StoreKind {
+  const { url, port } = SERVERS[name];
+  return {
     name,
     skip,
     make: () => make(),
     async hanging() {
-      const proxy = await proxyTo(url, port);
-      const made = await make(viaPort(url, proxy.port));
-      return { ...made, ...proxied(proxy, made) };
+      const u = new URL(url);
+      const proxy = await startTcpProxy({ host: u.hostname, port: Number(u.port || port) });
+      return proxied(proxy, await make(viaPort(url, proxy.port)));
     },
-  });
-  return [
+    faults,
+  };
+}
+
+/**
+ * The store kinds named (when none is: memory, disk, sqlite, postgres, mysql, shelf, redis, in
+ * that order). Only the servers of the kinds asked for are checked (call at the top of a test
+ * file, with await).
+ */
+export async function storeKinds(...names: KindName[]): Promise<StoreKind[]> {
+  const asked = names.length === 0 ? SHARED_KINDS : names;
+  const wanted = (name: KindName) => asked.includes(name);
+  const skipOf = async (name: keyof typeof SERVERS) =>
+    wanted(name) ? serverSkip(name, SERVERS[name].url, SERVERS[name].port) : 'not asked for';
+  const [pgSkip, mySkip, redisSkip, tmpfs] = await Promise.all([
+    skipOf('postgres'),
+    skipOf('mysql'),
+    skipOf('redis'),
+    wanted('disk') || wanted('sqlite') || wanted('shelf') ? tmpfsSkip() : 'not asked for',
+  ]);
+  const kinds = [
     local('memory', makeMemory),
-    local('disk', makeDisk),
-    local('sqlite', makeSqlite),
-    server('postgres', pgSkip, POSTGRES_URL, 5432, makePostgres),
-    server('mysql', mySkip, MYSQL_URL, 3306, makeMysql),
-    local('shelf', makeShelf),
-    server('redis', redisSkip, REDIS_URL, 6379, makeRedis),
+    local('disk', makeDisk, diskFaults(tmpfs)),
+    local('sqlite', makeSqlite, sqliteFaults(tmpfs)),
+    server('postgres', pgSkip, makePostgres, postgresFaults(pgSkip)),
+    server('mysql', mySkip, makeMysql, mysqlFaults(mySkip)),
+    local('shelf', makeShelf, shelfFaults(tmpfs)),
+    server('redis', redisSkip, makeRedis, redisFaults(privateRedisSkip)),
+    // A cluster's nodes cannot hang behind one proxy: its hang is the simulated one.
+    { ...local('redis cluster', makeRedisCluster), skip: privateRedisSkip },
   ];
+  return kinds.filter((kind) => wanted(kind.name));
+}
+
+/** One store kind (see {@link storeKinds}). */
+export async function storeKind(name: KindName): Promise<StoreKind> {
+  const [kind] = await storeKinds(name);
+  return kind!;
+}
+
+/**
+ * `kind.make` for tests that want only the store: every store made is torn down when the test
+ * file (or the describe it is called in) is done.
+ */
+export function storesOf(kind: StoreKind): () => Promise<Store> {
+  const made: MadeStore[] = [];
+  after(async () => {
+    for (const m of made) await m.teardown();
+  });
+  return async () => {
+    const m = await kind.make();
+    made.push(m);
+    return m.store;
+  };
 }
