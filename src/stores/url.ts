@@ -42,7 +42,7 @@ export type StoreSpec =
   | {
       kind: 'disk';
       dir: string;
-      options: { fsync: boolean; blocking?: boolean; crossProcess: boolean };
+      options: { fsync: boolean; crossProcess: boolean };
     }
   | { kind: 'shelf'; file: string; options: { noSync: boolean } }
   | { kind: 'redis'; connection: string; options: RedisStoreOptions }
@@ -262,13 +262,12 @@ export function parseStoreUrl(raw: string): StoreSpec {
         throw new ConfigError(
           `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
         );
-      const blocking = flag(raw, url, 'blocking');
+      flag(raw, url, 'blocking'); // deprecated and ignored (see DiskStoreOptions): checked only
       return {
         kind: 'disk',
         dir: named(raw, 'disk', 'folder', 'disk:./sessions'),
         options: {
           fsync: flag(raw, url, 'fsync') ?? false,
-          ...(blocking === undefined ? {} : { blocking }),
           crossProcess: lock !== 'process',
         },
       };

@@ -16,7 +16,7 @@ describeStoreContract('DiskStore', async () => {
   return { store: new DiskStore(dir), teardown: () => rm(dir, { recursive: true, force: true }) };
 });
 
-describeStoreContract('DiskStore (blocking: false, every call async)', async () => {
+describeStoreContract('DiskStore (blocking: false, deprecated and ignored)', async () => {
   const dir = await tempDir();
   return {
     store: new DiskStore(dir, { blocking: false }),
