@@ -31,7 +31,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
-import { assertKey } from './key.js';
+import { assertKey, isStoreKey } from './key.js';
 import { loadOptional } from './optional.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 import { parseRedisStoreUrl } from './url.js';
@@ -227,7 +227,6 @@ function commandOf(client: RedisClientLike): Command {
 
 const randomVersion = () => randomBytes(9).toString('base64url');
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-const STORE_KEY = /^[0-9a-f]{64}$/;
 
 /** What the store needs of the ioredis client it makes itself from a URL. */
 interface OwnedClient {
@@ -713,7 +712,7 @@ export class RedisStore implements Store {
     const members = ((await this.#run('list user', ['SMEMBERS', set])) as unknown[]).map(String);
     const owners = await Promise.all(
       members.map((m) =>
-        STORE_KEY.test(m) ? this.#run('list user', ['HGET', this.prefix + m, 'u']) : null,
+        isStoreKey(m) ? this.#run('list user', ['HGET', this.prefix + m, 'u']) : null,
       ),
     );
     const live = members.filter((_, i) => owners[i] === hash);
@@ -748,7 +747,7 @@ export class RedisStore implements Store {
         for (const full of reply[1]) {
           const key = String(full).slice(this.prefix.length);
           // SCAN may return a key twice; the set holds keys of this scan only.
-          if (STORE_KEY.test(key) && !seen.has(key)) {
+          if (isStoreKey(key) && !seen.has(key)) {
             seen.add(key);
             yield key;
           }
