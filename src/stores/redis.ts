@@ -33,9 +33,9 @@ import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.j
 import { KeyedMutex } from '../core/lock.js';
 import { assertKey, isStoreKey } from './key.js';
 import { loadOptional } from './optional.js';
+import { parseRedisStoreUrl, type RedisStoreOptions } from './redis-options.js';
 import { SCRIPTS, type Script } from './redis-scripts.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
-import { parseRedisStoreUrl } from './url.js';
 import { LastWritten } from './written.js';
 
 /**
@@ -55,33 +55,7 @@ export interface RedisSendCommandClient {
 /** A Redis client the application already has: ioredis / iovalkey (Redis or Cluster), or node-redis (single node). */
 export type RedisClientLike = RedisCallClient | RedisSendCommandClient;
 
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  /** Prefix of every key. Default `websession:`. A prefix with `{…}` would put all keys in one Cluster slot: avoid. */
-  prefix?: string;
-  /**
-   * Seconds of idleness after which Redis drops a session (its TTL, counted from the stored
-   * atime). Set it to the SessionManager's `timeout`. Default: the timeout given to
-   * `configure()`, else 86400 (the default timeout).
-   */
-  ttlSeconds?: number;
-  /** Tries of `update`'s compare-and-set before it gives up with a StoreError. Default 100. */
-  maxRetries?: number;
-  /** COUNT hint of SCAN in `keys()`. Default 1000. */
-  scanCount?: number;
-  /** Where connection loss and recovery are reported (once per outage). Default console. */
-  logger?: Logger;
-  /**
-   * Only when the store makes its client from a URL: ms a command may take before it fails
-   * (Redis stalled). Default: the SessionManager's `store_timeout` (given through `configure()`),
-   * so that one setting governs; 5000 without a manager. Set it only to give up on Redis sooner.
-   */
-  commandTimeout?: number;
-  /** Only when the store makes its client from a URL: ms to wait for a connection. Default 1000. */
-  connectTimeout?: number;
-  /** Only when the store makes its client from a URL: connect as a Redis Cluster client, seeded by the URL's host. */
-  cluster?: boolean;
-}
+export { type RedisStoreOptions, redisOptionsFromUrl } from './redis-options.js';
 
 /** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
 const DEFAULT_COMMAND_TIMEOUT = 5000;
@@ -737,12 +711,4 @@ function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new ConfigError(`RedisStore ${name} must be a positive integer`);
   return value;
-}
-
-/**
- * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`
- * (read by url.ts, as every store URL; an unknown parameter is a ConfigError).
- */
-export function redisOptionsFromUrl(raw: string): RedisStoreOptions {
-  return parseRedisStoreUrl(raw).options;
 }

@@ -14,8 +14,9 @@ import { statSync } from 'node:fs';
 import { ConfigError, StoreNotFoundError } from '../core/errors.js';
 import type { DBStore } from './db/index.js';
 import type { MemoryStoreOptions } from './memory.js';
-import type { RedisStoreOptions } from './redis.js';
+import { REDIS_URL_PARAMS, type RedisStoreOptions, redisUrlSpec } from './redis-options.js';
 import type { Store } from './store.js';
+import { flag, parseUrl, positive, refuseUnknown, shown } from './url-params.js';
 
 /** How {@link storeFromUrl} opens a store. */
 export interface StoreUrlOptions {
@@ -67,7 +68,6 @@ export const STATEMENT_TIMEOUT = 4000;
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
 // mysql2's ConnectionConfig), which are passed on as they are.
-const REDIS_PARAMS = ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'];
 /** The store's own parameters of a PostgreSQL or MySQL URL. */
 const SERVER_PARAMS = ['table', 'connectTimeout', 'statementTimeout'];
 const PG_DRIVER_PARAMS = [
@@ -127,8 +127,8 @@ export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   cookie: [],
   disk: ['fsync', 'blocking', 'lock'],
   shelf: ['nosync'],
-  redis: REDIS_PARAMS,
-  rediss: REDIS_PARAMS,
+  redis: REDIS_URL_PARAMS,
+  rediss: REDIS_URL_PARAMS,
   sqlite: ['table'],
   postgres: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
   postgresql: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
@@ -165,61 +165,6 @@ export function storeUrlPath(raw: string, scheme: string): string {
   return pathPart(raw, scheme);
 }
 
-/** A URL without its password, for messages. */
-function shown(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
-}
-
-function parse(raw: string): { url: URL; scheme: string } {
-  if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
-    throw new ConfigError(
-      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`bad store URL ${JSON.stringify(shown(raw))}`);
-  }
-  return { url, scheme: url.protocol.slice(0, -1).toLowerCase() };
-}
-
-/** Refuses a query parameter the scheme does not know: one line, naming it and the known ones. */
-function refuseUnknown(raw: string, url: URL, scheme: string): void {
-  const known = STORE_URL_PARAMS[scheme] ?? [];
-  for (const name of new Set(url.searchParams.keys())) {
-    if (known.includes(name)) continue;
-    const own = known.slice(0, OWN_PARAMS[scheme] ?? known.length);
-    const driver =
-      known.length > own.length ? ` (and the driver's: ${known.slice(own.length).join(', ')})` : '';
-    throw new ConfigError(
-      `unknown parameter "${name}" in store URL ${JSON.stringify(shown(raw))}; ${scheme}: URLs take ${own.length ? own.join(', ') : 'no parameters'}${driver}`,
-    );
-  }
-}
-
-function positive(raw: string, url: URL, name: string): number | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new ConfigError(
-      `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected a positive number`,
-    );
-  return n;
-}
-
-function flag(raw: string, url: URL, name: string): boolean | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  if (['1', 'true', 'yes', ''].includes(value)) return true;
-  if (['0', 'false', 'no'].includes(value)) return false;
-  throw new ConfigError(
-    `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected 1 or 0`,
-  );
-}
-
 function named(raw: string, scheme: string, what: string, example: string): string {
   const path = pathPart(raw, scheme);
   if (!path)
@@ -236,13 +181,13 @@ function table(url: URL): string {
  * @throws ConfigError for a malformed URL, an unknown scheme, an unknown parameter or a bad value
  */
 export function parseStoreUrl(raw: string): StoreSpec {
-  const { url, scheme } = parse(raw);
+  const { url, scheme } = parseUrl(raw);
   if (!Object.hasOwn(STORE_URL_PARAMS, scheme)) {
     throw new ConfigError(
       `unknown store URL scheme "${scheme}:" in ${JSON.stringify(shown(raw))} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
     );
   }
-  refuseUnknown(raw, url, scheme);
+  refuseUnknown(raw, url, scheme, STORE_URL_PARAMS[scheme] ?? [], OWN_PARAMS[scheme]);
   switch (scheme) {
     case 'memory': {
       const max = positive(raw, url, 'max');
@@ -280,19 +225,7 @@ export function parseStoreUrl(raw: string): StoreSpec {
       };
     case 'redis':
     case 'rediss': {
-      const options: RedisStoreOptions = {};
-      const prefix = url.searchParams.get('prefix');
-      if (prefix !== null) options.prefix = prefix;
-      const ttl = positive(raw, url, 'ttl');
-      if (ttl !== undefined) options.ttlSeconds = ttl;
-      const commandTimeout = positive(raw, url, 'commandTimeout');
-      if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
-      const connectTimeout = positive(raw, url, 'connectTimeout');
-      if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
-      if (flag(raw, url, 'cluster')) options.cluster = true;
-      const connection = new URL(url.href);
-      connection.search = '';
-      return { kind: 'redis', connection: connection.href, options };
+      return { kind: 'redis', ...redisUrlSpec(raw, url) };
     }
     case 'sqlite':
       return {
@@ -319,31 +252,13 @@ export function parseStoreUrl(raw: string): StoreSpec {
 }
 
 /**
- * The Redis part of {@link parseStoreUrl}: the connection URL (without the store's parameters)
- * and the {@link RedisStoreOptions} the parameters give.
- * @throws ConfigError for anything but a well-formed `redis://` / `rediss://` store URL
- */
-export function parseRedisStoreUrl(raw: string): {
-  connection: string;
-  options: RedisStoreOptions;
-} {
-  if (typeof raw !== 'string' || !/^rediss?:/i.test(raw))
-    throw new ConfigError(
-      `bad Redis URL ${JSON.stringify(typeof raw === 'string' ? shown(raw) : raw)}: expected redis:// or rediss://`,
-    );
-  const spec = parseStoreUrl(raw);
-  if (spec.kind !== 'redis') throw new ConfigError(`bad Redis URL ${JSON.stringify(shown(raw))}`);
-  return { connection: spec.connection, options: spec.options };
-}
-
-/**
  * Checks the connection URL given to `database({ url })`: a PostgreSQL or MySQL URL whose
  * parameters are the driver's (the store's own, `table` and `connectTimeout`, belong to store
  * URLs and to `DBStore`'s and `database`'s arguments).
  * @throws ConfigError naming an unknown parameter and the known ones
  */
 export function checkDatabaseUrl(dbn: 'postgres' | 'mysql', raw: string): void {
-  const { url } = parse(raw);
+  const { url } = parseUrl(raw);
   const known = dbn === 'mysql' ? MYSQL_DRIVER_PARAMS : PG_DRIVER_PARAMS;
   for (const name of new Set(url.searchParams.keys())) {
     if (!known.includes(name))
@@ -458,7 +373,7 @@ for (const scheme of Object.keys(STORE_URL_PARAMS))
  *   StoreNotFoundError when `create` is false and what it names is missing
  */
 export async function storeFromUrl(raw: string, options: StoreUrlOptions = {}): Promise<Store> {
-  const { url, scheme } = parse(raw);
+  const { url, scheme } = parseUrl(raw);
   const factory = factories.get(scheme);
   if (!factory) {
     throw new ConfigError(
