@@ -63,7 +63,7 @@ export type StoreSpec =
  * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
  * a write still waiting when the request is answered 503 is cancelled, never applied later.
  */
-export const STATEMENT_TIMEOUT = 4000;
+const STATEMENT_TIMEOUT = 4000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
@@ -122,7 +122,7 @@ const MYSQL_DRIVER_PARAMS = [
 ];
 
 /** The query parameters each built-in scheme takes. */
-export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
+const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   memory: ['max'],
   cookie: [],
   disk: ['fsync', 'blocking', 'lock'],
@@ -158,11 +158,6 @@ function pathPart(raw: string, scheme: string): string {
   if (rest.startsWith('///')) rest = rest.slice(2);
   else if (rest.startsWith('//')) rest = rest.slice(2);
   return decodeURIComponent(rest);
-}
-
-/** The path part of a `scheme:path` URL (for stores named by a file or folder). */
-export function storeUrlPath(raw: string, scheme: string): string {
-  return pathPart(raw, scheme);
 }
 
 function named(raw: string, scheme: string, what: string, example: string): string {
