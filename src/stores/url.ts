@@ -3,7 +3,8 @@
  * `memory:`, `cookie:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`,
  * `shelf:./sessions.shelf`, `redis://…`, and the schemes later stores register.
  *
- * Each built-in scheme's URL is read here and only here ({@link parseStoreUrl}): `storeFromUrl`,
+ * Each built-in scheme's URL is read in one place ({@link parseStoreUrl}; a Redis URL's parameters
+ * in redis-options.ts, which `new RedisStore(url)` reads it with too): `storeFromUrl`,
  * `new RedisStore(url)` (and `web.session.RedisStore(url)`), `database({ url })`, the
  * `websession` command and the example runner all go through it, so a parameter means the same
  * everywhere, and one that is not known (`?prefx=`) is refused with a ConfigError naming it and
