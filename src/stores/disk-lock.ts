@@ -6,11 +6,11 @@
  *
  * Measured on this project's ext4 disk (bench/fsops.ts): an exclusive create, close and unlink
  * take about 40 µs, where a lock folder's mkdir and rmdir (proper-lockfile's way, which also
- * stats the folder and refreshes its mtime on a timer) take about 750 µs.
+ * stats the folder and refreshes its mtime on a timer) take about 750 µs. So the calls are
+ * synchronous, as all of DiskStore's small-file calls; only waiting for a held lock is not.
  * @module
  */
 import * as fs from 'node:fs';
-import * as fsp from 'node:fs/promises';
 
 /** A lock file this old belongs to a dead holder (no live holder keeps one for long). */
 const LOCK_STALE_MS = 10_000;
@@ -30,38 +30,7 @@ function code(err: unknown): string | undefined {
 }
 
 /** An exclusive create of the lock file: true when this call created it. */
-async function create(lock: string): Promise<boolean> {
-  try {
-    await (await fsp.open(lock, 'wx', 0o600)).close();
-    return true;
-  } catch (err) {
-    if (code(err) === 'EEXIST') return false;
-    throw err;
-  }
-}
-
-/** Takes the lock if it is free (or stale): true when taken, false when a live holder has it. */
-async function tryLock(file: string): Promise<boolean> {
-  const lock = lockPath(file);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (await create(lock)) return true;
-    const stat = await fsp.stat(lock).catch((err: unknown) => {
-      if (code(err) === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (stat === undefined) continue; // released meanwhile: try again at once
-    if (Date.now() - stat.mtimeMs <= LOCK_STALE_MS) return false;
-    // A dead holder's lock: remove it, then race for a new one. (Two processes that find the
-    // same stale lock at the same moment could both take it over; that needs a crashed holder.)
-    await fsp.unlink(lock).catch((err: unknown) => {
-      if (code(err) !== 'ENOENT') throw err;
-    });
-  }
-  return false;
-}
-
-/** {@link create}, without leaving the event loop. */
-function createSync(lock: string): boolean {
+function create(lock: string): boolean {
   try {
     fs.closeSync(fs.openSync(lock, 'wx', 0o600));
     return true;
@@ -72,13 +41,13 @@ function createSync(lock: string): boolean {
 }
 
 /**
- * Takes the lock of `file` now if it is free (or stale), without leaving the event loop: true
- * when taken, false when a live holder has it (then wait with {@link lock}).
+ * Takes the lock of `file` now if it is free (or stale): true when taken, false when a live
+ * holder has it (then wait with {@link waitForLock}).
  */
-export function tryLockSync(file: string): boolean {
+export function tryLock(file: string): boolean {
   const lock = lockPath(file);
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (createSync(lock)) return true;
+    if (create(lock)) return true;
     let mtime: number;
     try {
       mtime = fs.statSync(lock).mtimeMs;
@@ -87,8 +56,10 @@ export function tryLockSync(file: string): boolean {
       throw err;
     }
     if (Date.now() - mtime <= LOCK_STALE_MS) return false;
+    // A dead holder's lock: remove it, then race for a new one. (Two processes that find the
+    // same stale lock at the same moment could both take it over; that needs a crashed holder.)
     try {
-      fs.unlinkSync(lock); // a dead holder's lock (see tryLock)
+      fs.unlinkSync(lock);
     } catch (err) {
       if (code(err) !== 'ENOENT') throw err;
     }
@@ -96,23 +67,15 @@ export function tryLockSync(file: string): boolean {
   return false;
 }
 
-/** {@link unlock}, without leaving the event loop. */
-export function unlockSync(file: string): void {
-  try {
-    fs.unlinkSync(lockPath(file));
-  } catch {
-    // gone already: it went stale and was taken over
-  }
-}
-
 /**
- * Takes the lock of `file`, waiting (with backoff, up to {@link LOCK_WAIT_MS}) while another
- * process holds it. Errors other than "held" (no space, read-only) are thrown at once.
+ * Takes the lock of `file`, trying again (with backoff, up to {@link LOCK_WAIT_MS}) while another
+ * process holds it; other requests run meanwhile. Errors other than "held" (no space, read-only)
+ * are thrown at once.
  */
-export async function lock(file: string): Promise<void> {
+export async function waitForLock(file: string): Promise<void> {
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (let wait = 1; ; wait = Math.min(wait * 2, 25)) {
-    if (await tryLock(file)) return;
+    if (tryLock(file)) return;
     if (Date.now() > deadline) {
       const err = new Error(`lock of ${file} held for more than ${LOCK_WAIT_MS} ms`);
       (err as NodeJS.ErrnoException).code = 'ELOCKED';
@@ -123,6 +86,10 @@ export async function lock(file: string): Promise<void> {
 }
 
 /** Releases the lock of `file` (a lock already gone is fine: it went stale and was taken over). */
-export async function unlock(file: string): Promise<void> {
-  await fsp.unlink(lockPath(file)).catch(() => {});
+export function unlock(file: string): void {
+  try {
+    fs.unlinkSync(lockPath(file));
+  } catch {
+    // gone already: it went stale and was taken over
+  }
 }

@@ -9,14 +9,13 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { mkdirSync } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
-import { lock, tryLockSync, unlock, unlockSync } from './disk-lock.js';
+import { tryLock, unlock, waitForLock } from './disk-lock.js';
 import { takeFileLease } from './file-lease.js';
-import { assertKey } from './key.js';
+import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
 import type {
   Awaitable,
   CleanupProgress,
@@ -33,18 +32,17 @@ export interface DiskStoreOptions {
   /**
    * fsync each file and its folder before the rename is final. Default false, as web.py: a
    * killed process never leaves a torn file either way (temp file + rename), but without fsync a
-   * power cut may lose the last writes. Set true where that matters more than write speed.
+   * power cut may lose the last writes. Set true where that matters more than write speed: the
+   * flush is a synchronous call too, so each save then holds the event loop for as long as the
+   * disk takes to flush (bench/fsops.ts: a few ms).
    */
   fsync?: boolean;
   /** File mode of session files. Default 0o600. */
   fileMode?: number;
   /**
-   * Read and write session files (and take their lock) with synchronous calls. Default true: a
-   * read takes microseconds, and a save (lock file, temp file, rename) a few hundred, where the
-   * same calls through the thread pool cost several times the CPU. The manager gathers the saves
-   * of one session made in one event-loop turn into one write (`capabilities.gatherWrites`). Set
-   * false on a network or otherwise slow file system, where one call may take long enough to
-   * stall every other request. `fsync: true` writes asynchronously either way.
+   * @deprecated Ignored. Every small-file call of the store is synchronous: a read takes
+   * microseconds and a save a few hundred, where the same calls through the thread pool cost
+   * about twice the CPU (bench/fsops.ts). Still accepted, so that code passing it keeps working.
    */
   blocking?: boolean;
   /**
@@ -58,8 +56,9 @@ export interface DiskStoreOptions {
 
 const SUFFIX = '.sess';
 const TMP = '.tmp';
-const KEY = /^[0-9a-f]{64}$/;
-const KEY_FILE = /^[0-9a-f]{64}\.sess$/;
+/** A file of the record of a store key: `<key>.sess` followed by `tail` (a regular expression). */
+const recordFile = (tail = '') => new RegExp(String.raw`^${STORE_KEY_SOURCE}\.sess${tail}$`);
+const KEY_FILE = recordFile();
 const SHARD = /^[0-9a-f]{2}$/;
 /** The store's own top-level entries: shard folders, the user index, quarantined records. */
 const STORE_ENTRY = /^(?:[0-9a-f]{2}|users|quarantine)$/;
@@ -67,9 +66,9 @@ const STORE_ENTRY = /^(?:[0-9a-f]{2}|users|quarantine)$/;
 const LEASE = '.lease';
 const LEASE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 /** A lock file of this store's records (see disk-lock.ts). */
-const LOCK_FILE = /^[0-9a-f]{64}\.sess\.lock$/;
+const LOCK_FILE = recordFile(String.raw`\.lock`);
 /** A temp file of this store (`<key>.sess.<pid>.<tag>[.<n>].tmp`): the only `.tmp` cleanup removes. */
-const TEMP_FILE = /^[0-9a-f]{64}\.sess\.\d+\.[0-9a-f]+(?:\.\d+)?\.tmp$/;
+const TEMP_FILE = recordFile(String.raw`\.\d+\.[0-9a-f]+(?:\.\d+)?\.tmp`);
 
 /** Writes made by this process, for unique temp names without a call to the random source. */
 let writes = 0;
@@ -110,6 +109,16 @@ function mtimeOf(file: string): number {
   }
 }
 
+/** Flushes a folder's entries (a rename or link just made in it) to the disk. */
+function syncFolder(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
@@ -127,7 +136,6 @@ export class DiskStore implements Store {
   /** Absolute path of the folder. */
   readonly dir: string;
   readonly #fsync: boolean;
-  readonly #blocking: boolean;
   readonly #crossProcess: boolean;
   readonly #mode: number;
   readonly #mutex = new KeyedMutex();
@@ -138,7 +146,6 @@ export class DiskStore implements Store {
       throw new ConfigError('DiskStore needs a folder path');
     this.dir = path.resolve(dir);
     this.#fsync = options.fsync ?? false;
-    this.#blocking = options.blocking ?? true;
     this.#crossProcess = options.crossProcess ?? true;
     this.capabilities = {
       lock: this.#crossProcess ? 'cross-process' : 'process',
@@ -169,7 +176,7 @@ export class DiskStore implements Store {
       return;
     }
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       // Private whatever the umask: the store created it.
       fs.chmodSync(this.dir, 0o700);
     } catch (err) {
@@ -214,49 +221,27 @@ export class DiskStore implements Store {
     return path.join(this.#shard(key), key + SUFFIX);
   }
 
-  async #ensureShard(key: string): Promise<void> {
-    const shard = this.#shard(key);
-    if (this.#shards.has(shard)) return;
-    await fsp.mkdir(shard, { recursive: true, mode: 0o700 });
-    this.#checkShard(shard);
-    this.#shards.add(shard);
-  }
-
   #fail(op: string, err: unknown): never {
     throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, {
       cause: err,
     });
   }
 
-  // With `blocking` (the default) the record methods answer at once (plain values), so a
-  // request's load and save run without a promise; failures come back as rejected promises.
+  // The record methods make synchronous calls and answer at once (plain values), so a request's
+  // load and save run without a promise; failures come back as rejected promises. bench/fsops.ts:
+  // a save (lock, read, temp file, rename, unlock) costs about half the CPU of the same calls
+  // through the thread pool, and a read a few µs against a hundred.
 
   get(key: string): Awaitable<StoredSession | undefined> {
     try {
-      const file = this.pathOf(key);
-      return this.#blocking ? this.#readSync(file) : this.#readAsync(file);
+      return this.#read(this.pathOf(key));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  async #readAsync(file: string): Promise<StoredSession | undefined> {
-    try {
-      const handle = await fsp.open(file, READ_FLAGS);
-      try {
-        const [data, stat] = await Promise.all([handle.readFile('utf8'), handle.stat()]);
-        return { data, atime: stat.mtimeMs };
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      if (isNotFound(err) || isLink(err)) return undefined;
-      this.#fail('read', err);
-    }
-  }
-
-  /** One open, fstat, read and close, without leaving the event loop. */
-  #readSync(file: string): StoredSession | undefined {
+  /** One open, fstat, read and close. */
+  #read(file: string): StoredSession | undefined {
     let fd: number;
     try {
       fd = fs.openSync(file, READ_FLAGS);
@@ -276,11 +261,7 @@ export class DiskStore implements Store {
 
   set(key: string, record: StoredSession): Awaitable<void> {
     try {
-      const file = this.pathOf(key);
-      // (The boolean answers `create`; a set always writes.)
-      if (!this.#blocking || this.#fsync)
-        return this.#writeAsync(key, file, record) as Promise<unknown> as Promise<void>;
-      this.#writeSync(key, file, record);
+      this.#write(key, this.pathOf(key), record);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -293,122 +274,32 @@ export class DiskStore implements Store {
    */
   create(key: string, record: StoredSession): Awaitable<boolean> {
     try {
-      const file = this.pathOf(key);
-      if (!this.#blocking || this.#fsync) return this.#writeAsync(key, file, record, true);
-      return this.#writeSync(key, file, record, true);
+      return this.#write(key, this.pathOf(key), record, true);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  async #writeAsync(
-    key: string,
-    file: string,
-    record: StoredSession,
-    exclusive = false,
-  ): Promise<boolean> {
+  /**
+   * Writes `record` to a temp file beside `file` (flushed with `fsync`), then renames it over
+   * `file`, or with `exclusive` links it to `file` (false when that name is taken). The user index
+   * entry is made first, so it is never missing.
+   */
+  #write(key: string, file: string, record: StoredSession, exclusive = false): boolean {
     const shard = this.#shard(key);
     const tmp = tempName(file);
     try {
-      await this.#ensureShard(key);
-      if (record.user !== undefined) await this.#mark(record.user, key);
-      if (this.#fsync) {
-        const handle = await fsp.open(tmp, 'wx', this.#mode);
-        try {
-          await handle.writeFile(record.data, 'utf8');
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-      } else {
-        await fsp.writeFile(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
+      this.#ensureShard(key);
+      if (record.user !== undefined) this.#mark(record.user, key);
+      const fd = fs.openSync(tmp, 'wx', this.#mode);
+      try {
+        fs.writeFileSync(fd, record.data, 'utf8');
+        if (this.#fsync) fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
       }
       // The file's mtime is the record's access time. A file just written has mtime "now", so
       // set it only for a record whose atime is not now (a migration, a test).
-      if (Math.abs(Date.now() - record.atime) > 1000) {
-        const when = record.atime / 1000;
-        await fsp.utimes(tmp, when, when);
-      }
-      if (exclusive) {
-        try {
-          await fsp.link(tmp, file);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-          await fsp.rm(tmp, { force: true });
-          return false;
-        }
-        await fsp.rm(tmp, { force: true });
-      } else await fsp.rename(tmp, file);
-      if (this.#fsync) {
-        const dirHandle = await fsp.open(shard, 'r');
-        try {
-          await dirHandle.sync();
-        } finally {
-          await dirHandle.close();
-        }
-      }
-    } catch (err) {
-      await fsp.rm(tmp, { force: true }).catch(() => {});
-      if (isNotFound(err)) this.#shards.delete(shard);
-      this.#fail('write', err);
-    }
-    return true;
-  }
-
-  update(key: string, mutator: StoreMutator): Awaitable<StoredSession | undefined> {
-    let file: string;
-    try {
-      file = this.pathOf(key);
-      // At once when nothing else of this process holds the record and its lock is free: an
-      // exclusive create, a read, a temp file renamed into place, an unlink.
-      if (this.#blocking && !this.#fsync && !this.#mutex.busy(key)) {
-        this.#ensureShardSync(key);
-        if (!this.#crossProcess || this.#lockNow(file)) return this.#mutate(file, key, mutator);
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return this.#update(key, mutator, this.#blocking);
-  }
-
-  /** The lock of `file` if free now; a failure to take it is a store error. */
-  #lockNow(file: string): boolean {
-    try {
-      return tryLockSync(file);
-    } catch (err) {
-      this.#fail('lock', err);
-    }
-  }
-
-  /** Read, mutate and write `file` synchronously; its lock (if any) is held and released here. */
-  #mutate(file: string, key: string, mutator: StoreMutator): StoredSession | undefined {
-    try {
-      const current = this.#readSync(file);
-      const next = mutator(current);
-      if (next === undefined) return current;
-      if (next === null) {
-        this.#unlinkSync(file);
-        return undefined;
-      }
-      this.#writeSync(key, file, next);
-      return next;
-    } finally {
-      if (this.#crossProcess) unlockSync(file);
-    }
-  }
-
-  /** `set` with synchronous calls (no fsync): temp file, mtime when needed, rename. */
-  #writeSync(key: string, file: string, record: StoredSession, exclusive = false): boolean {
-    const shard = this.#shard(key);
-    const tmp = tempName(file);
-    try {
-      this.#ensureShardSync(key);
-      if (record.user !== undefined) {
-        const dir = this.#userDir(record.user);
-        fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-        fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
-      }
-      fs.writeFileSync(tmp, record.data, { encoding: 'utf8', mode: this.#mode, flag: 'wx' });
       if (Math.abs(Date.now() - record.atime) > 1000) {
         const when = record.atime / 1000;
         fs.utimesSync(tmp, when, when);
@@ -423,6 +314,7 @@ export class DiskStore implements Store {
           fs.rmSync(tmp, { force: true });
         }
       } else fs.renameSync(tmp, file);
+      if (this.#fsync) syncFolder(shard);
     } catch (err) {
       try {
         fs.rmSync(tmp, { force: true });
@@ -435,7 +327,61 @@ export class DiskStore implements Store {
     return true;
   }
 
-  #unlinkSync(file: string): void {
+  update(key: string, mutator: StoreMutator): Awaitable<StoredSession | undefined> {
+    try {
+      const file = this.pathOf(key);
+      // At once when nothing else of this process holds the record and its lock is free.
+      if (!this.#mutex.busy(key) && this.#lockNow(key, file))
+        return this.#mutate(file, key, mutator);
+      // Else in turn, waiting for the lock without stalling other requests.
+      return this.#mutex.run(key, async () => {
+        await this.#lock(key, file);
+        return this.#mutate(file, key, mutator);
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Takes the lock of `file` if it is free now (always, without `crossProcess`). */
+  #lockNow(key: string, file: string): boolean {
+    this.#ensureShard(key); // the lock file is made in it
+    if (!this.#crossProcess) return true;
+    try {
+      return tryLock(file);
+    } catch (err) {
+      this.#fail('lock', err);
+    }
+  }
+
+  /** Takes the lock of `file`, waiting while another process holds it. */
+  async #lock(key: string, file: string): Promise<void> {
+    if (this.#lockNow(key, file)) return;
+    try {
+      await waitForLock(file);
+    } catch (err) {
+      this.#fail('lock', err);
+    }
+  }
+
+  /** Reads, mutates and writes `file`, whose lock (if any) is held, and released here. */
+  #mutate(file: string, key: string, mutator: StoreMutator): StoredSession | undefined {
+    try {
+      const current = this.#read(file);
+      const next = mutator(current);
+      if (next === undefined) return current;
+      if (next === null) {
+        this.#unlink(file);
+        return undefined;
+      }
+      this.#write(key, file, next);
+      return next;
+    } finally {
+      if (this.#crossProcess) unlock(file);
+    }
+  }
+
+  #unlink(file: string): void {
     try {
       fs.unlinkSync(file);
     } catch (err) {
@@ -443,7 +389,7 @@ export class DiskStore implements Store {
     }
   }
 
-  #ensureShardSync(key: string): void {
+  #ensureShard(key: string): void {
     const shard = this.#shard(key);
     if (this.#shards.has(shard)) return;
     try {
@@ -455,47 +401,16 @@ export class DiskStore implements Store {
     this.#shards.add(shard);
   }
 
-  /** `update` through the in-process queue, waiting for the lock (cleanup never blocks). */
-  async #update(
-    key: string,
-    mutator: StoreMutator,
-    blocking: boolean,
-  ): Promise<StoredSession | undefined> {
-    const file = this.pathOf(key);
-    return this.#mutex.run(key, async () => {
-      try {
-        await this.#ensureShard(key);
-        if (this.#crossProcess) await lock(file);
-      } catch (err) {
-        this.#fail('lock', err);
-      }
-      try {
-        const current = blocking ? this.#readSync(file) : await this.#readAsync(file);
-        const next = mutator(current);
-        if (next === undefined) return current;
-        if (next === null) {
-          await this.#unlinkAsync(file);
-          return undefined;
-        }
-        if (blocking && !this.#fsync) this.#writeSync(key, file, next);
-        else await this.#writeAsync(key, file, next);
-        return next;
-      } finally {
-        if (this.#crossProcess) await unlock(file);
-      }
-    });
-  }
-
   /** Folder of the user index entries of `user` (named by a hash: any user id is safe). */
   #userDir(user: string): string {
     return path.join(this.dir, 'users', createHash('sha256').update(user).digest('hex'));
   }
 
   /** Adds `key` to the index of `user`, before the record is written (so it is never missing). */
-  async #mark(user: string, key: string): Promise<void> {
+  #mark(user: string, key: string): void {
     const dir = this.#userDir(user);
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    await (await fsp.open(path.join(dir, key), APPEND_FLAGS, this.#mode)).close();
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
   }
 
   /**
@@ -513,7 +428,7 @@ export class DiskStore implements Store {
     }
     const keys: string[] = [];
     for (const name of names) {
-      if (!/^[0-9a-f]{64}$/.test(name)) continue;
+      if (!isStoreKey(name)) continue;
       try {
         await fsp.access(this.pathOf(name));
         keys.push(name);
@@ -532,7 +447,7 @@ export class DiskStore implements Store {
       const dir = path.join(root, user.name);
       for (const entry of this.#list(dir)) {
         if (slice.due()) await slice.yield();
-        if (KEY.test(entry.name) && !fs.existsSync(this.pathOf(entry.name)))
+        if (isStoreKey(entry.name) && !fs.existsSync(this.pathOf(entry.name)))
           fs.rmSync(path.join(dir, entry.name), { force: true });
       }
       try {
@@ -546,7 +461,6 @@ export class DiskStore implements Store {
   touch(key: string, atime: number): Awaitable<void> {
     try {
       const file = this.pathOf(key);
-      if (!this.#blocking) return this.#touchAsync(file, atime);
       try {
         fs.lutimesSync(file, atime / 1000, atime / 1000);
       } catch (err) {
@@ -557,29 +471,11 @@ export class DiskStore implements Store {
     }
   }
 
-  async #touchAsync(file: string, atime: number): Promise<void> {
-    try {
-      await fsp.lutimes(file, atime / 1000, atime / 1000);
-    } catch (err) {
-      if (!isNotFound(err)) this.#fail('touch', err);
-    }
-  }
-
   delete(key: string): Awaitable<void> {
     try {
-      const file = this.pathOf(key);
-      if (!this.#blocking) return this.#unlinkAsync(file);
-      this.#unlinkSync(file);
+      this.#unlink(this.pathOf(key));
     } catch (err) {
       return Promise.reject(err);
-    }
-  }
-
-  async #unlinkAsync(file: string): Promise<void> {
-    try {
-      await fsp.unlink(file);
-    } catch (err) {
-      if (!isNotFound(err)) this.#fail('delete', err);
     }
   }
 
@@ -642,7 +538,7 @@ export class DiskStore implements Store {
   #expire(key: string, file: string, cutoff: number): 'removed' | 'kept' | 'skipped' {
     if (mtimeOf(file) >= cutoff || this.#mutex.busy(key)) return 'kept';
     try {
-      if (this.#crossProcess && !tryLockSync(file)) return 'kept';
+      if (this.#crossProcess && !tryLock(file)) return 'kept';
     } catch {
       return 'skipped'; // a lock that cannot be taken (a read-only folder…): the next pass tries
     }
@@ -653,7 +549,7 @@ export class DiskStore implements Store {
     } catch (err) {
       return isNotFound(err) ? 'kept' : 'skipped';
     } finally {
-      if (this.#crossProcess) unlockSync(file);
+      if (this.#crossProcess) unlock(file);
     }
   }
 
@@ -671,7 +567,7 @@ export class DiskStore implements Store {
     try {
       // Real folders only: a shard that is a symbolic link is never followed.
       return (await fsp.readdir(this.dir, { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && /^[0-9a-f]{2}$/.test(e.name))
+        .filter((e) => e.isDirectory() && SHARD.test(e.name))
         .map((e) => e.name);
     } catch (err) {
       if (isNotFound(err)) return [];
@@ -681,7 +577,7 @@ export class DiskStore implements Store {
 
   async *keys(): AsyncIterable<string> {
     for (const shard of await this.#shardNames()) {
-      let entries: import('node:fs').Dirent[];
+      let entries: fs.Dirent[];
       try {
         entries = await fsp.readdir(path.join(this.dir, shard), { withFileTypes: true });
       } catch (err) {

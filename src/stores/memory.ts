@@ -4,7 +4,7 @@
  * @module
  */
 import { ConfigError, InvalidSessionIdError } from '../core/errors.js';
-import { isValidSessionId } from '../core/id.js';
+import { isStoreKey } from './key.js';
 import type {
   CleanupProgress,
   Store,
@@ -59,7 +59,7 @@ export class MemoryStore implements Store {
   // The record methods answer at once (plain values): the request cycle stays synchronous.
 
   get(key: string): StoredSession | undefined | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     const record = this.#map.get(key);
     if (!record) return undefined;
     // A read is a use: a record in the older half of the map moves to the recent end, so eviction
@@ -74,13 +74,13 @@ export class MemoryStore implements Store {
   }
 
   set(key: string, record: StoredSession): undefined | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     this.#put(key, record);
     return undefined;
   }
 
   create(key: string, record: StoredSession): boolean | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     if (this.#map.has(key)) return false;
     this.#put(key, record);
     return true;
@@ -139,7 +139,7 @@ export class MemoryStore implements Store {
   }
 
   update(key: string, mutator: StoreMutator): StoredSession | undefined | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     // Runs synchronously from read to write: nothing else in this process can interleave.
     const current = this.#map.get(key);
     let next: StoredSession | null | undefined;
@@ -158,14 +158,14 @@ export class MemoryStore implements Store {
   }
 
   touch(key: string, atime: number): undefined | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     const record = this.#map.get(key);
     if (record) this.#put(key, { data: record.data, atime, user: record.user });
     return undefined;
   }
 
   delete(key: string): undefined | Promise<never> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     this.#remove(key);
     return undefined;
   }
@@ -198,7 +198,7 @@ export class MemoryStore implements Store {
   readonly quarantined = new Map<string, StoredSession>();
 
   async quarantine(key: string): Promise<void> {
-    if (!isValidSessionId(key)) return this.#badKey();
+    if (!isStoreKey(key)) return this.#badKey();
     const record = this.#map.get(key);
     if (!record) return;
     this.#remove(key);

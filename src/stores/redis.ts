@@ -31,10 +31,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
 import { KeyedMutex } from '../core/lock.js';
-import { assertKey } from './key.js';
+import { assertKey, isStoreKey } from './key.js';
 import { loadOptional } from './optional.js';
+import { parseRedisStoreUrl, type RedisStoreOptions } from './redis-options.js';
+import { SCRIPTS, type Script } from './redis-scripts.js';
 import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
-import { parseRedisStoreUrl } from './url.js';
 import { LastWritten } from './written.js';
 
 /**
@@ -54,33 +55,7 @@ export interface RedisSendCommandClient {
 /** A Redis client the application already has: ioredis / iovalkey (Redis or Cluster), or node-redis (single node). */
 export type RedisClientLike = RedisCallClient | RedisSendCommandClient;
 
-/** Options of {@link RedisStore}. */
-export interface RedisStoreOptions {
-  /** Prefix of every key. Default `websession:`. A prefix with `{…}` would put all keys in one Cluster slot: avoid. */
-  prefix?: string;
-  /**
-   * Seconds of idleness after which Redis drops a session (its TTL, counted from the stored
-   * atime). Set it to the SessionManager's `timeout`. Default: the timeout given to
-   * `configure()`, else 86400 (the default timeout).
-   */
-  ttlSeconds?: number;
-  /** Tries of `update`'s compare-and-set before it gives up with a StoreError. Default 100. */
-  maxRetries?: number;
-  /** COUNT hint of SCAN in `keys()`. Default 1000. */
-  scanCount?: number;
-  /** Where connection loss and recovery are reported (once per outage). Default console. */
-  logger?: Logger;
-  /**
-   * Only when the store makes its client from a URL: ms a command may take before it fails
-   * (Redis stalled). Default: the SessionManager's `store_timeout` (given through `configure()`),
-   * so that one setting governs; 5000 without a manager. Set it only to give up on Redis sooner.
-   */
-  commandTimeout?: number;
-  /** Only when the store makes its client from a URL: ms to wait for a connection. Default 1000. */
-  connectTimeout?: number;
-  /** Only when the store makes its client from a URL: connect as a Redis Cluster client, seeded by the URL's host. */
-  cluster?: boolean;
-}
+export { type RedisStoreOptions, redisOptionsFromUrl } from './redis-options.js';
 
 /** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
 const DEFAULT_COMMAND_TIMEOUT = 5000;
@@ -98,85 +73,8 @@ function setCommandTimeout(client: OwnedClient, ms: number): void {
 const GET_FIELDS = ['d', 'a'];
 const UPDATE_FIELDS = ['d', 'a', 'v'];
 
-// The user index: the record keeps `u` (sha256 of its user), and the user's set
-// `<prefix>user:<sha256(user)>` holds the store keys, expiring no sooner than its newest session.
-// KEYS[2] (when given) is the set; ARGV[n]: user hash ('' = none), ARGV[n+1]: member.
-const RECORD_USER = `local function bind(n, ttl)
-  if ARGV[n] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[n]) else redis.call('HDEL', KEYS[1], 'u') end
-  if #KEYS > 1 then
-    redis.call('SADD', KEYS[2], ARGV[n + 1])
-    if redis.call('PTTL', KEYS[2]) < tonumber(ttl) then redis.call('PEXPIRE', KEYS[2], ttl) end
-  end
-end
-`;
-
-// KEYS[1] key, [KEYS[2] user set]; ARGV: data, atime, version, ttl ms (> 0), user hash, member
-const SET_SCRIPT = `${RECORD_USER}redis.call('HSET', KEYS[1], 'd', ARGV[1], 'a', ARGV[2], 'v', ARGV[3])
-bind(5, ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return 1`;
-
-// The same, only when KEYS[1] does not exist (a new session's first write); returns 0 when it does.
-const CREATE_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-${SET_SCRIPT}`;
-
-// KEYS[1] key; ARGV: atime, ttl ms (<= 0: delete). Returns the user hash ('' for none), or 0 when absent.
-const TOUCH_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if tonumber(ARGV[2]) <= 0 then redis.call('DEL', KEYS[1]) return 0 end
-redis.call('HSET', KEYS[1], 'a', ARGV[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return redis.call('HGET', KEYS[1], 'u') or ''`;
-
-// KEYS[1] key, [KEYS[2] user set]; ARGV: expected version ('' = none), op ('set' | 'del'),
-// data, atime, new version, ttl ms, user hash, member. FIELD is 'v' (the version read) or 'd'
-// (the data read, when the caller hands in the record it loaded: one round trip, no read).
-const casScript = (
-  field: 'v' | 'd',
-) => `${RECORD_USER}local v = redis.call('HGET', KEYS[1], '${field}')
-if (v or '') ~= ARGV[1] then return 0 end
-if ARGV[2] == 'del' then redis.call('DEL', KEYS[1]) return 1 end
-redis.call('HSET', KEYS[1], 'd', ARGV[3], 'a', ARGV[4], 'v', ARGV[5])
-bind(7, ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return 1`;
-
-// KEYS[1] user set; ARGV: member ('' = none, only extend), ttl ms. On its own: Cluster mode,
-// where a set and a record are in different slots, and after a touch.
-const INDEX_SCRIPT = `if ARGV[1] ~= '' then redis.call('SADD', KEYS[1], ARGV[1]) end
-if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 1`;
-
-// Before every write script: refuse when the server's clock is past the deadline, the script's
-// last argument (ms since epoch, server clock). `replicate_commands` lets a write follow TIME on
-// Redis before 5 (it is the only mode since 7).
-const DEADLINE_PRELUDE = `if redis.replicate_commands then redis.replicate_commands() end
-local now = redis.call('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[#ARGV]) then
-  return redis.error_reply('WEBSESSION_LATE the write reached Redis after its deadline and was not applied')
-end
-`;
-
-interface Script {
-  text: string;
-  sha: string;
-}
-const script = (body: string): Script => {
-  const text = DEADLINE_PRELUDE + body;
-  return { text, sha: createHash('sha1').update(text).digest('hex') };
-};
-
 /** ms between two measures of the offset between this machine's clock and the server's. */
 const CLOCK_REFRESH_MS = 60_000;
-const SCRIPTS = {
-  set: script(SET_SCRIPT),
-  create: script(CREATE_SCRIPT),
-  touch: script(TOUCH_SCRIPT),
-  cas: script(casScript('v')),
-  casData: script(casScript('d')),
-  index: script(INDEX_SCRIPT),
-};
 const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
 
 type Command = (args: (string | number)[]) => Promise<unknown>;
@@ -227,7 +125,6 @@ function commandOf(client: RedisClientLike): Command {
 
 const randomVersion = () => randomBytes(9).toString('base64url');
 const escapeGlob = (text: string) => text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
-const STORE_KEY = /^[0-9a-f]{64}$/;
 
 /** What the store needs of the ioredis client it makes itself from a URL. */
 interface OwnedClient {
@@ -713,7 +610,7 @@ export class RedisStore implements Store {
     const members = ((await this.#run('list user', ['SMEMBERS', set])) as unknown[]).map(String);
     const owners = await Promise.all(
       members.map((m) =>
-        STORE_KEY.test(m) ? this.#run('list user', ['HGET', this.prefix + m, 'u']) : null,
+        isStoreKey(m) ? this.#run('list user', ['HGET', this.prefix + m, 'u']) : null,
       ),
     );
     const live = members.filter((_, i) => owners[i] === hash);
@@ -748,7 +645,7 @@ export class RedisStore implements Store {
         for (const full of reply[1]) {
           const key = String(full).slice(this.prefix.length);
           // SCAN may return a key twice; the set holds keys of this scan only.
-          if (STORE_KEY.test(key) && !seen.has(key)) {
+          if (isStoreKey(key) && !seen.has(key)) {
             seen.add(key);
             yield key;
           }
@@ -814,12 +711,4 @@ function positiveInt(name: string, value: number): number {
   if (!Number.isInteger(value) || value < 1)
     throw new ConfigError(`RedisStore ${name} must be a positive integer`);
   return value;
-}
-
-/**
- * The {@link RedisStoreOptions} a store URL carries: `?prefix=sess:&ttl=3600&cluster=1&commandTimeout=1000&connectTimeout=1000`
- * (read by url.ts, as every store URL; an unknown parameter is a ConfigError).
- */
-export function redisOptionsFromUrl(raw: string): RedisStoreOptions {
-  return parseRedisStoreUrl(raw).options;
 }

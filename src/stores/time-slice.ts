@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 
 /** Longest run of synchronous work between two turns of the event loop, in ms. */
-export const SLICE_MS = 8;
+const SLICE_MS = 8;
 
 /** Tells when the current slice is used up; {@link TimeSlice.yield} starts the next one. */
 export class TimeSlice {

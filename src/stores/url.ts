@@ -3,7 +3,8 @@
  * `memory:`, `cookie:`, `disk:./sessions`, `sqlite:./sessions.db`, `postgres://…`, `mysql://…`,
  * `shelf:./sessions.shelf`, `redis://…`, and the schemes later stores register.
  *
- * Each built-in scheme's URL is read here and only here ({@link parseStoreUrl}): `storeFromUrl`,
+ * Each built-in scheme's URL is read in one place ({@link parseStoreUrl}; a Redis URL's parameters
+ * in redis-options.ts, which `new RedisStore(url)` reads it with too): `storeFromUrl`,
  * `new RedisStore(url)` (and `web.session.RedisStore(url)`), `database({ url })`, the
  * `websession` command and the example runner all go through it, so a parameter means the same
  * everywhere, and one that is not known (`?prefx=`) is refused with a ConfigError naming it and
@@ -14,8 +15,9 @@ import { statSync } from 'node:fs';
 import { ConfigError, StoreNotFoundError } from '../core/errors.js';
 import type { DBStore } from './db/index.js';
 import type { MemoryStoreOptions } from './memory.js';
-import type { RedisStoreOptions } from './redis.js';
+import { REDIS_URL_PARAMS, type RedisStoreOptions, redisUrlSpec } from './redis-options.js';
 import type { Store } from './store.js';
+import { flag, parseUrl, positive, refuseUnknown, shown } from './url-params.js';
 
 /** How {@link storeFromUrl} opens a store. */
 export interface StoreUrlOptions {
@@ -42,7 +44,7 @@ export type StoreSpec =
   | {
       kind: 'disk';
       dir: string;
-      options: { fsync: boolean; blocking?: boolean; crossProcess: boolean };
+      options: { fsync: boolean; crossProcess: boolean };
     }
   | { kind: 'shelf'; file: string; options: { noSync: boolean } }
   | { kind: 'redis'; connection: string; options: RedisStoreOptions }
@@ -62,12 +64,11 @@ export type StoreSpec =
  * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
  * a write still waiting when the request is answered 503 is cancelled, never applied later.
  */
-export const STATEMENT_TIMEOUT = 4000;
+const STATEMENT_TIMEOUT = 4000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
 // mysql2's ConnectionConfig), which are passed on as they are.
-const REDIS_PARAMS = ['prefix', 'ttl', 'cluster', 'commandTimeout', 'connectTimeout'];
 /** The store's own parameters of a PostgreSQL or MySQL URL. */
 const SERVER_PARAMS = ['table', 'connectTimeout', 'statementTimeout'];
 const PG_DRIVER_PARAMS = [
@@ -122,13 +123,13 @@ const MYSQL_DRIVER_PARAMS = [
 ];
 
 /** The query parameters each built-in scheme takes. */
-export const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
+const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   memory: ['max'],
   cookie: [],
   disk: ['fsync', 'blocking', 'lock'],
   shelf: ['nosync'],
-  redis: REDIS_PARAMS,
-  rediss: REDIS_PARAMS,
+  redis: REDIS_URL_PARAMS,
+  rediss: REDIS_URL_PARAMS,
   sqlite: ['table'],
   postgres: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
   postgresql: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
@@ -160,66 +161,6 @@ function pathPart(raw: string, scheme: string): string {
   return decodeURIComponent(rest);
 }
 
-/** The path part of a `scheme:path` URL (for stores named by a file or folder). */
-export function storeUrlPath(raw: string, scheme: string): string {
-  return pathPart(raw, scheme);
-}
-
-/** A URL without its password, for messages. */
-function shown(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
-}
-
-function parse(raw: string): { url: URL; scheme: string } {
-  if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
-    throw new ConfigError(
-      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
-    );
-  }
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`bad store URL ${JSON.stringify(shown(raw))}`);
-  }
-  return { url, scheme: url.protocol.slice(0, -1).toLowerCase() };
-}
-
-/** Refuses a query parameter the scheme does not know: one line, naming it and the known ones. */
-function refuseUnknown(raw: string, url: URL, scheme: string): void {
-  const known = STORE_URL_PARAMS[scheme] ?? [];
-  for (const name of new Set(url.searchParams.keys())) {
-    if (known.includes(name)) continue;
-    const own = known.slice(0, OWN_PARAMS[scheme] ?? known.length);
-    const driver =
-      known.length > own.length ? ` (and the driver's: ${known.slice(own.length).join(', ')})` : '';
-    throw new ConfigError(
-      `unknown parameter "${name}" in store URL ${JSON.stringify(shown(raw))}; ${scheme}: URLs take ${own.length ? own.join(', ') : 'no parameters'}${driver}`,
-    );
-  }
-}
-
-function positive(raw: string, url: URL, name: string): number | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
-    throw new ConfigError(
-      `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected a positive number`,
-    );
-  return n;
-}
-
-function flag(raw: string, url: URL, name: string): boolean | undefined {
-  const value = url.searchParams.get(name);
-  if (value === null) return undefined;
-  if (['1', 'true', 'yes', ''].includes(value)) return true;
-  if (['0', 'false', 'no'].includes(value)) return false;
-  throw new ConfigError(
-    `bad ${name}=${JSON.stringify(value)} in store URL ${JSON.stringify(shown(raw))}: expected 1 or 0`,
-  );
-}
-
 function named(raw: string, scheme: string, what: string, example: string): string {
   const path = pathPart(raw, scheme);
   if (!path)
@@ -236,13 +177,13 @@ function table(url: URL): string {
  * @throws ConfigError for a malformed URL, an unknown scheme, an unknown parameter or a bad value
  */
 export function parseStoreUrl(raw: string): StoreSpec {
-  const { url, scheme } = parse(raw);
+  const { url, scheme } = parseUrl(raw);
   if (!Object.hasOwn(STORE_URL_PARAMS, scheme)) {
     throw new ConfigError(
       `unknown store URL scheme "${scheme}:" in ${JSON.stringify(shown(raw))} (known: ${[...factories.keys()].map((s) => `${s}:`).join(', ')})`,
     );
   }
-  refuseUnknown(raw, url, scheme);
+  refuseUnknown(raw, url, scheme, STORE_URL_PARAMS[scheme] ?? [], OWN_PARAMS[scheme]);
   switch (scheme) {
     case 'memory': {
       const max = positive(raw, url, 'max');
@@ -262,13 +203,12 @@ export function parseStoreUrl(raw: string): StoreSpec {
         throw new ConfigError(
           `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
         );
-      const blocking = flag(raw, url, 'blocking');
+      flag(raw, url, 'blocking'); // deprecated and ignored (see DiskStoreOptions): checked only
       return {
         kind: 'disk',
         dir: named(raw, 'disk', 'folder', 'disk:./sessions'),
         options: {
           fsync: flag(raw, url, 'fsync') ?? false,
-          ...(blocking === undefined ? {} : { blocking }),
           crossProcess: lock !== 'process',
         },
       };
@@ -281,19 +221,7 @@ export function parseStoreUrl(raw: string): StoreSpec {
       };
     case 'redis':
     case 'rediss': {
-      const options: RedisStoreOptions = {};
-      const prefix = url.searchParams.get('prefix');
-      if (prefix !== null) options.prefix = prefix;
-      const ttl = positive(raw, url, 'ttl');
-      if (ttl !== undefined) options.ttlSeconds = ttl;
-      const commandTimeout = positive(raw, url, 'commandTimeout');
-      if (commandTimeout !== undefined) options.commandTimeout = commandTimeout;
-      const connectTimeout = positive(raw, url, 'connectTimeout');
-      if (connectTimeout !== undefined) options.connectTimeout = connectTimeout;
-      if (flag(raw, url, 'cluster')) options.cluster = true;
-      const connection = new URL(url.href);
-      connection.search = '';
-      return { kind: 'redis', connection: connection.href, options };
+      return { kind: 'redis', ...redisUrlSpec(raw, url) };
     }
     case 'sqlite':
       return {
@@ -320,31 +248,13 @@ export function parseStoreUrl(raw: string): StoreSpec {
 }
 
 /**
- * The Redis part of {@link parseStoreUrl}: the connection URL (without the store's parameters)
- * and the {@link RedisStoreOptions} the parameters give.
- * @throws ConfigError for anything but a well-formed `redis://` / `rediss://` store URL
- */
-export function parseRedisStoreUrl(raw: string): {
-  connection: string;
-  options: RedisStoreOptions;
-} {
-  if (typeof raw !== 'string' || !/^rediss?:/i.test(raw))
-    throw new ConfigError(
-      `bad Redis URL ${JSON.stringify(typeof raw === 'string' ? shown(raw) : raw)}: expected redis:// or rediss://`,
-    );
-  const spec = parseStoreUrl(raw);
-  if (spec.kind !== 'redis') throw new ConfigError(`bad Redis URL ${JSON.stringify(shown(raw))}`);
-  return { connection: spec.connection, options: spec.options };
-}
-
-/**
  * Checks the connection URL given to `database({ url })`: a PostgreSQL or MySQL URL whose
  * parameters are the driver's (the store's own, `table` and `connectTimeout`, belong to store
  * URLs and to `DBStore`'s and `database`'s arguments).
  * @throws ConfigError naming an unknown parameter and the known ones
  */
 export function checkDatabaseUrl(dbn: 'postgres' | 'mysql', raw: string): void {
-  const { url } = parse(raw);
+  const { url } = parseUrl(raw);
   const known = dbn === 'mysql' ? MYSQL_DRIVER_PARAMS : PG_DRIVER_PARAMS;
   for (const name of new Set(url.searchParams.keys())) {
     if (!known.includes(name))
@@ -459,7 +369,7 @@ for (const scheme of Object.keys(STORE_URL_PARAMS))
  *   StoreNotFoundError when `create` is false and what it names is missing
  */
 export async function storeFromUrl(raw: string, options: StoreUrlOptions = {}): Promise<Store> {
-  const { url, scheme } = parse(raw);
+  const { url, scheme } = parseUrl(raw);
   const factory = factories.get(scheme);
   if (!factory) {
     throw new ConfigError(

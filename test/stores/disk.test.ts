@@ -14,7 +14,7 @@ const tempDir = () => mkdtemp(join(tmpdir(), 'websession-disk-'));
 
 describeStoreContract('DiskStore', (await storeKind('disk')).make);
 
-describeStoreContract('DiskStore (blocking: false, every call async)', async () => {
+describeStoreContract('DiskStore (blocking: false, deprecated and ignored)', async () => {
   const dir = await tempDir();
   return {
     store: new DiskStore(dir, { blocking: false }),
