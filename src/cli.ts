@@ -51,6 +51,8 @@ class Progress {
   readonly #label: string;
   readonly #tty: boolean;
   #last = 0;
+  /** The latest state not drawn yet (updates come faster than they are drawn): done() draws it. */
+  #pending: [number, number | undefined, string] | undefined;
   constructor(io: Io, label: string) {
     this.#io = io;
     this.#label = label;
@@ -59,7 +61,11 @@ class Progress {
   update(done: number, total?: number, extra = ''): void {
     if (!this.#tty) return;
     const now = Date.now();
-    if (now - this.#last < 100 && done !== total) return;
+    if (now - this.#last < 100 && done !== total) {
+      this.#pending = [done, total, extra];
+      return;
+    }
+    this.#pending = undefined;
     this.#last = now;
     const width = 30;
     let bar: string;
@@ -72,7 +78,12 @@ class Progress {
     this.#io.out.write(`\r${this.#label} ${bar}${extra ? ` ${extra}` : ''}\u001b[K`);
   }
   done(): void {
-    if (this.#tty) this.#io.out.write('\n');
+    if (!this.#tty) return;
+    if (this.#pending) {
+      this.#last = 0;
+      this.update(...this.#pending);
+    }
+    this.#io.out.write('\n');
   }
 }
 

@@ -74,4 +74,9 @@ export type {
   StoreLease,
   StoreMutator,
 } from './stores/store.js';
-export { registerStoreScheme, type StoreFactory, storeFromUrl } from './stores/url.js';
+export {
+  registerStoreScheme,
+  type StoreFactory,
+  type StoreUrlOptions,
+  storeFromUrl,
+} from './stores/url.js';

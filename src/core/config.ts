@@ -129,8 +129,11 @@ export const DEFAULT_CONFIG = Object.freeze({
 
 const consoleLogger: Logger = {
   warn(message, error) {
-    if (error === undefined) console.warn(message);
-    else console.warn(message, error instanceof Error ? error.message : error);
+    const detail = error instanceof Error ? error.message : error;
+    // A StoreError's message already ends with its cause's: say it once.
+    if (error === undefined || (typeof detail === 'string' && message.includes(detail)))
+      console.warn(message);
+    else console.warn(message, detail);
   },
 };
 

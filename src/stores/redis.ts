@@ -59,6 +59,8 @@ export { type RedisStoreOptions, redisOptionsFromUrl } from './redis-options.js'
 
 /** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
 const DEFAULT_COMMAND_TIMEOUT = 5000;
+/** How much later than the manager's `store_timeout` the client gives a command up. */
+const COMMAND_TIMEOUT_MARGIN_MS = 250;
 
 /** Sets the command timeout of a client this store made, and of a Cluster client's nodes. */
 function setCommandTimeout(client: OwnedClient, ms: number): void {
@@ -239,14 +241,16 @@ export class RedisStore implements Store {
   /**
    * Takes the SessionManager's idle timeout as the TTL, unless `ttlSeconds` was given, and its
    * `store_timeout` as the command timeout, unless `commandTimeout` was given (the optional
-   * `Store.configure`, which the manager calls at construction).
+   * `Store.configure`, which the manager calls at construction). The client's timer is set a
+   * little later than the manager's, so that the request's 503 comes from `store_timeout` and
+   * names it; the client then gives the command up.
    */
   configure(options: { timeout: number; store_timeout?: number }): void {
     if (!this.#ttlExplicit && Number.isFinite(options.timeout) && options.timeout > 0)
       this.#ttlMs = Math.round(options.timeout * 1000);
     const storeTimeout = options.store_timeout;
     if (!this.#commandTimeoutFixed && storeTimeout !== undefined && storeTimeout > 0) {
-      this.#commandTimeout = Math.round(storeTimeout);
+      this.#commandTimeout = Math.round(storeTimeout) + COMMAND_TIMEOUT_MARGIN_MS;
       this.#clock = undefined; // the write deadlines' grace depends on it
       if (this.#owned) setCommandTimeout(this.#owned, this.#commandTimeout);
     }
