@@ -460,28 +460,18 @@ export async function main(
     return parsed.values.help ? EXIT.ok : EXIT.usage;
   }
   try {
-    switch (command) {
-      case 'stats':
-        await stats(parsed.values, io);
-        break;
-      case 'list':
-        await list(parsed.values, io);
-        break;
-      case 'show':
-        await show(parsed.values, rest, io);
-        break;
-      case 'kill':
-        await kill(parsed.values, rest, io);
-        break;
-      case 'cleanup':
-        await cleanup(parsed.values, io);
-        break;
-      case 'migrate':
-        await migrate(parsed.values, io);
-        break;
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-    }
+    const v = parsed.values;
+    const commands: Record<string, () => Promise<void>> = {
+      stats: () => stats(v, io),
+      list: () => list(v, io),
+      show: () => show(v, rest, io),
+      kill: () => kill(v, rest, io),
+      cleanup: () => cleanup(v, io),
+      migrate: () => migrate(v, io),
+    };
+    const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (!run) throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    await run();
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) {

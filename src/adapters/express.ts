@@ -24,9 +24,7 @@ import { sendAnswer } from './hold.js';
 import { type Attached, attachSession } from './node.js';
 import type { AppData } from './types.js';
 
-export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
-export type { AppSessionData } from './types.js';
-export type { Session };
+export * from './public-types.js';
 
 declare global {
   namespace Express {

@@ -28,9 +28,7 @@ import {
 } from './common.js';
 import type { AppData } from './types.js';
 
-export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
-export type { AppSessionData } from './types.js';
-export type { Session };
+export * from './public-types.js';
 
 /**
  * Hono's `Env` with the session variable: `new Hono<SessionEnv<Data>>()` types `c.var.session` and

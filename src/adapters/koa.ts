@@ -27,9 +27,7 @@ import {
 import { isEncrypted } from './node.js';
 import type { AppData } from './types.js';
 
-export { type SessionOptions, STORE_UNAVAILABLE_BODY } from './common.js';
-export type { AppSessionData } from './types.js';
-export type { Session };
+export * from './public-types.js';
 
 declare module 'koa' {
   interface DefaultContext {
