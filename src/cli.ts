@@ -11,7 +11,7 @@ import { decodePayload, type SessionPayload } from './core/codec.js';
 import { verifyCookieValue } from './core/cookie.js';
 import { ConfigError, UnsupportedError } from './core/errors.js';
 import { isValidSessionId, storeKey } from './core/id.js';
-import type { Store, StoredSession } from './stores/store.js';
+import type { Store, StoredSession } from './core/store.js';
 import { storeFromUrl } from './stores/url.js';
 
 /** Exit codes of the command. */

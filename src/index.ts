@@ -37,6 +37,15 @@ export {
 } from './core/manager.js';
 export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
+export type {
+  CleanupProgress,
+  LockScope,
+  Store,
+  StoreCapabilities,
+  StoredSession,
+  StoreLease,
+  StoreMutator,
+} from './core/store.js';
 export {
   CookieStore,
   type CookieStoreOptions,
@@ -65,15 +74,6 @@ export {
   redisOptionsFromUrl,
 } from './stores/redis.js';
 export { ShelfStore, type ShelfStoreOptions } from './stores/shelf.js';
-export type {
-  CleanupProgress,
-  LockScope,
-  Store,
-  StoreCapabilities,
-  StoredSession,
-  StoreLease,
-  StoreMutator,
-} from './stores/store.js';
 export {
   registerStoreScheme,
   type StoreFactory,

@@ -13,7 +13,7 @@ import { type ErrorAnswer, errorAnswer } from '../core/error-answer.js';
 import { type RequestInfo, SessionManager } from '../core/manager.js';
 import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
 import type { Session } from '../core/session.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../core/store.js';
 
 export { type ErrorAnswer, errorAnswer, STORE_UNAVAILABLE_BODY } from '../core/error-answer.js';
 export type { HeaderBag };

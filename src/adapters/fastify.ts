@@ -17,7 +17,7 @@ import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { SessionManager } from '../core/manager.js';
 import type { Session } from '../core/session.js';
-import type { Store } from '../stores/store.js';
+import type { Store } from '../core/store.js';
 import {
   type ErrorAnswer,
   errorAnswer,

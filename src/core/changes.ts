@@ -3,7 +3,7 @@
  * stored record in arrival order (the mutator of one group-committed store write).
  * @module
  */
-import type { StoredSession, StoreMutator } from '../stores/store.js';
+
 import {
   decodePayload,
   encodePayload,
@@ -13,6 +13,7 @@ import {
 } from './codec.js';
 import { SessionTooLargeError } from './errors.js';
 import type { SessionState } from './session.js';
+import type { StoredSession, StoreMutator } from './store.js';
 
 function hasKeys(o: object): boolean {
   for (const _ in o) return true;

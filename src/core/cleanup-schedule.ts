@@ -6,9 +6,9 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import type { Store, StoreLease } from '../stores/store.js';
 import type { Logger } from './config.js';
 import type { SessionEvents } from './events.js';
+import type { Store, StoreLease } from './store.js';
 
 /** How long a cleanup lease lasts unless renewed: a holder that died frees it after this. */
 export const CLEANUP_LEASE_MS = 60_000;

@@ -5,9 +5,10 @@
  * lock as any write. Each caller gets the outcome of its own change, or the write's error.
  * @module
  */
-import type { StoredSession, StoreMutator } from '../stores/store.js';
+
 import { type Awaitable, isPromise } from './awaitable.js';
 import { batchMutator, type Change, type Outcome } from './changes.js';
+import type { StoredSession, StoreMutator } from './store.js';
 
 /** One store write: `store.update(key, mutator, expected)` through the manager's store calls. */
 export type BatchWrite = (

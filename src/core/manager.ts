@@ -11,7 +11,6 @@
 
 import { performance } from 'node:perf_hooks';
 import { type CookieStore, MAX_COOKIE_BYTES } from '../stores/cookie.js';
-import type { Store, StoredSession } from '../stores/store.js';
 import { type Awaitable, isPromise, then } from './awaitable.js';
 import { checkSize, payloadText, requestChanges } from './changes.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
@@ -53,6 +52,7 @@ import {
   sessionState,
 } from './session.js';
 import { loadedState, newState } from './state.js';
+import type { Store, StoredSession } from './store.js';
 import { StoreCalls } from './store-calls.js';
 import {
   listUserSessions,

@@ -3,10 +3,11 @@
  * store's user index. Used by SessionManager and the `websession` command.
  * @module
  */
-import type { Store } from '../stores/store.js';
+
 import { decodePayload, type SessionPayload } from './codec.js';
 import { UnsupportedError } from './errors.js';
 import { isValidSessionId } from './id.js';
+import type { Store } from './store.js';
 
 /** One of a user's live sessions. */
 export interface UserSessionInfo {

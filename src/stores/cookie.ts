@@ -16,7 +16,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { ConfigError } from '../core/errors.js';
-import type { CleanupProgress, Store, StoreCapabilities, StoredSession } from './store.js';
+import type { CleanupProgress, Store, StoreCapabilities, StoredSession } from '../core/store.js';
 
 /** Most bytes of one cookie, name and value together (what every browser keeps). */
 export const MAX_COOKIE_BYTES = 4096;

@@ -12,10 +12,6 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import { ConfigError, StoreError } from '../core/errors.js';
-import { KeyedMutex } from '../core/lock.js';
-import { tryLock, unlock, waitForLock } from './disk-lock.js';
-import { takeFileLease } from './file-lease.js';
-import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
 import type {
   Awaitable,
   CleanupProgress,
@@ -24,7 +20,11 @@ import type {
   StoredSession,
   StoreLease,
   StoreMutator,
-} from './store.js';
+} from '../core/store.js';
+import { tryLock, unlock, waitForLock } from './disk-lock.js';
+import { takeFileLease } from './file-lease.js';
+import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { TimeSlice } from './time-slice.js';
 
 /** Options of {@link DiskStore}. */

@@ -4,14 +4,14 @@
  * @module
  */
 import { ConfigError, InvalidSessionIdError } from '../core/errors.js';
-import { isStoreKey } from './key.js';
 import type {
   CleanupProgress,
   Store,
   StoreCapabilities,
   StoredSession,
   StoreMutator,
-} from './store.js';
+} from '../core/store.js';
+import { isStoreKey } from './key.js';
 
 /** A record as the map holds it: `seq` is the clock of its last move to the recent end. */
 type Held = StoredSession & { seq: number };

@@ -30,12 +30,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
-import { KeyedMutex } from '../core/lock.js';
+import type { Store, StoreCapabilities, StoredSession, StoreMutator } from '../core/store.js';
 import { assertKey, isStoreKey } from './key.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { loadOptional } from './optional.js';
 import { parseRedisStoreUrl, type RedisStoreOptions } from './redis-options.js';
 import { SCRIPTS, type Script } from './redis-scripts.js';
-import type { Store, StoreCapabilities, StoredSession, StoreMutator } from './store.js';
 import { LastWritten } from './written.js';
 
 /**

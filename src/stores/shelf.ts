@@ -20,10 +20,16 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
-import { KeyedMutex } from '../core/lock.js';
+import type {
+  Store,
+  StoreCapabilities,
+  StoredSession,
+  StoreLease,
+  StoreMutator,
+} from '../core/store.js';
 import { assertKey } from './key.js';
+import { KeyedMutex } from './keyed-mutex.js';
 import { loadOptional } from './optional.js';
-import type { Store, StoreCapabilities, StoredSession, StoreLease, StoreMutator } from './store.js';
 
 /** Options of {@link ShelfStore}. */
 export interface ShelfStoreOptions {

@@ -13,10 +13,10 @@
  */
 import { statSync } from 'node:fs';
 import { ConfigError, StoreNotFoundError } from '../core/errors.js';
+import type { Store } from '../core/store.js';
 import type { DBStore } from './db/index.js';
 import type { MemoryStoreOptions } from './memory.js';
 import { REDIS_URL_PARAMS, type RedisStoreOptions, redisUrlSpec } from './redis-options.js';
-import type { Store } from './store.js';
 import { flag, parseUrl, positive, refuseUnknown, shown } from './url-params.js';
 
 /** How {@link storeFromUrl} opens a store. */

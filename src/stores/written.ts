@@ -10,7 +10,7 @@
  * re-read it tried to save. Bounded in count and in record size.
  * @module
  */
-import type { StoredSession } from './store.js';
+import type { StoredSession } from '../core/store.js';
 
 export class LastWritten {
   readonly #map = new Map<string, StoredSession>();

@@ -4,7 +4,7 @@
  * ShelfStore and RedisStore keep their data outside the process anyway.
  * @module
  */
-import type { Store, StoredSession } from '../stores/store.js';
+import type { Store, StoredSession } from '../core/store.js';
 import { ignoreFolder } from './reloader-watcher.js';
 
 /** The records of each handed-over store, by the store's registration name. */

@@ -1,7 +1,7 @@
 /** The members of `web.session`. */
 
 export { SessionExpiredError as SessionExpired } from '../core/errors.js';
-export type { Store } from '../stores/store.js';
+export type { Store } from '../core/store.js';
 export {
   CookieStore,
   DBStore,

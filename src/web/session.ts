@@ -9,6 +9,7 @@ import type { Initializer, SessionConfig } from '../core/config.js';
 import { SessionStateError } from '../core/errors.js';
 import { SessionManager } from '../core/manager.js';
 import type { Session as RequestSession, SessionApi } from '../core/session.js';
+import type { Store } from '../core/store.js';
 import { CookieStore as CookieStoreClass, type CookieStoreOptions } from '../stores/cookie.js';
 import {
   type DatabaseHandle,
@@ -23,7 +24,6 @@ import {
   type RedisStoreOptions,
 } from '../stores/redis.js';
 import { ShelfStore as ShelfStoreClass, type ShelfStoreOptions } from '../stores/shelf.js';
-import type { Store } from '../stores/store.js';
 import type { Application } from './application.js';
 import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';

@@ -3,7 +3,7 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
-import type { StoredSession, StoreLease } from '../store.js';
+import type { StoredSession, StoreLease } from '../../core/store.js';
 import type { Row, Source } from './sql.js';
 
 /** The engines DBStore speaks to. */

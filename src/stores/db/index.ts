@@ -6,9 +6,9 @@
  * @module
  */
 import * as errors from '../../core/errors.js';
-import { KeyedMutex } from '../../core/lock.js';
+import type * as S from '../../core/store.js';
 import { assertKey } from '../key.js';
-import type * as S from '../store.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';

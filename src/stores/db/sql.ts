@@ -3,7 +3,7 @@
  * in turns, and never reopened); and a lease held by a lock tied to one kept connection.
  * @module
  */
-import type { StoreLease } from '../store.js';
+import type { StoreLease } from '../../core/store.js';
 
 /** A row as the drivers return it. */
 export type Row = Record<string, unknown>;

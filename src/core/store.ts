@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Awaitable } from '../core/awaitable.js';
+import type { Awaitable } from './awaitable.js';
 
 export type { Awaitable };
 
