@@ -1,6 +1,6 @@
 /**
  * A store-wide lease kept in a file (DiskStore's cleanup lease): taken by an exclusive create of
- * the file, which holds the holder's token and ttl; renewed by setting its mtime; taken over when
+ * the file (a hard link of a whole temp file), which holds the holder's token and ttl; renewed by setting its mtime; taken over when
  * its mtime is older than that ttl (its holder died or hung). Every process sharing the folder
  * sees the same file, so one of them holds the lease at a time.
  * @module
@@ -34,11 +34,17 @@ function holder(file: string): { token: string; ttlMs: number } | undefined {
 export function takeFileLease(file: string, ttlMs: number): StoreLease | undefined {
   const token = randomBytes(12).toString('hex');
   for (let attempt = 0; attempt < 2; attempt++) {
+    // Written whole under a temp name, then linked to the lease's name: the link is the exclusive
+    // create, and nobody ever reads a lease file whose token is not written yet.
+    const tmp = `${file}.${token}.tmp`;
+    fs.writeFileSync(tmp, `${token} ${ttlMs}`, { flag: 'wx', mode: 0o600 });
     try {
-      fs.writeFileSync(file, `${token} ${ttlMs}`, { flag: 'wx', mode: 0o600 });
+      fs.linkSync(tmp, file);
       return fileLease(file, token);
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
+    } finally {
+      fs.rmSync(tmp, { force: true });
     }
     // Lapsed when not renewed within the holder's own ttl (written beside its token).
     const current = holder(file);
