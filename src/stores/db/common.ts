@@ -12,33 +12,45 @@ export type Dbn = 'sqlite' | 'postgres' | 'mysql';
 export type Query = [string, unknown[]];
 
 /** What differs between the engines, on one table; DBStore runs the rest. */
-export interface Dialect {
+export interface Dialect extends ReturnType<typeof onConflict> {
   readonly dbn: Dbn;
   readonly source: Source;
-  /** The quoted table name, and the select list of a record (`data`, `atime`). */
-  readonly t: string;
+  /** The select list of a record (`data`, `atime`). */
   readonly cols: string;
-  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
-  readonly keep: string;
-  upsert(columns: string[]): string;
-  /** Compares `data` with a parameter byte for byte. */
-  readonly sameData: string;
   /** Locks the row a transaction reads. */
   readonly forUpdate: string;
-  time(ms: number): string;
-  /** Deletes at most `limit` rows idle since `cutoff`. */
-  expire(cutoff: number, limit: number): Query;
   /** Column names of the table as `name` (no rows when it does not exist). */
   readonly columns: Query;
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
-  isAlreadyThere(err: unknown): boolean;
-  isDuplicate(err: unknown): boolean;
+  /** The server's error kinds (SQLite's statements raise none of these). */
+  isAlreadyThere?(err: unknown): boolean;
+  isDuplicate?(err: unknown): boolean;
   /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
-  isRetryable(err: unknown): boolean;
+  isRetryable?(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
 }
+
+/**
+ * The statements SQLite and PostgreSQL write alike on table `t` (quoted), with `time` their
+ * `atime` text; MySQL has its own of each.
+ */
+export const onConflict = (t: string, time: (ms: number) => string) => ({
+  t,
+  time,
+  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
+  keep: 'ON CONFLICT (session_id) DO NOTHING',
+  upsert: (cols: string[]) =>
+    `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
+  /** Compares `data` with a parameter byte for byte. */
+  sameData: 'data = ?',
+  /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
+  expire: (cutoff: number, limit: number): Query => [
+    `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
+    [time(cutoff), time(cutoff)],
+  ],
+});
 
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { type Dialect, hasMethods, type Query, utcText } from './common.js';
+import { type Dialect, hasMethods, onConflict, type Query, utcText } from './common.js';
 import type { Row, Source } from './sql.js';
 
 interface SqliteStatement {
@@ -40,28 +40,17 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
   const source: Source = {
     query: async (sql, values = []) => run([sql, values]),
     exclusive: (fn) => fn(source), // unused: `transaction` runs update
-    keep: async () => ({ conn: source, release() {} }),
+    keep: async () => ({ conn: source, release() {} }), // unused: a lease is a row
     close: async () => void (owned && db.open && db.close()),
   };
-  const t = `"${table}"`;
   const lease = `"${table}_lease"`;
   return {
+    // `data = ?` compares TEXT byte for byte under SQLite's default BINARY collation.
+    ...onConflict(`"${table}"`, utcText),
     dbn: 'sqlite',
     source,
-    t,
     cols: 'data, atime',
-    keep: 'ON CONFLICT (session_id) DO NOTHING',
-    upsert: (cols) =>
-      `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
-    // TEXT compares byte for byte under SQLite's default BINARY collation.
-    sameData: 'data = ?',
     forUpdate: '',
-    time: utcText,
-    // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
-    expire: (cutoff, limit) => [
-      `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-      [utcText(cutoff), utcText(cutoff)],
-    ],
     columns: ['SELECT name FROM pragma_table_info(?)', [table]],
     /**
      * A row of `<table>_lease` naming its owner until it expires, which reaches every process
@@ -83,9 +72,6 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
       };
     },
     transaction: (fn) => db.transaction(() => fn(run)).immediate(),
-    isAlreadyThere: () => false,
-    isDuplicate: () => false,
-    isRetryable: () => false,
     isUnavailable: (err) =>
       UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code)) ||
       (err instanceof TypeError && /database connection is not open/i.test(err.message)),
