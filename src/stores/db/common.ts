@@ -1,7 +1,4 @@
-/**
- * What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text.
- * @module
- */
+/** What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text. */
 import { ConfigError } from '../../core/errors.js';
 import type { StoredSession, StoreLease } from '../store.js';
 import type { Row, Source } from './sql.js';
@@ -24,7 +21,6 @@ export interface Dialect extends ReturnType<typeof onConflict> {
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
-  /** The server's error kinds (SQLite's statements raise none of these). */
   isAlreadyThere?(err: unknown): boolean;
   isDuplicate?(err: unknown): boolean;
   /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
@@ -32,10 +28,7 @@ export interface Dialect extends ReturnType<typeof onConflict> {
   isUnavailable(err: unknown): boolean;
 }
 
-/**
- * The statements SQLite and PostgreSQL write alike on table `t` (quoted), with `time` their
- * `atime` text; MySQL has its own of each.
- */
+/** The statements SQLite and PostgreSQL write alike on table `t` (quoted); MySQL has its own. */
 export const onConflict = (t: string, time: (ms: number) => string) => ({
   t,
   time,
@@ -52,6 +45,10 @@ export const onConflict = (t: string, time: (ms: number) => string) => ({
   ],
 });
 
+/** Where connection errors go by default. */
+export const warnOf = (dbn: Dbn) => (err: Error) =>
+  console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
+
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>
   !!db && names.every((name) => typeof (db as Record<string, unknown>)[name] === 'function');
@@ -64,7 +61,6 @@ export function checkTableName(name: unknown): string {
   );
 }
 
-/** Name of the optional user index column. */
 export const USER_COLUMN = 'user_id';
 
 /** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
@@ -94,10 +90,9 @@ export function utcText(ms: number): string {
 export function recordOf(row: Row | undefined): StoredSession | undefined {
   if (!row) return undefined;
   let ms = row.atime instanceof Date ? row.atime.getTime() : row.atime;
-  if (typeof ms === 'string') {
-    const text = ms.trim().replace(' ', 'T');
+  const text = typeof ms === 'string' ? ms.trim().replace(' ', 'T') : undefined;
+  if (text)
     ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
-  }
   // An unreadable atime reads as 0: expired.
   return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
 }
@@ -117,7 +112,6 @@ const NET_CODES =
 /** Socket-level failures of any client/server driver (or all of a dual-stack attempt's). */
 export function isNetworkError(err: unknown): boolean {
   const e = err as { code?: unknown; errors?: unknown } | null;
-  return (
-    NET_CODES.test(String(e?.code)) || (Array.isArray(e?.errors) && e.errors.some(isNetworkError))
-  );
+  const nested = Array.isArray(e?.errors) && e.errors.some(isNetworkError);
+  return nested || NET_CODES.test(String(e?.code));
 }

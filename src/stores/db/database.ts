@@ -6,7 +6,7 @@
 import { ConfigError } from '../../core/errors.js';
 import { loadOptional } from '../optional.js';
 import { checkDatabaseUrl } from '../url.js';
-import type { Dbn } from './common.js';
+import { type Dbn, warnOf } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
 export interface DatabaseParams {
@@ -27,10 +27,8 @@ export interface DatabaseParams {
   /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
   onError?: (err: Error) => void;
   /**
-   * ms a statement may wait or run on the server before it is given up (PostgreSQL's
-   * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
-   * Keep it below the SessionManager's `store_timeout`, so that a write answered 503 is cancelled
-   * instead of landing later. Default none; store URLs set 4000.
+   * ms a statement may wait (MySQL: for a lock, in whole seconds) or run on the server; below
+   * `store_timeout`, a write answered 503 is cancelled instead of landing later. URLs set 4000.
    */
   statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
@@ -48,10 +46,7 @@ export function dbnOf(name: unknown): Dbn {
 
 const CONNECT_MS = 5000;
 
-/**
- * A database as web.py's `web.database` gives one: for DBStore, and for the application's own
- * queries through {@link Database.handle}.
- */
+/** A database as web.py's `web.database` gives one, for DBStore and the application. */
 export class Database {
   /** The engine. */
   readonly dbn: Dbn;
@@ -84,10 +79,7 @@ export class Database {
     return `${host}:${p.port ?? (url?.port || (this.dbn === 'postgres' ? 5432 : 3306))}`;
   }
 
-  /**
-   * The driver's handle, opened on first call: a better-sqlite3 `Database`, a `pg` Pool or a
-   * `mysql2/promise` Pool.
-   */
+  /** The driver's handle, opened on first call: better-sqlite3's, or a pg or mysql2 Pool. */
   handle(): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ConfigError(`this ${this.dbn} database is closed`));
     this.#opening ??= this.#open().catch((err: unknown) => {
@@ -106,9 +98,7 @@ export class Database {
       this.#close = async () => void db.close();
       return db;
     }
-    const onError =
-      p.onError ??
-      ((e: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${e.message}`));
+    const onError = p.onError ?? warnOf(this.dbn);
     // Unset fields stay undefined: the drivers then take the URL's, or their defaults.
     const { host, user, db: database, max = 10, statementTimeout: timeout } = p;
     const port = p.port === undefined ? undefined : Number(p.port);
@@ -153,8 +143,7 @@ export class Database {
 }
 
 /**
- * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application), opened
- * on first use with its driver, an optional package (`better-sqlite3`, `pg`, `mysql2`).
+ * web.py's `web.database(dbn=…, db=…)`, opened on first use with its driver (an optional package).
  * @example
  * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
  */

@@ -18,16 +18,18 @@ import { isSqliteDatabase, type SqliteDatabase, sqlite } from './sqlite.js';
 
 export type { Dbn } from './common.js';
 export { Database, type DatabaseParams, database } from './database.js';
-export type { MyCallbackHandle, MyConnection, MyPool } from './mysql.js';
-export type { PgClient, PgPool } from './postgres.js';
-export type { SqliteDatabase } from './sqlite.js';
 
 /**
  * What {@link database} returns, a `postgres://` or `mysql://` URL (the store owns a pool), or a
  * driver's pool or connection (a connection once lost fails as unavailable, 503).
  */
-export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
-type Mysql = my.MyPool | my.MyConnection | my.MyCallbackHandle;
+export type DatabaseHandle =
+  | Database
+  | string
+  | SqliteDatabase
+  | pg.PgPool
+  | pg.PgClient
+  | my.Mysql;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -59,12 +61,9 @@ class RowVanished extends Error {}
 
 function engineOf(db: unknown): Dbn {
   if (db instanceof Database) return db.dbn;
-  const kind = isSqliteDatabase(db)
-    ? 'sqlite'
-    : my.isMysql(db)
-      ? 'mysql'
-      : pg.isPg(db) && 'postgres';
-  if (kind) return kind;
+  if (isSqliteDatabase(db)) return 'sqlite';
+  if (my.isMysql(db)) return 'mysql';
+  if (pg.isPg(db)) return 'postgres';
   throw new errors.ConfigError(HANDLE_HELP);
 }
 
@@ -132,13 +131,11 @@ export class DBStore implements S.Store {
     const { db, table, kind } = this;
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
-    const warn =
-      this.#options.onError ??
-      ((err: Error) => console.warn(`[websession] [${kind}] connection error: ${err.message}`));
+    const warn = this.#options.onError ?? common.warnOf(kind);
     if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
     if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
     else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
-    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
+    else this.#made = my.mysql(handle as my.Mysql, table, owned, warn);
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
   }
@@ -213,10 +210,6 @@ export class DBStore implements S.Store {
   #select = (d: Dialect, key: string, lock = ''): Query => [
     `SELECT ${d.cols} FROM ${d.t} WHERE session_id = ?${lock}`,
     [key],
-  ];
-  #rewriteAtime = (d: Dialect, key: string, atime: number): Query => [
-    `UPDATE ${d.t} SET atime = ? WHERE session_id = ?`,
-    [d.time(atime), key],
   ];
   #delete = (d: Dialect, key: string): Query => [`DELETE FROM ${d.t} WHERE session_id = ?`, [key]];
   #upsert = (d: Dialect, key: string, r: S.StoredSession) => this.#insert(d, key, r, d.upsert);
@@ -322,8 +315,9 @@ export class DBStore implements S.Store {
   }
 
   touch(key: string, atime: number): Promise<void> {
+    const sql = 'SET atime = ? WHERE session_id = ?';
     return this.#run('touch', key, async (d) => {
-      await d.source.query(...this.#rewriteAtime(d, key, atime));
+      await d.source.query(`UPDATE ${d.t} ${sql}`, [d.time(atime), key]);
     });
   }
 

@@ -1,8 +1,6 @@
 /**
- * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection (a callback-API one
- * through its `.promise()`). `atime` holds UTC text, written and read as text: no connection time
- * zone shifts it. Statements go through `execute` (prepared once per connection).
- * @module
+ * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection. `atime` holds UTC,
+ * written and read as text: no connection time zone shifts it.
  */
 import { createHash } from 'node:crypto';
 import { type Dialect, hasMethods, isNetworkError, utcText } from './common.js';
@@ -30,6 +28,8 @@ export interface MyCallbackHandle {
   execute: unknown;
   escapeId: unknown;
 }
+/** What DBStore takes of mysql2. */
+export type Mysql = MyPool | MyConnection | MyCallbackHandle;
 
 const isCallbackApi = (db: unknown): db is MyCallbackHandle =>
   hasMethods(db, 'promise', 'escapeId');
@@ -57,7 +57,7 @@ function conn(c: MyQueryable): Conn {
 
 /** MySQL or MariaDB on one table of a mysql2 pool or connection (closed with the store when `owned`). */
 export function mysql(
-  given: MyPool | MyConnection | MyCallbackHandle,
+  given: Mysql,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,

@@ -1,8 +1,6 @@
 /**
- * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. `atime` holds UTC (written as an
- * ISO string with `Z`, read with `EXTRACT(EPOCH …)`), right for `TIMESTAMP` and `TIMESTAMPTZ`
- * columns whatever the connection's TimeZone. Statements are named: prepared once a connection.
- * @module
+ * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. `atime` is written as ISO text with
+ * `Z` and read as epoch ms: UTC in `TIMESTAMP` and `TIMESTAMPTZ` columns whatever the TimeZone.
  */
 import { createHash } from 'node:crypto';
 import { type Dialect, hasMethods, isNetworkError, onConflict } from './common.js';
@@ -66,14 +64,11 @@ function conn(c: PgQueryable): Conn {
 
 const ignore = () => {};
 
-/** The connections of a pg Pool or Client (closed with the store when `owned`). */
 function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => void) {
   const end = () => db.end();
-  if (!isPgPool(db)) {
-    const events = db as unknown as ConnectionEvents;
-    const single = { conn: conn(db), end, label: 'the pg Client', events, isLost: isUnavailable };
-    return singleSource(single, owned, warn);
-  }
+  const events = db as unknown as ConnectionEvents;
+  const single = { conn: conn(db), end, label: 'the pg Client', events, isLost: isUnavailable };
+  if (!isPgPool(db)) return singleSource(single, owned, warn);
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
   if (db.listenerCount('error') === 0) db.on('error', warn);
   const keep = async () => {

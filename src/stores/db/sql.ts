@@ -4,7 +4,6 @@
  */
 import type { StoreLease } from '../store.js';
 
-/** A row as the drivers return it. */
 export type Row = Record<string, unknown>;
 
 /** A connection, or a pool for single statements. Statements use `?` placeholders. */

@@ -1,8 +1,6 @@
 /**
- * The SQLite dialect of DBStore, on a better-sqlite3 `Database`: a synchronous driver, so each
- * statement runs whole when called, and `update`'s `BEGIN IMMEDIATE` transaction (SQLite's write
- * lock, atomic against every process using the file) runs whole on this thread too.
- * @module
+ * The SQLite dialect of DBStore, on a better-sqlite3 `Database`: a synchronous driver, so a
+ * statement, and `update`'s `BEGIN IMMEDIATE` transaction (the file's write lock), runs whole.
  */
 import { randomUUID } from 'node:crypto';
 import { type Dialect, hasMethods, onConflict, type Query, utcText } from './common.js';
@@ -52,10 +50,7 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
     cols: 'data, atime',
     forUpdate: '',
     columns: ['SELECT name FROM pragma_table_info(?)', [table]],
-    /**
-     * A row of `<table>_lease` naming its owner until it expires, which reaches every process
-     * sharing the file: taken when absent or expired, in one statement.
-     */
+    // A row of `<table>_lease` names its owner until it expires: every process sees it.
     async lease(name, ttlMs) {
       run([
         `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`,
