@@ -132,7 +132,6 @@ export class DBStore implements S.Store {
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
     const warn = this.#options.onError ?? common.warnOf(kind);
-    if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
     if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
     else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
     else this.#made = my.mysql(handle as my.Mysql, table, owned, warn);
