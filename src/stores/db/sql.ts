@@ -2,8 +2,6 @@
  * Where DBStore's connections come from: a pool, or one connection the application gave.
  * @module
  */
-import type { StoreLease } from '../store.js';
-
 export type Row = Record<string, unknown>;
 
 /** A connection, or a pool for single statements. Statements use `?` placeholders. */
@@ -113,12 +111,7 @@ export function singleSource(c: Single, owned: boolean, warn: (err: Error) => vo
  * A lease held by a lock (`take` answers `ok` = 1 when taken) on a kept connection: it frees
  * itself if that connection dies, so its ttl plays no part. Renewing checks the connection.
  */
-export async function lockLease(
-  source: Source,
-  take: string,
-  give: string,
-  values: unknown[],
-): Promise<StoreLease | undefined> {
+export async function lockLease(source: Source, take: string, give: string, values: unknown[]) {
   const kept = await source.keep();
   const taken = await kept.conn.query(take, values).catch((err: unknown) => {
     kept.release(true);

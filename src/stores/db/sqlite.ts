@@ -52,10 +52,8 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
     columns: ['SELECT name FROM pragma_table_info(?)', [table]],
     // A row of `<table>_lease` names its owner until it expires: every process sees it.
     async lease(name, ttlMs) {
-      run([
-        `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`,
-        [],
-      ]);
+      const create = `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`;
+      run([create, []]);
       const [owner, now] = [randomUUID(), Date.now()];
       const take = `INSERT INTO ${lease} (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires WHERE expires <= ?`;
       if (!run([take, [name, owner, now + ttlMs, now]]).changed) return undefined;
