@@ -11,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
 import { type Conn, LostConnection } from './sql.js';
@@ -23,13 +24,7 @@ export { Database, type DatabaseParams, database } from './database.js';
  * What {@link database} returns, a `postgres://` or `mysql://` URL (the store owns a pool), or a
  * driver's pool or connection (a connection once lost fails as unavailable, 503).
  */
-export type DatabaseHandle =
-  | Database
-  | string
-  | SqliteDatabase
-  | pg.PgPool
-  | pg.PgClient
-  | my.Mysql;
+export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -134,7 +129,7 @@ export class DBStore implements S.Store {
     const warn = this.#options.onError ?? common.warnOf(kind);
     if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
     else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
-    else this.#made = my.mysql(handle as my.Mysql, table, owned, warn);
+    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
   }
@@ -187,6 +182,7 @@ export class DBStore implements S.Store {
     const why = missing ? `: table "${t}" does not exist; ${fix}` : ` on table "${t}": ${text}`;
     return new errors.StoreError(kind, `${op} failed${why}`, { cause: err });
   }
+
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
   #insert(d: Dialect, key: string, r: S.StoredSession, tail: (cols: string[]) => string): Query {
     const cols = ['session_id', 'atime', 'data', ...(this.#userColumn ? [USER_COLUMN] : [])];
