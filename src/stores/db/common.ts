@@ -1,7 +1,4 @@
-/**
- * What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text.
- * @module
- */
+/** What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text. */
 import { ConfigError } from '../../core/errors.js';
 import type { StoredSession, StoreLease } from '../../core/store.js';
 import type { Row, Source } from './sql.js';
@@ -12,33 +9,45 @@ export type Dbn = 'sqlite' | 'postgres' | 'mysql';
 export type Query = [string, unknown[]];
 
 /** What differs between the engines, on one table; DBStore runs the rest. */
-export interface Dialect {
+export interface Dialect extends ReturnType<typeof onConflict> {
   readonly dbn: Dbn;
   readonly source: Source;
-  /** The quoted table name, and the select list of a record (`data`, `atime`). */
-  readonly t: string;
+  /** The select list of a record (`data`, `atime`). */
   readonly cols: string;
-  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
-  readonly keep: string;
-  upsert(columns: string[]): string;
-  /** Compares `data` with a parameter byte for byte. */
-  readonly sameData: string;
   /** Locks the row a transaction reads. */
   readonly forUpdate: string;
-  time(ms: number): string;
-  /** Deletes at most `limit` rows idle since `cutoff`. */
-  expire(cutoff: number, limit: number): Query;
   /** Column names of the table as `name` (no rows when it does not exist). */
   readonly columns: Query;
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
-  isAlreadyThere(err: unknown): boolean;
-  isDuplicate(err: unknown): boolean;
+  isAlreadyThere?(err: unknown): boolean;
+  isDuplicate?(err: unknown): boolean;
   /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
-  isRetryable(err: unknown): boolean;
+  isRetryable?(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
 }
+
+/** The statements SQLite and PostgreSQL write alike on table `t` (quoted); MySQL has its own. */
+export const onConflict = (t: string, time: (ms: number) => string) => ({
+  t,
+  time,
+  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
+  keep: 'ON CONFLICT (session_id) DO NOTHING',
+  upsert: (cols: string[]) =>
+    `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
+  /** Compares `data` with a parameter byte for byte. */
+  sameData: 'data = ?',
+  /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
+  expire: (cutoff: number, limit: number): Query => [
+    `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
+    [time(cutoff), time(cutoff)],
+  ],
+});
+
+/** Where connection errors go by default. */
+export const warnOf = (dbn: Dbn) => (err: Error) =>
+  console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
 
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>
@@ -52,7 +61,6 @@ export function checkTableName(name: unknown): string {
   );
 }
 
-/** Name of the optional user index column. */
 export const USER_COLUMN = 'user_id';
 
 /** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
@@ -82,10 +90,9 @@ export function utcText(ms: number): string {
 export function recordOf(row: Row | undefined): StoredSession | undefined {
   if (!row) return undefined;
   let ms = row.atime instanceof Date ? row.atime.getTime() : row.atime;
-  if (typeof ms === 'string') {
-    const text = ms.trim().replace(' ', 'T');
+  const text = typeof ms === 'string' ? ms.trim().replace(' ', 'T') : undefined;
+  if (text)
     ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
-  }
   // An unreadable atime reads as 0: expired.
   return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
 }
@@ -105,7 +112,6 @@ const NET_CODES =
 /** Socket-level failures of any client/server driver (or all of a dual-stack attempt's). */
 export function isNetworkError(err: unknown): boolean {
   const e = err as { code?: unknown; errors?: unknown } | null;
-  return (
-    NET_CODES.test(String(e?.code)) || (Array.isArray(e?.errors) && e.errors.some(isNetworkError))
-  );
+  const nested = Array.isArray(e?.errors) && e.errors.some(isNetworkError);
+  return nested || NET_CODES.test(String(e?.code));
 }

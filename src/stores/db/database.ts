@@ -6,7 +6,7 @@
 import { ConfigError } from '../../core/errors.js';
 import { loadOptional } from '../optional.js';
 import { checkDatabaseUrl } from '../url.js';
-import type { Dbn } from './common.js';
+import { type Dbn, warnOf } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
 export interface DatabaseParams {
@@ -27,10 +27,8 @@ export interface DatabaseParams {
   /** Told of errors on idle pooled connections (the pool replaces them). Default: console.warn. */
   onError?: (err: Error) => void;
   /**
-   * ms a statement may wait or run on the server before the server gives it up (PostgreSQL's
-   * `statement_timeout`; MySQL's `innodb_lock_wait_timeout`, in whole seconds, for lock waits).
-   * Keep it below the SessionManager's `store_timeout`, so that a write answered 503 is cancelled
-   * instead of landing later. Default none; store URLs set 4000.
+   * ms a statement may wait (MySQL: for a lock, in whole seconds) or run on the server; below
+   * `store_timeout`, a write answered 503 is cancelled instead of landing later. URLs set 4000.
    */
   statementTimeout?: number;
   /** Extra options passed as they are to `pg.Pool`, `mysql2.createPool` or `better-sqlite3`. */
@@ -46,13 +44,9 @@ export function dbnOf(name: unknown): Dbn {
   throw new ConfigError(`unknown dbn ${JSON.stringify(name)}: expected sqlite, postgres or mysql`);
 }
 
-const CONNECT_TIMEOUT_MS = 5000;
+const CONNECT_MS = 5000;
 
-/**
- * A database as web.py's `web.database` gives one: for DBStore, and for the application's own
- * queries through {@link Database.handle} (a better-sqlite3 `Database`, a `pg` Pool or a
- * `mysql2/promise` Pool).
- */
+/** A database as web.py's `web.database` gives one, for DBStore and the application. */
 export class Database {
   /** The engine. */
   readonly dbn: Dbn;
@@ -85,7 +79,7 @@ export class Database {
     return `${host}:${p.port ?? (url?.port || (this.dbn === 'postgres' ? 5432 : 3306))}`;
   }
 
-  /** The driver handle, opened on first call. */
+  /** The driver's handle, opened on first call: better-sqlite3's, or a pg or mysql2 Pool. */
   handle(): Promise<unknown> {
     if (this.#closed) return Promise.reject(new ConfigError(`this ${this.dbn} database is closed`));
     this.#opening ??= this.#open().catch((err: unknown) => {
@@ -95,7 +89,7 @@ export class Database {
     return this.#opening;
   }
 
-  async #open(): Promise<unknown> {
+  async #open() {
     const p = this.#params;
     if (this.dbn === 'sqlite') {
       const mod = await loadOptional('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
@@ -104,9 +98,7 @@ export class Database {
       this.#close = async () => void db.close();
       return db;
     }
-    const onError =
-      p.onError ??
-      ((e: Error) => console.warn(`[websession] [${this.dbn}] connection error: ${e.message}`));
+    const onError = p.onError ?? warnOf(this.dbn);
     // Unset fields stay undefined: the drivers then take the URL's, or their defaults.
     const { host, user, db: database, max = 10, statementTimeout: timeout } = p;
     const port = p.port === undefined ? undefined : Number(p.port);
@@ -115,25 +107,16 @@ export class Database {
       const { default: pg } = await loadOptional('pg', 'postgres', () => import('pg'));
       const statement_timeout = timeout && Math.ceil(timeout);
       const options = { connectionString: p.url, ...where, max, statement_timeout };
-      const pool = new pg.Pool({
-        ...options,
-        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-        ...p.options,
-      });
+      const pool = new pg.Pool({ ...options, connectionTimeoutMillis: CONNECT_MS, ...p.options });
       pool.on('error', onError);
       this.#close = () => pool.end();
       return pool;
     }
     const mysql = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
-    const options = {
-      uri: p.url,
-      ...where,
-      connectionLimit: max,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-    };
+    const options = { uri: p.url, ...where, connectionLimit: max, enableKeepAlive: true };
     const pool = mysql.createPool({
       ...options,
-      enableKeepAlive: true,
+      connectTimeout: CONNECT_MS,
       charset: 'utf8mb4',
       ...p.options,
     });
@@ -146,9 +129,8 @@ export class Database {
   }
 
   /**
-   * Closes the pool (or file) if it was opened. It succeeds even after an outage: ending a pool
-   * whose connection is still failing to connect rejects with that stale error in the driver,
-   * yet the pool is closed.
+   * Closes the pool (or file) if it was opened. It succeeds even after an outage, when ending a
+   * pool still failing to connect rejects with that stale error in the driver, yet closes it.
    */
   async close(): Promise<void> {
     this.#closed = true;
@@ -161,8 +143,7 @@ export class Database {
 }
 
 /**
- * web.py's `web.database(dbn=…, db=…)`: a database for DBStore (and for the application), opened
- * on first use with its driver, an optional package (`better-sqlite3`, `pg`, `mysql2`).
+ * web.py's `web.database(dbn=…, db=…)`, opened on first use with its driver (an optional package).
  * @example
  * const db = web.database({ dbn: 'postgres', db: 'app', user: 'app', pw: 'secret', host: '127.0.0.1' });
  */

@@ -1,8 +1,6 @@
 /**
- * DBStore: web.py's DBStore, sessions in a table of the application's database on SQLite
- * (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB (mysql2), with web.py's columns
- * `session_id` (the store key), `atime` (last access, UTC) and `data` (codec text), and
- * optionally `user_id`, the user index (tables made by `createSessionTable` have it).
+ * DBStore: web.py's DBStore on SQLite (better-sqlite3), PostgreSQL (pg) or MySQL/MariaDB (mysql2):
+ * columns `session_id`, `atime` (UTC), `data` (codec text), and optionally `user_id`.
  * @module
  */
 import * as errors from '../../core/errors.js';
@@ -13,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
 import { type Conn, LostConnection } from './sql.js';
@@ -20,18 +19,12 @@ import { isSqliteDatabase, type SqliteDatabase, sqlite } from './sqlite.js';
 
 export type { Dbn } from './common.js';
 export { Database, type DatabaseParams, database } from './database.js';
-export type { MyCallbackHandle, MyConnection, MyPool } from './mysql.js';
-export type { PgClient, PgPool } from './postgres.js';
-export type { SqliteDatabase } from './sqlite.js';
 
 /**
- * What DBStore takes: what {@link database} returns; a `postgres://` or `mysql://` URL (the store
- * owns a pool); or the application's handle, recognised by shape: a better-sqlite3 `Database`, a
- * `pg` Pool or Client, a `mysql2` pool or connection. A single connection is used as it is: once
- * lost, calls fail as unavailable (503) with a message to give a pool instead.
+ * What {@link database} returns, a `postgres://` or `mysql://` URL (the store owns a pool), or a
+ * driver's pool or connection (a connection once lost fails as unavailable, 503).
  */
 export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
-type Mysql = my.MyPool | my.MyConnection | my.MyCallbackHandle;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -39,10 +32,7 @@ export interface DBStoreOptions {
   createTable?: boolean;
   /** Close the database with the store. Default false; a pool made from a URL always is. */
   closeDatabase?: boolean;
-  /**
-   * Told of errors on idle connections of a pool given directly, and once when a single
-   * connection given directly is lost. Default: console.warn (`database(…)` takes its own).
-   */
+  /** Told of idle connection errors of a pool given, or the loss of a connection given. */
   onError?: (err: Error) => void;
 }
 
@@ -67,9 +57,8 @@ class RowVanished extends Error {}
 function engineOf(db: unknown): Dbn {
   if (db instanceof Database) return db.dbn;
   if (isSqliteDatabase(db)) return 'sqlite';
-  if (my.isMysqlCallbackHandle(db) || my.isMysqlPool(db) || my.isMysqlConnection(db))
-    return 'mysql';
-  if (pg.isPgPool(db) || pg.isPgClient(db)) return 'postgres';
+  if (my.isMysql(db)) return 'mysql';
+  if (pg.isPg(db)) return 'postgres';
   throw new errors.ConfigError(HANDLE_HELP);
 }
 
@@ -101,8 +90,7 @@ function own<T>(fn: () => T): T {
 
 /**
  * Keeps sessions in one table of a SQL database. `update` holds the row's lock in a transaction
- * (SQLite: `BEGIN IMMEDIATE`; PostgreSQL and MySQL: `SELECT … FOR UPDATE`), so it is atomic
- * across processes; `set` is a one-statement upsert.
+ * (SQLite: `BEGIN IMMEDIATE`; else `SELECT … FOR UPDATE`), so it is atomic across processes.
  * @example
  * new DBStore(database({ dbn: 'sqlite', db: './sessions.db' }), 'sessions', { createTable: true });
  * new DBStore(pgPool, 'sessions'); // the application's pg Pool (or mysql2 pool)
@@ -138,10 +126,7 @@ export class DBStore implements S.Store {
     const { db, table, kind } = this;
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
-    const warn =
-      this.#options.onError ??
-      ((err: Error) => console.warn(`[websession] [${kind}] connection error: ${err.message}`));
-    if (engineOf(handle) !== kind) throw new errors.ConfigError(HANDLE_HELP);
+    const warn = this.#options.onError ?? common.warnOf(kind);
     if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
     else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
     else this.#made = my.mysql(handle as Mysql, table, owned, warn);
@@ -176,33 +161,26 @@ export class DBStore implements S.Store {
   #fail(op: string, err: unknown): Error {
     if (err instanceof errors.WebSessionError || mutatorErrors.has(err as object))
       return err as Error;
-    const [kind, text, cause] = [this.kind, errorText(err), { cause: err }];
-    if (!this.#made || this.#isUnavailable(err)) {
+    const [kind, text, t] = [this.kind, errorText(err), this.table];
+    const unavailable = (why: string) =>
+      new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, { cause: err });
+    if (!this.#made || this.#isUnavailable(err))
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
-      const why =
+      return unavailable(
         common.isNetworkError(err) || CONNECT_FAILURE.test(text)
           ? `cannot reach ${ENGINE_NAME[kind]}${whereOf(err, this.db)}`
-          : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`;
-      return new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, cause);
-    }
+          : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`,
+      );
     const { code, errno } = err as { code?: unknown; errno?: unknown };
     // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
     // max_execution_time, max_statement_time): nothing of it was written.
-    if (['57014', '55P03'].includes(String(code)) || [1205, 3024, 1969].includes(Number(errno))) {
-      const late = `${op} failed: the database did not finish it in time, nothing was written`;
-      return new errors.StoreUnavailableError(kind, `${late} (${text})`, cause);
-    }
-    const t = this.table;
-    if (code === '42P01' || errno === 1146 || /no such table/i.test(text)) {
-      const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
-      return new errors.StoreError(
-        kind,
-        `${op} failed: table "${t}" does not exist; ${fix}`,
-        cause,
-      );
-    }
-    return new errors.StoreError(kind, `${op} failed on table "${t}": ${text}`, cause);
+    if (['57014', '55P03'].includes(String(code)) || [1205, 3024, 1969].includes(Number(errno)))
+      return unavailable('the database did not finish it in time, nothing was written');
+    const missing = code === '42P01' || errno === 1146 || /no such table/i.test(text);
+    const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
+    const why = missing ? `: table "${t}" does not exist; ${fix}` : ` on table "${t}": ${text}`;
+    return new errors.StoreError(kind, `${op} failed${why}`, { cause: err });
   }
 
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
@@ -250,17 +228,14 @@ export class DBStore implements S.Store {
       this.#written.note(key, undefined);
       const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
       const added = await d.source.query(...insert).catch((err: unknown) => {
-        if (d.isDuplicate(err)) return { changed: 0 };
+        if (d.isDuplicate?.(err)) return { changed: 0 };
         throw err;
       });
       return added.changed > 0;
     });
   }
 
-  /**
-   * Reads, changes and writes the row under its lock: in one synchronous transaction on SQLite,
-   * else after `SELECT … FOR UPDATE` in a transaction on a connection of its own.
-   */
+  /** Reads, changes and writes the row under its lock (SQLite: in one synchronous transaction). */
   async #transaction(d: Dialect, key: string, mutator: S.StoreMutator) {
     if (d.transaction)
       return d.transaction((run) => {
@@ -327,7 +302,7 @@ export class DBStore implements S.Store {
         this.#written.note(key, stored);
         return stored;
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable(err)))
+        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable?.(err)))
           throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
@@ -349,37 +324,32 @@ export class DBStore implements S.Store {
   }
 
   /**
-   * Deletes rows idle longer than `maxIdleSeconds` through the `atime` index, at most 1000 per
-   * statement (on SQLite, whose driver runs on the event loop, as many as take about 5 ms),
-   * yielding to other work between statements; `onProgress` is told the count after each.
+   * Deletes rows idle over `maxIdleSeconds`, at most 1000 a statement (on SQLite as many as take
+   * about 5 ms), yielding between statements; `onProgress` is told the count after each.
    */
   async cleanup(maxIdleSeconds: number, onProgress?: S.CleanupProgress): Promise<number> {
-    // A cleanup racing close() stops quietly between statements instead of failing as "closed".
-    if (this.#closed) return 0;
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     // SQLite runs on this thread: statements sized to take about SQLITE_STEP_MS keep every pause
     // of the event loop far below 50 ms whatever the disk.
     const inThread = this.kind === 'sqlite';
     let [batch, removed] = [inThread ? BATCH / 10 : BATCH, 0];
-    for (;;) {
+    // A cleanup racing close() stops quietly between statements instead of failing as "closed".
+    while (!this.#closed) {
       const started = performance.now();
       const expire = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
       const n = (await this.#run('cleanup', undefined, expire)).changed;
       removed += n;
       onProgress?.({ scanned: removed, removed });
-      if (n < batch) return removed;
+      if (n < batch) break;
       const ms = performance.now() - started;
       if (inThread && ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
       else if (inThread && ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
       await new Promise((resolve) => setImmediate(resolve));
-      if (this.#closed) return removed;
     }
+    return removed;
   }
 
-  /**
-   * Moves a record that failed to decode aside, to the row `quarantine:<key>` (atime now): no
-   * longer served nor listed, kept for inspection until cleanup removes it.
-   */
+  /** Moves an undecodable record to the row `quarantine:<key>`, kept until cleanup removes it. */
   quarantine(key: string): Promise<void> {
     return this.#run('quarantine', key, async (d) => {
       const record = await this.#read(d.source, d, key);
@@ -440,12 +410,12 @@ export class DBStore implements S.Store {
 
   async #createTable(d: Dialect) {
     const ddl = common.tableDDL(d.dbn, this.table);
-    const ignoreThere = (err: unknown) => {
-      if (!d.isAlreadyThere(err)) throw err;
-    };
-    for (const sql of ddl.table) await d.source.query(sql).catch(ignoreThere);
-    if (await this.#hasUserColumn(d))
-      for (const sql of ddl.user) await d.source.query(sql).catch(ignoreThere);
+    const create = (sql: string) =>
+      d.source.query(sql).catch((err: unknown) => {
+        if (!d.isAlreadyThere?.(err)) throw err;
+      });
+    for (const sql of ddl.table) await create(sql);
+    if (await this.#hasUserColumn(d)) for (const sql of ddl.user) await create(sql);
   }
 
   /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
@@ -455,22 +425,17 @@ export class DBStore implements S.Store {
   }
 
   /**
-   * Takes the store-wide lease `name`. PostgreSQL (`pg_try_advisory_lock`) and MySQL (`GET_LOCK`)
-   * hold it on a connection kept until release: it frees with that connection, whatever `ttlMs`.
-   * SQLite keeps a row of `<table>_lease` (made on first use) until `ttlMs` after the last renewal.
+   * Takes the store-wide lease `name`: a lock held on a kept connection (PostgreSQL, MySQL: `ttlMs`
+   * plays no part), or on SQLite a row of `<table>_lease` until `ttlMs` after the last renewal.
    */
   lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     return this.#run('lease', undefined, async (d) => {
       const held = await d.lease(name, ttlMs);
       if (!held) return undefined;
-      let live = true;
       const lease: S.StoreLease = {
-        renew: async () => live && held.renew().catch(() => false),
+        renew: async () => this.#leases.has(lease) && held.renew().catch(() => false),
         release: async () => {
-          if (!live) return;
-          live = false;
-          this.#leases.delete(lease);
-          await held.release().catch(() => {});
+          if (this.#leases.delete(lease)) await held.release().catch(() => {});
         },
       };
       this.#leases.add(lease);
@@ -484,9 +449,7 @@ export class DBStore implements S.Store {
     this.#closed = true;
     for (const lease of [...this.#leases]) await lease.release();
     const d = await this.#dialect?.catch(() => undefined);
-    // Quietly: ending a pool whose connection is still failing to connect (an outage) rejects
-    // with that stale error in the drivers, yet the pool is closed.
-    await d?.source.close().catch(() => {});
+    await d?.source.close().catch(() => {}); // quietly, as Database.close()
     if (this.#options.closeDatabase && this.db instanceof Database) await this.db.close();
   }
 }

@@ -1,8 +1,6 @@
 /**
- * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection (promise or callback
- * API). `atime` holds UTC wall-clock text, written and read as text: no connection time zone
- * shifts it. Statements go through `execute` (prepared once per connection).
- * @module
+ * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection. `atime` holds UTC,
+ * written and read as text: no connection time zone shifts it.
  */
 import { createHash } from 'node:crypto';
 import { type Dialect, hasMethods, isNetworkError, utcText } from './common.js';
@@ -12,16 +10,15 @@ interface MyQueryable {
   // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
   execute(sql: string, values?: never[]): Promise<[unknown, unknown]>;
   query(sql: string): Promise<[unknown, unknown]>;
+  end(): Promise<void>;
 }
 /** The part of a mysql2 promise Pool DBStore uses. */
 export interface MyPool extends MyQueryable {
   getConnection(): Promise<MyQueryable & { release(): void; destroy(): void }>;
-  end(): Promise<void>;
 }
 /** The part of a mysql2 promise Connection DBStore uses. */
 export interface MyConnection extends MyQueryable {
   beginTransaction(): Promise<void>;
-  end(): Promise<void>;
   /** The callback connection underneath, an event emitter. */
   connection?: ConnectionEvents;
 }
@@ -31,17 +28,17 @@ export interface MyCallbackHandle {
   execute: unknown;
   escapeId: unknown;
 }
+/** What DBStore takes of mysql2. */
+export type Mysql = MyPool | MyConnection | MyCallbackHandle;
 
-export const isMysqlCallbackHandle = (db: unknown): db is MyCallbackHandle =>
+const isCallbackApi = (db: unknown): db is MyCallbackHandle =>
   hasMethods(db, 'promise', 'escapeId');
-export const isMysqlPool = (db: unknown): db is MyPool =>
-  hasMethods(db, 'getConnection', 'execute');
-export const isMysqlConnection = (db: unknown): db is MyConnection =>
-  hasMethods(db, 'beginTransaction', 'execute');
+const isPool = (db: unknown): db is MyPool => hasMethods(db, 'getConnection', 'execute');
+export const isMysql = (db: unknown) =>
+  isCallbackApi(db) || isPool(db) || hasMethods(db, 'beginTransaction', 'execute');
 
 const UNAVAILABLE =
   /^(PROTOCOL_CONNECTION_LOST|PROTOCOL_SEQUENCE_TIMEOUT|PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR|ER_CON_COUNT_ERROR|ER_SERVER_SHUTDOWN|ER_NORMAL_SHUTDOWN|ER_CONNECTION_KILLED)$/;
-const errno = (err: unknown) => (err as { errno?: unknown } | null)?.errno;
 const isUnavailable = (err: unknown) =>
   isNetworkError(err) ||
   (err as { fatal?: unknown } | null)?.fatal === true ||
@@ -60,23 +57,24 @@ function conn(c: MyQueryable): Conn {
 
 /** MySQL or MariaDB on one table of a mysql2 pool or connection (closed with the store when `owned`). */
 export function mysql(
-  db: MyPool | MyConnection | MyCallbackHandle,
+  given: Mysql,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,
 ): Dialect {
-  const handle = isMysqlCallbackHandle(db) ? db.promise() : db;
-  const close = async () => void (owned && (await handle.end()));
+  const db = isCallbackApi(given) ? given.promise() : given;
+  const end = () => db.end();
   const keep = async () => {
-    const c = await (handle as MyPool).getConnection();
+    const c = await (db as MyPool).getConnection();
     return { conn: conn(c), release: (broken: boolean) => (broken ? c.destroy() : c.release()) };
   };
-  const label = 'the mysql2 connection';
-  const source = isMysqlPool(handle)
-    ? poolSource(conn(handle).query, keep, close)
-    : singleSource(conn(handle), close, label, handle.connection, isUnavailable, warn);
+  const single = { conn: conn(db), end, label: 'the mysql2 connection', isLost: isUnavailable };
+  const source = isPool(db)
+    ? poolSource(conn(db).query, keep, end, owned)
+    : singleSource({ ...single, events: db.connection }, owned, warn);
   const t = `\`${table}\``;
-  const errnos = (list: number[]) => (err: unknown) => list.includes(Number(errno(err)));
+  const errnos = (list: number[]) => (err: unknown) =>
+    list.includes(Number((err as { errno?: unknown } | null)?.errno));
   return {
     dbn: 'mysql',
     source,

@@ -1,13 +1,17 @@
 /**
- * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. `atime` holds UTC (written as an
- * ISO string with `Z`, read with `EXTRACT(EPOCH …)`), right for `TIMESTAMP` and `TIMESTAMPTZ`
- * columns whatever the connection's TimeZone. Statements are named: prepared once a connection.
- * @module
+ * The PostgreSQL dialect of DBStore, on a `pg` Pool or Client. `atime` is written as ISO text with
+ * `Z` and read as epoch ms: UTC in `TIMESTAMP` and `TIMESTAMPTZ` columns whatever the TimeZone.
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, hasMethods, isNetworkError } from './common.js';
-import type { Row } from './sql.js';
-import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
+import { type Dialect, hasMethods, isNetworkError, onConflict } from './common.js';
+import {
+  type Conn,
+  type ConnectionEvents,
+  lockLease,
+  poolSource,
+  type Row,
+  singleSource,
+} from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
 interface PgQueryable {
@@ -28,9 +32,9 @@ export interface PgClient extends PgQueryable {
   escapeIdentifier(text: string): string;
 }
 
-export const isPgPool = (db: unknown): db is PgPool =>
+const isPgPool = (db: unknown): db is PgPool =>
   hasMethods(db, 'connect', 'query') && typeof (db as PgPool).totalCount === 'number';
-export const isPgClient = (db: unknown): db is PgClient => hasMethods(db, 'escapeIdentifier');
+export const isPg = (db: unknown) => isPgPool(db) || hasMethods(db, 'escapeIdentifier');
 
 // SQLSTATE 08… connection exception, 57P0x shutdown or cannot connect now, 53300 too many connections.
 const UNAVAILABLE =
@@ -60,13 +64,11 @@ function conn(c: PgQueryable): Conn {
 
 const ignore = () => {};
 
-/** The connections of a pg Pool or Client (a Client used as it is, see {@link singleSource}). */
 function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => void) {
-  const close = async () => void (owned && (await db.end()));
-  if (!isPgPool(db)) {
-    const events = db as unknown as ConnectionEvents;
-    return singleSource(conn(db), close, 'the pg Client', events, isUnavailable, warn);
-  }
+  const end = () => db.end();
+  const events = db as unknown as ConnectionEvents;
+  const single = { conn: conn(db), end, label: 'the pg Client', events, isLost: isUnavailable };
+  if (!isPgPool(db)) return singleSource(single, owned, warn);
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
   if (db.listenerCount('error') === 0) db.on('error', warn);
   const keep = async () => {
@@ -78,7 +80,7 @@ function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => v
     };
     return { conn: conn(client), release };
   };
-  return poolSource(conn(db).query, keep, close);
+  return poolSource(conn(db).query, keep, end, owned);
 }
 
 /** PostgreSQL on one table of a pg Pool or Client (closed with the store when `owned`). */
@@ -92,24 +94,13 @@ export function postgres(
   // Unquoted identifiers fold to lower case; quoting the folded name keeps that meaning and
   // lets a table be called by a reserved word.
   const t = `"${table.toLowerCase()}"`;
-  const time = (ms: number) => new Date(ms).toISOString();
   const codes = (list: string[]) => (err: unknown) => list.includes(codeOf(err));
   return {
+    ...onConflict(t, (ms) => new Date(ms).toISOString()),
     dbn: 'postgres',
     source,
-    t,
     cols: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
-    keep: 'ON CONFLICT (session_id) DO NOTHING',
-    upsert: (cols) =>
-      `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = EXCLUDED.${c}`)}`,
-    sameData: 'data = ?',
     forUpdate: ' FOR UPDATE',
-    time,
-    // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
-    expire: (cutoff, limit) => [
-      `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-      [time(cutoff), time(cutoff)],
-    ],
     // to_regclass resolves the name as every statement here does (search_path).
     columns: [
       'SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped',
@@ -118,11 +109,8 @@ export function postgres(
     // A session-level advisory lock on a 64-bit key drawn from the table and lease names.
     lease(name) {
       const key = createHash('sha256').update(`${table}\0${name}`).digest().readBigInt64BE(0);
-      const [take, give] = [
-        'SELECT pg_try_advisory_lock(?::bigint) AS ok',
-        'SELECT pg_advisory_unlock(?::bigint)',
-      ];
-      return lockLease(source, take, give, [String(key)]);
+      const take = 'SELECT pg_try_advisory_lock(?::bigint) AS ok';
+      return lockLease(source, take, 'SELECT pg_advisory_unlock(?::bigint)', [String(key)]);
     },
     // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the race.
     isAlreadyThere: codes(['42P07', '42710', '23505']),

@@ -1,10 +1,7 @@
 /**
- * Where DBStore's connections come from: a pool, or one connection the application gave (used
- * in turns, and never reopened); and a lease held by a lock tied to one kept connection.
+ * Where DBStore's connections come from: a pool, or one connection the application gave.
  * @module
  */
-import type { StoreLease } from '../../core/store.js';
-
 /** A row as the drivers return it. */
 export type Row = Record<string, unknown>;
 
@@ -25,29 +22,27 @@ export interface Source extends Conn {
   exclusive<T>(fn: (c: Conn) => Promise<T>, isBroken: (err: unknown) => boolean): Promise<T>;
   /** A connection to keep while a lease lives. */
   keep(): Promise<Kept>;
-  /** Closes the pool or connection if the store owns it. */
   close(): Promise<void>;
 }
 
-/** A pool: single statements on any connection, the others on one checked out. */
+/** A pool (closed with the store when `owned`): transactions on a connection checked out. */
 export function poolSource(
   query: Conn['query'],
   keep: () => Promise<Kept>,
-  close: () => Promise<void>,
+  end: () => Promise<void>,
+  owned: boolean,
 ): Source {
-  async function exclusive<T>(fn: (c: Conn) => Promise<T>, isBroken: (err: unknown) => boolean) {
-    const kept = await keep();
-    let broken = false;
-    try {
-      return await fn(kept.conn);
-    } catch (err) {
-      broken = isBroken(err);
-      throw err;
-    } finally {
-      kept.release(broken);
-    }
-  }
-  return { query, exclusive, keep, close };
+  return {
+    query,
+    keep,
+    close: async () => void (owned && (await end())),
+    async exclusive(fn, isBroken) {
+      const kept = await keep();
+      const result = fn(kept.conn);
+      result.then(() => false, isBroken).then((broken) => kept.release(broken));
+      return result;
+    },
+  };
 }
 
 /** A single connection given to the store is gone: the database is unavailable to it. */
@@ -58,33 +53,33 @@ export interface ConnectionEvents {
   on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
 }
 
+/** The one connection the application gave (`label`: `the pg Client`). */
+export interface Single {
+  conn: Conn;
+  end(): Promise<void>;
+  label: string;
+  events: ConnectionEvents | undefined;
+  isLost(err: unknown): boolean;
+}
+
 /**
- * The one connection the application gave (`label`), used as it is: statements take turns, so
- * none lands inside another caller's transaction. Once it is lost (the driver's 'error', or a
- * statement failing as `isLost`) or closed (an 'end' without error), every call fails as
- * unavailable: the store does not reopen it, a pool or a URL does that.
+ * The one connection the application gave, used as it is: statements take turns, so none lands
+ * inside another caller's transaction. Once lost or closed, every call fails as unavailable.
  */
-export function singleSource(
-  conn: Conn,
-  close: () => Promise<void>,
-  label: string,
-  events: ConnectionEvents | undefined,
-  isLost: (err: unknown) => boolean,
-  warn: (err: Error) => void,
-): Source {
+export function singleSource(c: Single, owned: boolean, warn: (err: Error) => void): Source {
   let tail: Promise<unknown> = Promise.resolve();
   let [lost, ended] = [undefined as string | undefined, false];
   const advice = 'DBStore does not reopen a single connection: give it a pool or a URL instead';
   const markLost = (err: unknown) => {
     if (lost !== undefined) return;
-    lost = `${label} given to DBStore lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
+    lost = `${c.label} given to DBStore lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
     warn(new Error(lost));
   };
   const closed = () =>
-    new LostConnection(`${label} given to DBStore was closed by the application; ${advice}`);
+    new LostConnection(`${c.label} given to DBStore was closed by the application; ${advice}`);
   // The store's own 'error' listener also keeps an idle connection's error from killing Node.
-  events?.on('error', markLost);
-  events?.on('end', () => {
+  c.events?.on('error', markLost);
+  c.events?.on('end', () => {
     ended = true;
   });
   const exclusive = <T>(fn: (c: Conn) => Promise<T>): Promise<T> => {
@@ -92,9 +87,9 @@ export function singleSource(
       if (lost) throw new LostConnection(lost);
       if (ended) throw closed();
       try {
-        return await fn(conn);
+        return await fn(c.conn);
       } catch (err) {
-        if (!isLost(err)) throw err;
+        if (!c.isLost(err)) throw err;
         // mysql2 refuses commands once ended, before its 'end' event: the application's doing.
         if (/closed state/.test((err as Error).message)) ended = true;
         else markLost(err);
@@ -105,10 +100,10 @@ export function singleSource(
     return next;
   };
   const source: Source = {
-    query: (sql, values) => exclusive((c) => c.query(sql, values)),
+    query: (sql, values) => exclusive((conn) => conn.query(sql, values)),
     exclusive,
     keep: async () => ({ conn: source, release() {} }),
-    close,
+    close: async () => void (owned && (await c.end())),
   };
   return source;
 }
@@ -117,12 +112,7 @@ export function singleSource(
  * A lease held by a lock (`take` answers `ok` = 1 when taken) on a kept connection: it frees
  * itself if that connection dies, so its ttl plays no part. Renewing checks the connection.
  */
-export async function lockLease(
-  source: Source,
-  take: string,
-  give: string,
-  values: unknown[],
-): Promise<StoreLease | undefined> {
+export async function lockLease(source: Source, take: string, give: string, values: unknown[]) {
   const kept = await source.keep();
   const taken = await kept.conn.query(take, values).catch((err: unknown) => {
     kept.release(true);
@@ -130,10 +120,10 @@ export async function lockLease(
   });
   if (Number(taken.rows[0]?.ok) !== 1) return void kept.release(false);
   const ok = (sql: string, params?: unknown[]) =>
-    kept.conn.query(sql, params).then(
-      () => true,
-      () => false,
-    );
+    kept.conn
+      .query(sql, params)
+      .then(() => true)
+      .catch(() => false);
   return {
     renew: () => ok('SELECT 1'),
     release: async () => kept.release(!(await ok(give, values))),

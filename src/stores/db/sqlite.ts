@@ -1,11 +1,9 @@
 /**
- * The SQLite dialect of DBStore, on a better-sqlite3 `Database`: a synchronous driver, so each
- * statement runs whole when called, and `update`'s `BEGIN IMMEDIATE` transaction (SQLite's write
- * lock, atomic against every process using the file) runs whole on this thread too.
- * @module
+ * The SQLite dialect of DBStore, on a better-sqlite3 `Database`: a synchronous driver, so a
+ * statement, and `update`'s `BEGIN IMMEDIATE` transaction (the file's write lock), runs whole.
  */
 import { randomUUID } from 'node:crypto';
-import { type Dialect, hasMethods, type Query, utcText } from './common.js';
+import { type Dialect, hasMethods, onConflict, type Query, utcText } from './common.js';
 import type { Row, Source } from './sql.js';
 
 interface SqliteStatement {
@@ -40,38 +38,22 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
   const source: Source = {
     query: async (sql, values = []) => run([sql, values]),
     exclusive: (fn) => fn(source), // unused: `transaction` runs update
-    keep: async () => ({ conn: source, release() {} }),
+    keep: async () => ({ conn: source, release() {} }), // unused: a lease is a row
     close: async () => void (owned && db.open && db.close()),
   };
-  const t = `"${table}"`;
   const lease = `"${table}_lease"`;
   return {
+    // `data = ?` compares TEXT byte for byte under SQLite's default BINARY collation.
+    ...onConflict(`"${table}"`, utcText),
     dbn: 'sqlite',
     source,
-    t,
     cols: 'data, atime',
-    keep: 'ON CONFLICT (session_id) DO NOTHING',
-    upsert: (cols) =>
-      `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
-    // TEXT compares byte for byte under SQLite's default BINARY collation.
-    sameData: 'data = ?',
     forUpdate: '',
-    time: utcText,
-    // The outer `atime < ?` is checked again on rows touched since the inner select: they stay.
-    expire: (cutoff, limit) => [
-      `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-      [utcText(cutoff), utcText(cutoff)],
-    ],
     columns: ['SELECT name FROM pragma_table_info(?)', [table]],
-    /**
-     * A row of `<table>_lease` naming its owner until it expires, which reaches every process
-     * sharing the file: taken when absent or expired, in one statement.
-     */
+    // A row of `<table>_lease` names its owner until it expires: every process sees it.
     async lease(name, ttlMs) {
-      run([
-        `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`,
-        [],
-      ]);
+      const create = `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`;
+      run([create, []]);
       const [owner, now] = [randomUUID(), Date.now()];
       const take = `INSERT INTO ${lease} (name, owner, expires) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires = excluded.expires WHERE expires <= ?`;
       if (!run([take, [name, owner, now + ttlMs, now]]).changed) return undefined;
@@ -83,9 +65,6 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
       };
     },
     transaction: (fn) => db.transaction(() => fn(run)).immediate(),
-    isAlreadyThere: () => false,
-    isDuplicate: () => false,
-    isRetryable: () => false,
     isUnavailable: (err) =>
       UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code)) ||
       (err instanceof TypeError && /database connection is not open/i.test(err.message)),
