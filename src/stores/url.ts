@@ -14,6 +14,7 @@
 import { statSync } from 'node:fs';
 import { ConfigError, StoreNotFoundError } from '../core/errors.js';
 import type { Store } from '../core/store.js';
+import { MYSQL_DRIVER_PARAMS, PG_DRIVER_PARAMS } from './database-url.js';
 import type { DBStore } from './db/index.js';
 import type { MemoryStoreOptions } from './memory.js';
 import { REDIS_URL_PARAMS, type RedisStoreOptions, redisUrlSpec } from './redis-options.js';
@@ -67,61 +68,10 @@ export type StoreSpec =
 const STATEMENT_TIMEOUT = 4000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
-// `connectTimeout`), the ones their drivers read from a connection URL (pg-connection-string,
-// mysql2's ConnectionConfig), which are passed on as they are.
+// `connectTimeout`), the ones their drivers read from a connection URL (database-url.ts), which
+// are passed on as they are.
 /** The store's own parameters of a PostgreSQL or MySQL URL. */
 const SERVER_PARAMS = ['table', 'connectTimeout', 'statementTimeout'];
-const PG_DRIVER_PARAMS = [
-  'sslmode',
-  'ssl',
-  'sslcert',
-  'sslkey',
-  'sslrootcert',
-  'sslnegotiation',
-  'uselibpqcompat',
-  'application_name',
-  'fallback_application_name',
-  'options',
-  'client_encoding',
-  'encoding',
-  'host',
-  'port',
-  'user',
-  'password',
-  'db',
-  'statement_timeout',
-  'query_timeout',
-  'lock_timeout',
-  'idle_in_transaction_session_timeout',
-  'keepalives',
-  'keepalives_idle',
-  'connect_timeout',
-];
-const MYSQL_DRIVER_PARAMS = [
-  'ssl',
-  'charset',
-  'timezone',
-  'dateStrings',
-  'supportBigNumbers',
-  'bigNumberStrings',
-  'decimalNumbers',
-  'compress',
-  'flags',
-  'localAddress',
-  'socketPath',
-  'enableKeepAlive',
-  'keepAliveInitialDelay',
-  'connectAttributes',
-  'insecureAuth',
-  'enableCleartextPlugin',
-  'multipleStatements',
-  'host',
-  'port',
-  'user',
-  'password',
-  'database',
-];
-
 /** The query parameters each built-in scheme takes. */
 const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   memory: ['max'],
@@ -244,23 +194,6 @@ export function parseStoreUrl(raw: string): StoreSpec {
         statementTimeout,
       };
     }
-  }
-}
-
-/**
- * Checks the connection URL given to `database({ url })`: a PostgreSQL or MySQL URL whose
- * parameters are the driver's (the store's own, `table` and `connectTimeout`, belong to store
- * URLs and to `DBStore`'s and `database`'s arguments).
- * @throws ConfigError naming an unknown parameter and the known ones
- */
-export function checkDatabaseUrl(dbn: 'postgres' | 'mysql', raw: string): void {
-  const { url } = parseUrl(raw);
-  const known = dbn === 'mysql' ? MYSQL_DRIVER_PARAMS : PG_DRIVER_PARAMS;
-  for (const name of new Set(url.searchParams.keys())) {
-    if (!known.includes(name))
-      throw new ConfigError(
-        `unknown parameter "${name}" in database URL ${JSON.stringify(shown(raw))}; the ${dbn} driver takes ${known.join(', ')}`,
-      );
   }
 }
 

@@ -4,8 +4,8 @@
  * @module
  */
 import { ConfigError } from '../../core/errors.js';
+import { checkDatabaseUrl } from '../database-url.js';
 import { loadOptional } from '../optional.js';
-import { checkDatabaseUrl } from '../url.js';
 import { type Dbn, warnOf } from './common.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
