@@ -127,8 +127,9 @@ export interface Store {
    * Optional: takes the store-wide lease `name` for `ttlMs`, held in the store itself so that it
    * reaches every process sharing the store (a cleanup pass takes `cleanup`: one pass at a time
    * per store). Resolves undefined at once when another holder has it. A lease whose holder died
-   * is free again after `ttlMs`, or at once where the store ties it to a connection. Stores
-   * whose records live in one process (MemoryStore) or expire by themselves need none.
+   * is free again after `ttlMs`, or at once where the store ties it to a connection. A closed
+   * store resolves undefined. Stores whose records live in one process (MemoryStore) or expire by
+   * themselves need none.
    */
   lease?(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** Every key in the store, for tools (CLI, migrate). Order is unspecified. */

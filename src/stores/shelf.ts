@@ -383,6 +383,7 @@ export class ShelfStore implements Store {
    * transactions, so exactly one process holds it until it lapses.
    */
   async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+    if (this.#closed) return undefined; // a closed store runs no more passes
     const h = await this.#open();
     const token = randomBytes(12).toString('hex');
     /** Writes the lease when `may(current)` holds; true when written. */

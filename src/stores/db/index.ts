@@ -429,6 +429,7 @@ export class DBStore implements S.Store {
    * plays no part), or on SQLite a row of `<table>_lease` until `ttlMs` after the last renewal.
    */
   lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
+    if (this.#closed) return Promise.resolve(undefined); // a closed store runs no more passes
     return this.#run('lease', undefined, async (d) => {
       const held = await d.lease(name, ttlMs);
       if (!held) return undefined;
