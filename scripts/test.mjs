@@ -26,6 +26,8 @@ const result = spawnSync(
     '--conditions=websession-src',
     '--test',
     '--test-reporter=spec',
+    // Tests that fake time use node:test's mock timers, which warn once per file as experimental.
+    '--disable-warning=ExperimentalWarning',
     '--test-concurrency=2',
     '--test-timeout=180000',
     ...flags,
