@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
+import { underCleanupLease } from './core/cleanup-schedule.js';
 import { decodePayload, type SessionPayload } from './core/codec.js';
 import { verifyCookieValue } from './core/cookie.js';
 import { ConfigError, UnsupportedError } from './core/errors.js';
@@ -86,6 +87,9 @@ class Progress {
     this.#io.out.write('\n');
   }
 }
+
+/** How often `cleanup` looks again while another process holds the store's cleanup lease. */
+const LEASE_POLL_MS = 1000;
 
 /** ms to wait for a server's connection, unless the store URL says (`?connectTimeout=`). */
 const CONNECT_TIMEOUT = 1000;
@@ -327,13 +331,19 @@ async function cleanup(values: Values, io: Io): Promise<void> {
       return;
     }
     const progress = new Progress(io, 'cleanup');
-    const started = Date.now();
-    const removed = await store.cleanup(timeout, (p) =>
-      progress.update(p.scanned, p.total, `removed ${p.removed}`),
-    );
+    const pass = () =>
+      store.cleanup(timeout, (p) => progress.update(p.scanned, p.total, `removed ${p.removed}`));
+    // One pass at a time per store: while a server sharing the store runs one, wait for it.
+    let done = await underCleanupLease(store, pass);
+    if (!done)
+      io.err.write('another process is running a cleanup pass on this store: waiting for it…\n');
+    while (!done) {
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+      done = await underCleanupLease(store, pass);
+    }
     progress.done();
     io.out.write(
-      `removed ${removed} expired session(s) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+      `removed ${done.removed} expired session(s) in ${(done.ms / 1000).toFixed(1)} s\n`,
     );
   } finally {
     await store.close();

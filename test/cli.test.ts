@@ -327,6 +327,29 @@ describe('websession CLI', () => {
     assert.match(out, /verified: all 50 live session\(s\)/);
   });
 
+  it("cleanup waits while another process holds the store's cleanup lease, then runs its pass", async () => {
+    const src = join(dir, 'leased');
+    await seed(src, 3);
+    const lease = await new DiskStore(src).lease('cleanup', 60_000);
+    assert.ok(lease);
+    const ran = run(['cleanup', '--store', `disk:${src}`, '--timeout', '3600']);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    let finished = false;
+    void ran.then(() => {
+      finished = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(finished, false, 'no pass while another process runs one');
+    await lease.release();
+    const { code, stdout, stderr } = await ran;
+    assert.equal(code, 0, stderr);
+    assert.equal(
+      stderr,
+      'another process is running a cleanup pass on this store: waiting for it…\n',
+    );
+    assert.match(stdout, /^removed 0 expired session\(s\) in [\d.]+ s\n$/);
+  });
+
   it('cleanup shows its progress on a terminal (under a pseudo-terminal)', {
     skip: process.platform !== 'linux' ? 'needs script(1)' : false,
   }, async () => {

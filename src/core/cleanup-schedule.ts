@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from './config.js';
 import type { SessionEvents } from './events.js';
-import type { Store, StoreLease } from './store.js';
+import type { Store } from './store.js';
 
 /** How long a cleanup lease lasts unless renewed: a holder that died frees it after this. */
 export const CLEANUP_LEASE_MS = 60_000;
@@ -68,30 +68,38 @@ export class CleanupSchedule {
   async #run(): Promise<void> {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    let started = performance.now();
-    let lease: StoreLease | undefined;
-    let renewal: NodeJS.Timeout | undefined;
+    const started = performance.now();
     try {
-      if (this.#store.lease) {
-        lease = await this.#store.lease('cleanup', CLEANUP_LEASE_MS);
-        if (!lease) {
-          this.#report({ ms: performance.now() - started, removed: 0, skipped: true });
-          return;
-        }
-        const held = lease;
-        renewal = setInterval(() => held.renew().catch(() => false), CLEANUP_LEASE_MS / 3);
-        renewal.unref();
-        started = performance.now(); // the pass proper starts once the lease is held
-      }
-      const removed = await this.#pass();
-      this.#report({ ms: performance.now() - started, removed, skipped: false });
+      const pass = await underCleanupLease(this.#store, this.#pass);
+      this.#report(pass ?? { ms: performance.now() - started, removed: 0, skipped: true });
     } catch (err) {
       this.#logger.warn(`[websession] [${this.#store.kind}] cleanup failed`, err);
       this.#report({ ms: performance.now() - started, removed: 0, skipped: false, error: err });
     } finally {
-      if (renewal) clearInterval(renewal);
-      await lease?.release();
       this.#running = false;
     }
+  }
+}
+
+/**
+ * Runs one cleanup `pass` holding the store's `cleanup` lease (renewed while the pass runs), or
+ * at once on a store without leases. Undefined when another process holds the lease.
+ */
+export async function underCleanupLease(
+  store: Store,
+  pass: () => Promise<number>,
+): Promise<SessionEvents['cleanup'] | undefined> {
+  const lease = store.lease ? await store.lease('cleanup', CLEANUP_LEASE_MS) : undefined;
+  if (store.lease && !lease) return undefined;
+  const renewal =
+    lease && setInterval(() => lease.renew().catch(() => false), CLEANUP_LEASE_MS / 3);
+  renewal?.unref();
+  const started = performance.now(); // the pass proper starts once the lease is held
+  try {
+    const removed = await pass();
+    return { ms: performance.now() - started, removed, skipped: false };
+  } finally {
+    if (renewal) clearInterval(renewal);
+    await lease?.release();
   }
 }
