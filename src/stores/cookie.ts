@@ -61,15 +61,28 @@ function deriveKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, '', HKDF_INFO, 32));
 }
 
-/** How many recently sealed or opened cookie values are kept to open again without decrypting. */
-const RECENT_SEALS = 1000;
+/** Slots for recently sealed or opened cookie values (a power of two). */
+const RECENT_SLOTS = 1024;
 
 /** A cookie value known to open: what it holds, for the cookie name it was sealed for. */
 interface KnownSeal {
+  value: string;
   data: string;
   atime: number;
   aad: string;
   stale: boolean;
+}
+
+/**
+ * The slot of a cookie value: from characters 2 to 5, which encode random IV bits (a seal's
+ * IV is fresh, so values spread evenly; characters, not decoded bits: no decoding needed).
+ */
+function slotOf(value: string): number {
+  return (
+    (((value.charCodeAt(2) * 31 + value.charCodeAt(3)) * 31 + value.charCodeAt(4)) * 31 +
+      value.charCodeAt(5)) &
+    (RECENT_SLOTS - 1)
+  );
 }
 
 /**
@@ -92,12 +105,12 @@ export class CookieStore implements Store {
   /** The additional authenticated data of each cookie name, made once. */
   readonly #aad = new Map<string, Buffer>();
   /**
-   * Values this store sealed or opened lately. The browser sends back the value it was last
-   * given: it opens from here without a decryption. Only values that were sealed here or opened
-   * authentic are kept, and a hit needs the very same string, so nothing opens here that would
-   * not open by decrypting it.
+   * Values this store sealed or opened lately, one per slot (a newer one takes the slot). The
+   * browser sends back the value it was last given: it opens from here without a decryption.
+   * Only values that were sealed here or opened authentic are kept, and a hit needs the very
+   * same string, so nothing opens here that would not open by decrypting it.
    */
-  readonly #recent = new Map<string, KnownSeal>();
+  readonly #recent: (KnownSeal | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
 
   constructor(options: CookieStoreOptions = {}) {
     if (options.secret_keys !== undefined) this.#setKeys(options.secret_keys);
@@ -111,7 +124,7 @@ export class CookieStore implements Store {
           'each CookieStore secret key must be a string of at least 32 characters',
         );
     this.#keys = list.map(deriveKey);
-    this.#recent.clear();
+    this.#recent.fill(undefined);
   }
 
   /** True once the store has keys to seal with. */
@@ -139,13 +152,6 @@ export class CookieStore implements Store {
     return bytes;
   }
 
-  /** Keeps `value` as known to open (the oldest known one goes when there are too many). */
-  #remember(value: string, seal: KnownSeal): void {
-    const recent = this.#recent;
-    if (recent.size >= RECENT_SEALS) recent.delete(recent.keys().next().value as string);
-    recent.set(value, seal);
-  }
-
   /**
    * Seals codec text and its access time into a cookie value (base64url). `aad` binds the seal
    * to its cookie name: a value moved to another cookie does not open.
@@ -168,7 +174,7 @@ export class CookieStore implements Store {
     at += cipher.final().copy(out, at);
     cipher.getAuthTag().copy(out, at);
     const value = out.toString('base64url');
-    this.#remember(value, { data: text, atime, aad, stale: false });
+    this.#recent[slotOf(value)] = { value, data: text, atime, aad, stale: false };
     return value;
   }
 
@@ -179,8 +185,8 @@ export class CookieStore implements Store {
    * Never throws.
    */
   open(value: string, aad: string): (OpenedCookie & { stale: boolean }) | undefined {
-    const known = this.#recent.get(value);
-    if (known !== undefined && known.aad === aad)
+    const known = value.length > 5 ? this.#recent[slotOf(value)] : undefined;
+    if (known !== undefined && known.value === value && known.aad === aad)
       return { data: known.data, atime: known.atime, stale: known.stale };
     if (value.length < 4 || value.length > MAX_COOKIE_BYTES) return undefined;
     const raw = Buffer.from(value, 'base64url');
@@ -203,7 +209,7 @@ export class CookieStore implements Store {
         const atime = plain.readDoubleBE(0);
         if (!Number.isFinite(atime)) return undefined;
         const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 };
-        this.#remember(value, { ...opened, aad });
+        this.#recent[slotOf(value)] = { value, ...opened, aad };
         return opened;
       } catch {
         // not this key (or not authentic): try the next
