@@ -12,7 +12,7 @@
  */
 import { ServerResponse } from 'node:http';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
-import { addCacheHeaders } from '../core/cache-headers.js';
+import { addResponseCacheHeaders } from '../core/cache-headers.js';
 import type { ErrorAnswer } from './common.js';
 
 /**
@@ -37,12 +37,7 @@ export function appendSetCookie(res: ServerResponse, value: string): void {
 /** Adds the session's Set-Cookie and cache headers (Cache-Control, Vary) to a response. */
 function addSessionHeaders(res: ServerResponse, cookie: string | undefined, read: boolean): void {
   if (cookie) appendSetCookie(res, cookie);
-  addCacheHeaders(
-    (name) => res.getHeader(name),
-    (name, value) => res.setHeader(name, value),
-    cookie,
-    read,
-  );
+  addResponseCacheHeaders(res, cookie, read);
 }
 
 /**
@@ -101,6 +96,12 @@ const INTERNAL_ERROR: ErrorAnswer = {
 /** Where a plain held response keeps its state (a symbol: no clash with the application's fields). */
 const HOLD = Symbol('websession.hold');
 
+/** A plain response while held: its own held methods and its hold. */
+type PlainHeld = Record<Held, Method> & { [HOLD]?: Hold };
+
+/** Where a plain response's real methods are. */
+const PLAIN = ServerResponse.prototype as unknown as Record<Held, Method>;
+
 /**
  * The holds of framework responses (Express swaps each response's prototype): kept here rather
  * than on the response, until released or closed. Adding properties to an object whose
@@ -119,6 +120,8 @@ function holdOf(res: object): Hold | undefined {
 
 /** The real method `name` of `res`: the first one up its prototype chain that is not a held one. */
 function original(res: object, name: Held): Method {
+  // A plain response has the held methods as its own: the real ones are node's.
+  if ((res as PlainHeld)[HOLD] !== undefined) return PLAIN[name];
   for (let o: object | null = res; o !== null; o = Object.getPrototypeOf(o)) {
     const saved = patchedOriginals.get(o);
     if (saved) {
@@ -154,63 +157,82 @@ class Hold {
     this.commit = commit;
   }
 
+  /**
+   * Runs the commit. `first` is the application's call that started it (none when the handler
+   * returned first): when the commit answers at once, that call goes straight on and its result
+   * is returned; otherwise it waits in the queue with the calls that follow.
+   */
+  start(first?: Held, args?: unknown[]): unknown {
+    this.started = true;
+    let outcome: Awaitable<CommitOutcome>;
+    try {
+      outcome = this.commit();
+    } catch (err) {
+      // commit() maps errors itself; anything left is a bug: answer 500 rather than hang.
+      console.error(err);
+      outcome = { answer: INTERNAL_ERROR };
+    }
+    if (!isPromise(outcome)) return this.release(outcome, first, args);
+    this.queue = first === undefined ? [] : [[first, args as unknown[]]];
+    this.settled = outcome.then(
+      (o) => {
+        this.release(o);
+      },
+      (err: unknown) => {
+        console.error(err);
+        this.release({ answer: INTERNAL_ERROR });
+      },
+    );
+    return first === 'write' ? true : this.res;
+  }
+
   /** Runs the commit once; resolves (or returns at once) when the response is released. */
   settle(): Awaitable<void> {
-    if (!this.started) {
-      this.started = true;
-      let outcome: Awaitable<CommitOutcome>;
-      try {
-        outcome = this.commit();
-      } catch (err) {
-        // commit() maps errors itself; anything left is a bug: answer 500 rather than hang.
-        console.error(err);
-        outcome = { answer: INTERNAL_ERROR };
-      }
-      if (isPromise(outcome)) {
-        this.queue ??= [];
-        this.settled = outcome.then(
-          (o) => this.release(o),
-          (err: unknown) => {
-            console.error(err);
-            this.release({ answer: INTERNAL_ERROR });
-          },
-        );
-      } else {
-        this.release(outcome);
-      }
-    }
+    if (!this.started) this.start();
     return this.settled;
   }
 
-  /** Restores the real methods and applies the outcome: cookie added and queue replayed, or the answer. */
-  release(outcome: CommitOutcome): void {
+  /**
+   * Restores the real methods and applies the outcome: cookie added, then the call `first` made
+   * (its result returned) or the queue replayed; or the error answer sent instead.
+   */
+  release(outcome: CommitOutcome, first?: Held, args?: unknown[]): unknown {
     const res = this.res;
-    const target = res as unknown as Record<Held, Method>;
-    const plain = (res as { [HOLD]?: Hold })[HOLD] === this;
+    const plain = (res as PlainHeld)[HOLD] === this;
     this.done = true;
     // Node's end() calls this.writeHead() itself: the real methods must be back before any write.
-    if (plain) for (const name of HELD) target[name] = original(res, name);
+    if (plain) restorePlain(res);
     else framed.delete(res);
-    const queue = this.queue ?? [];
+    const queue = this.queue;
     this.queue = undefined;
     if (outcome.answer) {
       sendAnswer(res, outcome.answer);
       // The error answer was sent: the application's response, and anything it writes later, is dropped.
-      if (plain) for (const name of HELD) target[name] = DISCARD[name];
-      else {
+      if (plain) {
+        const target = res as unknown as PlainHeld;
+        for (const name of HELD) target[name] = DISCARD[name];
+      } else {
         this.discarding = true;
         framed.set(res, this);
         res.once('close', () => framed.delete(res));
       }
-      return;
+      return first === 'write' ? true : res;
     }
     const cookie = outcome.setCookie || undefined;
     const read = outcome.read === true;
     let pending = cookie !== undefined || read;
-    for (const [name, args] of queue) {
-      let replayed = args;
+    if (first !== undefined) {
+      let replayed = args as unknown[];
       if (pending && !res.headersSent) {
-        if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, args);
+        if (first === 'writeHead') replayed = moveWriteHeadHeaders(res, replayed);
+        addSessionHeaders(res, cookie, read);
+      }
+      return original(res, first).apply(res, replayed);
+    }
+    for (const [name, queued] of queue ?? []) {
+      let replayed = queued;
+      if (pending && !res.headersSent) {
+        if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, queued);
         addSessionHeaders(res, cookie, read);
         pending = false;
       }
@@ -218,24 +240,34 @@ class Hold {
     }
     // Nothing written yet (the handler returned first): the headers wait among the others.
     if (pending && !res.headersSent) addSessionHeaders(res, cookie, read);
+    return undefined;
   }
+}
+
+/**
+ * Gives a plain response its real methods back: each one by name (one shape for every response),
+ * and only those still held (a method the application replaced meanwhile stays its own).
+ */
+function restorePlain(res: ServerResponse): void {
+  const r = res as unknown as PlainHeld;
+  if (r.writeHead === HELD_METHODS.writeHead) r.writeHead = PLAIN.writeHead;
+  if (r.write === HELD_METHODS.write) r.write = PLAIN.write;
+  if (r.end === HELD_METHODS.end) r.end = PLAIN.end;
+  if (r.flushHeaders === HELD_METHODS.flushHeaders) r.flushHeaders = PLAIN.flushHeaders;
 }
 
 /** The held version of each method: the first call commits, then the call goes on (or waits). */
 function heldMethod(name: Held): Method {
   return function (this: ServerResponse, ...args: unknown[]): unknown {
     const hold = holdOf(this);
-    if (hold?.discarding) return DISCARD[name].apply(this, args);
-    if (hold && !hold.done) {
-      // The call that starts the commit is queued first, so that it is replayed in order.
-      if (!hold.started) {
-        hold.queue = [[name, args]];
-        hold.settle();
-        return name === 'write' ? true : this;
-      }
-      if (hold.queue) {
-        hold.queue.push([name, args]);
-        return name === 'write' ? true : this;
+    if (hold !== undefined) {
+      if (hold.discarding) return DISCARD[name].apply(this, args);
+      if (!hold.done) {
+        if (!hold.started) return hold.start(name, args);
+        if (hold.queue) {
+          hold.queue.push([name, args]);
+          return name === 'write' ? true : this;
+        }
       }
     }
     return original(this, name).apply(this, args);
@@ -272,9 +304,13 @@ export function holdResponse(
   const hold = new Hold(res, commit);
   const proto = Object.getPrototypeOf(res) as Record<Held, Method>;
   if (proto === ServerResponse.prototype) {
-    const target = res as unknown as Record<Held, Method> & { [HOLD]: Hold };
+    // Named stores in one order: every held response gets the same shape.
+    const target = res as unknown as PlainHeld;
     target[HOLD] = hold;
-    for (const name of HELD) target[name] = HELD_METHODS[name];
+    target.writeHead = HELD_METHODS.writeHead;
+    target.write = HELD_METHODS.write;
+    target.end = HELD_METHODS.end;
+    target.flushHeaders = HELD_METHODS.flushHeaders;
   } else {
     // A framework's response: its prototype gets the held methods once (they pass straight
     // through for responses that are not held), and the response itself is not changed.

@@ -31,6 +31,12 @@ export function sessionWasRead(session: unknown): boolean {
   return sessionState(session)?.read === true;
 }
 
+/** Header access of a node-style response (`ServerResponse` and the frameworks built on it). */
+export interface ResponseHeaders {
+  getHeader(name: string): string | number | readonly string[] | null | undefined;
+  setHeader(name: string, value: string): unknown;
+}
+
 /**
  * Adds the cache headers of a session response through a framework's header accessors:
  * Cache-Control when `setCookie` is given and none is set, Vary: Cookie when `read`.
@@ -41,12 +47,22 @@ export function addCacheHeaders(
   setCookie: string | undefined,
   read: boolean,
 ): void {
+  addResponseCacheHeaders({ getHeader: get, setHeader: set }, setCookie, read);
+}
+
+/** {@link addCacheHeaders} on a node-style response, through its own getHeader and setHeader. */
+export function addResponseCacheHeaders(
+  res: ResponseHeaders,
+  setCookie: string | undefined,
+  read: boolean,
+): void {
   if (setCookie !== undefined) {
-    const cc = get('cache-control');
-    if (cc === undefined || cc === null || cc === '') set('Cache-Control', SESSION_CACHE_CONTROL);
+    const cc = res.getHeader('cache-control');
+    if (cc === undefined || cc === null || cc === '')
+      res.setHeader('Cache-Control', SESSION_CACHE_CONTROL);
   }
   if (read) {
-    const vary = varyWithCookie(get('vary'));
-    if (vary !== undefined) set('Vary', vary);
+    const vary = varyWithCookie(res.getHeader('vary'));
+    if (vary !== undefined) res.setHeader('Vary', vary);
   }
 }

@@ -46,19 +46,43 @@ const IV_BATCH = 1024;
 let ivPool = Buffer.alloc(0);
 let ivAt = 0;
 
-/** A fresh random IV, never handed out twice. */
-function freshIv(): Buffer {
+/** Writes a fresh random IV, never handed out twice, into `out` at `at`; returns it (a view of `out`). */
+function writeFreshIv(out: Buffer, at: number): Buffer {
   if (ivAt + IV_BYTES > ivPool.length) {
     ivPool = randomBytes(IV_BYTES * IV_BATCH);
     ivAt = 0;
   }
-  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
+  ivPool.copy(out, at, ivAt, ivAt + IV_BYTES);
   ivAt += IV_BYTES;
-  return iv;
+  return out.subarray(at, at + IV_BYTES);
 }
 
 function deriveKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, '', HKDF_INFO, 32));
+}
+
+/** Slots for recently sealed or opened cookie values (a power of two). */
+const RECENT_SLOTS = 1024;
+
+/** A cookie value known to open: what it holds, for the cookie name it was sealed for. */
+interface KnownSeal {
+  value: string;
+  data: string;
+  atime: number;
+  aad: string;
+  stale: boolean;
+}
+
+/**
+ * The slot of a cookie value: from characters 2 to 5, which encode random IV bits (a seal's
+ * IV is fresh, so values spread evenly; characters, not decoded bits: no decoding needed).
+ */
+function slotOf(value: string): number {
+  return (
+    (((value.charCodeAt(2) * 31 + value.charCodeAt(3)) * 31 + value.charCodeAt(4)) * 31 +
+      value.charCodeAt(5)) &
+    (RECENT_SLOTS - 1)
+  );
 }
 
 /**
@@ -78,6 +102,15 @@ export class CookieStore implements Store {
     inCookie: true,
   };
   #keys: Buffer[] = [];
+  /** The additional authenticated data of each cookie name, made once. */
+  readonly #aad = new Map<string, Buffer>();
+  /**
+   * Values this store sealed or opened lately, one per slot (a newer one takes the slot). The
+   * browser sends back the value it was last given: it opens from here without a decryption.
+   * Only values that were sealed here or opened authentic are kept, and a hit needs the very
+   * same string, so nothing opens here that would not open by decrypting it.
+   */
+  readonly #recent: (KnownSeal | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
 
   constructor(options: CookieStoreOptions = {}) {
     if (options.secret_keys !== undefined) this.#setKeys(options.secret_keys);
@@ -91,6 +124,7 @@ export class CookieStore implements Store {
           'each CookieStore secret key must be a string of at least 32 characters',
         );
     this.#keys = list.map(deriveKey);
+    this.#recent.fill(undefined);
   }
 
   /** True once the store has keys to seal with. */
@@ -108,6 +142,16 @@ export class CookieStore implements Store {
       );
   }
 
+  /** `1:<cookie name>`, the additional authenticated data of a seal, as bytes. */
+  #aadOf(aad: string): Buffer {
+    let bytes = this.#aad.get(aad);
+    if (bytes === undefined) {
+      bytes = Buffer.from(`${VERSION}:${aad}`);
+      if (this.#aad.size < 16) this.#aad.set(aad, bytes);
+    }
+    return bytes;
+  }
+
   /**
    * Seals codec text and its access time into a cookie value (base64url). `aad` binds the seal
    * to its cookie name: a value moved to another cookie does not open.
@@ -115,20 +159,23 @@ export class CookieStore implements Store {
   seal(text: string, atime: number, aad: string): string {
     const key = this.#keys[0];
     if (!key) throw new ConfigError('CookieStore has no secret key');
-    const iv = freshIv();
+    // Version, IV, then the ciphertext of (access time, text), then the tag: written in place.
+    const textBytes = Buffer.byteLength(text, 'utf8');
+    const out = Buffer.allocUnsafe(1 + IV_BYTES + 8 + textBytes + TAG_BYTES);
+    out[0] = VERSION;
+    const iv = writeFreshIv(out, 1);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(`${VERSION}:${aad}`));
-    const head = Buffer.allocUnsafe(8);
-    head.writeDoubleBE(atime, 0);
-    const body = Buffer.concat([
-      Buffer.of(VERSION),
-      iv,
-      cipher.update(head),
-      cipher.update(text, 'utf8'),
-      cipher.final(),
-      cipher.getAuthTag(),
-    ]);
-    return body.toString('base64url');
+    cipher.setAAD(this.#aadOf(aad));
+    const plain = Buffer.allocUnsafe(8 + textBytes);
+    plain.writeDoubleBE(atime, 0);
+    plain.write(text, 8, 'utf8');
+    let at = 1 + IV_BYTES;
+    at += cipher.update(plain).copy(out, at);
+    at += cipher.final().copy(out, at);
+    cipher.getAuthTag().copy(out, at);
+    const value = out.toString('base64url');
+    this.#recent[slotOf(value)] = { value, data: text, atime, aad, stale: false };
+    return value;
   }
 
   /**
@@ -138,23 +185,32 @@ export class CookieStore implements Store {
    * Never throws.
    */
   open(value: string, aad: string): (OpenedCookie & { stale: boolean }) | undefined {
-    if (value.length < 4 || value.length > MAX_COOKIE_BYTES || !/^[\w-]+$/.test(value))
-      return undefined;
+    const known = value.length > 5 ? this.#recent[slotOf(value)] : undefined;
+    if (known !== undefined && known.value === value && known.aad === aad)
+      return { data: known.data, atime: known.atime, stale: known.stale };
+    if (value.length < 4 || value.length > MAX_COOKIE_BYTES) return undefined;
     const raw = Buffer.from(value, 'base64url');
     if (raw.length < MIN_SEAL || raw[0] !== VERSION) return undefined;
+    // Only the one encoding seal() writes: the decoder skips foreign characters and spare
+    // trailing bits, so other spellings of the same bytes would open too.
+    if (raw.toString('base64url') !== value) return undefined;
     const iv = raw.subarray(1, 1 + IV_BYTES);
     const tag = raw.subarray(raw.length - TAG_BYTES);
     const sealed = raw.subarray(1 + IV_BYTES, raw.length - TAG_BYTES);
-    const ad = Buffer.from(`${VERSION}:${aad}`);
+    const ad = this.#aadOf(aad);
     for (let i = 0; i < this.#keys.length; i++) {
       try {
         const decipher = createDecipheriv('aes-256-gcm', this.#keys[i] as Buffer, iv);
         decipher.setAAD(ad);
         decipher.setAuthTag(tag);
-        const plain = Buffer.concat([decipher.update(sealed), decipher.final()]);
+        const plain = decipher.update(sealed);
+        // final() throws when the tag does not match: nothing of `plain` is used before it.
+        decipher.final();
         const atime = plain.readDoubleBE(0);
         if (!Number.isFinite(atime)) return undefined;
-        return { data: plain.toString('utf8', 8), atime, stale: i > 0 };
+        const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 };
+        this.#recent[slotOf(value)] = { value, ...opened, aad };
+        return opened;
       } catch {
         // not this key (or not authentic): try the next
       }

@@ -327,3 +327,37 @@ describe('CookieStore through the manager', () => {
     }
   });
 });
+
+describe('CookieStore: the values it sealed or opened lately open again without decrypting', () => {
+  const TEXT = encodePayload({ v: 1, meta: { created: 1 }, data: { count: 1 } });
+
+  it('only the very same string, only for the cookie name it was sealed for; other spellings of its bytes do not open', () => {
+    const store = new CookieStore({ secret_keys: KEY });
+    const value = store.seal(TEXT, 1000, NAME);
+    const opened = { data: TEXT, atime: 1000, stale: false };
+    assert.deepEqual(store.open(value, NAME), opened);
+    assert.deepEqual(new CookieStore({ secret_keys: KEY }).open(value, NAME), opened, 'decrypted');
+    assert.equal(store.open(value, 'other'), undefined, 'sealed for another cookie name');
+    const flipped = value.slice(0, -2) + (value.at(-2) === 'A' ? 'B' : 'A') + value.at(-1);
+    assert.equal(store.open(flipped, NAME), undefined, 'tampered');
+    assert.equal(store.open(`${value}A`, NAME), undefined, 'spare trailing character');
+    assert.equal(store.open(`${value}==`, NAME), undefined, 'padded');
+    const standard = `${value}-_`.replace('-', '+').replace('_', '/').slice(0, value.length);
+    if (standard !== value) assert.equal(store.open(standard, NAME), undefined, 'base64 alphabet');
+    assert.equal(new CookieStore({ secret_keys: OTHER_KEY }).open(value, NAME), undefined);
+  });
+
+  it('keeps a bounded number: an older value still opens, by decryption', () => {
+    const store = new CookieStore({ secret_keys: KEY });
+    const first = store.seal(TEXT, 1000, NAME);
+    for (let i = 0; i < 1500; i++) store.seal(TEXT, 2000 + i, NAME);
+    assert.deepEqual(store.open(first, NAME), { data: TEXT, atime: 1000, stale: false });
+  });
+
+  it('a value of an older key stays stale when it opens again', () => {
+    const value = new CookieStore({ secret_keys: OLD_KEY }).seal(TEXT, 1000, NAME);
+    const rotated = new CookieStore({ secret_keys: [KEY, OLD_KEY] });
+    assert.equal(rotated.open(value, NAME)?.stale, true);
+    assert.equal(rotated.open(value, NAME)?.stale, true);
+  });
+});
