@@ -7,6 +7,9 @@ import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'no
 import { parseCookie, stringifySetCookie } from 'cookie';
 import { isValidSessionId, storeKey } from './id.js';
 
+/** Most bytes of one cookie, name and value together (what every browser keeps). */
+export const MAX_COOKIE_BYTES = 4096;
+
 /** Cookie headers longer than this are not parsed at all (treated as carrying no session). */
 export const MAX_COOKIE_HEADER = 16384;
 

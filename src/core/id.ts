@@ -41,6 +41,17 @@ export function isValidSessionId(value: unknown): value is string {
   return typeof value === 'string' && value.length === SESSION_ID_LENGTH && HEX64.test(value);
 }
 
+/** The pattern of a store key, unanchored: to build file name patterns on. */
+export const STORE_KEY_SOURCE = '[0-9a-f]{64}';
+
+/**
+ * True when `key` is a store key, what a store keeps a session under ({@link storeKey}: the
+ * SHA-256 of an id as 64 lowercase hex characters).
+ */
+export function isStoreKey(key: unknown): key is string {
+  return typeof key === 'string' && HEX64.test(key);
+}
+
 /** The key a store keeps a session under: SHA-256 of the id, 64 lowercase hex characters. */
 export function storeKey(id: string): string {
   return oneShotHash

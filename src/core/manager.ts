@@ -10,7 +10,6 @@
  */
 
 import { performance } from 'node:perf_hooks';
-import { type CookieStore, MAX_COOKIE_BYTES } from '../stores/cookie.js';
 import { type Awaitable, isPromise, then } from './awaitable.js';
 import { checkSize, payloadText, requestChanges } from './changes.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
@@ -20,6 +19,7 @@ import {
   type CookieOptions,
   IdCache,
   MAX_CANDIDATES,
+  MAX_COOKIE_BYTES,
   mayRepeat,
   readCookie,
   readCookies,
@@ -42,7 +42,7 @@ import {
   type SessionListener,
 } from './events.js';
 import { GroupCommit } from './group-commit.js';
-import { generateSessionId, isValidSessionId, storeKey } from './id.js';
+import { generateSessionId, isStoreKey, storeKey } from './id.js';
 import {
   createSession,
   LATE_CHANGE,
@@ -52,7 +52,7 @@ import {
   sessionState,
 } from './session.js';
 import { loadedState, newState } from './state.js';
-import type { Store, StoredSession } from './store.js';
+import type { CookieSealer, Store, StoredSession } from './store.js';
 import { StoreCalls } from './store-calls.js';
 import {
   listUserSessions,
@@ -119,7 +119,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   /** Cookie attributes for plain and HTTPS requests, resolved once. */
   readonly #cookieOptions: readonly [CookieOptions, CookieOptions];
   /** The store when it keeps the session in the cookie (CookieStore), else undefined. */
-  readonly #sealed: CookieStore | undefined;
+  readonly #sealed: CookieSealer | undefined;
   /** CookieStore: the Set-Cookie attributes after the value, per scheme (no Max-Age: fixed). */
   readonly #sealedTail: [string | undefined, string | undefined] = [undefined, undefined];
   readonly #cleanup: CleanupSchedule;
@@ -137,7 +137,6 @@ export class SessionManager<T extends SessionData = SessionData> {
       store.kind,
       this.config.store_timeout,
       this.config.store_max_in_flight,
-      store.capabilities.inProcess === true,
       this.#events,
     );
     this.#group = new GroupCommit(
@@ -147,7 +146,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       store.capabilities.gatherWrites === true,
     );
     this.#cookieOptions = [this.#resolveCookieOptions(false), this.#resolveCookieOptions(true)];
-    this.#sealed = store.capabilities.inCookie === true ? (store as CookieStore) : undefined;
+    this.#sealed = store.capabilities.inCookie === true ? (store as CookieSealer) : undefined;
     const { timeout, store_timeout, secret_keys } = this.config;
     store.configure?.(
       this.#sealed ? { timeout, store_timeout, secret_keys } : { timeout, store_timeout },
@@ -275,7 +274,7 @@ export class SessionManager<T extends SessionData = SessionData> {
    * looked at) is a candidate, the most recently used wins; one that does not open (tampered,
    * truncated, foreign key) is as if absent. Then the usual expiry checks, on the sealed times.
    */
-  #loadSealed(request: RequestInfo, store: CookieStore): Awaitable<Session<T>> {
+  #loadSealed(request: RequestInfo, store: CookieSealer): Awaitable<Session<T>> {
     const c = this.config;
     const name = c.cookie_name;
     const header = request.cookie;
@@ -319,7 +318,7 @@ export class SessionManager<T extends SessionData = SessionData> {
    * or the access time is due (`touch_interval`); a killed session's cookie is expired. The
    * cookie (name and value) must fit in 4,096 bytes, else SessionTooLargeError.
    */
-  #commitSealed(state: SessionState<T>, request: RequestInfo, store: CookieStore): CommitResult {
+  #commitSealed(state: SessionState<T>, request: RequestInfo, store: CookieSealer): CommitResult {
     const c = this.config;
     const options = this.#cookieOptions[request.secure ? 1 : 0];
     if (state.killed) {
@@ -802,7 +801,7 @@ export class SessionManager<T extends SessionData = SessionData> {
 
   /** Deletes one session by store key (as listed by `listUserSessions`). */
   async revokeSession(key: string): Promise<void> {
-    if (!isValidSessionId(key))
+    if (!isStoreKey(key))
       throw new SessionStateError('revokeSession takes a store key (64 hex characters)');
     if (this.#sealed) throw this.#serverOnly('a session by its key');
     const started = performance.now();

@@ -28,7 +28,6 @@ interface Pending {
 export class StoreCalls {
   readonly #kind: string;
   readonly #timeout: number;
-  readonly #inProcess: boolean;
   readonly #maxInFlight: number;
   readonly #events: SessionEmitter;
   readonly #pending = new Set<Pending>();
@@ -38,19 +37,11 @@ export class StoreCalls {
   /**
    * @param timeout ms a call may wait (0: no deadline)
    * @param maxInFlight most calls waiting at once (0: no cap)
-   * @param inProcess the store never waits on I/O (no deadline is armed for it)
    */
-  constructor(
-    kind: string,
-    timeout: number,
-    maxInFlight: number,
-    inProcess: boolean,
-    events: SessionEmitter,
-  ) {
+  constructor(kind: string, timeout: number, maxInFlight: number, events: SessionEmitter) {
     this.#kind = kind;
     this.#timeout = timeout;
-    this.#maxInFlight = inProcess || maxInFlight <= 0 ? Infinity : maxInFlight;
-    this.#inProcess = inProcess;
+    this.#maxInFlight = maxInFlight <= 0 ? Infinity : maxInFlight;
     this.#events = events;
   }
 
@@ -100,7 +91,7 @@ export class StoreCalls {
       this.#inFlight--;
     });
     const ms = this.#timeout;
-    if (ms <= 0 || this.#inProcess)
+    if (ms <= 0)
       return settled.catch((err: unknown) => {
         throw this.#fail(op, key, err, started);
       });

@@ -60,11 +60,6 @@ export interface StoreCapabilities {
   /** True when the store expires records by itself (e.g. Redis TTL) so `cleanup` is free. */
   readonly nativeTtl: boolean;
   /**
-   * True when every call completes in this process without waiting on I/O (MemoryStore), so
-   * the manager's `store_timeout` deadline is not armed around it.
-   */
-  readonly inProcess?: boolean;
-  /**
    * True when one write costs enough (DiskStore: a file created and renamed) that the manager
    * should gather the saves of one session made in the same event-loop turn into one write.
    */
@@ -157,4 +152,19 @@ export interface Store {
   }): void;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
+}
+
+/**
+ * A store that keeps the session in the cookie itself (`capabilities.inCookie`, CookieStore): the
+ * manager opens the cookie's value at load and seals the session into the Set-Cookie at commit,
+ * and calls none of the record methods.
+ */
+export interface CookieSealer extends Store {
+  /** Seals codec text and its access time into a cookie value; `aad` is the cookie's name. */
+  seal(text: string, atime: number, aad: string): string;
+  /**
+   * Opens a cookie value: the record, `stale` when an older key sealed it, or undefined for
+   * anything that does not open. Never throws.
+   */
+  open(value: string, aad: string): (StoredSession & { stale: boolean }) | undefined;
 }

@@ -6,7 +6,7 @@
 
 import { decodePayload, type SessionPayload } from './codec.js';
 import { UnsupportedError } from './errors.js';
-import { isValidSessionId } from './id.js';
+import { isStoreKey } from './id.js';
 import type { Store } from './store.js';
 
 /** One of a user's live sessions. */
@@ -64,7 +64,7 @@ export async function listUserSessions(
   const now = Date.now();
   const out: UserSessionInfo[] = [];
   for (const key of keys) {
-    if (!isValidSessionId(key)) continue;
+    if (!isStoreKey(key)) continue;
     const record = await call('get', key, () => store.get(key));
     if (!record) continue;
     let payload: SessionPayload;
@@ -105,7 +105,7 @@ export async function revokeUserSessions(
   const index = indexOf(store);
   let removed = 0;
   for (const key of await call('userSessions', user, () => index(user))) {
-    if (key === keepKey || !isValidSessionId(key)) continue;
+    if (key === keepKey || !isStoreKey(key)) continue;
     const record = await call('get', key, () => store.get(key));
     if (record) {
       try {

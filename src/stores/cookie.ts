@@ -15,11 +15,16 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { MAX_COOKIE_BYTES } from '../core/cookie.js';
 import { ConfigError } from '../core/errors.js';
-import type { CleanupProgress, Store, StoreCapabilities, StoredSession } from '../core/store.js';
+import type {
+  CleanupProgress,
+  CookieSealer,
+  StoreCapabilities,
+  StoredSession,
+} from '../core/store.js';
 
-/** Most bytes of one cookie, name and value together (what every browser keeps). */
-export const MAX_COOKIE_BYTES = 4096;
+export { MAX_COOKIE_BYTES };
 
 /** Format version, first byte of every seal and part of the authenticated data. */
 const VERSION = 1;
@@ -92,13 +97,12 @@ function slotOf(value: string): number {
  * @example
  * const manager = new SessionManager(new CookieStore(), { secret_key: process.env.SESSION_KEY });
  */
-export class CookieStore implements Store {
+export class CookieStore implements CookieSealer {
   readonly kind = 'cookie';
   /** `inCookie`: the manager seals the session into the cookie; nothing is kept here. */
   readonly capabilities: StoreCapabilities = {
     lock: 'process',
     nativeTtl: true,
-    inProcess: true,
     inCookie: true,
   };
   #keys: Buffer[] = [];

@@ -5,16 +5,9 @@
  * @module
  */
 import { InvalidSessionIdError } from '../core/errors.js';
+import { isStoreKey } from '../core/id.js';
 
-/** The pattern of a store key, unanchored: to build file name patterns on. */
-export const STORE_KEY_SOURCE = '[0-9a-f]{64}';
-
-const STORE_KEY = new RegExp(`^${STORE_KEY_SOURCE}$`);
-
-/** True when `key` is a store key: exactly 64 lowercase hex characters. */
-export function isStoreKey(key: unknown): key is string {
-  return typeof key === 'string' && STORE_KEY.test(key);
-}
+export { isStoreKey, STORE_KEY_SOURCE } from '../core/id.js';
 
 /** Throws unless `key` is a store key. Stores check again: defence in depth. */
 export function assertKey(key: string, kind: string): void {

@@ -31,7 +31,7 @@ export interface MemoryStoreOptions {
  */
 export class MemoryStore implements Store {
   readonly kind = 'memory';
-  readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false, inProcess: true };
+  readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false };
   readonly maxSessions: number;
   readonly #map = new Map<string, Held>();
   /** Counts moves to the recent end of the map; a record remembers the count of its last move. */

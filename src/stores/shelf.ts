@@ -20,13 +20,7 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
-import type {
-  Store,
-  StoreCapabilities,
-  StoredSession,
-  StoreLease,
-  StoreMutator,
-} from '../core/store.js';
+import type * as S from '../core/store.js';
 import { assertKey } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { loadOptional } from './optional.js';
@@ -83,9 +77,9 @@ class MutatorFailure {
  * const store = new ShelfStore('sessions.shelf');
  * // or: await storeFromUrl('shelf:./sessions.shelf')
  */
-export class ShelfStore implements Store {
+export class ShelfStore implements S.Store {
   readonly kind = 'shelf';
-  readonly capabilities: StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
+  readonly capabilities: S.StoreCapabilities = { lock: 'cross-process', nativeTtl: false };
   /** Absolute path of the file. */
   readonly filename: string;
   readonly #options: ShelfStoreOptions;
@@ -201,14 +195,14 @@ export class ShelfStore implements Store {
     ShelfStore.#index(h, key, undefined);
   }
 
-  static #read(h: Handles, key: string): StoredSession | undefined {
+  static #read(h: Handles, key: string): S.StoredSession | undefined {
     const data = h.data.get(key);
     if (data === undefined) return undefined;
     const atime = h.atimes.get(key);
     return { data, atime: typeof atime === 'number' ? atime : 0 };
   }
 
-  async get(key: string): Promise<StoredSession | undefined> {
+  async get(key: string): Promise<S.StoredSession | undefined> {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
@@ -218,11 +212,11 @@ export class ShelfStore implements Store {
     }
   }
 
-  async set(key: string, record: StoredSession): Promise<void> {
+  async set(key: string, record: S.StoredSession): Promise<void> {
     await this.#write(key, record, false);
   }
 
-  async create(key: string, record: StoredSession): Promise<boolean> {
+  async create(key: string, record: S.StoredSession): Promise<boolean> {
     return this.#write(key, record, true);
   }
 
@@ -231,7 +225,7 @@ export class ShelfStore implements Store {
    * `onlyNew`, only when there is no record (LMDB's write transaction is one writer at a time,
    * file-wide: the check and the write are one step for every process, as `ifNoExists`).
    */
-  async #write(key: string, record: StoredSession, onlyNew: boolean): Promise<boolean> {
+  async #write(key: string, record: S.StoredSession, onlyNew: boolean): Promise<boolean> {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
@@ -247,7 +241,7 @@ export class ShelfStore implements Store {
     }
   }
 
-  async update(key: string, mutator: StoreMutator): Promise<StoredSession | undefined> {
+  async update(key: string, mutator: S.StoreMutator): Promise<S.StoredSession | undefined> {
     assertKey(key, this.kind);
     const h = await this.#open();
     // The in-process mutex only keeps this process's callers in order; atomicity across
@@ -256,7 +250,7 @@ export class ShelfStore implements Store {
       try {
         const result = await h.data.transaction(() => {
           const current = ShelfStore.#read(h, key);
-          let next: StoredSession | null | undefined;
+          let next: S.StoredSession | null | undefined;
           try {
             next = mutator(current && { ...current });
           } catch (error) {
@@ -382,7 +376,7 @@ export class ShelfStore implements Store {
    * the file): a record with the holder's token and expiry, taken, renewed and released in write
    * transactions, so exactly one process holds it until it lapses.
    */
-  async lease(name: string, ttlMs: number): Promise<StoreLease | undefined> {
+  async lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return undefined; // a closed store runs no more passes
     const h = await this.#open();
     const token = randomBytes(12).toString('hex');

@@ -5,7 +5,7 @@
  */
 import * as errors from '../../core/errors.js';
 import type * as S from '../../core/store.js';
-import { assertKey } from '../key.js';
+import { assertKey, isStoreKey } from '../key.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LastWritten } from '../written.js';
 import * as common from './common.js';
@@ -43,7 +43,6 @@ const CONNECT_FAILURE =
   /timeout exceeded when trying to connect|connect ETIMEDOUT|Connection terminated due to connection timeout/i;
 const HANDLE_HELP =
   'DBStore needs a database: web.database({ dbn, db, … }), a postgres:// or mysql:// URL, a better-sqlite3 Database, a pg Pool or Client, or a mysql2 pool or connection';
-const STORE_KEY = /^[0-9a-f]{64}$/;
 /** Rows removed per cleanup statement, and keys read per page by `keys()`. */
 const BATCH = 1000;
 /** How long one cleanup statement may hold the event loop on SQLite (ms). */
@@ -370,7 +369,7 @@ export class DBStore implements S.Store {
     const next = `session_id > ? ORDER BY session_id LIMIT ${BATCH}`;
     for (let after = ''; ; ) {
       const page = await this.#run('keys', undefined, (d) => this.#keys(d, next, after));
-      for (const k of page) if (STORE_KEY.test(k)) yield k;
+      for (const k of page) if (isStoreKey(k)) yield k;
       if (page.length < BATCH) return;
       after = page.at(-1)!;
     }
