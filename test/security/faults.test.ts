@@ -237,7 +237,14 @@ const childKey = (kind: StoreFault, framework: Framework) => `${kind.name} throu
 async function runInChild(kind: StoreFault, framework: Framework): Promise<void> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', '--conditions=websession-src', fileURLToPath(import.meta.url)],
+    [
+      '--import',
+      'tsx',
+      '--conditions=websession-src',
+      // TAP, as Node 20 prints by default (Node 24 prints spec): the summary line checked below.
+      '--test-reporter=tap',
+      fileURLToPath(import.meta.url),
+    ],
     {
       // Without the runner's NODE_TEST_CONTEXT, the child reports as a program of its own (TAP).
       env: { ...process.env, NODE_TEST_CONTEXT: '', FAULT_CHILD: childKey(kind, framework) },
