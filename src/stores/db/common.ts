@@ -1,4 +1,4 @@
-/** What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text. */
+/** What DBStore's engines share: the SQL they write, table names and DDL, UTC time, errors. */
 import { ConfigError } from '../../core/errors.js';
 import type { StoredSession, StoreLease } from '../../core/store.js';
 import type { Row, Source } from './sql.js';
@@ -8,42 +8,77 @@ export type Dbn = 'sqlite' | 'postgres' | 'mysql';
 /** A statement (`?` placeholders) and its parameters. */
 export type Query = [string, unknown[]];
 
-/** What differs between the engines, on one table; DBStore runs the rest. */
-export interface Dialect extends ReturnType<typeof onConflict> {
-  readonly dbn: Dbn;
+/** An engine's driver on one table; DBStore runs the rest. */
+export interface Engine {
   readonly source: Source;
-  /** The select list of a record (`data`, `atime`). */
-  readonly cols: string;
-  /** Locks the row a transaction reads. */
-  readonly forUpdate: string;
-  /** Column names of the table as `name` (no rows when it does not exist). */
-  readonly columns: Query;
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
-  isAlreadyThere?(err: unknown): boolean;
-  isDuplicate?(err: unknown): boolean;
-  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
-  isRetryable?(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
 }
 
-/** The statements SQLite and PostgreSQL write alike on table `t` (quoted); MySQL has its own. */
-export const onConflict = (t: string, time: (ms: number) => string) => ({
-  t,
-  time,
-  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
-  keep: 'ON CONFLICT (session_id) DO NOTHING',
-  upsert: (cols: string[]) =>
-    `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
-  /** Compares `data` with a parameter byte for byte. */
-  sameData: 'data = ?',
-  /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
-  expire: (cutoff: number, limit: number): Query => [
-    `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-    [time(cutoff), time(cutoff)],
-  ],
-});
+/** What DBStore runs on: an engine's SQL and its driver. */
+export type Dialect = Engine & ReturnType<typeof statements>;
+
+/** The SQL that differs between the engines, on table `name`. */
+export function statements(dbn: Dbn, name: string) {
+  const mysql = dbn === 'mysql';
+  // PostgreSQL folds unquoted identifiers to lower case; quoting the folded name keeps that
+  // meaning and lets a table be called by a reserved word.
+  const t = mysql ? `\`${name}\`` : `"${dbn === 'postgres' ? name.toLowerCase() : name}"`;
+  // PostgreSQL reads ISO text with `Z` as UTC in TIMESTAMP and TIMESTAMPTZ whatever the TimeZone.
+  const time = dbn === 'postgres' ? (ms: number) => new Date(ms).toISOString() : utcText;
+  return {
+    t,
+    time,
+    /** The select list of a record; MySQL's `atime` as text, which no connection time zone shifts. */
+    cols: {
+      sqlite: 'data, atime',
+      postgres: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
+      mysql: 'data, CAST(atime AS CHAR) AS atime',
+    }[dbn],
+    /** Locks the row a transaction reads (SQLite's transaction holds the file's write lock). */
+    forUpdate: dbn === 'sqlite' ? '' : ' FOR UPDATE',
+    /**
+     * Ends an INSERT that leaves a taken key alone. MySQL's plain INSERT fails on it with
+     * ER_DUP_ENTRY (INSERT IGNORE would also turn a too-long value into a silent truncation).
+     */
+    keep: mysql ? '' : 'ON CONFLICT (session_id) DO NOTHING',
+    /** Ends an INSERT that replaces the row of a taken key. */
+    upsert: (cols: string[]) =>
+      mysql
+        ? `ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`)}`
+        : `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
+    /**
+     * Compares `data` with a parameter byte for byte (SQLite's default BINARY collation does): in
+     * MySQL a case- or accent-insensitive collation (or PAD SPACE) must not take another writer's
+     * data for the one read.
+     */
+    sameData: mysql ? 'CAST(data AS BINARY) = CAST(? AS BINARY)' : 'data = ?',
+    /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
+    expire: (cutoff: number, limit: number): Query =>
+      mysql
+        ? [
+            `DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`,
+            [time(cutoff)],
+          ]
+        : [
+            `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
+            [time(cutoff), time(cutoff)],
+          ],
+    /** Column names of the table as `name` (no rows when it does not exist). */
+    columns: [
+      {
+        sqlite: 'SELECT name FROM pragma_table_info(?)',
+        // to_regclass resolves the name as every statement here does (search_path).
+        postgres: `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
+        mysql:
+          'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      }[dbn],
+      [dbn === 'postgres' ? t : name],
+    ] as Query,
+  };
+}
 
 /** Where connection errors go by default. */
 export const warnOf = (dbn: Dbn) => (err: Error) =>
@@ -114,4 +149,25 @@ export function isNetworkError(err: unknown): boolean {
   const e = err as { code?: unknown; errors?: unknown } | null;
   const nested = Array.isArray(e?.errors) && e.errors.some(isNetworkError);
   return nested || NET_CODES.test(String(e?.code));
+}
+
+/** What a server's error means to DBStore, by PostgreSQL's SQLSTATE `code` or MySQL's `errno`. */
+const CODES = {
+  // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the race;
+  // 1050 table exists, 1061 duplicate key name.
+  alreadyThere: ['42P07', '42710', '23505', 1050, 1061],
+  /** The key is taken. */
+  duplicate: ['23505', 1062],
+  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
+  retryable: ['40P01', '40001', 1213, 1062],
+  // statement_timeout, lock_timeout; innodb_lock_wait_timeout, max_execution_time,
+  // max_statement_time: the server gave up a statement, and nothing of it was written.
+  timeout: ['57014', '55P03', 1205, 3024, 1969],
+  missingTable: ['42P01', 1146],
+};
+
+/** True when `err` carries one of the codes of `kind` (SQLite's errors carry none of them). */
+export function hasCode(kind: keyof typeof CODES, err: unknown): boolean {
+  const { code, errno } = (err ?? {}) as { code?: unknown; errno?: unknown };
+  return CODES[kind].some((c) => c === code || c === Number(errno));
 }

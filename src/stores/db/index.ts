@@ -9,9 +9,8 @@ import { assertKey, isStoreKey } from '../key.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LastWritten } from '../written.js';
 import * as common from './common.js';
-import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
+import { type Dbn, type Dialect, hasCode, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
-import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
 import { type Conn, LostConnection } from './sql.js';
@@ -24,7 +23,13 @@ export { Database, type DatabaseParams, database } from './database.js';
  * What {@link database} returns, a `postgres://` or `mysql://` URL (the store owns a pool), or a
  * driver's pool or connection (a connection once lost fails as unavailable, 503).
  */
-export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
+export type DatabaseHandle =
+  | Database
+  | string
+  | SqliteDatabase
+  | pg.PgPool
+  | pg.PgClient
+  | my.Mysql;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -126,9 +131,11 @@ export class DBStore implements S.Store {
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
     const warn = this.#options.onError ?? common.warnOf(kind);
-    if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
-    else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
-    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
+    const engine =
+      kind === 'sqlite'
+        ? sqlite(handle as SqliteDatabase, table, owned)
+        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, table, owned, warn);
+    this.#made = { ...common.statements(kind, table), ...engine };
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
   }
@@ -154,16 +161,13 @@ export class DBStore implements S.Store {
     }
   }
 
-  #isUnavailable = (err: unknown) =>
-    err instanceof LostConnection || !!this.#made?.isUnavailable(err);
-
   #fail(op: string, err: unknown): Error {
     if (err instanceof errors.WebSessionError || mutatorErrors.has(err as object))
       return err as Error;
     const [kind, text, t] = [this.kind, errorText(err), this.table];
     const unavailable = (why: string) =>
       new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, { cause: err });
-    if (!this.#made || this.#isUnavailable(err))
+    if (!this.#made || err instanceof LostConnection || this.#made.isUnavailable(err))
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
       return unavailable(
@@ -171,12 +175,9 @@ export class DBStore implements S.Store {
           ? `cannot reach ${ENGINE_NAME[kind]}${whereOf(err, this.db)}`
           : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`,
       );
-    const { code, errno } = err as { code?: unknown; errno?: unknown };
-    // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
-    // max_execution_time, max_statement_time): nothing of it was written.
-    if (['57014', '55P03'].includes(String(code)) || [1205, 3024, 1969].includes(Number(errno)))
+    if (hasCode('timeout', err))
       return unavailable('the database did not finish it in time, nothing was written');
-    const missing = code === '42P01' || errno === 1146 || /no such table/i.test(text);
+    const missing = hasCode('missingTable', err) || /no such table/i.test(text);
     const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
     const why = missing ? `: table "${t}" does not exist; ${fix}` : ` on table "${t}": ${text}`;
     return new errors.StoreError(kind, `${op} failed${why}`, { cause: err });
@@ -227,7 +228,7 @@ export class DBStore implements S.Store {
       this.#written.note(key, undefined);
       const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
       const added = await d.source.query(...insert).catch((err: unknown) => {
-        if (d.isDuplicate?.(err)) return { changed: 0 };
+        if (hasCode('duplicate', err)) return { changed: 0 };
         throw err;
       });
       return added.changed > 0;
@@ -253,7 +254,7 @@ export class DBStore implements S.Store {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
-    }, this.#isUnavailable);
+    });
   }
 
   async #locked(c: Conn, d: Dialect, key: string, mutator: S.StoreMutator) {
@@ -301,7 +302,7 @@ export class DBStore implements S.Store {
         this.#written.note(key, stored);
         return stored;
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable?.(err)))
+        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || hasCode('retryable', err)))
           throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
@@ -408,10 +409,10 @@ export class DBStore implements S.Store {
   }
 
   async #createTable(d: Dialect) {
-    const ddl = common.tableDDL(d.dbn, this.table);
+    const ddl = common.tableDDL(this.kind, this.table);
     const create = (sql: string) =>
       d.source.query(sql).catch((err: unknown) => {
-        if (!d.isAlreadyThere?.(err)) throw err;
+        if (!hasCode('alreadyThere', err)) throw err;
       });
     for (const sql of ddl.table) await create(sql);
     if (await this.#hasUserColumn(d)) for (const sql of ddl.user) await create(sql);

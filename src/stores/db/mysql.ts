@@ -3,8 +3,8 @@
  * written and read as text: no connection time zone shifts it.
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, hasMethods, isNetworkError, utcText } from './common.js';
-import { type Conn, type ConnectionEvents, lockLease, poolSource, singleSource } from './sql.js';
+import { type Engine, hasMethods, isNetworkError } from './common.js';
+import { type Conn, type ConnectionEvents, lockLease, sourceOf } from './sql.js';
 
 interface MyQueryable {
   // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
@@ -55,58 +55,33 @@ function conn(c: MyQueryable): Conn {
   };
 }
 
-/** MySQL or MariaDB on one table of a mysql2 pool or connection (closed with the store when `owned`). */
+/** MySQL or MariaDB on a mysql2 pool or connection (closed with the store when `owned`). */
 export function mysql(
   given: Mysql,
   table: string,
   owned: boolean,
   warn: (err: Error) => void,
-): Dialect {
+): Engine {
   const db = isCallbackApi(given) ? given.promise() : given;
-  const end = () => db.end();
-  const keep = async () => {
+  const checkout = async () => {
     const c = await (db as MyPool).getConnection();
     return { conn: conn(c), release: (broken: boolean) => (broken ? c.destroy() : c.release()) };
   };
-  const single = { conn: conn(db), end, label: 'the mysql2 connection', isLost: isUnavailable };
-  const source = isPool(db)
-    ? poolSource(conn(db).query, keep, end, owned)
-    : singleSource({ ...single, events: db.connection }, owned, warn);
-  const t = `\`${table}\``;
-  const errnos = (list: number[]) => (err: unknown) =>
-    list.includes(Number((err as { errno?: unknown } | null)?.errno));
+  const driver = { conn: conn(db), end: () => db.end(), label: 'the mysql2 connection' };
+  const events = (db as MyConnection).connection;
+  const source = sourceOf(
+    { ...driver, checkout: isPool(db) ? checkout : undefined, events, isLost: isUnavailable },
+    owned,
+    warn,
+  );
   return {
-    dbn: 'mysql',
     source,
-    t,
-    cols: 'data, CAST(atime AS CHAR) AS atime',
-    // A plain INSERT: a taken key fails with ER_DUP_ENTRY (INSERT IGNORE would also turn a
-    // too-long value into a silent truncation).
-    keep: '',
-    upsert: (cols) => `ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`)}`,
-    // Compared as bytes: a case- or accent-insensitive collation (or PAD SPACE) must not take
-    // another writer's data for the one read.
-    sameData: 'CAST(data AS BINARY) = CAST(? AS BINARY)',
-    forUpdate: ' FOR UPDATE',
-    time: utcText,
-    expire: (cutoff, limit) => [
-      `DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`,
-      [utcText(cutoff)],
-    ],
-    columns: [
-      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
-      [table],
-    ],
     // A named lock of the server (at most 64 characters), drawn from the table and lease names.
     lease(name) {
       const hash = createHash('sha256').update(`${table}\0${name}`).digest('hex').slice(0, 40);
       const [take, give] = ['SELECT GET_LOCK(?, 0) AS ok', 'SELECT RELEASE_LOCK(?)'];
       return lockLease(source, take, give, [`websession_${hash}`]);
     },
-    // 1050 table exists, 1061 duplicate key name; 1062 duplicate entry; 1213 deadlock.
-    isAlreadyThere: errnos([1050, 1061]),
-    isDuplicate: errnos([1062]),
-    isRetryable: errnos([1213, 1062]),
     isUnavailable,
   };
 }
