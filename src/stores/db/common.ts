@@ -39,33 +39,24 @@ export function statements(dbn: Dbn, name: string) {
     }[dbn],
     /** Locks the row a transaction reads (SQLite's transaction holds the file's write lock). */
     forUpdate: dbn === 'sqlite' ? '' : ' FOR UPDATE',
-    /**
-     * Ends an INSERT that leaves a taken key alone. MySQL's plain INSERT fails on it with
-     * ER_DUP_ENTRY (INSERT IGNORE would also turn a too-long value into a silent truncation).
-     */
+    // Ends an INSERT that leaves a taken key alone; MySQL's fails on it with ER_DUP_ENTRY
+    // (INSERT IGNORE would also turn a too-long value into a silent truncation).
     keep: mysql ? '' : 'ON CONFLICT (session_id) DO NOTHING',
     /** Ends an INSERT that replaces the row of a taken key. */
     upsert: (cols: string[]) =>
       mysql
         ? `ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`)}`
         : `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
-    /**
-     * Compares `data` with a parameter byte for byte (SQLite's default BINARY collation does): in
-     * MySQL a case- or accent-insensitive collation (or PAD SPACE) must not take another writer's
-     * data for the one read.
-     */
+    // Compares `data` with a parameter byte for byte, as SQLite's BINARY collation does: MySQL's
+    // case- or accent-insensitive collation (or PAD SPACE) must not match another writer's data.
     sameData: mysql ? 'CAST(data AS BINARY) = CAST(? AS BINARY)' : 'data = ?',
     /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
-    expire: (cutoff: number, limit: number): Query =>
-      mysql
-        ? [
-            `DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${Math.trunc(limit)}`,
-            [time(cutoff)],
-          ]
-        : [
-            `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-            [time(cutoff), time(cutoff)],
-          ],
+    expire: (cutoff: number, limit: number): Query => {
+      const [n, at] = [Math.trunc(limit), time(cutoff)];
+      if (mysql) return [`DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${n}`, [at]];
+      const idle = `SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${n}`;
+      return [`DELETE FROM ${t} WHERE session_id IN (${idle}) AND atime < ?`, [at, at]];
+    },
     /** Column names of the table as `name` (no rows when it does not exist). */
     columns: [
       {
@@ -80,9 +71,14 @@ export function statements(dbn: Dbn, name: string) {
   };
 }
 
+/** Told of connection errors. */
+export type Warn = (err: Error) => void;
+
 /** Where connection errors go by default. */
-export const warnOf = (dbn: Dbn) => (err: Error) =>
-  console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
+export const warnOf =
+  (dbn: Dbn): Warn =>
+  (err) =>
+    console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
 
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>
@@ -130,15 +126,6 @@ export function recordOf(row: Row | undefined): StoredSession | undefined {
     ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
   // An unreadable atime reads as 0: expired.
   return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
-}
-
-/** The record a mutator returned, checked: a record to write, null to delete, undefined to keep. */
-export function checkMutation(next: StoredSession | null | undefined) {
-  if (next && (typeof next.data !== 'string' || !Number.isFinite(next.atime)))
-    throw new TypeError(
-      '[websession] a store mutator must return { data: string, atime: number }, null or undefined',
-    );
-  return next;
 }
 
 const NET_CODES =

@@ -11,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, hasCode, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
 import { type Conn, LostConnection } from './sql.js';
@@ -23,13 +24,7 @@ export { Database, type DatabaseParams, database } from './database.js';
  * What {@link database} returns, a `postgres://` or `mysql://` URL (the store owns a pool), or a
  * driver's pool or connection (a connection once lost fails as unavailable, 503).
  */
-export type DatabaseHandle =
-  | Database
-  | string
-  | SqliteDatabase
-  | pg.PgPool
-  | pg.PgClient
-  | my.Mysql;
+export type DatabaseHandle = Database | string | SqliteDatabase | pg.PgPool | pg.PgClient | Mysql;
 
 /** Options of {@link DBStore}. */
 export interface DBStoreOptions {
@@ -82,10 +77,18 @@ function whereOf(err: unknown, db: unknown): string {
   return db instanceof Database && db.where ? ` at ${db.where}` : '';
 }
 
-/** Runs the caller's mutator (or checks its record): its errors pass through the store as they are. */
-function own<T>(fn: () => T): T {
+/**
+ * The record of the caller's mutator (or the caller's record), checked: one to write, null to
+ * delete, undefined to keep. Its errors, and a bad record's, pass through the store as they are.
+ */
+function checked(fn: () => S.StoredSession | null | undefined) {
   try {
-    return fn();
+    const next = fn();
+    if (next && (typeof next.data !== 'string' || !Number.isFinite(next.atime)))
+      throw new TypeError(
+        '[websession] a store mutator must return { data: string, atime: number }, null or undefined',
+      );
+    return next;
   } catch (err) {
     if (err && typeof err === 'object') mutatorErrors.add(err);
     throw err;
@@ -114,9 +117,8 @@ export class DBStore implements S.Store {
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
-  /** Whether the table's `user_id` column has been looked for, and found. */
-  #userKnown = false;
-  #userColumn = false;
+  /** Whether the table has the `user_id` column; undefined until a table is found. */
+  #userColumn: boolean | undefined;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -151,10 +153,7 @@ export class DBStore implements S.Store {
       });
       const d = await this.#dialect;
       // Looks whether the table has `user_id`, to keep it in writes; again while there is no table.
-      if (!this.#userKnown) {
-        const found = await this.#hasUserColumn(d);
-        [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
-      }
+      this.#userColumn ??= await this.#hasUserColumn(d);
       return await fn(d);
     } catch (err) {
       throw this.#fail(op, err);
@@ -218,7 +217,7 @@ export class DBStore implements S.Store {
   set(key: string, record: S.StoredSession): Promise<void> {
     return this.#run('set', key, async (d) => {
       this.#written.note(key, undefined);
-      await d.source.query(...this.#upsert(d, key, own(() => common.checkMutation(record))!));
+      await d.source.query(...this.#upsert(d, key, checked(() => record)!));
     });
   }
 
@@ -226,7 +225,7 @@ export class DBStore implements S.Store {
   create(key: string, record: S.StoredSession): Promise<boolean> {
     return this.#run('create', key, async (d) => {
       this.#written.note(key, undefined);
-      const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
+      const insert = this.#insert(d, key, checked(() => record)!, () => d.keep);
       const added = await d.source.query(...insert).catch((err: unknown) => {
         if (hasCode('duplicate', err)) return { changed: 0 };
         throw err;
@@ -274,7 +273,7 @@ export class DBStore implements S.Store {
   }
 
   update(key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
-    const change: S.StoreMutator = (current) => own(() => common.checkMutation(mutator(current)));
+    const change: S.StoreMutator = (current) => checked(() => mutator(current));
     // One update per key at a time from this process (the row lock orders other processes).
     return this.#run('update', key, (d) =>
       this.#mutex.run(key, () => this.#update(d, key, change, expected)),
@@ -392,7 +391,7 @@ export class DBStore implements S.Store {
 
   /** True when the table has the `user_id` column (the user index). */
   hasUserIndex(): Promise<boolean> {
-    return this.#run('inspect table', undefined, async () => this.#userColumn);
+    return this.#run('inspect table', undefined, async () => !!this.#userColumn);
   }
 
   /** True when the table exists (connects to look; creates nothing). */
@@ -421,7 +420,7 @@ export class DBStore implements S.Store {
   /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
   async createTable(): Promise<void> {
     await this.#run('create table', undefined, (d) => this.#createTable(d));
-    this.#userKnown = false; // look again: the table may be new
+    this.#userColumn = undefined; // look again: the table may be new
   }
 
   /**

@@ -3,37 +3,32 @@
  * written and read as text: no connection time zone shifts it.
  */
 import { createHash } from 'node:crypto';
-import { type Engine, hasMethods, isNetworkError } from './common.js';
+import { type Engine, hasMethods, isNetworkError, type Warn } from './common.js';
 import { type Conn, type ConnectionEvents, lockLease, sourceOf } from './sql.js';
 
-interface MyQueryable {
+/** The part of a mysql2 promise Pool or Connection DBStore uses. */
+export interface MyPromiseApi {
   // `never[]`: any driver's own parameter type accepts it, so mysql2's overloads match.
   execute(sql: string, values?: never[]): Promise<[unknown, unknown]>;
   query(sql: string): Promise<[unknown, unknown]>;
   end(): Promise<void>;
-}
-/** The part of a mysql2 promise Pool DBStore uses. */
-export interface MyPool extends MyQueryable {
-  getConnection(): Promise<MyQueryable & { release(): void; destroy(): void }>;
-}
-/** The part of a mysql2 promise Connection DBStore uses. */
-export interface MyConnection extends MyQueryable {
-  beginTransaction(): Promise<void>;
-  /** The callback connection underneath, an event emitter. */
+  /** A pool's. */
+  getConnection?(): Promise<MyPromiseApi & { release(): void; destroy(): void }>;
+  /** A connection's: the callback connection underneath, an event emitter. */
   connection?: ConnectionEvents;
 }
 /** A mysql2 callback-API pool or connection: `.promise()` gives the promise API over it. */
 export interface MyCallbackHandle {
-  promise(): MyPool | MyConnection;
+  promise(): MyPromiseApi;
   execute: unknown;
   escapeId: unknown;
 }
 /** What DBStore takes of mysql2. */
-export type Mysql = MyPool | MyConnection | MyCallbackHandle;
+export type Mysql = MyPromiseApi | MyCallbackHandle;
 
 const isCallbackApi = (db: unknown): db is MyCallbackHandle =>
   hasMethods(db, 'promise', 'escapeId');
-const isPool = (db: unknown): db is MyPool => hasMethods(db, 'getConnection', 'execute');
+const isPool = (db: unknown) => hasMethods(db, 'getConnection', 'execute');
 export const isMysql = (db: unknown) =>
   isCallbackApi(db) || isPool(db) || hasMethods(db, 'beginTransaction', 'execute');
 
@@ -45,7 +40,7 @@ const isUnavailable = (err: unknown) =>
   UNAVAILABLE.test(String((err as { code?: unknown } | null)?.code)) ||
   /pool is closed|connection lost|closed state/i.test(String((err as Error | null)?.message));
 
-function conn(c: MyQueryable): Conn {
+function conn(c: MyPromiseApi): Conn {
   return {
     async query(sql, values) {
       const [result] = values ? await c.execute(sql, values as never[]) : await c.query(sql);
@@ -56,21 +51,16 @@ function conn(c: MyQueryable): Conn {
 }
 
 /** MySQL or MariaDB on a mysql2 pool or connection (closed with the store when `owned`). */
-export function mysql(
-  given: Mysql,
-  table: string,
-  owned: boolean,
-  warn: (err: Error) => void,
-): Engine {
+export function mysql(given: Mysql, table: string, owned: boolean, warn: Warn): Engine {
   const db = isCallbackApi(given) ? given.promise() : given;
   const checkout = async () => {
-    const c = await (db as MyPool).getConnection();
+    const c = await db.getConnection!();
     return { conn: conn(c), release: (broken: boolean) => (broken ? c.destroy() : c.release()) };
   };
-  const driver = { conn: conn(db), end: () => db.end(), label: 'the mysql2 connection' };
-  const events = (db as MyConnection).connection;
+  const driver = { conn: conn(db), end: () => db.end(), events: db.connection, isUnavailable };
+  const label = 'the mysql2 connection';
   const source = sourceOf(
-    { ...driver, checkout: isPool(db) ? checkout : undefined, events, isLost: isUnavailable },
+    { ...driver, checkout: isPool(db) ? checkout : undefined, label },
     owned,
     warn,
   );

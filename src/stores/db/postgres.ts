@@ -3,7 +3,7 @@
  * `Z` and read as epoch ms: UTC in `TIMESTAMP` and `TIMESTAMPTZ` columns whatever the TimeZone.
  */
 import { createHash } from 'node:crypto';
-import { type Engine, hasMethods, isNetworkError } from './common.js';
+import { type Engine, hasMethods, isNetworkError, type Warn } from './common.js';
 import { type Conn, type ConnectionEvents, lockLease, type Row, sourceOf } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
@@ -12,16 +12,15 @@ interface PgQueryable {
   on(event: 'error', fn: (err: Error) => void): unknown;
   off(event: 'error', fn: (err: Error) => void): unknown;
   listenerCount(event: string): number;
+  end(): Promise<void>;
 }
 /** The part of a `pg` Pool DBStore uses. */
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgQueryable & { release(destroy?: boolean): void }>;
-  end(): Promise<void>;
   readonly totalCount: number;
 }
 /** The part of a connected `pg` Client DBStore uses. */
 export interface PgClient extends PgQueryable {
-  end(): Promise<void>;
   escapeIdentifier(text: string): string;
 }
 
@@ -58,12 +57,7 @@ function conn(c: PgQueryable): Conn {
 const ignore = () => {};
 
 /** PostgreSQL on a pg Pool or Client (closed with the store when `owned`). */
-export function postgres(
-  db: PgPool | PgClient,
-  table: string,
-  owned: boolean,
-  warn: (err: Error) => void,
-): Engine {
+export function postgres(db: PgPool | PgClient, table: string, owned: boolean, warn: Warn): Engine {
   const pool = isPgPool(db) ? db : undefined;
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
   if (pool?.listenerCount('error') === 0) pool.on('error', warn);
@@ -76,13 +70,9 @@ export function postgres(
     };
     return { conn: conn(client), release };
   };
-  const driver = { conn: conn(db), end: () => db.end(), label: 'the pg Client' };
   const events = db as unknown as ConnectionEvents;
-  const source = sourceOf(
-    { ...driver, checkout: pool && checkout, events, isLost: isUnavailable },
-    owned,
-    warn,
-  );
+  const driver = { conn: conn(db), end: () => db.end(), label: 'the pg Client', events };
+  const source = sourceOf({ ...driver, checkout: pool && checkout, isUnavailable }, owned, warn);
   return {
     source,
     // A session-level advisory lock on a 64-bit key drawn from the table and lease names.

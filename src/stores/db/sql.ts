@@ -33,18 +33,15 @@ export interface ConnectionEvents {
   on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
 }
 
-/** A driver's pool, or the one connection the application gave, as {@link sourceOf} takes it. */
+/** A driver's pool (`checkout` takes a connection out) or one connection (`label`: `the pg Client`). */
 export interface Driver {
-  /** Single statements, on the pool or the connection. */
   conn: Conn;
   end(): Promise<void>;
-  /** A pool's: takes a connection out of it. */
   checkout?: () => Promise<Kept>;
-  /** How messages name a single connection (`the pg Client`), and what it emits when gone. */
   label: string;
   events?: ConnectionEvents;
   /** The connection is gone: a pool's is closed instead of released. */
-  isLost(err: unknown): boolean;
+  isUnavailable(err: unknown): boolean;
 }
 
 /**
@@ -53,7 +50,7 @@ export interface Driver {
  * every call fails as unavailable. The store closes the driver with itself when `owned`.
  */
 export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => void): Source {
-  const { conn, checkout, label, isLost } = driver;
+  const { conn, checkout, label, isUnavailable } = driver;
   const close = async () => void (owned && (await driver.end()));
   if (checkout)
     return {
@@ -63,7 +60,7 @@ export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => v
       async exclusive(fn) {
         const kept = await checkout();
         const result = fn(kept.conn);
-        result.then(() => false, isLost).then((broken) => kept.release(broken));
+        result.then(() => false, isUnavailable).then((broken) => kept.release(broken));
         return result;
       },
     };
@@ -89,7 +86,7 @@ export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => v
       try {
         return await fn(conn);
       } catch (err) {
-        if (!isLost(err)) throw err;
+        if (!isUnavailable(err)) throw err;
         // mysql2 refuses commands once ended, before its 'end' event: the application's doing.
         if (/closed state/.test((err as Error).message)) ended = true;
         else markLost(err);
