@@ -23,14 +23,26 @@ export type Dialect = Engine & ReturnType<typeof statements>;
 /** The SQL that differs between the engines, on table `name`. */
 export function statements(dbn: Dbn, name: string) {
   const mysql = dbn === 'mysql';
+  const q = (s: string) => (mysql ? `\`${s}\`` : `"${s}"`);
   // PostgreSQL folds unquoted identifiers to lower case; quoting the folded name keeps that
   // meaning and lets a table be called by a reserved word.
-  const t = mysql ? `\`${name}\`` : `"${dbn === 'postgres' ? name.toLowerCase() : name}"`;
+  const folded = dbn === 'postgres' ? name.toLowerCase() : name;
+  const t = q(folded);
+  const index = (suffix: string, col: string) =>
+    `CREATE INDEX ${mysql ? '' : 'IF NOT EXISTS '}${q(`${folded}_${suffix}`)} ON ${t} (${col})`;
+  const columns = mysql
+    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
+    : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
   // PostgreSQL reads ISO text with `Z` as UTC in TIMESTAMP and TIMESTAMPTZ whatever the TimeZone.
   const time = dbn === 'postgres' ? (ms: number) => new Date(ms).toISOString() : utcText;
   return {
     t,
     time,
+    /** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
+    ddl: {
+      table: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${columns}`, index('atime_idx', 'atime')],
+      user: [index('user_idx', USER_COLUMN)],
+    },
     /** The select list of a record; MySQL's `atime` as text, which no connection time zone shifts. */
     cols: {
       sqlite: 'data, atime',
@@ -93,22 +105,6 @@ export function checkTableName(name: unknown): string {
 }
 
 export const USER_COLUMN = 'user_id';
-
-/** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
-export function tableDDL(dbn: Dbn, table: string): { table: string[]; user: string[] } {
-  const t = dbn === 'postgres' ? table.toLowerCase() : table;
-  const q = (s: string) => (dbn === 'mysql' ? `\`${s}\`` : `"${s}"`);
-  const index = (suffix: string, col: string) =>
-    `CREATE INDEX ${dbn === 'mysql' ? '' : 'IF NOT EXISTS '}${q(`${t}_${suffix}`)} ON ${q(t)} (${col})`;
-  const columns =
-    dbn === 'mysql'
-      ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${t}_atime_idx\` (atime),\n  INDEX \`${t}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
-      : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
-  return {
-    table: [`CREATE TABLE IF NOT EXISTS ${q(t)} (\n  ${columns}`, index('atime_idx', 'atime')],
-    user: [index('user_idx', USER_COLUMN)],
-  };
-}
 
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: how DBStore writes `atime` (SQLite's current_timestamp form). */
 export function utcText(ms: number): string {

@@ -408,7 +408,7 @@ export class DBStore implements S.Store {
   }
 
   async #createTable(d: Dialect) {
-    const ddl = common.tableDDL(this.kind, this.table);
+    const { ddl } = d;
     const create = (sql: string) =>
       d.source.query(sql).catch((err: unknown) => {
         if (!hasCode('alreadyThere', err)) throw err;
@@ -463,6 +463,6 @@ export async function createSessionTable(db: DatabaseHandle, tableName = 'sessio
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const { table, user } = common.tableDDL(dbnOf(dbn), common.checkTableName(tableName));
+  const { table, user } = common.statements(dbnOf(dbn), common.checkTableName(tableName)).ddl;
   return [...table, ...user];
 }
