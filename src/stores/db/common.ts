@@ -38,12 +38,12 @@ export function statements(dbn: Dbn, name: string) {
   return {
     t,
     time,
-    /** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
+    /** The table (with `user_id`) and its atime index; then the index of `user_id`. */
     ddl: {
       table: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${columns}`, index('atime_idx', 'atime')],
       user: [index('user_idx', USER_COLUMN)],
     },
-    /** The select list of a record; MySQL's `atime` as text, which no connection time zone shifts. */
+    /** The select list of a record; MySQL's `atime` as text, which no time zone shifts. */
     cols: {
       sqlite: 'data, atime',
       postgres: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
@@ -62,7 +62,7 @@ export function statements(dbn: Dbn, name: string) {
     // Compares `data` with a parameter byte for byte, as SQLite's BINARY collation does: MySQL's
     // case- or accent-insensitive collation (or PAD SPACE) must not match another writer's data.
     sameData: mysql ? 'CAST(data AS BINARY) = CAST(? AS BINARY)' : 'data = ?',
-    /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
+    /** Deletes at most `limit` rows idle since `cutoff`; rows touched meanwhile stay. */
     expire: (cutoff: number, limit: number): Query => {
       const [n, at] = [Math.trunc(limit), time(cutoff)];
       if (mysql) return [`DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${n}`, [at]];

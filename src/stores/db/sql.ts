@@ -33,7 +33,7 @@ export interface ConnectionEvents {
   on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
 }
 
-/** A driver's pool (`checkout` takes a connection out) or one connection (`label`: `the pg Client`). */
+/** A driver's pool (`checkout` takes a connection out) or one connection (`the pg Client`). */
 export interface Driver {
   conn: Conn;
   end(): Promise<void>;
