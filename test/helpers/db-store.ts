@@ -20,6 +20,7 @@ import {
 import * as web from 'websession/web';
 import { recordingLogger } from './console-capture.js';
 import { describeStoreContract } from './store-contract.js';
+import { storeKind } from './stores.js';
 import { uniqueTable } from './unique-table.js';
 
 /** One engine as the shared tests drive it. */
@@ -150,15 +151,9 @@ export function describeDBStore(engine: DbEngine, skip: string | false): void {
     return t;
   };
 
-  describeStoreContract(
-    `DBStore on ${engine.name}`,
-    async () => {
-      const t = table();
-      const { db, close } = await engine.open();
-      return { store: new DBStore(db, t, { createTable: true }), teardown: close };
-    },
-    skip,
-  );
+  // The contract runs on the shared registry's fresh store of this kind, as every store's does.
+  const fresh = async () => (await storeKind(engine.dbn)).make();
+  describeStoreContract(`DBStore on ${engine.name}`, fresh, skip);
 
   describe(`DBStore on ${engine.name}`, { skip }, () => {
     let db: DatabaseHandle;

@@ -1,4 +1,4 @@
-/** What DBStore's dialects share: the dialect interface, table names and DDL, UTC time text. */
+/** What DBStore's engines share: the SQL they write, table names and DDL, UTC time, errors. */
 import { ConfigError } from '../../core/errors.js';
 import type { StoredSession, StoreLease } from '../../core/store.js';
 import type { Row, Source } from './sql.js';
@@ -8,46 +8,89 @@ export type Dbn = 'sqlite' | 'postgres' | 'mysql';
 /** A statement (`?` placeholders) and its parameters. */
 export type Query = [string, unknown[]];
 
-/** What differs between the engines, on one table; DBStore runs the rest. */
-export interface Dialect extends ReturnType<typeof onConflict> {
-  readonly dbn: Dbn;
+/** An engine's driver on one table; DBStore runs the rest. */
+export interface Engine {
   readonly source: Source;
-  /** The select list of a record (`data`, `atime`). */
-  readonly cols: string;
-  /** Locks the row a transaction reads. */
-  readonly forUpdate: string;
-  /** Column names of the table as `name` (no rows when it does not exist). */
-  readonly columns: Query;
   lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
-  isAlreadyThere?(err: unknown): boolean;
-  isDuplicate?(err: unknown): boolean;
-  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
-  isRetryable?(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
 }
 
-/** The statements SQLite and PostgreSQL write alike on table `t` (quoted); MySQL has its own. */
-export const onConflict = (t: string, time: (ms: number) => string) => ({
-  t,
-  time,
-  /** Ends an INSERT that leaves a taken key alone (or fails on it); `upsert` one that replaces. */
-  keep: 'ON CONFLICT (session_id) DO NOTHING',
-  upsert: (cols: string[]) =>
-    `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
-  /** Compares `data` with a parameter byte for byte. */
-  sameData: 'data = ?',
-  /** Deletes at most `limit` rows idle since `cutoff`; rows touched since the inner select stay. */
-  expire: (cutoff: number, limit: number): Query => [
-    `DELETE FROM ${t} WHERE session_id IN (SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${Math.trunc(limit)}) AND atime < ?`,
-    [time(cutoff), time(cutoff)],
-  ],
-});
+/** What DBStore runs on: an engine's SQL and its driver. */
+export type Dialect = Engine & ReturnType<typeof statements>;
+
+/** The SQL that differs between the engines, on table `name`. */
+export function statements(dbn: Dbn, name: string) {
+  const mysql = dbn === 'mysql';
+  const q = (s: string) => (mysql ? `\`${s}\`` : `"${s}"`);
+  // PostgreSQL folds unquoted identifiers to lower case; quoting the folded name keeps that
+  // meaning and lets a table be called by a reserved word.
+  const folded = dbn === 'postgres' ? name.toLowerCase() : name;
+  const t = q(folded);
+  const index = (suffix: string, col: string) =>
+    `CREATE INDEX ${mysql ? '' : 'IF NOT EXISTS '}${q(`${folded}_${suffix}`)} ON ${t} (${col})`;
+  const columns = mysql
+    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
+    : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
+  // PostgreSQL reads ISO text with `Z` as UTC in TIMESTAMP and TIMESTAMPTZ whatever the TimeZone.
+  const time = dbn === 'postgres' ? (ms: number) => new Date(ms).toISOString() : utcText;
+  return {
+    t,
+    time,
+    /** The table (with `user_id`) and its atime index; then the index of `user_id`. */
+    ddl: {
+      table: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${columns}`, index('atime_idx', 'atime')],
+      user: [index('user_idx', USER_COLUMN)],
+    },
+    /** The select list of a record; MySQL's `atime` as text, which no time zone shifts. */
+    cols: {
+      sqlite: 'data, atime',
+      postgres: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
+      mysql: 'data, CAST(atime AS CHAR) AS atime',
+    }[dbn],
+    /** Locks the row a transaction reads (SQLite's transaction holds the file's write lock). */
+    forUpdate: dbn === 'sqlite' ? '' : ' FOR UPDATE',
+    // Ends an INSERT that leaves a taken key alone; MySQL's fails on it with ER_DUP_ENTRY
+    // (INSERT IGNORE would also turn a too-long value into a silent truncation).
+    keep: mysql ? '' : 'ON CONFLICT (session_id) DO NOTHING',
+    /** Ends an INSERT that replaces the row of a taken key. */
+    upsert: (cols: string[]) =>
+      mysql
+        ? `ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`)}`
+        : `ON CONFLICT (session_id) DO UPDATE SET ${cols.map((c) => `${c} = excluded.${c}`)}`,
+    // Compares `data` with a parameter byte for byte, as SQLite's BINARY collation does: MySQL's
+    // case- or accent-insensitive collation (or PAD SPACE) must not match another writer's data.
+    sameData: mysql ? 'CAST(data AS BINARY) = CAST(? AS BINARY)' : 'data = ?',
+    /** Deletes at most `limit` rows idle since `cutoff`; rows touched meanwhile stay. */
+    expire: (cutoff: number, limit: number): Query => {
+      const [n, at] = [Math.trunc(limit), time(cutoff)];
+      if (mysql) return [`DELETE FROM ${t} WHERE atime < ? ORDER BY atime LIMIT ${n}`, [at]];
+      const idle = `SELECT session_id FROM ${t} WHERE atime < ? LIMIT ${n}`;
+      return [`DELETE FROM ${t} WHERE session_id IN (${idle}) AND atime < ?`, [at, at]];
+    },
+    /** Column names of the table as `name` (no rows when it does not exist). */
+    columns: [
+      {
+        sqlite: 'SELECT name FROM pragma_table_info(?)',
+        // to_regclass resolves the name as every statement here does (search_path).
+        postgres: `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
+        mysql:
+          'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+      }[dbn],
+      [dbn === 'postgres' ? t : name],
+    ] as Query,
+  };
+}
+
+/** Told of connection errors. */
+export type Warn = (err: Error) => void;
 
 /** Where connection errors go by default. */
-export const warnOf = (dbn: Dbn) => (err: Error) =>
-  console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
+export const warnOf =
+  (dbn: Dbn): Warn =>
+  (err) =>
+    console.warn(`[websession] [${dbn}] connection error: ${err.message}`);
 
 /** True when `db` has these methods: how DBStore recognises a driver's handle. */
 export const hasMethods = (db: unknown, ...names: string[]) =>
@@ -62,22 +105,6 @@ export function checkTableName(name: unknown): string {
 }
 
 export const USER_COLUMN = 'user_id';
-
-/** The table (with `user_id`) and its atime index; then the user index, for tables with `user_id`. */
-export function tableDDL(dbn: Dbn, table: string): { table: string[]; user: string[] } {
-  const t = dbn === 'postgres' ? table.toLowerCase() : table;
-  const q = (s: string) => (dbn === 'mysql' ? `\`${s}\`` : `"${s}"`);
-  const index = (suffix: string, col: string) =>
-    `CREATE INDEX ${dbn === 'mysql' ? '' : 'IF NOT EXISTS '}${q(`${t}_${suffix}`)} ON ${q(t)} (${col})`;
-  const columns =
-    dbn === 'mysql'
-      ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${t}_atime_idx\` (atime),\n  INDEX \`${t}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
-      : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
-  return {
-    table: [`CREATE TABLE IF NOT EXISTS ${q(t)} (\n  ${columns}`, index('atime_idx', 'atime')],
-    user: [index('user_idx', USER_COLUMN)],
-  };
-}
 
 /** `YYYY-MM-DD HH:MM:SS.mmm` in UTC: how DBStore writes `atime` (SQLite's current_timestamp form). */
 export function utcText(ms: number): string {
@@ -97,15 +124,6 @@ export function recordOf(row: Row | undefined): StoredSession | undefined {
   return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
 }
 
-/** The record a mutator returned, checked: a record to write, null to delete, undefined to keep. */
-export function checkMutation(next: StoredSession | null | undefined) {
-  if (next && (typeof next.data !== 'string' || !Number.isFinite(next.atime)))
-    throw new TypeError(
-      '[websession] a store mutator must return { data: string, atime: number }, null or undefined',
-    );
-  return next;
-}
-
 const NET_CODES =
   /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ECONNABORTED|EADDRNOTAVAIL)$/;
 
@@ -114,4 +132,25 @@ export function isNetworkError(err: unknown): boolean {
   const e = err as { code?: unknown; errors?: unknown } | null;
   const nested = Array.isArray(e?.errors) && e.errors.some(isNetworkError);
   return nested || NET_CODES.test(String(e?.code));
+}
+
+/** What a server's error means to DBStore, by PostgreSQL's SQLSTATE `code` or MySQL's `errno`. */
+const CODES = {
+  // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the race;
+  // 1050 table exists, 1061 duplicate key name.
+  alreadyThere: ['42P07', '42710', '23505', 1050, 1061],
+  /** The key is taken. */
+  duplicate: ['23505', 1062],
+  /** Deadlock, serialisation failure or a lost insert race: the transaction may run again. */
+  retryable: ['40P01', '40001', 1213, 1062],
+  // statement_timeout, lock_timeout; innodb_lock_wait_timeout, max_execution_time,
+  // max_statement_time: the server gave up a statement, and nothing of it was written.
+  timeout: ['57014', '55P03', 1205, 3024, 1969],
+  missingTable: ['42P01', 1146],
+};
+
+/** True when `err` carries one of the codes of `kind` (SQLite's errors carry none of them). */
+export function hasCode(kind: keyof typeof CODES, err: unknown): boolean {
+  const { code, errno } = (err ?? {}) as { code?: unknown; errno?: unknown };
+  return CODES[kind].some((c) => c === code || c === Number(errno));
 }

@@ -113,13 +113,9 @@ export class Database {
       return pool;
     }
     const mysql = await loadOptional('mysql2', 'mysql', () => import('mysql2/promise'));
-    const options = { uri: p.url, ...where, connectionLimit: max, enableKeepAlive: true };
-    const pool = mysql.createPool({
-      ...options,
-      connectTimeout: CONNECT_MS,
-      charset: 'utf8mb4',
-      ...p.options,
-    });
+    const options = { uri: p.url, ...where, connectionLimit: max, charset: 'utf8mb4' };
+    const keepAlive = { enableKeepAlive: true, connectTimeout: CONNECT_MS };
+    const pool = mysql.createPool({ ...options, ...keepAlive, ...p.options });
     pool.pool.on('error', onError);
     // Each new connection runs this before anything else it is given.
     const wait = `SET SESSION innodb_lock_wait_timeout = ${Math.max(1, Math.ceil((timeout ?? 0) / 1000))}`;

@@ -9,7 +9,7 @@ import { assertKey, isStoreKey } from '../key.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import { LastWritten } from '../written.js';
 import * as common from './common.js';
-import { type Dbn, type Dialect, type Query, recordOf, USER_COLUMN } from './common.js';
+import { type Dbn, type Dialect, hasCode, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
 import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
@@ -77,10 +77,18 @@ function whereOf(err: unknown, db: unknown): string {
   return db instanceof Database && db.where ? ` at ${db.where}` : '';
 }
 
-/** Runs the caller's mutator (or checks its record): its errors pass through the store as they are. */
-function own<T>(fn: () => T): T {
+/**
+ * The record of the caller's mutator (or the caller's record), checked: one to write, null to
+ * delete, undefined to keep. Its errors, and a bad record's, pass through the store as they are.
+ */
+function checked(fn: () => S.StoredSession | null | undefined) {
   try {
-    return fn();
+    const next = fn();
+    if (next && (typeof next.data !== 'string' || !Number.isFinite(next.atime)))
+      throw new TypeError(
+        '[websession] a store mutator must return { data: string, atime: number }, null or undefined',
+      );
+    return next;
   } catch (err) {
     if (err && typeof err === 'object') mutatorErrors.add(err);
     throw err;
@@ -109,9 +117,8 @@ export class DBStore implements S.Store {
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
-  /** Whether the table's `user_id` column has been looked for, and found. */
-  #userKnown = false;
-  #userColumn = false;
+  /** Whether the table has the `user_id` column; undefined until a table is found. */
+  #userColumn: boolean | undefined;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -126,9 +133,11 @@ export class DBStore implements S.Store {
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
     const warn = this.#options.onError ?? common.warnOf(kind);
-    if (kind === 'sqlite') this.#made = sqlite(handle as SqliteDatabase, table, owned);
-    else if (kind === 'postgres') this.#made = pg.postgres(handle as pg.PgPool, table, owned, warn);
-    else this.#made = my.mysql(handle as Mysql, table, owned, warn);
+    const engine =
+      kind === 'sqlite'
+        ? sqlite(handle as SqliteDatabase, table, owned)
+        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, table, owned, warn);
+    this.#made = { ...common.statements(kind, table), ...engine };
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
   }
@@ -144,18 +153,12 @@ export class DBStore implements S.Store {
       });
       const d = await this.#dialect;
       // Looks whether the table has `user_id`, to keep it in writes; again while there is no table.
-      if (!this.#userKnown) {
-        const found = await this.#hasUserColumn(d);
-        [this.#userColumn, this.#userKnown] = [found === true, found !== undefined];
-      }
+      this.#userColumn ??= await this.#hasUserColumn(d);
       return await fn(d);
     } catch (err) {
       throw this.#fail(op, err);
     }
   }
-
-  #isUnavailable = (err: unknown) =>
-    err instanceof LostConnection || !!this.#made?.isUnavailable(err);
 
   #fail(op: string, err: unknown): Error {
     if (err instanceof errors.WebSessionError || mutatorErrors.has(err as object))
@@ -163,7 +166,7 @@ export class DBStore implements S.Store {
     const [kind, text, t] = [this.kind, errorText(err), this.table];
     const unavailable = (why: string) =>
       new errors.StoreUnavailableError(kind, `${op} failed: ${why} (${text})`, { cause: err });
-    if (!this.#made || this.#isUnavailable(err))
+    if (!this.#made || err instanceof LostConnection || this.#made.isUnavailable(err))
       // In the user's words: a connection that could not be made says so and where; otherwise a
       // read says the database is unavailable, a write that it may also have refused the write.
       return unavailable(
@@ -171,12 +174,9 @@ export class DBStore implements S.Store {
           ? `cannot reach ${ENGINE_NAME[kind]}${whereOf(err, this.db)}`
           : `the database is unavailable${READS.has(op) ? '' : ' or refused the write'}`,
       );
-    const { code, errno } = err as { code?: unknown; errno?: unknown };
-    // The server gave up a statement (statement_timeout, lock_timeout, innodb_lock_wait_timeout,
-    // max_execution_time, max_statement_time): nothing of it was written.
-    if (['57014', '55P03'].includes(String(code)) || [1205, 3024, 1969].includes(Number(errno)))
+    if (hasCode('timeout', err))
       return unavailable('the database did not finish it in time, nothing was written');
-    const missing = code === '42P01' || errno === 1146 || /no such table/i.test(text);
+    const missing = hasCode('missingTable', err) || /no such table/i.test(text);
     const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
     const why = missing ? `: table "${t}" does not exist; ${fix}` : ` on table "${t}": ${text}`;
     return new errors.StoreError(kind, `${op} failed${why}`, { cause: err });
@@ -217,7 +217,7 @@ export class DBStore implements S.Store {
   set(key: string, record: S.StoredSession): Promise<void> {
     return this.#run('set', key, async (d) => {
       this.#written.note(key, undefined);
-      await d.source.query(...this.#upsert(d, key, own(() => common.checkMutation(record))!));
+      await d.source.query(...this.#upsert(d, key, checked(() => record)!));
     });
   }
 
@@ -225,9 +225,9 @@ export class DBStore implements S.Store {
   create(key: string, record: S.StoredSession): Promise<boolean> {
     return this.#run('create', key, async (d) => {
       this.#written.note(key, undefined);
-      const insert = this.#insert(d, key, own(() => common.checkMutation(record))!, () => d.keep);
+      const insert = this.#insert(d, key, checked(() => record)!, () => d.keep);
       const added = await d.source.query(...insert).catch((err: unknown) => {
-        if (d.isDuplicate?.(err)) return { changed: 0 };
+        if (hasCode('duplicate', err)) return { changed: 0 };
         throw err;
       });
       return added.changed > 0;
@@ -253,7 +253,7 @@ export class DBStore implements S.Store {
         await c.query('ROLLBACK').catch(() => {});
         throw err;
       }
-    }, this.#isUnavailable);
+    });
   }
 
   async #locked(c: Conn, d: Dialect, key: string, mutator: S.StoreMutator) {
@@ -273,7 +273,7 @@ export class DBStore implements S.Store {
   }
 
   update(key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
-    const change: S.StoreMutator = (current) => own(() => common.checkMutation(mutator(current)));
+    const change: S.StoreMutator = (current) => checked(() => mutator(current));
     // One update per key at a time from this process (the row lock orders other processes).
     return this.#run('update', key, (d) =>
       this.#mutex.run(key, () => this.#update(d, key, change, expected)),
@@ -301,7 +301,7 @@ export class DBStore implements S.Store {
         this.#written.note(key, stored);
         return stored;
       } catch (err) {
-        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || d.isRetryable?.(err)))
+        if (attempt >= MAX_ATTEMPTS || !(err instanceof RowVanished || hasCode('retryable', err)))
           throw err;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
       }
@@ -391,7 +391,7 @@ export class DBStore implements S.Store {
 
   /** True when the table has the `user_id` column (the user index). */
   hasUserIndex(): Promise<boolean> {
-    return this.#run('inspect table', undefined, async () => this.#userColumn);
+    return this.#run('inspect table', undefined, async () => !!this.#userColumn);
   }
 
   /** True when the table exists (connects to look; creates nothing). */
@@ -408,10 +408,10 @@ export class DBStore implements S.Store {
   }
 
   async #createTable(d: Dialect) {
-    const ddl = common.tableDDL(d.dbn, this.table);
+    const { ddl } = d;
     const create = (sql: string) =>
       d.source.query(sql).catch((err: unknown) => {
-        if (!d.isAlreadyThere?.(err)) throw err;
+        if (!hasCode('alreadyThere', err)) throw err;
       });
     for (const sql of ddl.table) await create(sql);
     if (await this.#hasUserColumn(d)) for (const sql of ddl.user) await create(sql);
@@ -420,7 +420,7 @@ export class DBStore implements S.Store {
   /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
   async createTable(): Promise<void> {
     await this.#run('create table', undefined, (d) => this.#createTable(d));
-    this.#userKnown = false; // look again: the table may be new
+    this.#userColumn = undefined; // look again: the table may be new
   }
 
   /**
@@ -463,6 +463,6 @@ export async function createSessionTable(db: DatabaseHandle, tableName = 'sessio
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const { table, user } = common.tableDDL(dbnOf(dbn), common.checkTableName(tableName));
+  const { table, user } = common.statements(dbnOf(dbn), common.checkTableName(tableName)).ddl;
   return [...table, ...user];
 }

@@ -3,15 +3,8 @@
  * `Z` and read as epoch ms: UTC in `TIMESTAMP` and `TIMESTAMPTZ` columns whatever the TimeZone.
  */
 import { createHash } from 'node:crypto';
-import { type Dialect, hasMethods, isNetworkError, onConflict } from './common.js';
-import {
-  type Conn,
-  type ConnectionEvents,
-  lockLease,
-  poolSource,
-  type Row,
-  singleSource,
-} from './sql.js';
+import { type Engine, hasMethods, isNetworkError, type Warn } from './common.js';
+import { type Conn, type ConnectionEvents, lockLease, type Row, sourceOf } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
 interface PgQueryable {
@@ -19,16 +12,15 @@ interface PgQueryable {
   on(event: 'error', fn: (err: Error) => void): unknown;
   off(event: 'error', fn: (err: Error) => void): unknown;
   listenerCount(event: string): number;
+  end(): Promise<void>;
 }
 /** The part of a `pg` Pool DBStore uses. */
 export interface PgPool extends PgQueryable {
   connect(): Promise<PgQueryable & { release(destroy?: boolean): void }>;
-  end(): Promise<void>;
   readonly totalCount: number;
 }
 /** The part of a connected `pg` Client DBStore uses. */
 export interface PgClient extends PgQueryable {
-  end(): Promise<void>;
   escapeIdentifier(text: string): string;
 }
 
@@ -64,15 +56,13 @@ function conn(c: PgQueryable): Conn {
 
 const ignore = () => {};
 
-function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => void) {
-  const end = () => db.end();
-  const events = db as unknown as ConnectionEvents;
-  const single = { conn: conn(db), end, label: 'the pg Client', events, isLost: isUnavailable };
-  if (!isPgPool(db)) return singleSource(single, owned, warn);
+/** PostgreSQL on a pg Pool or Client (closed with the store when `owned`). */
+export function postgres(db: PgPool | PgClient, table: string, owned: boolean, warn: Warn): Engine {
+  const pool = isPgPool(db) ? db : undefined;
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
-  if (db.listenerCount('error') === 0) db.on('error', warn);
-  const keep = async () => {
-    const client = await db.connect();
+  if (pool?.listenerCount('error') === 0) pool.on('error', warn);
+  const checkout = async () => {
+    const client = await pool!.connect();
     client.on('error', ignore); // a checked-out client has no listener of the pool's
     const release = (broken: boolean) => {
       client.off('error', ignore);
@@ -80,42 +70,17 @@ function sourceOf(db: PgPool | PgClient, owned: boolean, warn: (err: Error) => v
     };
     return { conn: conn(client), release };
   };
-  return poolSource(conn(db).query, keep, end, owned);
-}
-
-/** PostgreSQL on one table of a pg Pool or Client (closed with the store when `owned`). */
-export function postgres(
-  db: PgPool | PgClient,
-  table: string,
-  owned: boolean,
-  warn: (err: Error) => void,
-): Dialect {
-  const source = sourceOf(db, owned, warn);
-  // Unquoted identifiers fold to lower case; quoting the folded name keeps that meaning and
-  // lets a table be called by a reserved word.
-  const t = `"${table.toLowerCase()}"`;
-  const codes = (list: string[]) => (err: unknown) => list.includes(codeOf(err));
+  const events = db as unknown as ConnectionEvents;
+  const driver = { conn: conn(db), end: () => db.end(), label: 'the pg Client', events };
+  const source = sourceOf({ ...driver, checkout: pool && checkout, isUnavailable }, owned, warn);
   return {
-    ...onConflict(t, (ms) => new Date(ms).toISOString()),
-    dbn: 'postgres',
     source,
-    cols: 'data, (EXTRACT(EPOCH FROM atime) * 1000)::float8 AS atime',
-    forUpdate: ' FOR UPDATE',
-    // to_regclass resolves the name as every statement here does (search_path).
-    columns: [
-      'SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped',
-      [t],
-    ],
     // A session-level advisory lock on a 64-bit key drawn from the table and lease names.
     lease(name) {
       const key = createHash('sha256').update(`${table}\0${name}`).digest().readBigInt64BE(0);
       const take = 'SELECT pg_try_advisory_lock(?::bigint) AS ok';
       return lockLease(source, take, 'SELECT pg_advisory_unlock(?::bigint)', [String(key)]);
     },
-    // 42P07 duplicate table, 42710 duplicate object, 23505 a concurrent CREATE won the race.
-    isAlreadyThere: codes(['42P07', '42710', '23505']),
-    isDuplicate: codes(['23505']),
-    isRetryable: codes(['40P01', '40001']),
     isUnavailable,
   };
 }

@@ -19,30 +19,10 @@ export interface Kept {
 /** Connections of one database, as DBStore uses them. */
 export interface Source extends Conn {
   /** Runs `fn` on a connection no other caller uses meanwhile (a transaction). */
-  exclusive<T>(fn: (c: Conn) => Promise<T>, isBroken: (err: unknown) => boolean): Promise<T>;
+  exclusive<T>(fn: (c: Conn) => Promise<T>): Promise<T>;
   /** A connection to keep while a lease lives. */
   keep(): Promise<Kept>;
   close(): Promise<void>;
-}
-
-/** A pool (closed with the store when `owned`): transactions on a connection checked out. */
-export function poolSource(
-  query: Conn['query'],
-  keep: () => Promise<Kept>,
-  end: () => Promise<void>,
-  owned: boolean,
-): Source {
-  return {
-    query,
-    keep,
-    close: async () => void (owned && (await end())),
-    async exclusive(fn, isBroken) {
-      const kept = await keep();
-      const result = fn(kept.conn);
-      result.then(() => false, isBroken).then((broken) => kept.release(broken));
-      return result;
-    },
-  };
 }
 
 /** A single connection given to the store is gone: the database is unavailable to it. */
@@ -53,33 +33,50 @@ export interface ConnectionEvents {
   on(event: 'error' | 'end', fn: (err?: Error) => void): unknown;
 }
 
-/** The one connection the application gave (`label`: `the pg Client`). */
-export interface Single {
+/** A driver's pool (`checkout` takes a connection out) or one connection (`the pg Client`). */
+export interface Driver {
   conn: Conn;
   end(): Promise<void>;
+  checkout?: () => Promise<Kept>;
   label: string;
-  events: ConnectionEvents | undefined;
-  isLost(err: unknown): boolean;
+  events?: ConnectionEvents;
+  /** The connection is gone: a pool's is closed instead of released. */
+  isUnavailable(err: unknown): boolean;
 }
 
 /**
- * The one connection the application gave, used as it is: statements take turns, so none lands
- * inside another caller's transaction. Once lost or closed, every call fails as unavailable.
+ * A pool's transactions run on a connection checked out. A single connection is used as it is:
+ * statements take turns, so none lands inside another caller's transaction; once lost or closed,
+ * every call fails as unavailable. The store closes the driver with itself when `owned`.
  */
-export function singleSource(c: Single, owned: boolean, warn: (err: Error) => void): Source {
+export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => void): Source {
+  const { conn, checkout, label, isUnavailable } = driver;
+  const close = async () => void (owned && (await driver.end()));
+  if (checkout)
+    return {
+      query: conn.query,
+      keep: checkout,
+      close,
+      async exclusive(fn) {
+        const kept = await checkout();
+        const result = fn(kept.conn);
+        result.then(() => false, isUnavailable).then((broken) => kept.release(broken));
+        return result;
+      },
+    };
   let tail: Promise<unknown> = Promise.resolve();
   let [lost, ended] = [undefined as string | undefined, false];
   const advice = 'DBStore does not reopen a single connection: give it a pool or a URL instead';
   const markLost = (err: unknown) => {
     if (lost !== undefined) return;
-    lost = `${c.label} given to DBStore lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
+    lost = `${label} given to DBStore lost its connection (${err instanceof Error ? err.message || err.name : 'it ended'}); ${advice}`;
     warn(new Error(lost));
   };
   const closed = () =>
-    new LostConnection(`${c.label} given to DBStore was closed by the application; ${advice}`);
+    new LostConnection(`${label} given to DBStore was closed by the application; ${advice}`);
   // The store's own 'error' listener also keeps an idle connection's error from killing Node.
-  c.events?.on('error', markLost);
-  c.events?.on('end', () => {
+  driver.events?.on('error', markLost);
+  driver.events?.on('end', () => {
     ended = true;
   });
   const exclusive = <T>(fn: (c: Conn) => Promise<T>): Promise<T> => {
@@ -87,9 +84,9 @@ export function singleSource(c: Single, owned: boolean, warn: (err: Error) => vo
       if (lost) throw new LostConnection(lost);
       if (ended) throw closed();
       try {
-        return await fn(c.conn);
+        return await fn(conn);
       } catch (err) {
-        if (!c.isLost(err)) throw err;
+        if (!isUnavailable(err)) throw err;
         // mysql2 refuses commands once ended, before its 'end' event: the application's doing.
         if (/closed state/.test((err as Error).message)) ended = true;
         else markLost(err);
@@ -100,10 +97,10 @@ export function singleSource(c: Single, owned: boolean, warn: (err: Error) => vo
     return next;
   };
   const source: Source = {
-    query: (sql, values) => exclusive((conn) => conn.query(sql, values)),
+    query: (sql, values) => exclusive((c) => c.query(sql, values)),
     exclusive,
     keep: async () => ({ conn: source, release() {} }),
-    close: async () => void (owned && (await c.end())),
+    close,
   };
   return source;
 }

@@ -3,7 +3,7 @@
  * statement, and `update`'s `BEGIN IMMEDIATE` transaction (the file's write lock), runs whole.
  */
 import { randomUUID } from 'node:crypto';
-import { type Dialect, hasMethods, onConflict, type Query, utcText } from './common.js';
+import { type Engine, hasMethods, type Query } from './common.js';
 import type { Row, Source } from './sql.js';
 
 interface SqliteStatement {
@@ -25,8 +25,8 @@ export const isSqliteDatabase = (db: unknown): db is SqliteDatabase =>
 
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|CANTOPEN|IOERR|FULL|NOMEM|PROTOCOL|NOTADB|READONLY)/;
 
-/** SQLite on one table of a better-sqlite3 Database (closed with the store when `owned`). */
-export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Dialect {
+/** SQLite on a better-sqlite3 Database (closed with the store when `owned`). */
+export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Engine {
   // Each statement is prepared once, on first use (the table may be made after the store).
   const prepared = new Map<string, SqliteStatement>();
   const run = ([sql, values]: Query) => {
@@ -43,13 +43,7 @@ export function sqlite(db: SqliteDatabase, table: string, owned: boolean): Diale
   };
   const lease = `"${table}_lease"`;
   return {
-    // `data = ?` compares TEXT byte for byte under SQLite's default BINARY collation.
-    ...onConflict(`"${table}"`, utcText),
-    dbn: 'sqlite',
     source,
-    cols: 'data, atime',
-    forUpdate: '',
-    columns: ['SELECT name FROM pragma_table_info(?)', [table]],
     // A row of `<table>_lease` names its owner until it expires: every process sees it.
     async lease(name, ttlMs) {
       const create = `CREATE TABLE IF NOT EXISTS ${lease} (name TEXT PRIMARY KEY, owner TEXT NOT NULL, expires INTEGER NOT NULL)`;
