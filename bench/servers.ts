@@ -6,6 +6,7 @@
 // Child entry (run by bench/run.ts, not by hand):
 //   node --import tsx bench/servers.ts <server id> <tmp dir>
 // It reports `{ port }` over IPC, then answers `{ op: 'records' | 'seed' | 'cleanup' | 'close' }`.
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -318,6 +319,32 @@ const ceiling: Record<string, () => Promise<Server>> = {
   },
 };
 
+/**
+ * The least a session sealed in the cookie can cost on `/count`, with no session library: one
+ * AES-256-GCM seal (node:crypto) of a payload the size of ours, sent with the headers ours sends
+ * (Set-Cookie, Cache-Control, Vary). The incoming cookie is not read: a browser sends back the
+ * value it was given last, which a store can recognise without decrypting it.
+ */
+function sealedFloor(): Promise<Server> {
+  const key = randomBytes(32);
+  const aad = Buffer.from('1:webpy_session_id');
+  const created = Date.now();
+  return listen(
+    createServer((_req, res) => {
+      const body = String(++n);
+      const text = `{"v":1,"meta":{"created":${created},"ip":"127.0.0.1"},"data":{"count":${body}}}`;
+      const iv = randomBytes(12);
+      const cipher = createCipheriv('aes-256-gcm', key, iv).setAAD(aad);
+      const sealed = [Buffer.of(1), iv, cipher.update(text), cipher.final(), cipher.getAuthTag()];
+      const value = Buffer.concat(sealed).toString('base64url');
+      res.setHeader('Set-Cookie', `webpy_session_id=${value}; Path=/; HttpOnly; SameSite=Lax`);
+      res.setHeader('Cache-Control', 'private, no-store');
+      res.setHeader('Vary', 'Cookie');
+      res.end(body);
+    }),
+  );
+}
+
 // ---- the peers ----
 
 /** express-session with `store` (undefined: its MemoryStore), the same handler. */
@@ -467,6 +494,25 @@ const peers: Record<string, ServerSpec> = {
       }),
     'mysql',
   ),
+  'iron-session': {
+    label: 'iron-session (sealed cookie) on node:http',
+    framework: 'node',
+    store: 'cookie',
+    kind: 'peer',
+    async start() {
+      const { getIronSession } = await load('iron-session');
+      const options = { password: SECRET, cookieName: 'iron', cookieOptions: { secure: false } };
+      const server = createServer(async (req, res) => {
+        const s = await getIronSession(req, res, options);
+        const n = (s.count as number | undefined) ?? 0;
+        if (req.url === '/visit') return void res.end(String(n));
+        s.count = n + 1;
+        await s.save();
+        res.end(String(n + 1));
+      });
+      return { server: await listen(server) };
+    },
+  },
   '@fastify/session': peer('@fastify/session + its MemoryStore', 'memory', async () => {
     const Fastify = (await import('fastify')).default;
     const cookie = (await load('@fastify/cookie')).default;
@@ -552,6 +598,12 @@ for (const framework of ['node', 'express', 'fastify', 'hono', 'koa'] as const)
   SERVERS[`${framework}-memory`] = ours(framework, 'memory', websession[framework]!);
 // The session sealed in the cookie: no store call, one open and one seal per request.
 SERVERS['node-cookie'] = ours('node', 'cookie', websession.node!);
+SERVERS['floor-sealed-cookie'] = {
+  label: 'node:http + one AES-256-GCM seal and the same headers, no session',
+  framework: 'node',
+  kind: 'ceiling',
+  start: async () => ({ server: await sealedFloor() }),
+};
 for (const store of ['memory', 'disk', 'sqlite', 'postgres', 'mysql', 'shelf', 'redis'] as const)
   SERVERS[`web-${store}`] = ours('web', store, websession.web!);
 // The example runner's web layer app (web.py's example routes: `/` reads `logged_in`) on a
