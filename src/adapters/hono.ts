@@ -52,8 +52,13 @@ function socketIp(c: Context): string | undefined {
   return env?.incoming?.socket?.remoteAddress;
 }
 
-/** The headers the manager reads, from a fetch-style request. */
+/**
+ * The headers the manager reads. Under `@hono/node-server`, node's own header object: reading the
+ * fetch-style `c.req` headers there builds a `Headers` of every request header first.
+ */
 function proxyHeaders(c: Context): HeaderBag {
+  const incoming = (c.env as { incoming?: { headers?: HeaderBag } } | undefined)?.incoming;
+  if (incoming?.headers) return incoming.headers;
   return {
     cookie: c.req.header('cookie'),
     'x-forwarded-for': c.req.header('x-forwarded-for'),
@@ -103,12 +108,29 @@ export function session<T extends SessionData = AppData>(
       return c.res;
     }
     if (out.thrown) throw out.thrown.error;
-    if (out.setCookie) c.header('Set-Cookie', out.setCookie, { append: true });
+    const put = responseHeaders(c);
+    if (out.setCookie) put('Set-Cookie', out.setCookie, true);
     addCacheHeaders(
       (name) => c.res.headers.get(name),
-      (name, value) => c.header(name, value),
+      (name, value) => put(name, value, false),
       out.setCookie,
       out.read === true,
     );
+  };
+}
+
+/**
+ * Sets headers on the handler's response in place. `c.header()` would copy the whole response
+ * for each header once the handler has returned (and under `@hono/node-server` turn its body into
+ * a stream); only headers that refuse changes (a response from `fetch()`) take that way.
+ */
+function responseHeaders(c: Context): (name: string, value: string, append: boolean) => void {
+  return (name, value, append) => {
+    try {
+      if (append) c.res.headers.append(name, value);
+      else c.res.headers.set(name, value);
+    } catch {
+      c.header(name, value, { append });
+    }
   };
 }
