@@ -108,6 +108,20 @@ export async function pollUntil(
   }
 }
 
+/**
+ * Waits until the copy has printed a line matching `pattern` (bounded). The supervisor logs a
+ * swap only once the old child has finished, and its output comes through a pipe: the new code
+ * can answer before that line has reached this process.
+ */
+export async function outputMatching(run: RunningExample, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + DEADLINE_MS;
+  while (!pattern.test(run.output())) {
+    assert.ok(Date.now() < deadline, `never printed ${pattern}:\n${run.output()}`);
+    await sleep(STEP_MS);
+  }
+  return run.output();
+}
+
 /** Logs in over HTTP and returns the session cookie. */
 export async function login(port: number): Promise<string> {
   const r = await get(port, '/login');

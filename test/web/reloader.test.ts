@@ -11,6 +11,7 @@ import {
   edit,
   get,
   login,
+  outputMatching,
   pollUntil,
   type RunningExample,
   sleep,
@@ -48,7 +49,7 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
         const r = await pollUntil(run, cookie, `<p>edited ${version}</p>`);
         assert.ok(!r.body.includes('websession-reload-error'));
       }
-      assert.match(run.output(), /reloaded: new code serving \d+ ms after the change/);
+      await outputMatching(run, /reloaded: new code serving \d+ ms after the change/);
       // Logging out still works on the new code: it is the same session, now written by it.
       const out = await get(run.port, '/logout', cookie);
       assert.equal(out.status, 303);
@@ -63,7 +64,7 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
     const cookie = await login(run.port);
     await writeFile(run.file, edit(run.source, LOGGED_IN, `${LOGGED_IN}<p>from env</p>`));
     await pollUntil(run, cookie, '<p>from env</p>');
-    assert.match(run.output(), /debug mode: watching/);
+    await outputMatching(run, /debug mode: watching/);
   });
 
   test('a syntax error keeps the last good code serving, then the fix is picked up', async () => {
@@ -75,7 +76,7 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
     const broken = await pollUntil(run, cookie, 'websession-reload-error');
     assert.match(broken.body, /Reload failed/);
     assert.match(broken.body, /app\.ts:\d+:\d+/, 'the banner names the file and line');
-    assert.match(run.output(), /reload failed .*still serving the last good code/);
+    await outputMatching(run, /reload failed .*still serving the last good code/);
     await sleep(300);
     const still = await get(run.port, '/', cookie);
     assert.equal(still.status, 200);

@@ -18,6 +18,7 @@ import {
   edit,
   get,
   login,
+  outputMatching,
   pollUntil,
   type RunningExample,
   startWebpyCopy,
@@ -313,8 +314,7 @@ describe("web.py's reloader hack under the real reloader", () => {
       await writeFile(run.file, edit(run.source, LOGGED_IN, `${LOGGED_IN}<p>edited</p>`));
       const page = await pollUntil(run, cookie, '<p>edited</p>');
       assert.ok(!page.body.includes('websession-reload-error'), page.body);
-      assert.match(run.output(), /reloaded: new code serving/);
-      assert.doesNotMatch(run.output(), /Error/);
+      assert.doesNotMatch(await outputMatching(run, /reloaded: new code serving/), /Error/);
       assert.equal((await get(run.port, '/logout', cookie)).status, 303);
       assert.equal((await get(run.port, '/', cookie)).body, LOGGED_OUT);
     });
