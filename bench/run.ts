@@ -343,7 +343,14 @@ function rows(): Row[] {
   ])
     list.push({ id: `${server} (new visitor)`, server, mode: 'visitor', path: '/visit' });
   list.push({ id: 'web-example (new visitor)', server: 'web-example', mode: 'visitor', path: '/' });
-  for (const server of ['web-disk', 'peer-web.py', 'express-disk', 'peer-session-file-store'])
+  for (const server of [
+    'web-disk',
+    'peer-web.py',
+    'express-disk',
+    'peer-session-file-store',
+    'express-sqlite',
+    'peer-better-sqlite3-session-store',
+  ])
     list.push({ id: `${server} (1,000 sessions)`, server, mode: 'rotation', path: '/' });
   return list;
 }

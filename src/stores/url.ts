@@ -49,7 +49,7 @@ export type StoreSpec =
     }
   | { kind: 'shelf'; file: string; options: { noSync: boolean } }
   | { kind: 'redis'; connection: string; options: RedisStoreOptions }
-  | { kind: 'sqlite'; file: string; table: string }
+  | { kind: 'sqlite'; file: string; table: string; fsync: boolean }
   | {
       kind: 'postgres' | 'mysql';
       /** The connection URL handed to the driver: without the store's own parameters. */
@@ -80,7 +80,7 @@ const STORE_URL_PARAMS: Readonly<Record<string, readonly string[]>> = {
   shelf: ['nosync'],
   redis: REDIS_URL_PARAMS,
   rediss: REDIS_URL_PARAMS,
-  sqlite: ['table'],
+  sqlite: ['table', 'fsync'],
   postgres: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
   postgresql: [...SERVER_PARAMS, ...PG_DRIVER_PARAMS],
   mysql: [...SERVER_PARAMS, ...MYSQL_DRIVER_PARAMS],
@@ -178,6 +178,7 @@ export function parseStoreUrl(raw: string): StoreSpec {
         kind: 'sqlite',
         file: named(raw, 'sqlite', 'file', 'sqlite:./sessions.db'),
         table: table(url),
+        fsync: flag(raw, url, 'fsync') ?? false,
       };
     default: {
       const kind = scheme === 'mysql' || scheme === 'mariadb' ? 'mysql' : 'postgres';
@@ -237,7 +238,7 @@ async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions):
       if (!create) mustExist('sqlite', spec.file, 'file', raw);
       const { Database, DBStore } = await import('./db/index.js');
       return tableChecked(
-        new DBStore(new Database({ dbn: 'sqlite', db: spec.file }), spec.table, {
+        new DBStore(new Database({ dbn: 'sqlite', db: spec.file, fsync: spec.fsync }), spec.table, {
           createTable: create,
           closeDatabase: true,
         }),

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import {
+  ConfigError,
   DBStore,
+  database,
   generateSessionId,
   StoreUnavailableError,
   storeFromUrl,
@@ -73,6 +75,75 @@ describe('DBStore on SQLite', () => {
     );
     await store.close();
     await assert.rejects(async () => store.get(k), StoreUnavailableError);
+  });
+
+  it('a file it opens runs WAL with synchronous NORMAL, FULL with fsync; a given handle keeps its own', async () => {
+    const pragmas = async (db: { handle(): Promise<unknown> }) => {
+      const handle = (await db.handle()) as Database.Database;
+      return [
+        handle.pragma('journal_mode', { simple: true }),
+        handle.pragma('synchronous', { simple: true }),
+      ];
+    };
+    const opened = database({ dbn: 'sqlite', db: file });
+    assert.deepEqual(await pragmas(opened), ['wal', 1]);
+    await opened.close();
+    const flushed = database({ dbn: 'sqlite', db: file, fsync: true });
+    assert.deepEqual(await pragmas(flushed), ['wal', 2]);
+    await flushed.close();
+    for (const [query, expected] of [
+      ['', 1],
+      ['&fsync=1', 2],
+      ['&fsync=0', 1],
+    ] as const) {
+      const store = (await storeFromUrl(
+        `sqlite:${file}?table=${uniqueTable()}${query}`,
+      )) as DBStore;
+      assert.deepEqual(await pragmas(store.db as ReturnType<typeof database>), ['wal', expected]);
+      await store.close();
+    }
+    // A better-sqlite3 handle of the application's: its settings are its own.
+    const own = new Database(file);
+    own.pragma('synchronous = OFF');
+    const store = new DBStore(own, uniqueTable(), { createTable: true });
+    await store.set(key(), { data: 'x', atime: Date.now() });
+    assert.equal(own.pragma('synchronous', { simple: true }), 0);
+    own.close();
+  });
+
+  it('fsync is refused unless it is a boolean for SQLite, and a bad fsync= in a URL is refused', async () => {
+    assert.throws(() => database({ dbn: 'postgres', db: 'test', fsync: true }), ConfigError);
+    assert.throws(
+      () => database({ dbn: 'sqlite', db: file, fsync: 'yes' as unknown as boolean }),
+      ConfigError,
+    );
+    await assert.rejects(storeFromUrl(`sqlite:${file}?fsync=maybe`), /bad fsync="maybe"/);
+    await assert.rejects(
+      storeFromUrl(`postgres://127.0.0.1/test?fsync=1`),
+      /unknown parameter "fsync"/,
+    );
+  });
+
+  it('without fsync, a save is kept when the process is killed right after it', async () => {
+    const table = uniqueTable();
+    const k = key();
+    const code = `import { storeFromUrl } from 'websession';
+const store = await storeFromUrl(${JSON.stringify(`sqlite:${file}?table=${table}`)});
+await store.set(${JSON.stringify(k)}, { data: 'kept', atime: Date.now() });
+process.kill(process.pid, 'SIGKILL');`;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=websession-src', '--input-type=module', '-e', code],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    const [exitCode, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+      child.on('exit', (c, s) => resolve([c, s])),
+    );
+    assert.equal(signal, 'SIGKILL', `the child ended with code ${exitCode}`);
+    assert.equal(
+      (await sql(`SELECT data FROM ${table} WHERE session_id = ?`, [k]))[0]?.data,
+      'kept',
+    );
   });
 
   it('a database locked by another connection gives StoreUnavailableError, then recovers', async () => {

@@ -45,7 +45,7 @@ describe('store URLs', () => {
         /unknown parameter "prefx" .*redis: URLs take prefix, ttl, cluster, commandTimeout, connectTimeout$/,
       ],
       ['rediss://h/0?ttl=5&tls=1', /unknown parameter "tls" .*rediss: URLs take prefix/],
-      ['sqlite:./s.db?tabel=x', /unknown parameter "tabel" .*sqlite: URLs take table$/],
+      ['sqlite:./s.db?tabel=x', /unknown parameter "tabel" .*sqlite: URLs take table, fsync$/],
       [
         'postgres://u@h/db?tabel=x',
         /unknown parameter "tabel" .*postgres: URLs take table, connectTimeout, statementTimeout \(and the driver's: sslmode, /,
