@@ -108,11 +108,10 @@ export function session<T extends SessionData = AppData>(
       return c.res;
     }
     if (out.thrown) throw out.thrown.error;
-    const put = responseHeaders(c);
-    if (out.setCookie) put('Set-Cookie', out.setCookie, true);
+    if (out.setCookie) putHeader(c, 'Set-Cookie', out.setCookie, true);
     addCacheHeaders(
       (name) => c.res.headers.get(name),
-      (name, value) => put(name, value, false),
+      (name, value) => putHeader(c, name, value, false),
       out.setCookie,
       out.read === true,
     );
@@ -120,17 +119,15 @@ export function session<T extends SessionData = AppData>(
 }
 
 /**
- * Sets headers on the handler's response in place. `c.header()` would copy the whole response
+ * Sets a header on the handler's response in place. `c.header()` would copy the whole response
  * for each header once the handler has returned (and under `@hono/node-server` turn its body into
  * a stream); only headers that refuse changes (a response from `fetch()`) take that way.
  */
-function responseHeaders(c: Context): (name: string, value: string, append: boolean) => void {
-  return (name, value, append) => {
-    try {
-      if (append) c.res.headers.append(name, value);
-      else c.res.headers.set(name, value);
-    } catch {
-      c.header(name, value, { append });
-    }
-  };
+function putHeader(c: Context, name: string, value: string, append: boolean): void {
+  try {
+    if (append) c.res.headers.append(name, value);
+    else c.res.headers.set(name, value);
+  } catch {
+    c.header(name, value, { append });
+  }
 }
