@@ -195,6 +195,21 @@ export class ShelfStore implements S.Store {
     ShelfStore.#index(h, key, undefined);
   }
 
+  /**
+   * Runs `fn` in a write transaction (LMDB's: one writer at a time, across processes), reading
+   * what is committed now. lmdb-js runs the callback on this thread, where reads go through its
+   * read snapshot, renewed only after this process's own commits: taken before another process
+   * (or this one's previous transaction) committed, it would hand `fn` an older record, and an
+   * update written from it would be a lost update. A snapshot renewed once the write lock is
+   * held is the latest commit, and stays so until this transaction commits.
+   */
+  static #transact<R>(h: Handles, fn: () => R): Promise<R> {
+    return h.data.transaction(() => {
+      h.data.resetReadTxn();
+      return fn();
+    });
+  }
+
   static #read(h: Handles, key: string): S.StoredSession | undefined {
     const data = h.data.get(key);
     if (data === undefined) return undefined;
@@ -229,7 +244,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      return await h.data.transaction(() => {
+      return await ShelfStore.#transact(h, () => {
         if (onlyNew && h.data.get(key) !== undefined) return false;
         h.data.putSync(key, record.data);
         h.atimes.putSync(key, record.atime);
@@ -248,7 +263,7 @@ export class ShelfStore implements S.Store {
     // processes comes from LMDB's write transaction (one writer at a time, file-wide).
     return this.#mutex.run(key, async () => {
       try {
-        const result = await h.data.transaction(() => {
+        const result = await ShelfStore.#transact(h, () => {
           const current = ShelfStore.#read(h, key);
           let next: S.StoredSession | null | undefined;
           try {
@@ -280,7 +295,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await h.data.transaction(() => {
+      await ShelfStore.#transact(h, () => {
         if (h.data.doesExist(key)) h.atimes.putSync(key, atime);
       });
     } catch (err) {
@@ -292,7 +307,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await h.data.transaction(() => ShelfStore.#remove(h, key));
+      await ShelfStore.#transact(h, () => ShelfStore.#remove(h, key));
     } catch (err) {
       throw await this.#error('delete', err);
     }
@@ -346,7 +361,7 @@ export class ShelfStore implements S.Store {
           if (seen === batch) break;
         }
         if (expired.length > 0) {
-          removed += await h.data.transaction(() => {
+          removed += await ShelfStore.#transact(h, () => {
             let n = 0;
             for (const key of expired) {
               const atime = h.atimes.get(key);
@@ -382,7 +397,7 @@ export class ShelfStore implements S.Store {
     const token = randomBytes(12).toString('hex');
     /** Writes the lease when `may(current)` holds; true when written. */
     const write = (may: (current: Lease | undefined) => boolean, next: Lease | null) =>
-      h.data.transaction(() => {
+      ShelfStore.#transact(h, () => {
         if (!may(h.leases.get(name))) return false;
         if (next) h.leases.putSync(name, next);
         else h.leases.removeSync(name);
@@ -458,7 +473,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await h.data.transaction(() => {
+      await ShelfStore.#transact(h, () => {
         const data = h.data.get(key);
         if (data === undefined) return;
         h.quarantine.putSync(key, data);
