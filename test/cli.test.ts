@@ -2,19 +2,19 @@
 // package.json "bin"), rebuilt from src/ first when it is missing or older than the sources.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { DiskStore, SessionManager } from 'websession';
 import { shown } from '../src/stores/url-params.js';
+import { BIN, buildWhenStale, newestSource, ROOT } from './helpers/build.js';
 import { migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
@@ -22,10 +22,6 @@ import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/server
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
 const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
 const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The package bin, run as a user runs it: an executable file with a `#!/usr/bin/env node` line. */
-const BIN = join(ROOT, 'dist', 'cli.js');
 
 interface Ran {
   code: number;
@@ -49,29 +45,6 @@ function exec(
 /** Runs the built binary to the end. */
 function run(args: string[]): Promise<Ran> {
   return exec(BIN, args);
-}
-
-/** Newest modification time of the files the build reads (src/ and the build configs). */
-function newestSource(): number {
-  const files = readdirSync(join(ROOT, 'src'), { recursive: true })
-    .map(String)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(ROOT, 'src', f));
-  files.push(join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'));
-  return Math.max(...files.map((f) => statSync(f).mtimeMs));
-}
-
-/**
- * `npm run build` (tsc -p tsconfig.build.json, then chmod +x dist/cli.js) when dist/cli.js is
- * missing or older than a source: a fresh clone has built on `npm install` (prepare) and CI builds
- * before testing, so this only runs after an edit.
- */
-async function buildWhenStale(): Promise<void> {
-  const built = statSync(BIN, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  if (built > newestSource()) return;
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const build = await exec(npm, ['run', 'build', '--silent']);
-  assert.equal(build.code, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
 }
 
 /** Runs `command` (a shell command line) under a pseudo-terminal with script(1); its output. */
