@@ -3,17 +3,11 @@
 // they do quote next to a benchmark (in a paragraph, list item or table that links to
 // BENCHMARKS.md or names a bench script, or in the README's Performance section) must be there.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
+import { DOC_PAGES as PAGES, ROOT } from './helpers/doc-pages.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
-const PAGES = [
-  'README.md',
-  ...readdirSync(path.join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-];
 const BENCHMARKS = readFileSync(path.join(ROOT, 'BENCHMARKS.md'), 'utf8');
 
 /** A number, or a range of two (`1.6–1.7×`), followed by one of the units. */

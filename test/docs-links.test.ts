@@ -1,17 +1,10 @@
 // Every relative link and #anchor in README.md and docs/*.md leads somewhere: the file exists, and
 // an anchor names a heading of the target page as GitHub renders it (its slug rules below).
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const PAGES = [
-  'README.md',
-  ...readdirSync(path.join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-];
+import { DOC_PAGES as PAGES, ROOT } from './helpers/doc-pages.js';
 
 /** A Markdown text without its fenced code blocks. */
 function withoutFences(text: string): string {
