@@ -206,7 +206,9 @@ function keyArg(positional: string | undefined, cookie: string | undefined): str
     return storeKey(verified.id);
   }
   if (!positional)
-    throw new UsageError('missing <key> (a store key, as `list` prints), --cookie - (its cookie on stdin) or WEBSESSION_COOKIE');
+    throw new UsageError(
+      'missing <key> (a store key, as `list` prints), --cookie - (its cookie on stdin) or WEBSESSION_COOKIE',
+    );
   if (!isValidSessionId(positional))
     throw new UsageError(`not a store key: ${JSON.stringify(positional)}`);
   return positional;
