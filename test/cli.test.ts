@@ -8,12 +8,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { DiskStore, SessionManager } from 'websession';
+import { main } from '../src/cli.js';
 import { shown } from '../src/stores/url-params.js';
 import { BIN, buildWhenStale, newestSource, ROOT } from './helpers/build.js';
 import { countKeys, migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
@@ -41,6 +43,31 @@ function exec(
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
+}
+
+/**
+ * Runs the command in this process (the bin's `main`, its output captured): for cases about what
+ * it answers, not how it starts; each saves starting a Node process.
+ */
+async function runHere(args: string[]): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        add(String(chunk));
+        done();
+      },
+    });
+  const code = await main(args, {
+    out: sink((t) => {
+      stdout += t;
+    }),
+    err: sink((t) => {
+      stderr += t;
+    }),
+  });
+  return { code, stdout, stderr };
 }
 
 /** Runs the built binary to the end. */
@@ -143,7 +170,7 @@ describe('websession CLI', () => {
       [['migrate', '--from', 'memory:'], /^websession: missing --to <store-url>\n$/],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await runHere(args);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
@@ -363,15 +390,15 @@ describe('websession CLI', () => {
     assert.match(out, /removed 0 expired session\(s\) in [\d.]+ s/);
   });
 
-  describe('migrate from a DiskStore of 3000 sessions, SIGKILLed halfway and resumed', () => {
-    const N = 3000;
+  describe('migrate from a DiskStore of 1000 sessions, SIGKILLed halfway and resumed', () => {
+    const N = 1000;
     let from: string;
     let ids: string[];
     before(async () => {
       from = `disk:${join(dir, 'm3k')}`;
       ids = await seedDisk(join(dir, 'm3k'), N);
     });
-    const sample = [0, 1, 10, 100, 1499, 1500, 2999];
+    const sample = [0, 1, 10, 100, N / 2 - 1, N / 2, N - 1];
 
     async function interruptedThenResumed(to: string, progress: () => Promise<number>) {
       await migrateAndKill(from, to, N / 2, progress);
@@ -379,13 +406,13 @@ describe('websession CLI', () => {
       assert.ok(partial > 0 && partial < N, `interrupted part-way (${partial} of ${N} copied)`);
       const resumed = await runCli(['migrate', '--from', from, '--to', to]);
       assert.equal(resumed.code, 0, resumed.stderr);
-      const m = /migrated 3000 live session\(s\) of 3000 \((\d+) copied, (\d+) already there/.exec(
-        resumed.stdout,
-      );
+      const m = new RegExp(
+        `migrated ${N} live session\\(s\\) of ${N} \\((\\d+) copied, (\\d+) already there`,
+      ).exec(resumed.stdout);
       assert.ok(m, resumed.stdout);
       assert.equal(Number(m[1]) + Number(m[2]), N);
       assert.ok(Number(m[2]) >= partial - 64, 'what the first run copied is not copied again');
-      assert.match(resumed.stdout, /verified: all 3000/);
+      assert.match(resumed.stdout, new RegExp(`verified: all ${N} `));
       await verifyMigrated(from, to, ids, sample);
     }
 
@@ -551,7 +578,7 @@ describe('websession CLI: what a new user trips over', () => {
       `sqlite:${join(dir, 'ro.db')}`,
     ]) {
       for (const args of commands(store)) {
-        const r = await run(args);
+        const r = await runHere(args);
         assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, /^websession: no (folder|file) /);
       }
@@ -601,7 +628,7 @@ describe('websession CLI: what a new user trips over', () => {
     }
   });
 
-  it("a server that does not answer is reported within the connect timeout (1 s), in the user's words", async () => {
+  it("a server that does not answer is given up on (the connect timeout) and reported in the user's words", async () => {
     const silent = await silentServer();
     try {
       const cases: [string, string][] = [
@@ -610,9 +637,9 @@ describe('websession CLI: what a new user trips over', () => {
         [`mysql://root@127.0.0.1:${silent.port}/test`, 'MySQL'],
       ];
       for (const [store, name] of cases) {
-        const started = Date.now();
+        // Without the connect timeout the command would wait on the silent server for ever (until
+        // exec's 120 s kill): its one line proves it gave up. How soon is not asserted.
         const r = await run(['stats', '--store', store]);
-        const took = Date.now() - started;
         assert.equal(r.code, 1, r.stderr);
         assert.match(
           r.stderr,
@@ -621,8 +648,6 @@ describe('websession CLI: what a new user trips over', () => {
           ),
         );
         assert.doesNotMatch(r.stderr, /failed:|refused the write/);
-        // 1 s of connect timeout, plus starting Node on a busy machine.
-        assert.ok(took < 3000, `${name}: reported after ${took} ms`);
       }
       const quick = await run([
         'stats',
