@@ -137,22 +137,22 @@ describe('websession CLI', () => {
   });
 
   it('prints usage and exits 2 on bad usage, unknown commands and bad store URLs', async () => {
-    assert.equal((await run([])).code, 2);
-    const unknown = await run(['frobnicate']);
+    assert.equal((await runHere([])).code, 2);
+    const unknown = await runHere(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
-    const bad = await run(['stats', '--store', 'nope:x']);
+    const bad = await runHere(['stats', '--store', 'nope:x']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown store URL scheme "nope:"/);
-    assert.equal((await run(['stats'])).code, 2);
-    const none = await run([]);
+    assert.equal((await runHere(['stats'])).code, 2);
+    const none = await runHere([]);
     assert.equal(none.stdout, '');
     assert.match(none.stderr, /^usage: websession/, 'usage on stderr when no command is given');
-    const help = await run(['--help']);
+    const help = await runHere(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: websession/, 'usage on stdout when asked for');
     assert.equal(help.stderr, '');
-    const option = await run(['stats', '--frobnicate']);
+    const option = await runHere(['stats', '--frobnicate']);
     assert.equal(option.code, 2);
     assert.equal(
       option.stderr,
@@ -218,7 +218,7 @@ describe('websession CLI', () => {
   it('exits 3 for an unknown key or user, 0 once found', async () => {
     const store = `disk:${join(dir, 'ids')}`;
     const [cookie] = await seed(join(dir, 'ids'), 1, 'bo');
-    const key = (await run(['list', '--store', store])).stdout.trim();
+    const key = (await runHere(['list', '--store', store])).stdout.trim();
     assert.match(key, /^[0-9a-f]{64}$/);
     const unknown = 'e'.repeat(64);
     const cases: [string[], RegExp][] = [
@@ -239,64 +239,66 @@ describe('websession CLI', () => {
       [['show', '--store', 'memory:', key], /^websession: no session with key /],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await runHere(args);
       assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stdout, '');
     }
-    assert.equal((await run(['show', '--store', store, key])).code, 0);
-    assert.equal((await run(['show', '--store', store, '--cookie', cookie!])).code, 0);
-    assert.equal((await run(['kill', '--store', store, '--user', 'bo'])).code, 0);
-    assert.equal((await run(['show', '--store', store, key])).code, 3, 'gone once killed');
+    assert.equal((await runHere(['show', '--store', store, key])).code, 0);
+    assert.equal((await runHere(['show', '--store', store, '--cookie', cookie!])).code, 0);
+    assert.equal((await runHere(['kill', '--store', store, '--user', 'bo'])).code, 0);
+    assert.equal((await runHere(['show', '--store', store, key])).code, 3, 'gone once killed');
   });
 
   it('stats, list (paged), show, kill and kill --user', async () => {
     const cookies = await seed(join(dir, 'src'), 5, 'ann');
     await seed(join(dir, 'src'), 2);
-    const stats = await run(['stats', '--store', url]);
+    const stats = await runHere(['stats', '--store', url]);
     assert.equal(stats.code, 0, stats.stderr);
     assert.match(stats.stdout, /^sessions: 7$/m);
     assert.match(stats.stdout, /^bytes: \d+$/m);
-    const page1 = (await run(['list', '--store', url, '--limit', '4'])).stdout.trim().split('\n');
-    const page2 = (await run(['list', '--store', url, '--limit', '4', '--offset', '4'])).stdout
+    const page1 = (await runHere(['list', '--store', url, '--limit', '4'])).stdout
+      .trim()
+      .split('\n');
+    const page2 = (await runHere(['list', '--store', url, '--limit', '4', '--offset', '4'])).stdout
       .trim()
       .split('\n');
     assert.equal(page1.length, 4);
     assert.equal(page2.length, 3);
     assert.equal(new Set([...page1, ...page2]).size, 7);
-    const user = await run(['list', '--store', url, '--user', 'ann']);
+    const user = await runHere(['list', '--store', url, '--user', 'ann']);
     assert.equal(user.stdout.trim().split('\n').length, 5);
     assert.match(user.stdout, /ua agent-\d/);
-    const shown = await run(['show', '--store', url, '--cookie', cookies[0]!]);
+    const shown = await runHere(['show', '--store', url, '--cookie', cookies[0]!]);
     assert.equal(shown.code, 0, shown.stderr);
     const session = JSON.parse(shown.stdout) as { data: unknown; user: string };
     assert.deepEqual(session.data, { i: 0, when: '1970-01-01T00:00:00.000Z' });
     assert.equal(session.user, 'ann');
-    const missing = await run(['show', '--store', url, 'f'.repeat(64)]);
+    const missing = await runHere(['show', '--store', url, 'f'.repeat(64)]);
     assert.equal(missing.code, 3);
-    assert.equal((await run(['show', '--store', url, 'not-a-key'])).code, 2);
-    const killOne = await run(['kill', '--store', url, page2[0]!]);
+    assert.equal((await runHere(['show', '--store', url, 'not-a-key'])).code, 2);
+    const killOne = await runHere(['kill', '--store', url, page2[0]!]);
     assert.equal(killOne.code, 0);
-    const killUser = await run(['kill', '--store', url, '--user', 'ann']);
+    const killUser = await runHere(['kill', '--store', url, '--user', 'ann']);
     assert.equal(killUser.code, 0, killUser.stderr);
     assert.match(killUser.stdout, /killed \d session\(s\) of user ann/);
-    assert.equal((await run(['kill', '--store', url, '--user', 'nobody'])).code, 3);
-    assert.match((await run(['stats', '--store', url])).stdout, /^sessions: [12]$/m);
+    assert.equal((await runHere(['kill', '--store', url, '--user', 'nobody'])).code, 3);
+    assert.match((await runHere(['stats', '--store', url])).stdout, /^sessions: [12]$/m);
   });
 
   it('cleanup removes idle sessions; a plain summary when piped, no progress bar', async () => {
     const store = `disk:${join(dir, 'clean')}`;
     await seed(join(dir, 'clean'), 3);
-    const kept = await run(['cleanup', '--store', store, '--timeout', '3600']);
+    const kept = await runHere(['cleanup', '--store', store, '--timeout', '3600']);
     assert.equal(
       kept.stdout,
       kept.stdout.replace(/\r/g, ''),
       'no carriage-return progress when piped',
     );
     assert.match(kept.stdout, /^removed 0 expired session\(s\) in [\d.]+ s\n$/);
-    const all = await run(['cleanup', '--store', store, '--timeout', '0']);
+    const all = await runHere(['cleanup', '--store', store, '--timeout', '0']);
     assert.match(all.stdout, /^removed 3 expired session\(s\)/);
-    assert.equal((await run(['cleanup', '--store', store])).code, 2, '--timeout is required');
+    assert.equal((await runHere(['cleanup', '--store', store])).code, 2, '--timeout is required');
   });
 
   it('migrate prints a plain summary when piped: no progress bar, no carriage return', async () => {
