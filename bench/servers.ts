@@ -166,15 +166,15 @@ const websession: Record<string, (store: Store) => Promise<Server>> = {
   },
   express: async (store) => {
     const express = (await import('express')).default;
-    const { session } = await import('websession/express');
+    const { session, sessionOf } = await import('websession/express');
     const app = express();
     app.use(session(await manager(store)));
     app.get(['/', '/visit'], (req, res) => {
       res.send(
         count(
           req.path,
-          () => req.session.get('count'),
-          (n) => req.session.set('count', n),
+          () => sessionOf(req).get('count'),
+          (n) => sessionOf(req).set('count', n),
         ),
       );
     });
@@ -182,14 +182,14 @@ const websession: Record<string, (store: Store) => Promise<Server>> = {
   },
   fastify: async (store) => {
     const Fastify = (await import('fastify')).default;
-    const { fastifySession } = await import('websession/fastify');
+    const { fastifySession, sessionOf } = await import('websession/fastify');
     const app = Fastify();
     await app.register(fastifySession, { manager: await manager(store) });
     const handler = async (request: import('fastify').FastifyRequest) =>
       count(
         request.url,
-        () => request.session.get('count'),
-        (n) => request.session.set('count', n),
+        () => sessionOf(request).get('count'),
+        (n) => sessionOf(request).set('count', n),
       );
     app.get('/', handler);
     app.get('/visit', handler);

@@ -6,8 +6,9 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { inspect, parseArgs } from 'node:util';
+import { parseArgs } from 'node:util';
 import { underCleanupLease } from './core/cleanup-schedule.js';
+import { closestName } from './core/closest-name.js';
 import { decodePayload, type SessionPayload } from './core/codec.js';
 import { verifyCookieValue } from './core/cookie.js';
 import { ConfigError, UnsupportedError } from './core/errors.js';
@@ -22,13 +23,14 @@ const USAGE = `usage: websession <command> [options]
        websession --version
 
 commands:
-  stats   --store <url>                      count, oldest and newest access, bytes
-  list    --store <url> [--user <id>] [--limit N] [--offset N]
+  stats   --store <url> [--json]             count, oldest and newest access, bytes
+  list    --store <url> [--user <id>] [--limit N] [--offset N] [--json]
                                              store keys (or a user's sessions), paged
-  show    --store <url> <key> | --cookie <value>
-                                             one session's data, decoded
+  show    --store <url> <key> | --cookie -   one session's data, as JSON (--cookie -: the
+                                             cookie value on stdin, or WEBSESSION_COOKIE)
   kill    --store <url> <key> | --user <id>  delete one session, or all of a user's
-  cleanup --store <url> --timeout <seconds>  delete sessions idle longer than that
+  cleanup --store <url> --timeout <seconds> [--dry-run]
+                                             delete sessions idle longer than that
   migrate --from <url> --to <url> [--timeout <seconds>] [--jobs N]
                                              copy every live session; resumable, verified
 
@@ -44,6 +46,21 @@ class NotFoundError extends Error {}
 interface Io {
   out: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   err: NodeJS.WritableStream;
+  /** Where `--cookie -` reads the cookie value (default: the process's stdin). */
+  in?: NodeJS.ReadableStream;
+}
+
+/** A value as JSON prints it: Maps as objects, Sets as arrays, BigInts as strings (Dates as ISO). */
+function jsonValue(_key: string, value: unknown): unknown {
+  if (value instanceof Map) return Object.fromEntries(value);
+  if (value instanceof Set) return [...value];
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/** Writes `value` as JSON: indented, or on one line with `--json` (for scripts). */
+function writeJson(io: Io, value: unknown, oneLine: boolean): void {
+  io.out.write(`${JSON.stringify(value, jsonValue, oneLine ? undefined : 2)}\n`);
 }
 
 /** A progress bar on a terminal; nothing when the output is piped (the summary says it all). */
@@ -87,6 +104,9 @@ class Progress {
     this.#io.out.write('\n');
   }
 }
+
+/** A `cleanup --timeout` below this many seconds is said out loud before it runs. */
+const TINY_TIMEOUT = 60;
 
 /** How often `cleanup` looks again while another process holds the store's cleanup lease. */
 const LEASE_POLL_MS = 1000;
@@ -153,6 +173,31 @@ function seconds(value: string | undefined, name: string, fallback?: number): nu
   return n;
 }
 
+/**
+ * The cookie value `show` and `kill` look a session up by: `--cookie -` reads it from stdin, and
+ * WEBSESSION_COOKIE holds it when no key is given; both keep a live cookie out of the process
+ * list, where `--cookie <value>` puts it (still accepted, with a warning).
+ */
+async function cookieArg(
+  values: Values,
+  positional: string | undefined,
+  io: Io,
+): Promise<string | undefined> {
+  const given = values.cookie as string | undefined;
+  if (given === '-') {
+    let text = '';
+    for await (const chunk of io.in ?? process.stdin) text += String(chunk);
+    return text.trim();
+  }
+  if (given !== undefined) {
+    io.err.write(
+      'websession: warning: a cookie on the command line is visible in the process list; use --cookie - (stdin) or WEBSESSION_COOKIE\n',
+    );
+    return given;
+  }
+  return positional === undefined ? process.env.WEBSESSION_COOKIE || undefined : undefined;
+}
+
 function keyArg(positional: string | undefined, cookie: string | undefined): string {
   if (cookie !== undefined) {
     const verified = verifyCookieValue(cookie, []) ?? verifyCookieValue(cookie.split('.')[0], []);
@@ -161,7 +206,9 @@ function keyArg(positional: string | undefined, cookie: string | undefined): str
     return storeKey(verified.id);
   }
   if (!positional)
-    throw new UsageError('missing <key> (a store key, as `list` prints) or --cookie <value>');
+    throw new UsageError(
+      'missing <key> (a store key, as `list` prints), --cookie - (its cookie on stdin) or WEBSESSION_COOKIE',
+    );
   if (!isValidSessionId(positional))
     throw new UsageError(`not a store key: ${JSON.stringify(positional)}`);
   return positional;
@@ -223,6 +270,18 @@ async function stats(values: Values, io: Io): Promise<void> {
       progress.update(n);
     }
     progress.done();
+    if (values.json) {
+      const iso = (t: number) => (n ? new Date(t).toISOString() : null);
+      const summary = {
+        sessions: n,
+        oldestAccess: iso(oldest),
+        newestAccess: iso(newest),
+        bytes,
+        corrupt,
+      };
+      writeJson(io, summary, true);
+      return;
+    }
     const when = (t: number) => (n ? new Date(t).toISOString() : '-');
     io.out.write(
       `sessions: ${n}\noldest access: ${when(oldest)}\nnewest access: ${when(newest)}\nbytes: ${bytes}\ncorrupt: ${corrupt}\n`,
@@ -243,54 +302,69 @@ async function list(values: Values, io: Io): Promise<void> {
     if (typeof values.user === 'string') {
       if (!store.userSessions)
         throw new UnsupportedError(store.kind, 'this store keeps no user index');
-      const rows: string[] = [];
+      const rows: {
+        key: string;
+        created: string;
+        lastAccess: string;
+        ip?: string;
+        userAgent?: string;
+      }[] = [];
       for (const key of await store.userSessions(values.user)) {
         const record = await store.get(key);
         const payload = record && decode(record);
         if (!record || !payload || payload.meta.user !== values.user) continue;
-        rows.push(
-          `${key}\tcreated ${new Date(payload.meta.created).toISOString()}\tlast ${new Date(record.atime).toISOString()}\tip ${payload.meta.ip ?? '-'}\tua ${payload.meta.ua ?? '-'}`,
-        );
+        rows.push({
+          key,
+          created: new Date(payload.meta.created).toISOString(),
+          lastAccess: new Date(record.atime).toISOString(),
+          ip: payload.meta.ip,
+          userAgent: payload.meta.ua,
+        });
       }
       if (rows.length === 0)
         throw new NotFoundError(`no sessions for user ${JSON.stringify(values.user)}`);
-      for (const row of rows.slice(offset, offset + limit)) io.out.write(`${row}\n`);
+      const page = rows.slice(offset, offset + limit);
+      if (values.json) writeJson(io, page, true);
+      else
+        for (const r of page)
+          io.out.write(
+            `${r.key}\tcreated ${r.created}\tlast ${r.lastAccess}\tip ${r.ip ?? '-'}\tua ${r.userAgent ?? '-'}\n`,
+          );
       return;
     }
+    const keys: string[] = [];
     let i = 0;
     for await (const key of store.keys()) {
       if (i++ < offset) continue;
       if (i > offset + limit) break;
-      io.out.write(`${key}\n`);
+      if (values.json) keys.push(key);
+      else io.out.write(`${key}\n`);
     }
+    if (values.json) writeJson(io, keys, true);
   } finally {
     await store.close();
   }
 }
 
 async function show(values: Values, positionals: string[], io: Io): Promise<void> {
-  const key = keyArg(positionals[0], values.cookie as string | undefined);
+  const key = keyArg(positionals[0], await cookieArg(values, positionals[0], io));
   const store = await openStore(values.store as string | undefined, '--store');
   try {
     const record = await store.get(key);
     if (!record) throw new NotFoundError(`no session with key ${key}`);
     const payload = decode(record);
     if (!payload) throw new Error(`session ${key} is corrupt: ${record.data.slice(0, 80)}`);
-    io.out.write(
-      `${inspect(
-        {
-          key,
-          created: new Date(payload.meta.created),
-          lastAccess: new Date(record.atime),
-          ip: payload.meta.ip,
-          userAgent: payload.meta.ua,
-          user: payload.meta.user,
-          data: payload.data,
-          flash: payload.flash,
-        },
-        { depth: 8, colors: false, breakLength: 100 },
-      )}\n`,
-    );
+    const session = {
+      key,
+      created: new Date(payload.meta.created),
+      lastAccess: new Date(record.atime),
+      ip: payload.meta.ip ?? null,
+      userAgent: payload.meta.ua ?? null,
+      user: payload.meta.user ?? null,
+      data: payload.data,
+      flash: payload.flash ?? null,
+    };
+    writeJson(io, session, Boolean(values.json));
   } finally {
     await store.close();
   }
@@ -313,7 +387,7 @@ async function kill(values: Values, positionals: string[], io: Io): Promise<void
       io.out.write(`killed ${n} session(s) of user ${values.user}\n`);
       return;
     }
-    const key = keyArg(positionals[0], values.cookie as string | undefined);
+    const key = keyArg(positionals[0], await cookieArg(values, positionals[0], io));
     if (!(await store.get(key))) throw new NotFoundError(`no session with key ${key}`);
     await store.delete(key);
     io.out.write(`killed ${key}\n`);
@@ -330,6 +404,25 @@ async function cleanup(values: Values, io: Io): Promise<void> {
       io.out.write(`${store.kind} expires sessions by itself (TTL): nothing to clean\n`);
       return;
     }
+    if (values['dry-run']) {
+      const cutoff = Date.now() - timeout * 1000;
+      let total = 0;
+      let idle = 0;
+      for await (const key of store.keys()) {
+        const record = await store.get(key);
+        if (!record) continue;
+        total++;
+        if (record.atime < cutoff) idle++;
+      }
+      io.out.write(
+        `would remove ${idle} of ${total} session(s) (idle more than ${timeout} s); nothing was deleted\n`,
+      );
+      return;
+    }
+    if (timeout < TINY_TIMEOUT)
+      io.err.write(
+        `websession: --timeout ${timeout} removes every session idle more than ${timeout} s, also ones in use right now (--dry-run counts them first)\n`,
+      );
     const progress = new Progress(io, 'cleanup');
     const pass = () =>
       store.cleanup(timeout, (p) => progress.update(p.scanned, p.total, `removed ${p.removed}`));
@@ -377,6 +470,16 @@ async function migrate(values: Values, io: Io): Promise<void> {
     let skipped = 0;
     let expired = 0;
     const live: string[] = [];
+    // Ctrl-C: say how far it got; every session copied is in the destination, and a rerun skips it.
+    const interrupted = () => {
+      progress.done();
+      io.err.write(
+        `websession: migrate interrupted after ${done} of ${total} session(s) (${copied} copied); run the same command again to resume: what is copied stays and is skipped\n`,
+      );
+      process.exit(130);
+    };
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     // Each key is read from the source and written to the destination by one of 64 workers, so
     // reads of some overlap writes of others (the source's and destination's latencies add up
     // per key, not per run).
@@ -406,6 +509,8 @@ async function migrate(values: Values, io: Io): Promise<void> {
       else skipped++;
       progress.update(done, total);
     });
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     progress.done();
     // Verify: every live source session is in the destination, by one pass over the
     // destination's keys (not one read per session). On a terminal the bar says so.
@@ -431,6 +536,36 @@ async function migrate(values: Values, io: Io): Promise<void> {
   }
 }
 
+/** The command's options (every command's: each reads the ones it needs). */
+const OPTIONS = {
+  store: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  user: { type: 'string' },
+  cookie: { type: 'string' },
+  timeout: { type: 'string' },
+  jobs: { type: 'string' },
+  limit: { type: 'string' },
+  offset: { type: 'string' },
+  json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+/** A parseArgs error in one line: an unknown option with the closest known one. */
+function optionError(err: unknown): string {
+  const message = (err as Error).message;
+  const unknown = /^Unknown option '(-{1,2}[^']*)'/.exec(message)?.[1];
+  if (unknown) {
+    const known = Object.keys(OPTIONS).map((name) => `--${name}`);
+    const near = closestName(unknown.replace(/=.*$/, ''), known);
+    return `unknown option ${unknown}${near ? ` (did you mean ${near}?)` : ''}; websession --help lists them`;
+  }
+  // e.g. "Option '--store <value>' argument missing"
+  return message.split('\n')[0] ?? message;
+}
+
 /** Runs the command with `argv` (without node and script); returns the exit code. */
 export async function main(
   argv: string[],
@@ -438,25 +573,9 @@ export async function main(
 ): Promise<number> {
   let parsed: { values: Values; positionals: string[] };
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        store: { type: 'string' },
-        from: { type: 'string' },
-        to: { type: 'string' },
-        user: { type: 'string' },
-        cookie: { type: 'string' },
-        timeout: { type: 'string' },
-        jobs: { type: 'string' },
-        limit: { type: 'string' },
-        offset: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean', short: 'V' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (err) {
-    io.err.write(`websession: ${(err as Error).message}\n${USAGE}\n`);
+    io.err.write(`websession: ${optionError(err)}\n`);
     return EXIT.usage;
   }
   const [command, ...rest] = parsed.positionals;

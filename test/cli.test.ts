@@ -2,29 +2,29 @@
 // package.json "bin"), rebuilt from src/ first when it is missing or older than the sources.
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { DiskStore, SessionManager } from 'websession';
-import { migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
+import { main } from '../src/cli.js';
+import { shown } from '../src/stores/url-params.js';
+import { BIN, buildWhenStale, newestSource, ROOT } from './helpers/build.js';
+import { countKeys, migrateAndKill, runCli, seedDisk, verifyMigrated } from './helpers/migrate.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
 
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
 const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
 const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The package bin, run as a user runs it: an executable file with a `#!/usr/bin/env node` line. */
-const BIN = join(ROOT, 'dist', 'cli.js');
 
 interface Ran {
   code: number;
@@ -45,32 +45,34 @@ function exec(
   });
 }
 
+/**
+ * Runs the command in this process (the bin's `main`, its output captured): for cases about what
+ * it answers, not how it starts; each saves starting a Node process.
+ */
+async function runHere(args: string[]): Promise<Ran> {
+  let stdout = '';
+  let stderr = '';
+  const sink = (add: (text: string) => void) =>
+    new Writable({
+      write(chunk, _encoding, done) {
+        add(String(chunk));
+        done();
+      },
+    });
+  const code = await main(args, {
+    out: sink((t) => {
+      stdout += t;
+    }),
+    err: sink((t) => {
+      stderr += t;
+    }),
+  });
+  return { code, stdout, stderr };
+}
+
 /** Runs the built binary to the end. */
 function run(args: string[]): Promise<Ran> {
   return exec(BIN, args);
-}
-
-/** Newest modification time of the files the build reads (src/ and the build configs). */
-function newestSource(): number {
-  const files = readdirSync(join(ROOT, 'src'), { recursive: true })
-    .map(String)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(ROOT, 'src', f));
-  files.push(join(ROOT, 'tsconfig.json'), join(ROOT, 'tsconfig.build.json'));
-  return Math.max(...files.map((f) => statSync(f).mtimeMs));
-}
-
-/**
- * `npm run build` (tsc -p tsconfig.build.json, then chmod +x dist/cli.js) when dist/cli.js is
- * missing or older than a source: a fresh clone has built on `npm install` (prepare) and CI builds
- * before testing, so this only runs after an edit.
- */
-async function buildWhenStale(): Promise<void> {
-  const built = statSync(BIN, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  if (built > newestSource()) return;
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const build = await exec(npm, ['run', 'build', '--silent']);
-  assert.equal(build.code, 0, `npm run build failed:\n${build.stdout}${build.stderr}`);
 }
 
 /** Runs `command` (a shell command line) under a pseudo-terminal with script(1); its output. */
@@ -123,31 +125,39 @@ describe('websession CLI', () => {
 
   it('npx websession --help resolves the package bin and prints the usage on stdout', async () => {
     const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
-    const help = await exec(npx, ['--no-install', 'websession', '--help']);
+    // Offline: npx resolves the local bin without asking the registry (a minute on a busy machine).
+    const help = await exec(npx, ['--no-install', 'websession', '--help'], ROOT, {
+      ...process.env,
+      npm_config_offline: 'true',
+      npm_config_update_notifier: 'false',
+    });
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /^usage: websession <command> \[options\]\n/);
     assert.match(help.stdout, /exit codes: 0 done, 1 failed, 2 usage error, 3 not found/);
   });
 
   it('prints usage and exits 2 on bad usage, unknown commands and bad store URLs', async () => {
-    assert.equal((await run([])).code, 2);
-    const unknown = await run(['frobnicate']);
+    assert.equal((await runHere([])).code, 2);
+    const unknown = await runHere(['frobnicate']);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /unknown command "frobnicate"/);
-    const bad = await run(['stats', '--store', 'nope:x']);
+    const bad = await runHere(['stats', '--store', 'nope:x']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown store URL scheme "nope:"/);
-    assert.equal((await run(['stats'])).code, 2);
-    const none = await run([]);
+    assert.equal((await runHere(['stats'])).code, 2);
+    const none = await runHere([]);
     assert.equal(none.stdout, '');
     assert.match(none.stderr, /^usage: websession/, 'usage on stderr when no command is given');
-    const help = await run(['--help']);
+    const help = await runHere(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: websession/, 'usage on stdout when asked for');
     assert.equal(help.stderr, '');
-    const option = await run(['stats', '--frobnicate']);
+    const option = await runHere(['stats', '--frobnicate']);
     assert.equal(option.code, 2);
-    assert.match(option.stderr, /^websession: .*'--frobnicate'/);
+    assert.equal(
+      option.stderr,
+      'websession: unknown option --frobnicate; websession --help lists them\n',
+    );
   });
 
   it('exits 2 with one line for a bad store URL, whatever the command', async () => {
@@ -160,7 +170,7 @@ describe('websession CLI', () => {
       [['migrate', '--from', 'memory:'], /^websession: missing --to <store-url>\n$/],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await runHere(args);
       assert.equal(r.code, 2, args.join(' '));
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stderr.split('\n').length, 2, `one line: ${r.stderr}`);
@@ -208,13 +218,16 @@ describe('websession CLI', () => {
   it('exits 3 for an unknown key or user, 0 once found', async () => {
     const store = `disk:${join(dir, 'ids')}`;
     const [cookie] = await seed(join(dir, 'ids'), 1, 'bo');
-    const key = (await run(['list', '--store', store])).stdout.trim();
+    const key = (await runHere(['list', '--store', store])).stdout.trim();
     assert.match(key, /^[0-9a-f]{64}$/);
     const unknown = 'e'.repeat(64);
     const cases: [string[], RegExp][] = [
       [['show', '--store', store, unknown], /^websession: no session with key e{64}\n$/],
       [['kill', '--store', store, unknown], /^websession: no session with key e{64}\n$/],
-      [['show', '--store', store, '--cookie', 'a'.repeat(64)], /^websession: no session with key /],
+      [
+        ['show', '--store', store, '--cookie', 'a'.repeat(64)],
+        /^websession: warning: a cookie on the command line .*\nwebsession: no session with key /,
+      ],
       [
         ['list', '--store', store, '--user', 'nobody'],
         /^websession: no sessions for user "nobody"\n$/,
@@ -226,64 +239,66 @@ describe('websession CLI', () => {
       [['show', '--store', 'memory:', key], /^websession: no session with key /],
     ];
     for (const [args, message] of cases) {
-      const r = await run(args);
+      const r = await runHere(args);
       assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message, args.join(' '));
       assert.equal(r.stdout, '');
     }
-    assert.equal((await run(['show', '--store', store, key])).code, 0);
-    assert.equal((await run(['show', '--store', store, '--cookie', cookie!])).code, 0);
-    assert.equal((await run(['kill', '--store', store, '--user', 'bo'])).code, 0);
-    assert.equal((await run(['show', '--store', store, key])).code, 3, 'gone once killed');
+    assert.equal((await runHere(['show', '--store', store, key])).code, 0);
+    assert.equal((await runHere(['show', '--store', store, '--cookie', cookie!])).code, 0);
+    assert.equal((await runHere(['kill', '--store', store, '--user', 'bo'])).code, 0);
+    assert.equal((await runHere(['show', '--store', store, key])).code, 3, 'gone once killed');
   });
 
   it('stats, list (paged), show, kill and kill --user', async () => {
     const cookies = await seed(join(dir, 'src'), 5, 'ann');
     await seed(join(dir, 'src'), 2);
-    const stats = await run(['stats', '--store', url]);
+    const stats = await runHere(['stats', '--store', url]);
     assert.equal(stats.code, 0, stats.stderr);
     assert.match(stats.stdout, /^sessions: 7$/m);
     assert.match(stats.stdout, /^bytes: \d+$/m);
-    const page1 = (await run(['list', '--store', url, '--limit', '4'])).stdout.trim().split('\n');
-    const page2 = (await run(['list', '--store', url, '--limit', '4', '--offset', '4'])).stdout
+    const page1 = (await runHere(['list', '--store', url, '--limit', '4'])).stdout
+      .trim()
+      .split('\n');
+    const page2 = (await runHere(['list', '--store', url, '--limit', '4', '--offset', '4'])).stdout
       .trim()
       .split('\n');
     assert.equal(page1.length, 4);
     assert.equal(page2.length, 3);
     assert.equal(new Set([...page1, ...page2]).size, 7);
-    const user = await run(['list', '--store', url, '--user', 'ann']);
+    const user = await runHere(['list', '--store', url, '--user', 'ann']);
     assert.equal(user.stdout.trim().split('\n').length, 5);
     assert.match(user.stdout, /ua agent-\d/);
-    const shown = await run(['show', '--store', url, '--cookie', cookies[0]!]);
+    const shown = await runHere(['show', '--store', url, '--cookie', cookies[0]!]);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, /data: \{ i: 0, when: 1970-01-01T00:00:00\.000Z \}/);
-    assert.match(shown.stdout, /user: 'ann'/);
-    const missing = await run(['show', '--store', url, 'f'.repeat(64)]);
+    const session = JSON.parse(shown.stdout) as { data: unknown; user: string };
+    assert.deepEqual(session.data, { i: 0, when: '1970-01-01T00:00:00.000Z' });
+    assert.equal(session.user, 'ann');
+    const missing = await runHere(['show', '--store', url, 'f'.repeat(64)]);
     assert.equal(missing.code, 3);
-    assert.equal((await run(['show', '--store', url, 'not-a-key'])).code, 2);
-    const killOne = await run(['kill', '--store', url, page2[0]!]);
+    assert.equal((await runHere(['show', '--store', url, 'not-a-key'])).code, 2);
+    const killOne = await runHere(['kill', '--store', url, page2[0]!]);
     assert.equal(killOne.code, 0);
-    const killUser = await run(['kill', '--store', url, '--user', 'ann']);
+    const killUser = await runHere(['kill', '--store', url, '--user', 'ann']);
     assert.equal(killUser.code, 0, killUser.stderr);
     assert.match(killUser.stdout, /killed \d session\(s\) of user ann/);
-    assert.equal((await run(['kill', '--store', url, '--user', 'nobody'])).code, 3);
-    assert.match((await run(['stats', '--store', url])).stdout, /^sessions: [12]$/m);
+    assert.equal((await runHere(['kill', '--store', url, '--user', 'nobody'])).code, 3);
+    assert.match((await runHere(['stats', '--store', url])).stdout, /^sessions: [12]$/m);
   });
 
   it('cleanup removes idle sessions; a plain summary when piped, no progress bar', async () => {
     const store = `disk:${join(dir, 'clean')}`;
     await seed(join(dir, 'clean'), 3);
-    const kept = await run(['cleanup', '--store', store, '--timeout', '3600']);
+    const kept = await runHere(['cleanup', '--store', store, '--timeout', '3600']);
     assert.equal(
       kept.stdout,
       kept.stdout.replace(/\r/g, ''),
       'no carriage-return progress when piped',
     );
     assert.match(kept.stdout, /^removed 0 expired session\(s\) in [\d.]+ s\n$/);
-    await new Promise((r) => setTimeout(r, 1100));
-    const all = await run(['cleanup', '--store', store, '--timeout', '1']);
+    const all = await runHere(['cleanup', '--store', store, '--timeout', '0']);
     assert.match(all.stdout, /^removed 3 expired session\(s\)/);
-    assert.equal((await run(['cleanup', '--store', store])).code, 2, '--timeout is required');
+    assert.equal((await runHere(['cleanup', '--store', store])).code, 2, '--timeout is required');
   });
 
   it('migrate prints a plain summary when piped: no progress bar, no carriage return', async () => {
@@ -332,21 +347,30 @@ describe('websession CLI', () => {
     await seed(src, 3);
     const lease = await new DiskStore(src).lease('cleanup', 60_000);
     assert.ok(lease);
-    const ran = run(['cleanup', '--store', `disk:${src}`, '--timeout', '3600']);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    let finished = false;
-    void ran.then(() => {
-      finished = true;
+    const child = spawn(BIN, ['cleanup', '--store', `disk:${src}`, '--timeout', '3600'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(finished, false, 'no pass while another process runs one');
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      stdout += c;
+    });
+    const exited = once(child, 'exit');
+    // Wait for the command to say it is waiting (an event, not a time): it found the lease taken.
+    const waiting = 'another process is running a cleanup pass on this store: waiting for it…\n';
+    await new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (c: string) => {
+        stderr += c;
+        if (stderr.includes(waiting)) resolve();
+      });
+      void exited.then(() => resolve());
+    });
+    assert.equal(child.exitCode, null, `no pass while another process runs one: ${stderr}`);
+    assert.equal(stdout, '');
     await lease.release();
-    const { code, stdout, stderr } = await ran;
+    const [code] = await exited;
     assert.equal(code, 0, stderr);
-    assert.equal(
-      stderr,
-      'another process is running a cleanup pass on this store: waiting for it…\n',
-    );
+    assert.equal(stderr, waiting);
     assert.match(stdout, /^removed 0 expired session\(s\) in [\d.]+ s\n$/);
   });
 
@@ -368,50 +392,15 @@ describe('websession CLI', () => {
     assert.match(out, /removed 0 expired session\(s\) in [\d.]+ s/);
   });
 
-  it('migrate copies every live session, survives an interruption and resumes', async () => {
-    const src = join(dir, 'm-src');
-    const dst = join(dir, 'm-dst');
-    const cookies = await seed(src, 3000);
-    // Start, and kill it part-way.
-    const child = spawn(BIN, ['migrate', '--from', `disk:${src}`, '--to', `disk:${dst}`], {
-      stdio: 'ignore',
-    });
-    const dstStore = new DiskStore(dst);
-    for (let i = 0; i < 400; i++) {
-      let n = 0;
-      for await (const _ of dstStore.keys()) n++;
-      if (n > 200) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    child.kill('SIGKILL');
-    let partial = 0;
-    for await (const _ of dstStore.keys()) partial++;
-    assert.ok(partial > 0 && partial < 3000, `interrupted part-way (${partial} copied)`);
-    const resumed = await run(['migrate', '--from', `disk:${src}`, '--to', `disk:${dst}`]);
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stdout, /migrated 3000 live session\(s\) of 3000/);
-    assert.match(resumed.stdout, /already there/);
-    assert.match(resumed.stdout, /verified: all 3000/);
-    // Same ids, same data: each cookie loads its session from the destination.
-    const manager = new SessionManager<{ i: number; when: Date }>(dstStore, {
-      cleanup_interval: 0,
-    });
-    for (const i of [0, 1, 1500, 2999]) {
-      const s = await manager.load({ cookie: `webpy_session_id=${cookies[i]}` });
-      assert.equal(s.i, i);
-      assert.ok(s.when instanceof Date && s.when.getTime() === i);
-    }
-  });
-
-  describe('migrate from a DiskStore of 3000 sessions, SIGKILLed halfway and resumed', () => {
-    const N = 3000;
+  describe('migrate from a DiskStore of 1000 sessions, SIGKILLed halfway and resumed', () => {
+    const N = 1000;
     let from: string;
     let ids: string[];
     before(async () => {
       from = `disk:${join(dir, 'm3k')}`;
       ids = await seedDisk(join(dir, 'm3k'), N);
     });
-    const sample = [0, 1, 10, 100, 1499, 1500, 2999];
+    const sample = [0, 1, 10, 100, N / 2 - 1, N / 2, N - 1];
 
     async function interruptedThenResumed(to: string, progress: () => Promise<number>) {
       await migrateAndKill(from, to, N / 2, progress);
@@ -419,15 +408,21 @@ describe('websession CLI', () => {
       assert.ok(partial > 0 && partial < N, `interrupted part-way (${partial} of ${N} copied)`);
       const resumed = await runCli(['migrate', '--from', from, '--to', to]);
       assert.equal(resumed.code, 0, resumed.stderr);
-      const m = /migrated 3000 live session\(s\) of 3000 \((\d+) copied, (\d+) already there/.exec(
-        resumed.stdout,
-      );
+      const m = new RegExp(
+        `migrated ${N} live session\\(s\\) of ${N} \\((\\d+) copied, (\\d+) already there`,
+      ).exec(resumed.stdout);
       assert.ok(m, resumed.stdout);
       assert.equal(Number(m[1]) + Number(m[2]), N);
       assert.ok(Number(m[2]) >= partial - 64, 'what the first run copied is not copied again');
-      assert.match(resumed.stdout, /verified: all 3000/);
+      assert.match(resumed.stdout, new RegExp(`verified: all ${N} `));
       await verifyMigrated(from, to, ids, sample);
     }
+
+    it('to a DiskStore: same ids, data and user index', async () => {
+      const to = join(dir, 'm3k-dst');
+      const dst = new DiskStore(to, { crossProcess: false });
+      await interruptedThenResumed(`disk:${to}`, () => countKeys(dst).catch(() => 0));
+    });
 
     it('to SQLite: same ids, data and user index', async () => {
       const file = join(dir, 'm3k.db');
@@ -448,8 +443,11 @@ describe('websession CLI', () => {
       }
     });
 
+    // Dropped in an after hook too, so a test cancelled part-way leaves no keys behind.
+    const prefix = `ws_cli_migrate_${process.pid}_${Date.now()}:`;
+    after(() => (redisSkip ? undefined : dropPrefix(prefix)));
+
     it('to Redis: same ids, data and user index', { skip: redisSkip }, async () => {
-      const prefix = `ws_cli_migrate_${process.pid}_${Date.now()}:`;
       const redis = new Redis(REDIS_URL);
       try {
         await interruptedThenResumed(redisUrlWith(`prefix=${prefix}`), async () => {
@@ -582,7 +580,7 @@ describe('websession CLI: what a new user trips over', () => {
       `sqlite:${join(dir, 'ro.db')}`,
     ]) {
       for (const args of commands(store)) {
-        const r = await run(args);
+        const r = await runHere(args);
         assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, /^websession: no (folder|file) /);
       }
@@ -602,10 +600,11 @@ describe('websession CLI: what a new user trips over', () => {
         const [name, ...rest] = command;
         const r = await run([name!, '--store', `${POSTGRES_URL}?table=${table}`, ...rest]);
         assert.equal(r.code, 1, r.stderr);
-        assert.equal(
-          r.stderr,
-          `websession: no table "${table}" (store URL ${POSTGRES_URL}?table=${table})\n`,
-        );
+        // The URL as the CLI prints it: a password (POSTGRES_URL may carry one) masked.
+        const printed = shown(`${POSTGRES_URL}?table=${table}`);
+        assert.equal(r.stderr, `websession: no table "${table}" (store URL ${printed})\n`);
+        const password = new URL(POSTGRES_URL).password;
+        if (password) assert.ok(!r.stderr.includes(password), 'the password is not printed');
       }
       const found = await admin.query('SELECT 1 FROM pg_tables WHERE tablename = $1', [table]);
       assert.equal(found.rowCount, 0);
@@ -631,7 +630,7 @@ describe('websession CLI: what a new user trips over', () => {
     }
   });
 
-  it("a server that does not answer is reported within the connect timeout (1 s), in the user's words", async () => {
+  it("a server that does not answer is given up on (the connect timeout) and reported in the user's words", async () => {
     const silent = await silentServer();
     try {
       const cases: [string, string][] = [
@@ -640,9 +639,9 @@ describe('websession CLI: what a new user trips over', () => {
         [`mysql://root@127.0.0.1:${silent.port}/test`, 'MySQL'],
       ];
       for (const [store, name] of cases) {
-        const started = Date.now();
+        // Without the connect timeout the command would wait on the silent server for ever (until
+        // exec's 120 s kill): its one line proves it gave up. How soon is not asserted.
         const r = await run(['stats', '--store', store]);
-        const took = Date.now() - started;
         assert.equal(r.code, 1, r.stderr);
         assert.match(
           r.stderr,
@@ -651,8 +650,6 @@ describe('websession CLI: what a new user trips over', () => {
           ),
         );
         assert.doesNotMatch(r.stderr, /failed:|refused the write/);
-        // 1 s of connect timeout, plus starting Node on a busy machine.
-        assert.ok(took < 3000, `${name}: reported after ${took} ms`);
       }
       const quick = await run([
         'stats',

@@ -38,7 +38,7 @@ function runner(args: string[]): Promise<{ code: number; stderr: string }> {
     execFile(
       process.execPath,
       ['--import', 'tsx', '--conditions=websession-src', RUNNER, ...args],
-      { timeout: 30_000 },
+      { timeout: 150_000 },
       (err, _out, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
     );

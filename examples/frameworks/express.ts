@@ -26,14 +26,14 @@ export function createApp(
   const { manager, metrics } = managerWithMetrics(store, options);
   app.use(session<Data>(manager));
   app.get('/', (req, res) => {
-    res.type('html').send(req.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
+    res.type('html').send(sessionOf<Data>(req).get('logged_in', false) ? LOGGED_IN : LOGGED_OUT);
   });
   app.get('/login', (req, res) => {
-    req.session.logged_in = true;
+    sessionOf<Data>(req).logged_in = true;
     res.redirect(303, home(req.headers.host));
   });
   app.get('/logout', (req, res) => {
-    req.session.logged_in = false;
+    sessionOf<Data>(req).logged_in = false;
     res.redirect(303, home(req.headers.host));
   });
   app.get('/count', (req, res, next) => {
@@ -45,7 +45,7 @@ export function createApp(
       .then((data) => res.type('text/plain').send(String(data.count)), next);
   });
   app.get('/kill', (req, res) => {
-    req.session.kill();
+    sessionOf<Data>(req).kill();
     res.type('text/plain').send('killed');
   });
   app.get('/metrics', (_req, res) => {

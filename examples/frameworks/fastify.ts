@@ -22,14 +22,14 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
   await app.register(fastifySession, { manager });
   app.get('/', async (request, reply) => {
     reply.type('text/html; charset=utf-8');
-    return request.session.get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
+    return sessionOf<Data>(request).get('logged_in', false) ? LOGGED_IN : LOGGED_OUT;
   });
   app.get('/login', async (request, reply) => {
-    request.session.logged_in = true;
+    sessionOf<Data>(request).logged_in = true;
     return reply.redirect(home(request.headers.host), 303);
   });
   app.get('/logout', async (request, reply) => {
-    request.session.logged_in = false;
+    sessionOf<Data>(request).logged_in = false;
     return reply.redirect(home(request.headers.host), 303);
   });
   app.get('/count', async (request, reply) => {
@@ -40,7 +40,7 @@ export async function start(store: Store, options: ExampleOptions): Promise<Serv
     return String(data.count);
   });
   app.get('/kill', async (request, reply) => {
-    request.session.kill();
+    sessionOf<Data>(request).kill();
     reply.type('text/plain; charset=utf-8');
     return 'killed';
   });

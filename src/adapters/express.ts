@@ -1,15 +1,16 @@
 /**
- * `websession/express`: session middleware for Express 5 and 4, exposing `req.session`.
+ * `websession/express`: session middleware for Express 5 and 4. The session is `sessionOf(req)`
+ * (at run time also `req.session`, left untyped so that express-session's types can coexist).
  *
  * @example
  * import express from 'express';
  * import { DiskStore } from 'websession';
- * import { session } from 'websession/express';
+ * import { session, sessionOf } from 'websession/express';
  *
  * const app = express();
  * app.use(session(new DiskStore('sessions')));
  * app.get('/login', (req, res) => {
- *   req.session.logged_in = true;
+ *   sessionOf(req).logged_in = true;
  *   res.redirect(303, '/');
  * });
  * @module
@@ -26,17 +27,13 @@ import type { AppData } from './types.js';
 
 export * from './public-types.js';
 
-declare global {
-  namespace Express {
-    interface Request {
-      /**
-       * The request's session (set by websession's `session()` middleware). Type its data by
-       * declaring your keys in `AppSessionData` (see the README).
-       */
-      session: Session<AppData>;
-    }
-  }
-}
+/**
+ * The request as the middleware leaves it. `req.session` is not declared on Express's `Request`:
+ * @types/express-session declares it with its own type, and two declarations of one property
+ * must agree (TS2717), so an application migrating with both installed could not compile. Our
+ * code reads and writes it through this type, whatever other declarations say.
+ */
+type SessionCarrier = { session?: unknown };
 
 /**
  * Session middleware: loads the session before the next handlers and commits it before the
@@ -57,7 +54,7 @@ export function session<T extends SessionData = AppData>(
   const manager = toManager(source, config);
   const proceed = (req: Request, next: NextFunction, attached: Attached<T> | undefined) => {
     if (!attached) return;
-    req.session = attached.session as unknown as Session<AppData>;
+    (req as SessionCarrier).session = attached.session;
     next();
   };
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -67,14 +64,17 @@ export function session<T extends SessionData = AppData>(
   };
 }
 
-/** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */
-export function sessionOf<T extends SessionData>(req: Request): Session<T> {
-  return req.session as unknown as Session<T>;
+/**
+ * The session of a request: typed by `AppSessionData`, or by the data type you give.
+ * @example const s = sessionOf<{ user: string }>(req);
+ */
+export function sessionOf<T extends SessionData = AppData>(req: Request): Session<T> {
+  return (req as SessionCarrier).session as Session<T>;
 }
 
 /**
  * Error middleware that answers a session store failure raised inside a handler (for example by
- * `await req.session.update(…)` while the store is down) with 503, as the load and the commit
+ * `await sessionOf(req).update(…)` while the store is down) with 503, as the load and the commit
  * do, instead of Express's default 500. Register it after your routes; other errors go on to
  * the next error handler.
  * @example app.use(sessionErrors());

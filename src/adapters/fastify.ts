@@ -1,14 +1,15 @@
 /**
- * `websession/fastify`: a Fastify plugin exposing `request.session`.
+ * `websession/fastify`: a Fastify plugin. The session is `sessionOf(request)` (at run time also
+ * `request.session`, left untyped so that @fastify/session's types can coexist).
  *
  * @example
  * import Fastify from 'fastify';
  * import { MemoryStore } from 'websession';
- * import { fastifySession } from 'websession/fastify';
+ * import { fastifySession, sessionOf } from 'websession/fastify';
  *
  * const app = Fastify();
  * await app.register(fastifySession, { store: new MemoryStore() });
- * app.get('/', async (request) => (request.session.get('logged_in', false) ? 'in' : 'out'));
+ * app.get('/', async (request) => (sessionOf(request).get('logged_in', false) ? 'in' : 'out'));
  * @module
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
@@ -29,16 +30,17 @@ import type { AppData } from './types.js';
 
 export * from './public-types.js';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** The request's session (set by websession's `fastifySession` plugin). */
-    session: Session<AppData>;
-  }
-}
+/**
+ * The request as the plugin leaves it. `request.session` is not declared on `FastifyRequest`:
+ * @fastify/session declares it with its own type, and two declarations of one property must
+ * agree (TS2717), so an application migrating with both installed could not compile. Our code
+ * reads and writes it through this type, whatever other declarations say.
+ */
+type SessionCarrier = { session?: unknown };
 
 /**
  * Options of {@link fastifySession}: `{ store, config }` or `{ manager }`. The session data type
- * is not checked here (a plugin's options cannot be generic): type `request.session` through
+ * is not checked here (a plugin's options cannot be generic): type the session through
  * `AppSessionData` or `sessionOf<T>(request)`.
  */
 export type FastifySessionOptions =
@@ -62,7 +64,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
   const manager = toManager(options as SessionOptions<SessionData>);
   const logger = manager.config.logger;
   const infos = new WeakMap<FastifyRequest, ReturnType<typeof requestInfo>>();
-  fastify.decorateRequest('session', null as unknown as Session<AppData>);
+  fastify.decorateRequest('session', null, []);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const raw = request.raw;
@@ -73,7 +75,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
       Boolean((raw.socket as { encrypted?: boolean }).encrypted),
     );
     try {
-      request.session = (await manager.load(info)) as unknown as Session<AppData>;
+      (request as SessionCarrier).session = await manager.load(info);
       infos.set(request, info);
     } catch (err) {
       const a = errorAnswer(err, logger);
@@ -82,7 +84,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
     }
   });
 
-  // A store failure raised by a route's handler (e.g. by `await request.session.update(…)`) is
+  // A store failure raised by a route's handler (e.g. by `await sessionOf(request).update(…)`) is
   // answered 503 with the shared body, as at load and commit. Wrapping the handlers leaves the
   // application's error handler alone: it still gets every other error.
   fastify.addHook('onRoute', (route) => {
@@ -111,7 +113,10 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
     infos.delete(request);
     let setCookie: string | undefined;
     try {
-      setCookie = await manager.commit(request.session as unknown as Session<SessionData>, info);
+      setCookie = await manager.commit(
+        (request as SessionCarrier).session as Session<SessionData>,
+        info,
+      );
     } catch (err) {
       const a = errorAnswer(err, logger);
       if (!a) throw err;
@@ -122,7 +127,7 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
       (name) => reply.getHeader(name),
       (name, value) => reply.header(name, value),
       setCookie,
-      sessionWasRead(request.session),
+      sessionWasRead((request as SessionCarrier).session as Session<SessionData>),
     );
     return payload;
   });
@@ -142,7 +147,7 @@ Object.assign(plugin, {
  * that throws (Fastify's error answer is sent through `onSend` too; as web.py's processor).
  * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a store
  * outage 503: at load, at commit, or raised by the handler of a route declared after the plugin
- * (`await request.session.update(…)`); other errors go to the app's error handler. A StoreError
+ * (`await sessionOf(request).update(…)`); other errors go to the app's error handler. A StoreError
  * that reaches an error handler elsewhere has `statusCode` 503.
  *
  * Options: `{ store, config }` or `{ manager }`.
@@ -150,7 +155,10 @@ Object.assign(plugin, {
 export const fastifySession = plugin;
 export default fastifySession;
 
-/** The session of a request, typed with your own data type (when not declared in `AppSessionData`). */
-export function sessionOf<T extends SessionData>(request: FastifyRequest): Session<T> {
-  return request.session as unknown as Session<T>;
+/**
+ * The session of a request: typed by `AppSessionData`, or by the data type you give.
+ * @example const s = sessionOf<{ user: string }>(request);
+ */
+export function sessionOf<T extends SessionData = AppData>(request: FastifyRequest): Session<T> {
+  return (request as SessionCarrier).session as Session<T>;
 }

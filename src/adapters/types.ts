@@ -7,7 +7,7 @@ import type { SessionData } from '../core/codec.js';
 /**
  * The keys of your application's sessions. Empty by default, which leaves sessions untyped
  * (`Record<string, unknown>`); declare your keys once, in the module of the adapter you import,
- * to type `req.session` / `request.session` / `ctx.session` everywhere:
+ * to type `sessionOf(req)` (Express, Fastify, Koa) and `c.var.session` (Hono) everywhere:
  *
  * @example
  * declare module 'websession/express' {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import express from 'express';
 import { MemoryStore, StoreUnavailableError } from 'websession';
-import { session, sessionErrors } from 'websession/express';
+import { session, sessionErrors, sessionOf } from 'websession/express';
 import { SpyStore } from '../helpers/spy-store.js';
 
 describe('websession/express sessionErrors()', () => {
@@ -12,7 +12,7 @@ describe('websession/express sessionErrors()', () => {
     const app = express();
     app.use(session(store, { cleanup_interval: 0 }));
     app.get('/count', async (req, res) => {
-      const data = await req.session.update((s) => {
+      const data = await sessionOf(req).update((s) => {
         s.count = ((s.count as number | undefined) ?? 0) + 1;
       });
       res.type('text').send(String(data.count));

@@ -12,8 +12,8 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import { decodePayload, MemoryStore, type Session, SessionManager, storeKey } from 'websession';
-import { session as expressSession } from 'websession/express';
-import { fastifySession } from 'websession/fastify';
+import { session as expressSession, sessionOf as expressSessionOf } from 'websession/express';
+import { fastifySession, sessionOf as fastifySessionOf } from 'websession/fastify';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
 import { session as koaSession } from 'websession/koa';
 import { withSession } from 'websession/node';
@@ -50,7 +50,7 @@ function expressMount(factory: typeof express): Mount {
     app.use(expressSession(manager));
     for (const [path, route] of Object.entries(ROUTES)) {
       app.get(path, async (req, res) => {
-        res.send(await route(req.session, (n, v) => res.cookie(n, v)));
+        res.send(await route(expressSessionOf(req), (n, v) => res.cookie(n, v)));
       });
     }
     return listen(app.listen(0, '127.0.0.1'));
@@ -75,7 +75,7 @@ const MOUNTS: Record<string, Mount> = {
     await app.register(fastifySession, { manager });
     for (const [path, route] of Object.entries(ROUTES)) {
       app.get(path, async (request, reply) =>
-        route(request.session, (n, v) => reply.header('set-cookie', `${n}=${v}`)),
+        route(fastifySessionOf(request), (n, v) => reply.header('set-cookie', `${n}=${v}`)),
       );
     }
     await app.listen({ port: 0, host: '127.0.0.1' });

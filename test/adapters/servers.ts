@@ -13,8 +13,8 @@ import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
 import type { Session, SessionConfig, Store } from 'websession';
-import { session as expressSession } from 'websession/express';
-import { fastifySession } from 'websession/fastify';
+import { session as expressSession, sessionOf as expressSessionOf } from 'websession/express';
+import { fastifySession, sessionOf as fastifySessionOf } from 'websession/fastify';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
 import { session as koaSession } from 'websession/koa';
 import { withSession } from 'websession/node';
@@ -211,7 +211,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
       const app = Fastify();
       await app.register(fastifySession, { store, config });
       app.get('/boom', async (request) => {
-        request.session.boom = BOOM_VALUE;
+        fastifySessionOf(request).boom = BOOM_VALUE;
         throw boomError();
       });
       await app.listen({ port: 0, host: '127.0.0.1' });
@@ -225,7 +225,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
         url: '/*',
         handler: async (request, reply) => {
           const path = request.url.split('?')[0] ?? '/';
-          const answer = featureRoute(request.method, path, request.session);
+          const answer = featureRoute(request.method, path, fastifySessionOf(request));
           if (answer.status === 303) return reply.redirect(answer.location, 303);
           return reply.code(answer.status).type('text/plain').send(answer.body);
         },
@@ -294,7 +294,7 @@ export const FRAMEWORKS: Record<string, Framework> = {
 function expressFeatures(app: ReturnType<typeof express>, store: Store, config: Config) {
   app.use(expressSession(store, config));
   app.use((req, res) => {
-    const answer = featureRoute(req.method, req.path, req.session);
+    const answer = featureRoute(req.method, req.path, expressSessionOf(req));
     if (answer.status === 303) res.redirect(303, answer.location);
     else res.status(answer.status).type('text/plain').send(answer.body);
   });
@@ -304,7 +304,7 @@ function expressFeatures(app: ReturnType<typeof express>, store: Store, config: 
 function expressBoom(app: ReturnType<typeof express>, store: Store, config: Config) {
   app.use(expressSession(store, config));
   app.get('/boom', (req) => {
-    req.session.boom = BOOM_VALUE;
+    expressSessionOf(req).boom = BOOM_VALUE;
     throw boomError();
   });
   // Express's default error handler logs the stack; answer quietly instead.

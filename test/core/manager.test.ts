@@ -148,8 +148,8 @@ describe('SessionManager', () => {
       store.reset();
       await manager.commit(await manager.load({ cookie: fresh }));
       assert.equal(store.count('cleanup'), 0, 'no cleanup on the request path');
-      const end = Date.now() + 10_000;
-      while (memory.size > 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      // Until the pass has run (however busy the machine): the test's timeout is the limit.
+      while (memory.size > 1) await new Promise((r) => setTimeout(r, 50));
       assert.ok(store.count('cleanup') >= 1, 'a background pass ran');
       assert.equal(memory.size, 1, 'the expired session is gone');
       assert.ok(await memory.get(storeKey(fresh.split('=')[1]!)), 'the live one stays');

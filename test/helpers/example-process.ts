@@ -33,8 +33,11 @@ export interface ExampleProcess {
 
 /** tsx's loader, resolved from here: a child started in a temp folder cannot find `tsx` there. */
 const TSX = import.meta.resolve('tsx');
-/** How long a process may take to print its URL. */
-const START_MS = 30_000;
+/**
+ * A process that has neither printed its URL nor exited after this long is hung: only a hang
+ * detector (a start takes seconds even on a busy machine), so that the child is stopped.
+ */
+const START_MS = 150_000;
 
 export interface StartOptions {
   /** Working directory (relative store paths such as the default `disk:./sessions` land here). */

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import express from 'express';
 import fc from 'fast-check';
 import { MemoryStore, type Store } from 'websession';
-import { session } from 'websession/express';
+import { session, sessionOf } from 'websession/express';
 import * as web from 'websession/web';
 import { SpyStore } from '../helpers/spy-store.js';
 
@@ -35,10 +35,10 @@ function expressApp(store: Store): Server {
   const app = express();
   app.use(session(store, { cleanup_interval: 0 }));
   app.get('/who', (req, res) => {
-    res.send(String(req.session.get('user', 'nobody')));
+    res.send(String(sessionOf(req).get('user', 'nobody')));
   });
   app.get('/login', (req, res) => {
-    req.session.user = 'ann';
+    sessionOf(req).user = 'ann';
     res.send('ok');
   });
   return createServer(app);

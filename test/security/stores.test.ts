@@ -190,7 +190,7 @@ async function startApp(framework: Framework, store: Store, config: Config): Pro
       res.send('slow login done');
     });
     app.get('/logout', (req, res) => {
-      req.session.kill();
+      sessionOf(req).kill();
       res.send('bye');
     });
     app.get('/big', (req, res) => {
