@@ -58,7 +58,7 @@ export type RedisClientLike = RedisCallClient | RedisSendCommandClient;
 export { type RedisStoreOptions, redisOptionsFromUrl } from './redis-options.js';
 
 /** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
-const DEFAULT_COMMAND_TIMEOUT = 5000;
+const DEFAULT_COMMAND_TIMEOUT = 2000;
 /** How much later than the manager's `store_timeout` the client gives a command up. */
 const COMMAND_TIMEOUT_MARGIN_MS = 250;
 

@@ -62,10 +62,11 @@ export type StoreSpec =
 
 /**
  * ms a PostgreSQL or MySQL statement of a store opened from a URL may wait on the server (see
- * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
- * a write still waiting when the request is answered 503 is cancelled, never applied later.
+ * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (2000), so
+ * a write still waiting when the request is answered 503 is cancelled, never applied later (MySQL
+ * counts its lock wait in whole seconds: 1 s).
  */
-const STATEMENT_TIMEOUT = 4000;
+const STATEMENT_TIMEOUT = 1000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (database-url.ts), which
