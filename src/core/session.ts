@@ -119,7 +119,7 @@ export interface SessionState<T extends SessionData = SessionData> {
   touched: Map<string, { had: boolean; value: unknown }> | undefined;
   /** Metadata (user) changed in this request. */
   metaChanged: boolean;
-  /** The handler read the session's data (the response then depends on the cookie). */
+  /** The handler read the session's state: data, user, id or isNew (the response then depends on the cookie). */
   read: boolean;
   /** The host that regenerates and updates this session. */
   host: SessionHost<T>;
@@ -260,16 +260,21 @@ class SessionMethods {
     state.metaChanged = true;
   }
   getUser(): string | undefined {
+    this[STATE].read = true;
     return this[STATE].meta.user;
   }
   toJSON(): Record<string, unknown> {
     this[STATE].read = true;
     return { ...this[STATE].data };
   }
+  // Any read of session state counts: a page built from the id, isNew or the user depends on the
+  // cookie as much as one built from the data (its cache headers must say so).
   get id(): string {
+    this[STATE].read = true;
     return this[STATE].id;
   }
   get isNew(): boolean {
+    this[STATE].read = true;
     return this[STATE].isNew;
   }
   get data(): Record<string, unknown> {

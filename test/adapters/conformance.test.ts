@@ -133,6 +133,28 @@ for (const name of Object.keys(FRAMEWORKS)) {
       });
     });
 
+    it('cache headers: a page built from getUser(), isNew or id varies on Cookie', async () => {
+      await withApp(
+        name,
+        {},
+        async ({ app }) => {
+          const cookie = cookieOf(await get(app, '/login-as'));
+          for (const path of ['/user', '/is-new', '/id']) {
+            for (const [who, header] of [
+              ['a visitor', undefined],
+              ['a user', cookie],
+            ] as const) {
+              const page = await get(app, path, header);
+              assert.equal(page.status, 200, `${path} for ${who}`);
+              assert.match(page.vary ?? '', /\bCookie\b/i, `${path} for ${who}: Vary: Cookie`);
+            }
+          }
+          assert.equal((await get(app, '/user', cookie)).body, FEATURE_USER);
+        },
+        'features',
+      );
+    });
+
     it('two session cookies (one planted, unknown): the live one is used whatever their order', async () => {
       await withApp(name, {}, async ({ app }) => {
         const real = cookieOf(await get(app, '/login'));
@@ -266,6 +288,8 @@ for (const name of Object.keys(FRAMEWORKS)) {
         assert.equal(answer.status, 200);
         assert.equal(answer.body, 'Session expired');
         assert.match(answer.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+        assert.equal(answer.cacheControl, 'private, no-store', 'it clears the cookie');
+        assert.match(answer.vary ?? '', /\bCookie\b/i, 'it depends on the cookie');
       });
     });
 
