@@ -107,7 +107,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       if (this.#lateLogged) return;
       this.#lateLogged = true;
       this.config.logger.warn(
-        `[websession] ${LATE_CHANGE} (logged once; the change threw a SessionStateError)`,
+        `[websession] ${LATE_CHANGE} (logged once per manager; later ones are dropped as quietly)`,
       );
     },
   };
@@ -524,7 +524,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
     if (state.committed) {
       this.#host.late(state);
-      throw new SessionStateError(LATE_CHANGE);
+      return { ...state.data };
     }
     if (this.#sealed) {
       // In the cookie: one request's view is the session; it is sealed at commit.

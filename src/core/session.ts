@@ -129,7 +129,7 @@ export interface SessionState<T extends SessionData = SessionData> {
 export interface SessionHost<T extends SessionData> {
   regenerate(state: SessionState<T>): void;
   update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>>;
-  /** A change was made after the commit (it throws; the host logs it where nobody may see that). */
+  /** A change was made after the commit: it is dropped; the host logs that (once). */
   late(state: SessionState<T>): void;
 }
 
@@ -145,17 +145,22 @@ function checkKey(key: unknown): string {
 export const LATE_CHANGE =
   'the session was changed after its response started (the headers were sent and the session saved): this change is not saved; change the session before the first write of the response';
 
-/** Throws (and has the host log, once) for a change made after the session was committed. */
-function notCommitted(state: SessionState<SessionData>): void {
-  if (state.committed) {
-    state.host.late(state);
-    throw new SessionStateError(LATE_CHANGE);
-  }
+/**
+ * True when the session was committed already: the change is then dropped, and the host logs it
+ * (once). Never a throw: such a change usually runs in a timer or a callback after the response,
+ * where a throw would reach no one but the process (an uncaught exception ends it).
+ */
+function late(state: SessionState<SessionData>): boolean {
+  if (!state.committed) return false;
+  state.host.late(state);
+  return true;
 }
 
-function alive(state: SessionState<SessionData>): void {
-  if (state.committed) notCommitted(state);
+/** True when a change may be made now; false when it is dropped (committed); throws when killed. */
+function alive(state: SessionState<SessionData>): boolean {
+  if (late(state)) return false;
   if (state.killed) throw new SessionStateError('this session was killed in this request');
+  return true;
 }
 
 /** Records the value a key had before its first write in this request. */
@@ -166,14 +171,14 @@ function noteWrite(state: SessionState<SessionData>, key: string): void {
 }
 
 function writeKey(state: SessionState<SessionData>, key: string, value: unknown): void {
-  alive(state);
   checkKey(key);
+  if (!alive(state)) return;
   noteWrite(state, key);
   (state.data as Record<string, unknown>)[key] = value;
 }
 
 function deleteKey(state: SessionState<SessionData>, key: string): void {
-  alive(state);
+  if (!alive(state)) return;
   if (!hasOwn(state.data, key)) return;
   noteWrite(state, key);
   delete (state.data as Record<string, unknown>)[key];
@@ -205,29 +210,23 @@ class SessionMethods {
     deleteKey(this[STATE], key);
   }
   kill(): void {
-    notCommitted(this[STATE]);
+    if (late(this[STATE])) return;
     this[STATE].killed = true;
   }
   regenerate(): void {
-    alive(this[STATE]);
-    this[STATE].host.regenerate(this[STATE]);
+    if (alive(this[STATE])) this[STATE].host.regenerate(this[STATE]);
   }
   update(fn: (data: Partial<SessionData>) => void): Promise<Partial<SessionData>> {
     const state = this[STATE];
-    if (state.committed) {
-      try {
-        notCommitted(state);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    // Dropped after the commit: `fn` is not run, the data is answered as it is.
+    if (late(state)) return Promise.resolve({ ...state.data });
     alive(state);
-    return this[STATE].host.update(this[STATE], fn);
+    return state.host.update(state, fn);
   }
   flash(key: string, value: unknown): void {
     const state = this[STATE];
-    alive(state);
     checkKey(key);
+    if (!alive(state)) return;
     const list = state.flashOut[key] ?? [];
     list.push(value);
     state.flashOut[key] = list;
@@ -246,13 +245,12 @@ class SessionMethods {
   }
   setUser(user: string | null): void {
     const state = this[STATE];
-    alive(state);
     if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
       throw new TypeError(
         '[websession] setUser takes a non-empty string of at most 256 characters, or null',
       );
     }
-    if (state.meta.user === (user ?? undefined)) return;
+    if (!alive(state) || state.meta.user === (user ?? undefined)) return;
     const meta = { ...state.meta };
     if (user === null) delete meta.user;
     else meta.user = user;

@@ -8,7 +8,6 @@ import {
   MemoryStore,
   type SessionConfig,
   SessionManager,
-  SessionStateError,
   StoreUnavailableError,
   storeKey,
 } from 'websession';
@@ -353,7 +352,7 @@ for (const name of Object.keys(FRAMEWORKS)) {
       );
     });
 
-    it('a change after the response started throws SessionStateError, is logged once, and is not saved', async () => {
+    it('a change after the response started is dropped without a throw, logged once, not saved', async () => {
       const warnings: string[] = [];
       await withApp(
         name,
@@ -365,10 +364,7 @@ for (const name of Object.keys(FRAMEWORKS)) {
           const second = await get(app, '/late');
           for (let i = 0; i < 100 && LATE_OUTCOMES.length < 2; i++) await sleep(10);
           assert.equal(LATE_OUTCOMES.length, 2);
-          for (const outcome of LATE_OUTCOMES) {
-            assert.ok(outcome instanceof SessionStateError, String(outcome));
-            assert.match((outcome as Error).message, /after its response started/);
-          }
+          assert.deepEqual(LATE_OUTCOMES, ['dropped', 'dropped']);
           const late = warnings.filter((w) => w.includes('after its response started'));
           assert.equal(late.length, 1, 'logged once');
           assert.deepEqual(await stored(memory, cookieOf(first)), { early: true });

@@ -84,7 +84,7 @@ type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; locati
  * `GET /user`, `/is-new`, `/id` answer `getUser()`, `isNew`, `id` (and read nothing else);
  * anything else 404.
  */
-/** What each change made by `GET /late` after its answer gave: the error thrown, or 'saved'. */
+/** What each change made by `GET /late` after its answer gave: the error thrown, or 'dropped'. */
 export const LATE_OUTCOMES: unknown[] = [];
 
 function featureRoute(method: string, path: string, session: Session): FeatureAnswer {
@@ -95,7 +95,7 @@ function featureRoute(method: string, path: string, session: Session): FeatureAn
     setTimeout(() => {
       try {
         session.late = true;
-        LATE_OUTCOMES.push('saved');
+        LATE_OUTCOMES.push('dropped');
       } catch (err) {
         LATE_OUTCOMES.push(err);
       }
