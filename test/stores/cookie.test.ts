@@ -298,6 +298,25 @@ describe('CookieStore through the manager', () => {
     assert.ok(own);
   });
 
+  it('one store given to two managers: the same secret is fine, a different one is refused', async () => {
+    const store = new CookieStore();
+    const first = managerWith({}, store);
+    const cookie = await login(first);
+    assert.ok(managerWith({}, store), 'the same secret_key: one key, no conflict');
+    assert.throws(
+      () => managerWith({ secret_key: OTHER_KEY }, store),
+      (e: unknown) =>
+        e instanceof ConfigError && /another SessionManager.*its own CookieStore/.test(e.message),
+    );
+    assert.throws(() => managerWith({ secret_key: [KEY, OLD_KEY] }, store), ConfigError);
+    // The first manager still seals and opens with its own key.
+    assert.equal((await first.load({ cookie })).user, 'ada');
+    // A store given its own keys serves managers with any (or no) secret_key, as documented.
+    const own = new CookieStore({ secret_keys: KEY });
+    managerWith({}, own);
+    assert.ok(managerWith({ secret_key: OTHER_KEY }, own));
+  });
+
   it('cookie: in storeFromUrl, and the CLI refuses it with one line', async () => {
     assert.ok((await storeFromUrl('cookie:')) instanceof CookieStore);
     await assert.rejects(storeFromUrl('cookie:./x'), ConfigError);
