@@ -57,7 +57,7 @@ class CountingCookieStore extends CookieStore {
   }
 }
 
-function managerWith(config: SessionConfig = {}, store = new CountingCookieStore()) {
+function managerWith(config: SessionConfig = {}, store: CookieStore = new CountingCookieStore()) {
   return new SessionManager(store, { secret_key: KEY, cleanup_interval: 0, ...config });
 }
 
