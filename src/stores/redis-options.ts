@@ -78,7 +78,7 @@ export function parseRedisStoreUrl(raw: string): {
 } {
   if (typeof raw !== 'string' || !/^rediss?:/i.test(raw))
     throw new ConfigError(
-      `bad Redis URL ${JSON.stringify(typeof raw === 'string' ? shown(raw) : raw)}: expected redis:// or rediss://`,
+      `bad Redis URL ${JSON.stringify(shown(raw))}: expected redis:// or rediss://`,
     );
   const { url, scheme } = parseUrl(raw);
   refuseUnknown(raw, url, scheme, REDIS_URL_PARAMS);
