@@ -277,12 +277,12 @@ class SessionMethods {
   }
   setMaxAge(seconds: number | null | undefined): void {
     const state = this[STATE];
-    alive(state);
     if (seconds != null && !(typeof seconds === 'number' && seconds > 0 && seconds < Infinity)) {
       throw new TypeError(
         '[websession] setMaxAge takes a positive number of seconds, null (a browser-session cookie) or undefined (cookie_max_age)',
       );
     }
+    if (!alive(state)) return;
     const maxAge = seconds == null ? seconds : Math.min(Math.floor(seconds) || 1, MAX_COOKIE_AGE);
     if (state.meta.maxAge === maxAge) return;
     const meta = { ...state.meta };
@@ -293,6 +293,7 @@ class SessionMethods {
     state.sendCookie = true;
   }
   getMaxAge(): number | null | undefined {
+    this[STATE].read = true;
     return this[STATE].meta.maxAge;
   }
   toJSON(): Record<string, unknown> {

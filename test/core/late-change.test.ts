@@ -25,6 +25,7 @@ describe('changes after the commit', () => {
       ['regenerate', () => s.regenerate()],
       ['flash', () => s.flash('n', 'x')],
       ['setUser', () => s.setUser('ann')],
+      ['setMaxAge', () => s.setMaxAge(3600)],
     ];
     for (const [what, attempt] of attempts) assert.doesNotThrow(attempt, what);
     let ran = false;
