@@ -2,26 +2,14 @@
 // store_max_in_flight once store_timeout has passed, so the cap does not stay full for good.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  MemoryStore,
-  SessionManager,
-  StoreBusyError,
-  type StoredSession,
-  StoreUnavailableError,
-} from 'websession';
-
-/** A store whose reads never answer (a custom store with a lost callback). */
-class NeverStore extends MemoryStore {
-  gets = 0;
-  override get(_key: string): Promise<StoredSession | undefined> {
-    this.gets++;
-    return new Promise(() => {});
-  }
-}
+import { MemoryStore, SessionManager, StoreBusyError, StoreUnavailableError } from 'websession';
+import { SpyStore } from '../helpers/spy-store.js';
 
 describe('store_max_in_flight with calls that never settle', () => {
   it('a call past store_timeout no longer counts: the next request reaches the store', async () => {
-    const store = new NeverStore();
+    // A store whose calls never answer (a custom store with a lost callback).
+    const store = new SpyStore(new MemoryStore());
+    store.hang = new Promise(() => {});
     const manager = new SessionManager(store, {
       store_timeout: 50,
       store_max_in_flight: 2,
@@ -37,7 +25,7 @@ describe('store_max_in_flight with calls that never settle', () => {
     for (const load of first) await assert.rejects(async () => load, timedOut);
     // Both timed out and never settled: the cap is free again.
     await assert.rejects(async () => manager.load({ cookie }), timedOut);
-    assert.equal(store.gets, 3);
+    assert.equal(store.count('get'), 3);
     await manager.close();
   });
 });
