@@ -154,6 +154,21 @@ for (const name of Object.keys(FRAMEWORKS)) {
       );
     });
 
+    it('the session cookie is read in the one spelling we write: quoted or percent-encoded is no session', async () => {
+      await withApp(name, {}, async ({ app }) => {
+        const cookie = cookieOf(await get(app, '/login'));
+        const value = cookie.slice(cookie.indexOf('=') + 1);
+        assert.equal((await get(app, '/', cookie)).body, LOGGED_IN);
+        const encoded = `%${value.charCodeAt(0).toString(16)}${value.slice(1)}`;
+        for (const spelled of [`"${value}"`, encoded])
+          assert.equal(
+            (await get(app, '/', `webpy_session_id=${spelled}`)).body,
+            LOGGED_OUT,
+            spelled,
+          );
+      });
+    });
+
     it('two session cookies (one planted, unknown): the live one is used whatever their order', async () => {
       await withApp(name, {}, async ({ app }) => {
         const real = cookieOf(await get(app, '/login'));
