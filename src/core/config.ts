@@ -63,7 +63,11 @@ export interface SessionConfig<T extends SessionData = SessionData> {
   cleanup_interval?: number;
   /** Largest serialized session in bytes; a save over it fails with SessionTooLargeError. Default 65536. */
   max_size?: number;
-  /** A store call slower than this many milliseconds fails with StoreUnavailableError. Default 5000; 0 = none. */
+  /**
+   * A store call slower than this many milliseconds fails with StoreUnavailableError (HTTP 503).
+   * Default 2000: browsers, proxies and load balancers give up sooner than 5 s, so a later 503
+   * would reach nobody. 0 = none.
+   */
   store_timeout?: number;
   /**
    * Most store calls that may wait on the store at once (per manager). Past it a request is
@@ -123,7 +127,7 @@ export const DEFAULT_CONFIG = Object.freeze({
   lifetime: null,
   cookie_max_age: null,
   max_size: 65536,
-  store_timeout: 5000,
+  store_timeout: 2000,
   store_max_in_flight: 512,
   trust_proxy: false,
 } as const);
@@ -224,8 +228,10 @@ export function resolveConfig<T extends SessionData>(
   const secure = c.secure ?? DEFAULT_CONFIG.secure;
   if (secure !== true && secure !== false && secure !== 'auto')
     throw new ConfigError('secure must be true, false or "auto"');
-  if (samesite === 'none' && secure === false)
-    throw new ConfigError('samesite None needs secure (browsers reject it otherwise)');
+  if (samesite === 'none' && secure !== true)
+    throw new ConfigError(
+      `samesite None needs secure: true, got ${JSON.stringify(secure)}${secure === 'auto' ? ' ("auto" leaves Secure off on plain HTTP)' : ''} (browsers reject a SameSite=None cookie without Secure, so the session would never stick)`,
+    );
   const cookie_path = c.cookie_path ?? DEFAULT_CONFIG.cookie_path;
   if (
     typeof cookie_path !== 'string' ||

@@ -4,7 +4,7 @@
  * @module
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { stringifySetCookie } from 'cookie';
 import { isValidSessionId, storeKey } from './id.js';
 
 /** Most bytes of one cookie, name and value together (what every browser keeps). */
@@ -29,26 +29,21 @@ export interface CookieOptions {
 }
 
 /**
- * The raw value of cookie `name` in a Cookie header, or undefined. Never throws: an oversized or
- * garbled header yields undefined.
+ * The value of cookie `name` in a Cookie header (its first, as browsers send the most specific
+ * first), exactly as written, or undefined. Never throws: an oversized or garbled header yields
+ * undefined. See {@link readCookies} for the one rule of reading the session cookie.
  */
 export function readCookie(header: string | undefined | null, name: string): string | undefined {
-  if (!header || header.length > MAX_COOKIE_HEADER) return undefined;
-  // Cheap pre-check: most requests of visitors without a session skip the parser.
-  if (!header.includes(name)) return undefined;
-  try {
-    const value = parseCookie(header)[name];
-    return typeof value === 'string' ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  return readCookies(header, name, 1)[0];
 }
 
 /**
  * Every value of cookie `name` in a Cookie header, in header order, at most `max` of them (a
  * browser sends one cookie per name, domain and path: a cookie planted for a parent domain or a
- * longer path comes with the real one). Values are unquoted and percent-decoded as the `cookie`
- * package does. Never throws.
+ * longer path comes with the real one). Values are taken exactly as written (only the spaces
+ * around them trimmed): never unquoted nor percent-decoded, so a session cookie is accepted in
+ * the one spelling websession writes, on every path that reads it (every adapter, the web
+ * layer, CookieStore and the CLI). Never throws.
  */
 export function readCookies(
   header: string | undefined | null,
@@ -60,17 +55,7 @@ export function readCookies(
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"'))
-      value = value.slice(1, -1);
-    if (value.includes('%')) {
-      try {
-        value = decodeURIComponent(value);
-      } catch {
-        // kept as it is (the `cookie` package does the same)
-      }
-    }
-    out.push(value);
+    out.push(part.slice(eq + 1).trim());
     if (out.length >= max) break;
   }
   return out;
@@ -78,6 +63,13 @@ export function readCookies(
 
 /** How many values of a repeated session cookie are looked up, at most. */
 export const MAX_CANDIDATES = 3;
+
+/**
+ * How many values of a repeated session cookie get a full signature check (an HMAC per secret
+ * key), at most: 16 KB of forged values would otherwise cost ~150 HMACs a request. Values this
+ * process issued or verified lately are recognised without one and do not count.
+ */
+export const MAX_SIGNATURE_CHECKS = 8;
 
 /** True when cookie `name` may appear more than once in `header` (a cheap, conservative test). */
 export function mayRepeat(header: string | undefined | null, name: string): boolean {
@@ -162,21 +154,32 @@ export class IdCache {
     this.#max = max;
   }
 
-  /** Verifies a cookie value as {@link verifyCookieValue} does, and adds its store key. */
-  verify(value: string | undefined): (VerifiedId & { key: string }) | undefined {
+  /**
+   * The value verified from the memo alone (an id this process issued or verified lately, with
+   * the very signature remembered), or undefined: no HMAC is computed.
+   */
+  known(value: string | undefined): (VerifiedId & { key: string }) | undefined {
     if (value === undefined) return undefined;
     const signed = this.#keys.length > 0;
-    // The signature as bytes, when the value has the shape of a signed cookie.
-    const given = signed && value.length === 108 ? Buffer.from(value.slice(65), 'utf8') : undefined;
-    if (signed ? given : value.length === 64) {
-      const id = signed ? value.slice(0, 64) : value;
-      const hit = this.#map.get(id);
-      if (hit) {
-        if (!signed) return { id, stale: false, key: hit.key };
-        if (hit.mac && given && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
-          return { id, stale: false, key: hit.key };
-      }
-    }
+    if (signed ? value.length !== 108 : value.length !== 64) return undefined;
+    const hit = this.#map.get(signed ? value.slice(0, 64) : value);
+    if (!hit) return undefined;
+    const id = signed ? value.slice(0, 64) : value;
+    if (!signed) return { id, stale: false, key: hit.key };
+    const given = Buffer.from(value.slice(65), 'utf8');
+    if (hit.mac && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
+      return { id, stale: false, key: hit.key };
+    return undefined;
+  }
+
+  /** Verifies a cookie value as {@link verifyCookieValue} does, and adds its store key. */
+  verify(value: string | undefined): (VerifiedId & { key: string }) | undefined {
+    const hit = this.known(value);
+    if (hit || value === undefined) return hit;
+    const given =
+      this.#keys.length > 0 && value.length === 108
+        ? Buffer.from(value.slice(65), 'utf8')
+        : undefined;
     const verified = verifyCookieValue(value, this.#keys);
     if (!verified) return undefined;
     const key = storeKey(verified.id);

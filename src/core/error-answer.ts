@@ -5,6 +5,8 @@
  * `Retry-After: 1`, its warning rate-limited (see failure-log.ts).
  * @module
  */
+
+import { SESSION_CACHE_CONTROL } from './cache-headers.js';
 import type { Logger } from './config.js';
 import { SessionExpiredError, StoreError } from './errors.js';
 import { logStoreFailure } from './failure-log.js';
@@ -31,7 +33,12 @@ export function errorAnswer(err: unknown, logger?: Logger): ErrorAnswer | undefi
   if (err instanceof SessionExpiredError) {
     return {
       status: 200,
-      headers: { 'Content-Type': 'text/html; charset=utf-8' },
+      // It clears the cookie and depends on it: no shared cache may keep it or serve it to others.
+      headers: {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': SESSION_CACHE_CONTROL,
+        Vary: 'Cookie',
+      },
       setCookie: err.setCookie,
       body: err.body,
     };

@@ -4,19 +4,25 @@
  * with its cause; the ones after it are counted, and while they go on, one line per interval
  * says how many there were and what the last one said. An interval without a failure ends the
  * outage: the next failure is logged at once again. Outages are kept apart by logger and store
- * kind, so each manager's logger (or the one they share) gets its own count. The interval's
+ * kind, so each manager's logger (or the one they share) gets its own count. Requests turned
+ * away by the in-flight cap (`StoreBusyError`) are counted apart: they say the store is slow, not
+ * that it fails, and the count line names the last real failure as the cause. The interval's
  * timer is unref'd: it never keeps the process alive.
  * @module
  */
 import type { Logger } from './config.js';
-import type { StoreError } from './errors.js';
+import { StoreBusyError, type StoreError } from './errors.js';
 
 /** Longest time between two lines about one outage (after its first): 10 s. */
 export const FAILURE_LOG_INTERVAL_MS = 10_000;
 
 /** The failures of one store kind, told to one logger, since its last line. */
 interface Outage {
+  /** Store failures (not the cap's refusals) since the last line. */
   count: number;
+  /** Requests turned away by the in-flight cap since the last line. */
+  busy: number;
+  /** The last store failure's message: the cause (the cap's refusals never replace it). */
   last: string;
 }
 
@@ -29,17 +35,21 @@ export function logStoreFailure(logger: Logger, err: StoreError): void {
     byStore = new Map();
     outages.set(logger, byStore);
   }
+  const busy = err instanceof StoreBusyError;
   const outage = byStore.get(err.store);
   if (outage) {
-    outage.count++;
-    outage.last = err.message;
+    if (busy) outage.busy++;
+    else {
+      outage.count++;
+      outage.last = err.message;
+    }
     return;
   }
-  const started: Outage = { count: 0, last: '' };
+  const started: Outage = { count: 0, busy: 0, last: busy ? '' : err.message };
   byStore.set(err.store, started);
   const store = err.store;
   const tick = (): void => {
-    if (started.count === 0) {
+    if (started.count === 0 && started.busy === 0) {
       byStore.delete(store);
       return;
     }
@@ -49,18 +59,27 @@ export function logStoreFailure(logger: Logger, err: StoreError): void {
       // An application's logger that throws must not crash the process from a timer.
     }
     started.count = 0;
+    started.busy = 0;
     setTimeout(tick, FAILURE_LOG_INTERVAL_MS).unref();
   };
   setTimeout(tick, FAILURE_LOG_INTERVAL_MS).unref();
   logger.warn(err.message, err.cause);
 }
 
-/** `[websession] [redis] 1,234 more store failures in the last 10 s (last: connection refused)`. */
+/**
+ * `[websession] [redis] 1,234 more store failures in the last 10 s (last: connection refused)`,
+ * and `; 56 requests turned away by store_max_in_flight` when the cap refused some.
+ */
 function summary(store: string, outage: Outage): string {
   const prefix = `[websession] [${store}] `;
+  const seconds = FAILURE_LOG_INTERVAL_MS / 1000;
+  const n = (count: number, one: string, many: string) =>
+    `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+  const busy = n(outage.busy, 'request', 'requests');
+  if (outage.count === 0)
+    return `${prefix}${busy} turned away by store_max_in_flight in the last ${seconds} s (the store is slow; no store failure)`;
   const last = outage.last.startsWith(prefix) ? outage.last.slice(prefix.length) : outage.last;
-  const failures = outage.count === 1 ? 'failure' : 'failures';
-  return `${prefix}${outage.count.toLocaleString('en-US')} more store ${failures} in the last ${
-    FAILURE_LOG_INTERVAL_MS / 1000
-  } s (last: ${last})`;
+  const failures = n(outage.count, 'more store failure', 'more store failures');
+  const refused = outage.busy > 0 ? `; ${busy} turned away by store_max_in_flight` : '';
+  return `${prefix}${failures} in the last ${seconds} s (last: ${last})${refused}`;
 }

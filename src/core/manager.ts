@@ -20,6 +20,7 @@ import {
   IdCache,
   MAX_CANDIDATES,
   MAX_COOKIE_BYTES,
+  MAX_SIGNATURE_CHECKS,
   mayRepeat,
   readCookie,
   readCookies,
@@ -107,7 +108,7 @@ export class SessionManager<T extends SessionData = SessionData> {
       if (this.#lateLogged) return;
       this.#lateLogged = true;
       this.config.logger.warn(
-        `[websession] ${LATE_CHANGE} (logged once; the change threw a SessionStateError)`,
+        `[websession] ${LATE_CHANGE} (logged once per manager; later ones are dropped as quietly)`,
       );
     },
   };
@@ -279,7 +280,9 @@ export class SessionManager<T extends SessionData = SessionData> {
     const name = c.cookie_name;
     const header = request.cookie;
     let values: string[];
-    if (mayRepeat(header, name)) values = readCookies(header, name, MAX_CANDIDATES);
+    // Planted values that do not open must not push the real one out: up to as many as the
+    // signature checks of a server session (each costs a decryption unless sealed here lately).
+    if (mayRepeat(header, name)) values = readCookies(header, name, MAX_SIGNATURE_CHECKS);
     else {
       const raw = readCookie(header, name);
       values = raw === undefined ? [] : [raw];
@@ -360,13 +363,31 @@ export class SessionManager<T extends SessionData = SessionData> {
     return `${c.cookie_name}=${value}${tail}`;
   }
 
-  /** The well-formed, correctly signed, distinct values of the session cookie: at most three. */
+  /**
+   * The well-formed, correctly signed, distinct values of the session cookie: at most three.
+   * Values this process issued or verified lately come first (recognised without an HMAC), so
+   * values planted before the real one (for a parent domain or a longer path) never push it out
+   * of the lookups; the others are checked in header order, at most {@link MAX_SIGNATURE_CHECKS}
+   * signatures a request.
+   */
   #candidates(header: string, name: string): (VerifiedId & { key: string })[] {
     const out: (VerifiedId & { key: string })[] = [];
-    for (const value of readCookies(header, name)) {
-      const verified = this.#ids.verify(value);
+    const add = (verified: (VerifiedId & { key: string }) | undefined) => {
       if (verified && !out.some((v) => v.key === verified.key)) out.push(verified);
+    };
+    const values = readCookies(header, name);
+    for (const value of values) {
+      if (out.length === MAX_CANDIDATES) return out;
+      add(this.#ids.known(value));
+    }
+    const signed = this.config.secret_keys.length > 0;
+    let checks = MAX_SIGNATURE_CHECKS;
+    for (const value of values) {
       if (out.length === MAX_CANDIDATES) break;
+      if (this.#ids.known(value)) continue;
+      // Only a value of a signed cookie's shape costs an HMAC; anything else fails at once.
+      if (signed && value.length === 108 && value.charCodeAt(64) === 46 && checks-- <= 0) break;
+      add(this.#ids.verify(value));
     }
     return out;
   }
@@ -524,7 +545,7 @@ export class SessionManager<T extends SessionData = SessionData> {
   async #update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
     if (state.committed) {
       this.#host.late(state);
-      throw new SessionStateError(LATE_CHANGE);
+      return { ...state.data };
     }
     if (this.#sealed) {
       // In the cookie: one request's view is the session; it is sealed at commit.

@@ -133,7 +133,7 @@ export interface SessionState<T extends SessionData = SessionData> {
   touched: Map<string, { had: boolean; value: unknown }> | undefined;
   /** Metadata (user) changed in this request. */
   metaChanged: boolean;
-  /** The handler read the session's data (the response then depends on the cookie). */
+  /** The handler read the session's state: data, user, id or isNew (the response then depends on the cookie). */
   read: boolean;
   /** The host that regenerates and updates this session. */
   host: SessionHost<T>;
@@ -143,7 +143,7 @@ export interface SessionState<T extends SessionData = SessionData> {
 export interface SessionHost<T extends SessionData> {
   regenerate(state: SessionState<T>): void;
   update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>>;
-  /** A change was made after the commit (it throws; the host logs it where nobody may see that). */
+  /** A change was made after the commit: it is dropped; the host logs that (once). */
   late(state: SessionState<T>): void;
 }
 
@@ -159,17 +159,22 @@ function checkKey(key: unknown): string {
 export const LATE_CHANGE =
   'the session was changed after its response started (the headers were sent and the session saved): this change is not saved; change the session before the first write of the response';
 
-/** Throws (and has the host log, once) for a change made after the session was committed. */
-function notCommitted(state: SessionState<SessionData>): void {
-  if (state.committed) {
-    state.host.late(state);
-    throw new SessionStateError(LATE_CHANGE);
-  }
+/**
+ * True when the session was committed already: the change is then dropped, and the host logs it
+ * (once). Never a throw: such a change usually runs in a timer or a callback after the response,
+ * where a throw would reach no one but the process (an uncaught exception ends it).
+ */
+function late(state: SessionState<SessionData>): boolean {
+  if (!state.committed) return false;
+  state.host.late(state);
+  return true;
 }
 
-function alive(state: SessionState<SessionData>): void {
-  if (state.committed) notCommitted(state);
+/** True when a change may be made now; false when it is dropped (committed); throws when killed. */
+function alive(state: SessionState<SessionData>): boolean {
+  if (late(state)) return false;
   if (state.killed) throw new SessionStateError('this session was killed in this request');
+  return true;
 }
 
 /** Records the value a key had before its first write in this request. */
@@ -180,14 +185,14 @@ function noteWrite(state: SessionState<SessionData>, key: string): void {
 }
 
 function writeKey(state: SessionState<SessionData>, key: string, value: unknown): void {
-  alive(state);
   checkKey(key);
+  if (!alive(state)) return;
   noteWrite(state, key);
   (state.data as Record<string, unknown>)[key] = value;
 }
 
 function deleteKey(state: SessionState<SessionData>, key: string): void {
-  alive(state);
+  if (!alive(state)) return;
   if (!hasOwn(state.data, key)) return;
   noteWrite(state, key);
   delete (state.data as Record<string, unknown>)[key];
@@ -219,29 +224,23 @@ class SessionMethods {
     deleteKey(this[STATE], key);
   }
   kill(): void {
-    notCommitted(this[STATE]);
+    if (late(this[STATE])) return;
     this[STATE].killed = true;
   }
   regenerate(): void {
-    alive(this[STATE]);
-    this[STATE].host.regenerate(this[STATE]);
+    if (alive(this[STATE])) this[STATE].host.regenerate(this[STATE]);
   }
   update(fn: (data: Partial<SessionData>) => void): Promise<Partial<SessionData>> {
     const state = this[STATE];
-    if (state.committed) {
-      try {
-        notCommitted(state);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    // Dropped after the commit: `fn` is not run, the data is answered as it is.
+    if (late(state)) return Promise.resolve({ ...state.data });
     alive(state);
-    return this[STATE].host.update(this[STATE], fn);
+    return state.host.update(state, fn);
   }
   flash(key: string, value: unknown): void {
     const state = this[STATE];
-    alive(state);
     checkKey(key);
+    if (!alive(state)) return;
     const list = state.flashOut[key] ?? [];
     list.push(value);
     state.flashOut[key] = list;
@@ -260,13 +259,12 @@ class SessionMethods {
   }
   setUser(user: string | null): void {
     const state = this[STATE];
-    alive(state);
     if (user !== null && (typeof user !== 'string' || user.length === 0 || user.length > 256)) {
       throw new TypeError(
         '[websession] setUser takes a non-empty string of at most 256 characters, or null',
       );
     }
-    if (state.meta.user === (user ?? undefined)) return;
+    if (!alive(state) || state.meta.user === (user ?? undefined)) return;
     const meta = { ...state.meta };
     if (user === null) delete meta.user;
     else meta.user = user;
@@ -274,16 +272,17 @@ class SessionMethods {
     state.metaChanged = true;
   }
   getUser(): string | undefined {
+    this[STATE].read = true;
     return this[STATE].meta.user;
   }
   setMaxAge(seconds: number | null | undefined): void {
     const state = this[STATE];
-    alive(state);
     if (seconds != null && !(typeof seconds === 'number' && seconds > 0 && seconds < Infinity)) {
       throw new TypeError(
         '[websession] setMaxAge takes a positive number of seconds, null (a browser-session cookie) or undefined (cookie_max_age)',
       );
     }
+    if (!alive(state)) return;
     const maxAge = seconds == null ? seconds : Math.min(Math.floor(seconds) || 1, MAX_COOKIE_AGE);
     if (state.meta.maxAge === maxAge) return;
     const meta = { ...state.meta };
@@ -294,16 +293,21 @@ class SessionMethods {
     state.sendCookie = true;
   }
   getMaxAge(): number | null | undefined {
+    this[STATE].read = true;
     return this[STATE].meta.maxAge;
   }
   toJSON(): Record<string, unknown> {
     this[STATE].read = true;
     return { ...this[STATE].data };
   }
+  // Any read of session state counts: a page built from the id, isNew or the user depends on the
+  // cookie as much as one built from the data (its cache headers must say so).
   get id(): string {
+    this[STATE].read = true;
     return this[STATE].id;
   }
   get isNew(): boolean {
+    this[STATE].read = true;
     return this[STATE].isNew;
   }
   get data(): Record<string, unknown> {

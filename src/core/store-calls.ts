@@ -3,7 +3,10 @@
  * event), and a call that waits on I/O gets the `store_timeout` deadline, checked by one shared
  * timer. A call the store answers at once passes straight through: no promise, no deadline. Calls
  * that wait are counted, and past `store_max_in_flight` a new one is refused at once (StoreBusyError,
- * a 503) rather than queued behind a slow store.
+ * a 503) rather than queued behind a slow store. A call stops counting when it settles or when its
+ * deadline passes, whichever is first: a store whose calls never settle cannot keep the cap full.
+ * (The store is not told: the Store contract has no cancellation; a call it finishes later is
+ * ignored.)
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -22,6 +25,8 @@ interface Pending {
   op: string;
   key: string;
   fail: (err: unknown) => void;
+  /** Stops counting the call against the in-flight cap (once). */
+  release: () => void;
 }
 
 /** Runs store calls for one manager. */
@@ -87,20 +92,30 @@ export class StoreCalls {
     }
     if (!isPromise(result)) return result;
     this.#inFlight++;
-    const settled = result.finally(() => {
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
       this.#inFlight--;
-    });
+    };
+    const settled = result.finally(release);
     const ms = this.#timeout;
     if (ms <= 0)
       return settled.catch((err: unknown) => {
         throw this.#fail(op, key, err, started);
       });
-    return this.#withDeadline(op, key, settled, ms);
+    return this.#withDeadline(op, key, settled, ms, release);
   }
 
-  #withDeadline<R>(op: string, key: string, promise: Promise<R>, ms: number): Promise<R> {
+  #withDeadline<R>(
+    op: string,
+    key: string,
+    promise: Promise<R>,
+    ms: number,
+    release: () => void,
+  ): Promise<R> {
     return new Promise<R>((resolve, reject) => {
-      const entry: Pending = { at: performance.now() + ms, op, key, fail: reject };
+      const entry: Pending = { at: performance.now() + ms, op, key, fail: reject, release };
       this.#pending.add(entry);
       // Not unref'd: a call in flight keeps the process up until it settles or times out; the
       // timer stops as soon as nothing is in flight.
@@ -123,6 +138,7 @@ export class StoreCalls {
     for (const entry of this.#pending) {
       if (entry.at > now) continue;
       this.#pending.delete(entry);
+      entry.release();
       const timedOut = new StoreUnavailableError(
         this.#kind,
         `${entry.op} timed out after ${this.#timeout} ms`,

@@ -106,6 +106,8 @@ export class CookieStore implements CookieSealer {
     inCookie: true,
   };
   #keys: Buffer[] = [];
+  /** The keys came from a manager's config (not from the options): another manager must agree. */
+  #keysFromManager = false;
   /** The additional authenticated data of each cookie name, made once. */
   readonly #aad = new Map<string, Buffer>();
   /**
@@ -121,14 +123,18 @@ export class CookieStore implements CookieSealer {
   }
 
   #setKeys(keys: string | readonly string[]): void {
+    this.#keys = CookieStore.#derive(keys);
+    this.#recent.fill(undefined);
+  }
+
+  static #derive(keys: string | readonly string[]): Buffer[] {
     const list = typeof keys === 'string' ? [keys] : [...keys];
     for (const k of list)
       if (typeof k !== 'string' || k.length < 32)
         throw new ConfigError(
           'each CookieStore secret key must be a string of at least 32 characters',
         );
-    this.#keys = list.map(deriveKey);
-    this.#recent.fill(undefined);
+    return list.map(deriveKey);
   }
 
   /** True once the store has keys to seal with. */
@@ -136,10 +142,27 @@ export class CookieStore implements CookieSealer {
     return this.#keys.length > 0;
   }
 
-  /** Told the manager's config: takes its secret keys when none were given to the store. */
+  /**
+   * Told the manager's config: takes its secret keys when none were given to the store. A second
+   * manager whose secret keys differ from those the store took from the first is refused: the
+   * store would otherwise seal its sessions with the first one's key, silently.
+   */
   configure(options: { timeout: number; secret_keys?: readonly string[] }): void {
-    if (this.#keys.length === 0 && options.secret_keys && options.secret_keys.length > 0)
-      this.#setKeys(options.secret_keys);
+    const given = options.secret_keys;
+    if (this.#keysFromManager && given && given.length > 0) {
+      const derived = CookieStore.#derive(given);
+      const same =
+        derived.length === this.#keys.length &&
+        derived.every((k, i) => k.equals(this.#keys[i] as Buffer));
+      if (!same)
+        throw new ConfigError(
+          'this CookieStore already seals with the secret_key of another SessionManager: give each manager with its own secret_key its own CookieStore (or give the store its secret_keys)',
+        );
+    }
+    if (this.#keys.length === 0 && given && given.length > 0) {
+      this.#setKeys(given);
+      this.#keysFromManager = true;
+    }
     if (this.#keys.length === 0)
       throw new ConfigError(
         'CookieStore needs a secret key (secret_key in the session config, at least 32 characters): it encrypts the session with it',

@@ -27,7 +27,7 @@ export interface RedisStoreOptions {
   /**
    * Only when the store makes its client from a URL: ms a command may take before it fails
    * (Redis stalled). Default: the SessionManager's `store_timeout` (given through `configure()`),
-   * so that one setting governs; 5000 without a manager. Set it only to give up on Redis sooner.
+   * so that one setting governs; 2000 without a manager. Set it only to give up on Redis sooner.
    */
   commandTimeout?: number;
   /** Only when the store makes its client from a URL: ms to wait for a connection. Default 1000. */
@@ -78,7 +78,7 @@ export function parseRedisStoreUrl(raw: string): {
 } {
   if (typeof raw !== 'string' || !/^rediss?:/i.test(raw))
     throw new ConfigError(
-      `bad Redis URL ${JSON.stringify(typeof raw === 'string' ? shown(raw) : raw)}: expected redis:// or rediss://`,
+      `bad Redis URL ${JSON.stringify(shown(raw))}: expected redis:// or rediss://`,
     );
   const { url, scheme } = parseUrl(raw);
   refuseUnknown(raw, url, scheme, REDIS_URL_PARAMS);

@@ -58,7 +58,7 @@ export type RedisClientLike = RedisCallClient | RedisSendCommandClient;
 export { type RedisStoreOptions, redisOptionsFromUrl } from './redis-options.js';
 
 /** The command timeout of a store made without a SessionManager (its `store_timeout` default). */
-const DEFAULT_COMMAND_TIMEOUT = 5000;
+const DEFAULT_COMMAND_TIMEOUT = 2000;
 /** How much later than the manager's `store_timeout` the client gives a command up. */
 const COMMAND_TIMEOUT_MARGIN_MS = 250;
 
@@ -174,6 +174,8 @@ export class RedisStore implements Store {
   #commandTimeout: number;
   /** The command timeout came from the options, a URL or a given client: configure() keeps it. */
   readonly #commandTimeoutFixed: boolean;
+  /** The manager's store_timeout (ms), when told: a write's deadline never outlasts it. */
+  #storeTimeout = Infinity;
   /** The client this store made from a URL, once made. */
   #owned: OwnedClient | undefined;
   /** The server's clock less this machine's (ms), and the round trip it was measured over. */
@@ -249,6 +251,7 @@ export class RedisStore implements Store {
     if (!this.#ttlExplicit && Number.isFinite(options.timeout) && options.timeout > 0)
       this.#ttlMs = Math.round(options.timeout * 1000);
     const storeTimeout = options.store_timeout;
+    if (storeTimeout !== undefined && storeTimeout > 0) this.#storeTimeout = storeTimeout;
     if (!this.#commandTimeoutFixed && storeTimeout !== undefined && storeTimeout > 0) {
       this.#commandTimeout = Math.round(storeTimeout) + COMMAND_TIMEOUT_MARGIN_MS;
       this.#clock = undefined; // the write deadlines' grace depends on it
@@ -378,9 +381,11 @@ export class RedisStore implements Store {
     key: string | string[],
     args: (string | number)[],
   ): Promise<unknown> {
+    // The deadline counts from now: waiting for the connection or the clock's measure uses it up.
+    const started = Date.now();
     const { command } = await this.#clientFor(op);
     const keys = Array.isArray(key) ? key : [key];
-    args = [...args, await this.#deadline(op, command)];
+    args = [...args, await this.#deadline(op, command, started)];
     try {
       return await command(['EVALSHA', s.sha, keys.length, ...keys, ...args]);
     } catch (err) {
@@ -394,19 +399,27 @@ export class RedisStore implements Store {
   }
 
   /**
-   * The latest server time (ms) at which a write sent now may still run: when the client gives up
-   * (the command timeout) less a grace for the reply's way back (a quarter of the timeout, at least
-   * four round trips, at most half the timeout), in the server's clock.
+   * The latest server time (ms) at which a write started at `started` may still run: when its
+   * caller gives up (the command timeout, or the manager's store_timeout when shorter) less a
+   * grace for the reply's way back (a quarter of that, at least four round trips, at most half),
+   * in the server's clock. Counted from `started`, not from when the clock was measured: a first
+   * write whose measure waited out a pause is past its deadline and is not sent at all.
    */
-  async #deadline(op: string, command: Command): Promise<number> {
+  async #deadline(op: string, command: Command, started: number): Promise<number> {
     const clock = this.#clock;
     if (!clock) await this.#measureClock(op, command);
     else if (Date.now() - clock.at > CLOCK_REFRESH_MS)
       this.#measureClock(op, command).catch(() => {}); // meanwhile, the last measure
     const { offset, rtt } = this.#clock!;
-    const timeout = this.#commandTimeout;
+    const timeout = Math.min(this.#commandTimeout, this.#storeTimeout);
     const grace = Math.min(timeout / 2, Math.max(timeout / 4, 4 * rtt));
-    return Math.floor(Date.now() + offset + timeout - grace);
+    const local = started + timeout - grace;
+    if (Date.now() >= local)
+      throw new StoreUnavailableError(
+        this.kind,
+        `${op} failed: Redis answered too late (${Date.now() - started} ms) for the write to be sent before its deadline; nothing was written`,
+      );
+    return Math.floor(local + offset);
   }
 
   /** Measures the server's clock against this machine's with TIME (one at a time). */

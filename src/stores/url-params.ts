@@ -6,18 +6,65 @@
  */
 import { ConfigError } from '../core/errors.js';
 
-/** A URL without its password, for messages. */
-export function shown(raw: string): string {
-  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/?#@]*):[^@/?#]*@/i, '$1:***@');
+/** Query parameters that carry a password (the drivers read `password` from a URL). */
+const PASSWORD_PARAM = /([?&;]\s*(?:password|passwd|pass|pwd|pw|sslpassword)\s*=).*$/is;
+
+/**
+ * A URL with its password masked, for every message, log line and error that names a URL.
+ * Textual, so that it holds for any text, parsable or not (a raw `/`, `?`, `#` or `@` in the
+ * password, a leading space, no `//`): everything after the user name (the first `:` after `//`) up to
+ * the last `@` becomes `***`, and so does everything after a `password=` parameter. An `@` that is
+ * not the user info's end hides more than needed: a message may show less, never a password.
+ */
+export function shown(raw: unknown): string {
+  // A password parameter hides the rest of the text (its value may hold a raw "&" or "@").
+  const text = (typeof raw === 'string' ? raw : String(raw)).replace(PASSWORD_PARAM, '$1***');
+  let out = text;
+  // The user info starts after `//`, or after the scheme when the slashes are missing.
+  const slashes = text.indexOf('//');
+  const start = slashes >= 0 ? slashes + 2 : text.indexOf(':') + 1;
+  const at = text.lastIndexOf('@');
+  if (start > 0 && at >= start) {
+    const colon = text.indexOf(':', start);
+    const from = colon >= 0 && colon < at ? colon + 1 : start;
+    out = `${text.slice(0, from)}***${text.slice(at)}`;
+  }
+  return out;
+}
+
+/** Schemes whose URLs name a server (and may carry a user and password). */
+const SERVER_SCHEMES = /^\s*(?:postgres|postgresql|mysql|mariadb|redis|rediss):/i;
+
+/**
+ * Refuses a server URL whose user info is ambiguous: an `@` after the host (a password with a
+ * raw `/`, `?` or `#` ends the host early, so part of it would be taken for the host, port or
+ * database, reach the server and come back in its messages), or no `//` at all.
+ */
+function refuseAmbiguous(raw: string): void {
+  if (!SERVER_SCHEMES.test(raw)) return;
+  const authority = /^\s*[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(raw);
+  const fix =
+    'write a "/", "?", "#" or "@" in the user name or password as %2F, %3F, %23, %40 (and an "@" in a parameter as %40)';
+  if (!authority)
+    throw new ConfigError(
+      `bad store URL ${JSON.stringify(shown(raw))}: a server URL starts with scheme://[user[:password]@]host`,
+    );
+  const rest = raw.slice(authority[0].length);
+  const host = authority[1] as string;
+  if (rest.includes('@') && (host.includes(':') || host.includes('@')))
+    throw new ConfigError(
+      `bad store URL ${JSON.stringify(shown(raw))}: an "@" after the host; ${fix}`,
+    );
 }
 
 /** A store URL parsed, and its scheme in lower case without the colon. */
 export function parseUrl(raw: string): { url: URL; scheme: string } {
   if (typeof raw !== 'string' || !/^[a-z][a-z0-9+.-]*:/i.test(raw)) {
     throw new ConfigError(
-      `bad store URL ${JSON.stringify(raw)}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
+      `bad store URL ${JSON.stringify(shown(raw))}: expected e.g. memory:, disk:./sessions, sqlite:./sessions.db, shelf:./sessions.shelf, redis://host:6379/0`,
     );
   }
+  refuseAmbiguous(raw);
   let url: URL;
   try {
     url = new URL(raw);

@@ -62,10 +62,11 @@ export type StoreSpec =
 
 /**
  * ms a PostgreSQL or MySQL statement of a store opened from a URL may wait on the server (see
- * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (5000), so
- * a write still waiting when the request is answered 503 is cancelled, never applied later.
+ * `database({ statementTimeout })`): below the SessionManager's default `store_timeout` (2000), so
+ * a write still waiting when the request is answered 503 is cancelled, never applied later (MySQL
+ * counts its lock wait in whole seconds: 1 s).
  */
-const STATEMENT_TIMEOUT = 4000;
+const STATEMENT_TIMEOUT = 1000;
 
 // The parameters each scheme knows. For PostgreSQL and MySQL, besides the store's own (`table`,
 // `connectTimeout`), the ones their drivers read from a connection URL (database-url.ts), which
@@ -114,7 +115,7 @@ function pathPart(raw: string, scheme: string): string {
 function named(raw: string, scheme: string, what: string, example: string): string {
   const path = pathPart(raw, scheme);
   if (!path)
-    throw new ConfigError(`store URL ${JSON.stringify(raw)} names no ${what} (${example})`);
+    throw new ConfigError(`store URL ${JSON.stringify(shown(raw))} names no ${what} (${example})`);
   return path;
 }
 
@@ -143,7 +144,7 @@ export function parseStoreUrl(raw: string): StoreSpec {
       // The secret keys come from the session config (`secret_key`), never from a URL.
       if (pathPart(raw, 'cookie') !== '')
         throw new ConfigError(
-          `store URL ${JSON.stringify(raw)}: cookie: takes no path (the session is sealed in the cookie with the config's secret_key)`,
+          `store URL ${JSON.stringify(shown(raw))}: cookie: takes no path (the session is sealed in the cookie with the config's secret_key)`,
         );
       return { kind: 'cookie' };
     }
@@ -151,7 +152,7 @@ export function parseStoreUrl(raw: string): StoreSpec {
       const lock = url.searchParams.get('lock');
       if (lock !== null && lock !== 'process' && lock !== 'cross-process')
         throw new ConfigError(
-          `store URL ${JSON.stringify(raw)}: lock must be process or cross-process`,
+          `store URL ${JSON.stringify(shown(raw))}: lock must be process or cross-process`,
         );
       flag(raw, url, 'blocking'); // deprecated and ignored (see DiskStoreOptions): checked only
       return {
@@ -203,10 +204,10 @@ function mustExist(kind: string, path: string, what: 'folder' | 'file', raw: str
   try {
     isDir = statSync(path).isDirectory();
   } catch {
-    throw new StoreNotFoundError(kind, `no ${what} ${path} (store URL ${raw})`);
+    throw new StoreNotFoundError(kind, `no ${what} ${path} (store URL ${shown(raw)})`);
   }
   if (isDir !== (what === 'folder'))
-    throw new StoreNotFoundError(kind, `${path} is not a ${what} (store URL ${raw})`);
+    throw new StoreNotFoundError(kind, `${path} is not a ${what} (store URL ${shown(raw)})`);
 }
 
 async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions): Promise<Store> {

@@ -81,9 +81,10 @@ type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; locati
  * `POST /flash` flashes {@link FLASH_MESSAGE} under `notice` and answers 303 to `/show`;
  * `GET /show` answers the flashes of the previous request as JSON (read once);
  * `GET /late` sets `early`, answers `ok`, then sets `late` 30 ms later (see {@link LATE_OUTCOMES});
+ * `GET /user`, `/is-new`, `/id` answer `getUser()`, `isNew`, `id` (and read nothing else);
  * anything else 404.
  */
-/** What each change made by `GET /late` after its answer gave: the error thrown, or 'saved'. */
+/** What each change made by `GET /late` after its answer gave: the error thrown, or 'dropped'. */
 export const LATE_OUTCOMES: unknown[] = [];
 
 function featureRoute(method: string, path: string, session: Session): FeatureAnswer {
@@ -94,13 +95,16 @@ function featureRoute(method: string, path: string, session: Session): FeatureAn
     setTimeout(() => {
       try {
         session.late = true;
-        LATE_OUTCOMES.push('saved');
+        LATE_OUTCOMES.push('dropped');
       } catch (err) {
         LATE_OUTCOMES.push(err);
       }
     }, 30);
     return { status: 200, body: 'ok' };
   }
+  if (method === 'GET' && path === '/user') return { status: 200, body: session.getUser() ?? '' };
+  if (method === 'GET' && path === '/is-new') return { status: 200, body: String(session.isNew) };
+  if (method === 'GET' && path === '/id') return { status: 200, body: session.id.slice(0, 8) };
   if (method === 'GET' && path === '/login-as') {
     session.setUser(FEATURE_USER);
     session.logged_in = true;

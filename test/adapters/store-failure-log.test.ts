@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { Hono } from 'hono';
-import { type Logger, MemoryStore, StoreUnavailableError } from 'websession';
+import { type Logger, MemoryStore, StoreBusyError, StoreUnavailableError } from 'websession';
 import { type SessionEnv, session } from 'websession/hono';
 import { FAILURE_LOG_INTERVAL_MS, logStoreFailure } from '../../src/core/failure-log.js';
 
@@ -81,6 +81,30 @@ describe('store-failure log', () => {
     mock.timers.tick(FAILURE_LOG_INTERVAL_MS);
     assert.equal(COUNT_LINE.exec(a.lines[2] ?? '')?.[1], '1');
     assert.equal(b.lines.length, 1);
+  });
+
+  it('requests turned away by the in-flight cap are counted apart; the cause stays the last store failure', () => {
+    const logger = recorder();
+    logStoreFailure(logger, refused(1));
+    logStoreFailure(logger, refused(2));
+    for (let i = 0; i < 30; i++) logStoreFailure(logger, new StoreBusyError('memory', 512));
+    mock.timers.tick(FAILURE_LOG_INTERVAL_MS);
+    assert.equal(
+      logger.lines[1],
+      '[websession] [memory] 1 more store failure in the last 10 s (last: connection refused (2)); 30 requests turned away by store_max_in_flight',
+    );
+  });
+
+  it('a burst turned away by the cap against a healthy store is not logged as store failures', () => {
+    const logger = recorder();
+    for (let i = 0; i < 20; i++) logStoreFailure(logger, new StoreBusyError('memory', 512));
+    mock.timers.tick(FAILURE_LOG_INTERVAL_MS);
+    assert.equal(logger.lines.length, 2);
+    assert.match(logger.lines[0] ?? '', /request turned away/);
+    assert.equal(
+      logger.lines[1],
+      '[websession] [memory] 19 requests turned away by store_max_in_flight in the last 10 s (the store is slow; no store failure)',
+    );
   });
 
   it("a logger that throws does not make the count's timer throw", () => {

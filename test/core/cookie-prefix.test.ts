@@ -1,10 +1,12 @@
 // RFC 6265bis cookie-name prefixes and the 400-day Max-Age cap, checked when the configuration is
 // read: a __Host- or __Secure- cookie that breaks its rules is dropped by the browser, so the
-// session would silently never stick.
+// session would silently never stick. Likewise SameSite=None without Secure (and the default
+// store_timeout, read with the configuration).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   ConfigError,
+  DEFAULT_CONFIG,
   MemoryStore,
   resolveConfig,
   type SessionConfig,
@@ -122,5 +124,36 @@ describe('cookie Max-Age cap (RFC 6265bis 5.6.2: 400 days)', () => {
     assert.equal(resolveConfig({ cookie_max_age: DAYS_400, logger }).cookie_max_age, DAYS_400);
     assert.equal(resolveConfig({ cookie_max_age: 3600, logger }).cookie_max_age, 3600);
     assert.deepEqual(warnings, []);
+  });
+});
+
+describe('samesite None', () => {
+  it('needs secure: true; "auto" (the default) and false are refused at start-up', () => {
+    refused(
+      { samesite: 'None', secure: 'auto' },
+      /samesite None needs secure: true, got "auto" \("auto" leaves Secure off on plain HTTP\)/,
+    );
+    refused({ samesite: 'none' }, /samesite None needs secure: true, got "auto"/);
+    refused({ samesite: 'None', secure: false }, /samesite None needs secure: true, got false/);
+  });
+
+  it('with secure: true every cookie carries Secure and SameSite=None', () => {
+    const manager = new SessionManager(new MemoryStore(), {
+      samesite: 'None',
+      secure: true,
+      cleanup_interval: 0,
+    });
+    for (const https of [false, true]) {
+      const options = manager.cookieOptions(https);
+      assert.equal(options.secure, true);
+      assert.equal(options.sameSite, 'none');
+    }
+  });
+});
+
+describe('store_timeout', () => {
+  it('defaults to 2000 ms (a 503 within what browsers and load balancers wait)', () => {
+    assert.equal(DEFAULT_CONFIG.store_timeout, 2000);
+    assert.equal(resolveConfig({}).store_timeout, 2000);
   });
 });

@@ -1,10 +1,13 @@
 // Several cookies of the session's name in one header (one planted for a parent domain or a
 // longer path shadows the real one in naive parsers): the answer must not depend on their order.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import crypto from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import { describe, it, mock } from 'node:test';
 import {
   generateSessionId,
   MemoryStore,
+  readCookie,
   readCookies,
   type SessionConfig,
   SessionManager,
@@ -35,10 +38,12 @@ function orders<T>(items: T[]): T[][] {
 }
 
 describe('duplicate session cookies', () => {
-  it('readCookies gives every value in order, unquoted, at most max', () => {
+  it('readCookies gives every value in order, as written (never unquoted nor decoded), at most max', () => {
     const h = 'a=1; webpy_session_id=x; b=2; webpy_session_id="y"; webpy_session_id=z%41';
-    assert.deepEqual(readCookies(h, 'webpy_session_id'), ['x', 'y', 'zA']);
-    assert.deepEqual(readCookies(h, 'webpy_session_id', 2), ['x', 'y']);
+    assert.deepEqual(readCookies(h, 'webpy_session_id'), ['x', '"y"', 'z%41']);
+    assert.deepEqual(readCookies(h, 'webpy_session_id', 2), ['x', '"y"']);
+    assert.equal(readCookie(h, 'webpy_session_id'), 'x');
+    assert.equal(readCookie('webpy_session_id=%61b', 'webpy_session_id'), '%61b');
     assert.deepEqual(readCookies('xwebpy_session_id=1', 'webpy_session_id'), []);
     assert.deepEqual(readCookies(undefined, 'webpy_session_id'), []);
   });
@@ -110,5 +115,66 @@ describe('duplicate session cookies', () => {
     const t = await manager.load({ cookie: [forged, unsigned, live].join('; ') });
     assert.equal(t.get('who'), 'real');
     assert.equal(store.count('get'), 1, 'forged and unsigned values are never looked up');
+  });
+
+  it('a quoted or percent-encoded session cookie is refused: one spelling, the one we write', async () => {
+    for (const config of [{}, { secret_key: 'k'.repeat(40) }]) {
+      const { manager, store } = setup(config);
+      const live = await seed(manager, { who: 'real' });
+      const value = live.slice(live.indexOf('=') + 1);
+      const encoded = `%${value.charCodeAt(0).toString(16)}${value.slice(1)}`;
+      assert.equal((await manager.load({ cookie: live })).get('who'), 'real');
+      store.reset();
+      for (const cookie of [
+        `webpy_session_id="${value}"`,
+        `webpy_session_id=${encoded}`,
+        `webpy_session_id="${value}"; webpy_session_id=${encoded}`,
+      ]) {
+        const s = await manager.load({ cookie });
+        assert.equal(s.isNew, true, cookie);
+      }
+      assert.equal(store.count('get'), 0, 'never looked up');
+    }
+  });
+
+  it('planted well-formed values before the real one never push it out of the lookups', async () => {
+    // Without a secret anyone can plant well-formed ids (a parent-domain or longer-path cookie
+    // comes first in the header); the real one, issued by this process, is looked up first.
+    const { manager, store } = setup();
+    const live = await seed(manager, { who: 'real' });
+    const planted = Array.from({ length: 5 }, () => `webpy_session_id=${generateSessionId()}`);
+    store.reset();
+    const s = await manager.load({ cookie: [...planted, live].join('; ') });
+    assert.equal(s.get('who'), 'real');
+    assert.ok(store.count('get') <= 3);
+  });
+
+  it('16 KB of forged signed values cost at most a few signature checks, and the real one still wins', async () => {
+    const secret = 'k'.repeat(40);
+    const { manager, store } = setup({ secret_key: secret });
+    const live = await seed(manager, { who: 'real' });
+    const forged: string[] = [];
+    while (forged.join('; ').length < 16_000)
+      forged.push(`webpy_session_id=${signId(generateSessionId(), ['x'.repeat(40)])}`);
+    forged.pop();
+    const cookie = [...forged, live].join('; ');
+    assert.ok(cookie.length <= 16_384 && forged.length > 100, String(forged.length));
+    let hmacs = 0;
+    const original = crypto.createHmac;
+    mock.method(crypto, 'createHmac', (...args: Parameters<typeof crypto.createHmac>) => {
+      hmacs++;
+      return original(...args);
+    });
+    syncBuiltinESMExports();
+    try {
+      store.reset();
+      const s = await manager.load({ cookie });
+      assert.equal(s.get('who'), 'real');
+      assert.ok(hmacs <= 9, `${hmacs} HMACs for ${forged.length} forged values`);
+      assert.equal(store.count('get'), 1, 'forged values are never looked up');
+    } finally {
+      mock.restoreAll();
+      syncBuiltinESMExports();
+    }
   });
 });

@@ -57,7 +57,7 @@ class CountingCookieStore extends CookieStore {
   }
 }
 
-function managerWith(config: SessionConfig = {}, store = new CountingCookieStore()) {
+function managerWith(config: SessionConfig = {}, store: CookieStore = new CountingCookieStore()) {
   return new SessionManager(store, { secret_key: KEY, cleanup_interval: 0, ...config });
 }
 
@@ -296,6 +296,25 @@ describe('CookieStore through the manager', () => {
     assert.throws(() => new CookieStore({ secret_keys: 'short' }), ConfigError);
     const own = new SessionManager(new CookieStore({ secret_keys: KEY }), { cleanup_interval: 0 });
     assert.ok(own);
+  });
+
+  it('one store given to two managers: the same secret is fine, a different one is refused', async () => {
+    const store = new CookieStore();
+    const first = managerWith({}, store);
+    const cookie = await login(first);
+    assert.ok(managerWith({}, store), 'the same secret_key: one key, no conflict');
+    assert.throws(
+      () => managerWith({ secret_key: OTHER_KEY }, store),
+      (e: unknown) =>
+        e instanceof ConfigError && /another SessionManager.*its own CookieStore/.test(e.message),
+    );
+    assert.throws(() => managerWith({ secret_key: [KEY, OLD_KEY] }, store), ConfigError);
+    // The first manager still seals and opens with its own key.
+    assert.equal((await first.load({ cookie })).user, 'ada');
+    // A store given its own keys serves managers with any (or no) secret_key, as documented.
+    const own = new CookieStore({ secret_keys: KEY });
+    managerWith({}, own);
+    assert.ok(managerWith({ secret_key: OTHER_KEY }, own));
   });
 
   it('cookie: in storeFromUrl, and the CLI refuses it with one line', async () => {

@@ -156,6 +156,36 @@ describe('RedisStore: a write answered with an error never lands later', { skip 
     }
   });
 
+  it('a first write during a pause (its clock not measured yet) answered 503 does not land once Redis resumes', async () => {
+    // As a new user would: the app read once (no write, so no clock measure), Redis pauses, a
+    // login's create times out at store_timeout, Redis resumes before the client's own timeout.
+    const p = prefix();
+    const store = new RedisStore(redisUrlWith(`prefix=${p}`, redis.url));
+    const manager = new SessionManager<{ n: number }>(store, {
+      cleanup_interval: 0,
+      store_timeout: 600,
+    });
+    try {
+      await manager.load({ cookie: `webpy_session_id=${generateSessionId()}` }); // a read only
+      redis.pause();
+      try {
+        const s = await manager.load({});
+        s.n = 1;
+        await assert.rejects(async () => manager.commit(s), StoreUnavailableError);
+      } finally {
+        redis.resume(); // before the client's command timeout (store_timeout + 250 ms)
+      }
+      await admin.ping();
+      // Whatever the store still had to send after the resume has been sent and run by now.
+      await sleep(1000);
+      await admin.ping();
+      assert.deepEqual(await keysUnder(p), [], 'the write answered 503 never landed');
+    } finally {
+      await manager.close();
+      await store.close();
+    }
+  });
+
   it("the deadline is in the server's clock: a machine clock 10 s behind still writes", async () => {
     const p = prefix();
     const realNow = Date.now;

@@ -96,7 +96,7 @@ describe('store URLs', () => {
       connection: 'postgres://u@h/db?sslmode=disable&application_name=a',
       table: 't',
       connectTimeout: 250,
-      statementTimeout: 4000,
+      statementTimeout: 1000,
     });
     assert.equal(
       (parseStoreUrl('mysql://u@h/db?statementTimeout=1500') as { statementTimeout: number })
