@@ -11,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, hasCode, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import { takeLease } from './lease.js';
 import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
@@ -119,6 +120,8 @@ export class DBStore implements S.Store {
   #made: Dialect | undefined;
   /** Whether the table has the `user_id` column; undefined until a table is found. */
   #userColumn: boolean | undefined;
+  /** The lease table, made once. */
+  #leaseReady: Promise<void> | undefined;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -135,8 +138,8 @@ export class DBStore implements S.Store {
     const warn = this.#options.onError ?? common.warnOf(kind);
     const engine =
       kind === 'sqlite'
-        ? sqlite(handle as SqliteDatabase, table, owned)
-        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, table, owned, warn);
+        ? sqlite(handle as SqliteDatabase, owned)
+        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, owned, warn);
     this.#made = { ...common.statements(kind, table), ...engine };
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
@@ -415,6 +418,7 @@ export class DBStore implements S.Store {
       });
     for (const sql of ddl.table) await create(sql);
     if (await this.#hasUserColumn(d)) for (const sql of ddl.user) await create(sql);
+    await this.#leaseTable(d);
   }
 
   /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
@@ -423,19 +427,35 @@ export class DBStore implements S.Store {
     this.#userColumn = undefined; // look again: the table may be new
   }
 
+  /** Creates the lease table if missing (SQLite: adds `ended` to one made before it had it). */
+  async #leaseTable(d: Dialect) {
+    for (const sql of d.ddl.lease)
+      await d.source.query(sql).catch((err: unknown) => {
+        if (!hasCode('alreadyThere', err)) throw err;
+      });
+    if (this.kind === 'sqlite' && !(await d.source.query(...d.leaseEnded)).rows.length)
+      await d.source.query(`ALTER TABLE ${d.leaseT} ADD COLUMN ended BIGINT`);
+  }
+
   /**
-   * Takes the store-wide lease `name`: a lock held on a kept connection (PostgreSQL, MySQL: `ttlMs`
-   * plays no part), or on SQLite a row of `<table>_lease` until `ttlMs` after the last renewal.
+   * Takes the store-wide lease `name`: a row of `<table>_lease` (made on first use), held until
+   * `ttlMs` (at most a minute) after its last renewal.
    */
   lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return Promise.resolve(undefined); // a closed store runs no more passes
     return this.#run('lease', undefined, async (d) => {
-      const held = await d.lease(name, ttlMs);
+      this.#leaseReady ??= this.#leaseTable(d).catch((err: unknown) => {
+        this.#leaseReady = undefined;
+        throw err;
+      });
+      await this.#leaseReady;
+      const held = await takeLease(d.source, this.kind === 'mysql', d.leaseT, name, ttlMs);
       if (!held) return undefined;
       const lease: S.StoreLease = {
+        lastPassEndedAt: held.lastPassEndedAt,
         renew: async () => this.#leases.has(lease) && held.renew().catch(() => false),
-        release: async () => {
-          if (this.#leases.delete(lease)) await held.release().catch(() => {});
+        release: async (passEndedAt) => {
+          if (this.#leases.delete(lease)) await held.release(passEndedAt).catch(() => {});
         },
       };
       this.#leases.add(lease);
@@ -463,6 +483,9 @@ export async function createSessionTable(db: DatabaseHandle, tableName = 'sessio
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const { table, user } = common.statements(dbnOf(dbn), common.checkTableName(tableName)).ddl;
-  return [...table, ...user];
+  const { table, user, lease } = common.statements(
+    dbnOf(dbn),
+    common.checkTableName(tableName),
+  ).ddl;
+  return [...table, ...user, ...lease];
 }
