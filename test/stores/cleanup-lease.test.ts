@@ -10,7 +10,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DiskStore, ShelfStore, type Store } from '../../src/index.js';
+import {
+  Database,
+  DBStore,
+  DiskStore,
+  SessionManager,
+  ShelfStore,
+  type Store,
+} from '../../src/index.js';
+import { sessionMetrics } from '../../src/metrics.js';
+import { recordingLogger } from '../helpers/console-capture.js';
 import { POSTGRES_URL, postgresPool, serverSkip } from '../helpers/servers.js';
 import { uniqueTable } from '../helpers/unique-table.js';
 
@@ -176,3 +185,41 @@ for (const [kind, where, options] of shared) {
     });
   });
 }
+
+describe('a cleanup lease held all along by another process', () => {
+  it('is reported once as a warning, and in every skipped pass’s event and the metrics', async () => {
+    const file = join(base, 'stalled.db');
+    const open = () =>
+      new DBStore(new Database({ dbn: 'sqlite', db: file }), 'sessions', {
+        createTable: true,
+        closeDatabase: true,
+      });
+    const [holder, store] = [open(), open()];
+    const held = await holder.lease('cleanup', 60_000); // never given up while the test runs
+    assert.ok(held);
+    const logger = recordingLogger();
+    const manager = new SessionManager(store, { cleanup_interval: 0.2, timeout: 60, logger });
+    const metrics = sessionMetrics(manager);
+    const alive = setInterval(() => {}, 1000); // the schedule's timers do not hold the process
+    try {
+      const stalled: number[] = [];
+      await new Promise<void>((resolve) => {
+        manager.on('cleanup', (e) => {
+          assert.equal(e.skipped, true);
+          if (e.stalledMs !== undefined) stalled.push(e.stalledMs);
+          if (stalled.length === 3) resolve();
+        });
+        void manager.load({}); // background cleanup starts with the first request
+      });
+      assert.ok(stalled[0]! >= 600, `stalled for ${stalled[0]} ms: over three intervals`);
+      const warnings = logger.lines.filter((l) => /no cleanup pass has ended for \d+ s/.test(l));
+      assert.equal(warnings.length, 1, `warned once: ${logger.lines.join('\n')}`);
+      assert.match(metrics.text(), /websession_cleanup_stalled_seconds\{store="sqlite"\} [1-9]/);
+    } finally {
+      clearInterval(alive);
+      await manager.close();
+      await held.release();
+      await Promise.all([holder.close(), store.close()]);
+    }
+  });
+});

@@ -443,7 +443,7 @@ export class DBStore implements S.Store {
    */
   lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return Promise.resolve(undefined); // a closed store runs no more passes
-    return this.#run('lease', undefined, async (d) => {
+    const taking = this.#run('lease', undefined, async (d) => {
       this.#leaseReady ??= this.#leaseTable(d).catch((err: unknown) => {
         this.#leaseReady = undefined;
         throw err;
@@ -459,8 +459,11 @@ export class DBStore implements S.Store {
         },
       };
       this.#leases.add(lease);
-      return lease;
+      if (this.#closed) await lease.release(); // closed meanwhile: close() has released the rest
+      return this.#closed ? undefined : lease;
     });
+    // A pass racing close() ends quietly instead of failing as "closed".
+    return taking.catch((err: unknown) => (this.#closed ? undefined : Promise.reject(err)));
   }
 
   /** Gives up the leases it holds, and closes the database if the store owns it. */
