@@ -31,7 +31,7 @@ export function statements(dbn: Dbn, name: string) {
   const index = (suffix: string, col: string) =>
     `CREATE INDEX ${mysql ? '' : 'IF NOT EXISTS '}${q(`${folded}_${suffix}`)} ON ${t} (${col})`;
   const columns = mysql
-    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
+    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
     : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
   // PostgreSQL reads ISO text with `Z` as UTC in TIMESTAMP and TIMESTAMPTZ whatever the TimeZone.
   const time = dbn === 'postgres' ? (ms: number) => new Date(ms).toISOString() : utcText;
@@ -79,8 +79,9 @@ export function statements(dbn: Dbn, name: string) {
         sqlite: 'SELECT name FROM pragma_table_info(?)',
         // to_regclass resolves the name as every statement here does (search_path).
         postgres: `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
+        // With the digits of seconds' fractions a DATETIME column keeps (0: whole seconds).
         mysql:
-          'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+          'SELECT COLUMN_NAME AS name, CAST(DATETIME_PRECISION AS SIGNED) AS fraction FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
       }[dbn],
       [dbn === 'postgres' ? t : name],
     ] as Query,

@@ -120,6 +120,11 @@ export class DBStore implements S.Store {
   #made: Dialect | undefined;
   /** Whether the table has the `user_id` column; undefined until a table is found. */
   #userColumn: boolean | undefined;
+  /**
+   * MySQL: `atime` keeps whole seconds only (web.py's `DATETIME`): access times are written
+   * rounded up to the second, so that neither a load nor cleanup finds a session idle early.
+   */
+  #wholeSeconds = false;
   /** The lease table, made once. */
   #leaseReady: Promise<void> | undefined;
   #closed = false;
@@ -188,7 +193,7 @@ export class DBStore implements S.Store {
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
   #insert(d: Dialect, key: string, r: S.StoredSession, tail: (cols: string[]) => string): Query {
     const cols = ['session_id', 'atime', 'data', ...(this.#userColumn ? [USER_COLUMN] : [])];
-    const values = [key, d.time(r.atime), r.data, r.user ?? null].slice(0, cols.length);
+    const values = [key, this.#time(d, r.atime), r.data, r.user ?? null].slice(0, cols.length);
     return [
       `INSERT INTO ${d.t} (${cols}) VALUES (${cols.map(() => '?')}) ${tail(cols.slice(1))}`,
       values,
@@ -203,6 +208,9 @@ export class DBStore implements S.Store {
     const sql = `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`;
     return [sql, [...values.slice(1), key, ...more]];
   }
+
+  /** An access time as the table keeps it. */
+  #time = (d: Dialect, ms: number) => d.time(this.#wholeSeconds ? Math.ceil(ms / 1000) * 1000 : ms);
 
   #select = (d: Dialect, key: string, lock = ''): Query => [
     `SELECT ${d.cols} FROM ${d.t} WHERE session_id = ?${lock}`,
@@ -314,7 +322,7 @@ export class DBStore implements S.Store {
   touch(key: string, atime: number): Promise<void> {
     const sql = 'SET atime = ? WHERE session_id = ?';
     return this.#run('touch', key, async (d) => {
-      await d.source.query(`UPDATE ${d.t} ${sql}`, [d.time(atime), key]);
+      await d.source.query(`UPDATE ${d.t} ${sql}`, [this.#time(d, atime), key]);
     });
   }
 
@@ -407,6 +415,9 @@ export class DBStore implements S.Store {
   async #hasUserColumn(d: Dialect) {
     const { rows } = await d.source.query(...d.columns);
     const names = rows.map((r) => String(r.name).toLowerCase());
+    this.#wholeSeconds = rows.some(
+      (r) => /^atime$/i.test(String(r.name)) && Number(r.fraction ?? -1) === 0,
+    );
     return names.length === 0 ? undefined : names.includes(USER_COLUMN);
   }
 
@@ -490,5 +501,5 @@ export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
     dbnOf(dbn),
     common.checkTableName(tableName),
   ).ddl;
-  return [...table, ...user, ...lease];
+  return [...table, ...lease, ...user];
 }
