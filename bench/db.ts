@@ -143,7 +143,7 @@ async function postgres(): Promise<Engine> {
     },
     concurrency: [1, 8],
     close: async () => {
-      await pool.query(`DROP TABLE IF EXISTS "${table}"`);
+      await pool.query(`DROP TABLE IF EXISTS "${table}", "${table}_lease"`);
       await pool.end();
     },
   };
@@ -191,7 +191,7 @@ async function mariadb(): Promise<Engine> {
     },
     concurrency: [1, 8],
     close: async () => {
-      await pool.query(`DROP TABLE IF EXISTS \`${table}\``);
+      await pool.query(`DROP TABLE IF EXISTS \`${table}\`, \`${table}_lease\``);
       await pool.end();
     },
   };

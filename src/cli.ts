@@ -436,7 +436,7 @@ async function cleanup(values: Values, io: Io): Promise<void> {
     }
     progress.done();
     io.out.write(
-      `removed ${done.removed} expired session(s) in ${(done.ms / 1000).toFixed(1)} s\n`,
+      `removed ${done.event.removed} expired session(s) in ${(done.event.ms / 1000).toFixed(1)} s\n`,
     );
   } finally {
     await store.close();

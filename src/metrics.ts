@@ -53,11 +53,13 @@ export function sessionMetrics<T extends SessionData>(
   );
   const passes = { done: 0, skipped: 0, failed: 0 };
   let removed = 0;
+  let stalledSeconds = 0;
   let busy = 0;
   const off: (() => void)[] = [
     manager.on('cleanup', (e) => {
       passes[e.skipped ? 'skipped' : e.error !== undefined ? 'failed' : 'done']++;
       removed += e.removed;
+      stalledSeconds = (e.stalledMs ?? 0) / 1000;
     }),
     manager.on('error', (e) => {
       if (e.error instanceof StoreBusyError) busy++;
@@ -96,6 +98,9 @@ export function sessionMetrics<T extends SessionData>(
         `# HELP ${prefix}_cleanup_removed_total Expired sessions removed by background cleanup.`,
         `# TYPE ${prefix}_cleanup_removed_total counter`,
         `${prefix}_cleanup_removed_total{store="${manager.store.kind}"} ${removed}`,
+        `# HELP ${prefix}_cleanup_stalled_seconds How long no cleanup pass of any process sharing the store is known to have ended, once over three intervals (else 0).`,
+        `# TYPE ${prefix}_cleanup_stalled_seconds gauge`,
+        `${prefix}_cleanup_stalled_seconds{store="${manager.store.kind}"} ${stalledSeconds}`,
         `# HELP ${prefix}_store_busy_total Requests answered 503 at once because store_max_in_flight store calls were waiting.`,
         `# TYPE ${prefix}_store_busy_total counter`,
         `${prefix}_store_busy_total{store="${manager.store.kind}"} ${busy}`,

@@ -152,7 +152,7 @@ describe('example runner', () => {
         ),
       );
     } finally {
-      await pool.query(`DROP TABLE IF EXISTS ${table}`);
+      await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`);
       await pool.end();
     }
   });
@@ -172,7 +172,7 @@ describe('example runner', () => {
         }),
       );
     } finally {
-      await conn.query(`DROP TABLE IF EXISTS ${table}`);
+      await conn.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`);
       await conn.end();
     }
   });

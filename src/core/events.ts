@@ -32,9 +32,11 @@ export interface SessionEvents {
   error: SessionEventBase & { op: string; error: unknown };
   /**
    * A background cleanup pass ended (`error` when it failed), or was `skipped` because another
-   * process sharing the store held the cleanup lease. `ms` is the pass's wall time.
+   * process sharing the store held the cleanup lease or had ended a pass less than an interval
+   * ago. `ms` is the pass's wall time. `stalledMs`, on a skipped pass, says how long no pass of
+   * any process is known to have ended, once that is more than three intervals (logged once).
    */
-  cleanup: { ms: number; removed: number; skipped: boolean; error?: unknown };
+  cleanup: { ms: number; removed: number; skipped: boolean; error?: unknown; stalledMs?: number };
 }
 
 /** Name of a session event. */

@@ -60,7 +60,7 @@ const stores: [string, () => Promise<Store>, (string | false)?][] = [
       sqlStore(POSTGRES_URL, async (table) => {
         const client = new pg.Client(POSTGRES_URL);
         await client.connect();
-        await client.query(`DROP TABLE IF EXISTS ${table}`);
+        await client.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`);
         await client.end();
       }),
     pgSkip,
@@ -70,7 +70,7 @@ const stores: [string, () => Promise<Store>, (string | false)?][] = [
     () =>
       sqlStore(MYSQL_URL, async (table) => {
         const c = await mysql.createConnection(MYSQL_URL);
-        await c.query(`DROP TABLE IF EXISTS ${table}`);
+        await c.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`);
         await c.end();
       }),
     mySkip,

@@ -143,7 +143,8 @@ export function exampleApp(store: DBStore, logger = recordingLogger()) {
 export function describeDBStore(engine: DbEngine, skip: string | false): void {
   const tables: string[] = [];
   const drop = async (table: string) => {
-    await engine.sql(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+    for (const t of [table, `${table}_lease`])
+      await engine.sql(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
   };
   const table = () => {
     const t = uniqueTable();

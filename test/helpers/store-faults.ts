@@ -196,7 +196,7 @@ function readOnlyPool<P extends pg.Pool | mysql.Pool>(
           await readonly?.end();
           await store.close();
           const sql = pool as { query(text: string): Promise<unknown> };
-          await sql.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+          await sql.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`).catch(() => {});
           await pool.end();
         },
       };

@@ -223,7 +223,7 @@ async function makePostgres(url = POSTGRES_URL): Promise<MadeStore> {
         .rows[0]?.data,
     teardown: async () => {
       await store.close();
-      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+      await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`).catch(() => {});
       await pool.end();
     },
   };
@@ -243,7 +243,7 @@ async function makeMysql(url = MYSQL_URL): Promise<MadeStore> {
     },
     teardown: async () => {
       await store.close();
-      await pool.query(`DROP TABLE IF EXISTS ${table}`).catch(() => {});
+      await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`).catch(() => {});
       await pool.end();
     },
   };

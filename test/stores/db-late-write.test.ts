@@ -42,7 +42,8 @@ const engines = [
           await c.query(`SELECT 1 FROM ${table} WHERE session_id = $1 FOR UPDATE`, [key]);
         },
         release: async () => void (await c.query('COMMIT')),
-        drop: async (table) => void (await c.query(`DROP TABLE IF EXISTS ${table}`)),
+        drop: async (table) =>
+          void (await c.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`)),
         close: () => c.end(),
       };
     },
@@ -63,7 +64,8 @@ const engines = [
           await c.query(`SELECT 1 FROM ${table} WHERE session_id = ? FOR UPDATE`, [key]);
         },
         release: () => c.commit(),
-        drop: async (table) => void (await c.query(`DROP TABLE IF EXISTS ${table}`)),
+        drop: async (table) =>
+          void (await c.query(`DROP TABLE IF EXISTS ${table}, ${table}_lease`)),
         close: () => c.end(),
       };
     },

@@ -43,7 +43,7 @@ const table = () => {
   return t;
 };
 after(async () => {
-  for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+  for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}, ${t}_lease`).catch(() => {});
   await admin.end();
 });
 
@@ -247,6 +247,39 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
         assert.match(err.message, /closed by the application/);
         return true;
       });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('DBStore on MySQL/MariaDB: access times to the millisecond', { skip }, () => {
+  /** An access time 10 s ago whose fraction of a second (.400) a whole-second column drops. */
+  const atime = () => Math.floor((Date.now() - 10_000) / 1000) * 1000 + 400;
+
+  it('the table the store creates keeps milliseconds', async () => {
+    const store = new DBStore(MYSQL_URL, table(), { createTable: true });
+    try {
+      const [k, at] = [storeKey(generateSessionId()), atime()];
+      await store.set(k, { data: 'x', atime: at });
+      assert.equal((await store.get(k))?.atime, at);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("on web.py's DATETIME table (whole seconds) no session is found idle early", async () => {
+    const t = table();
+    await sql(engine.seedDDL(t));
+    const store = new DBStore(MYSQL_URL, t);
+    try {
+      const [k, at] = [storeKey(generateSessionId()), atime()];
+      await store.set(k, { data: 'x', atime: at });
+      const read = (await store.get(k))?.atime ?? 0;
+      assert.ok(read >= at, `read back ${read - at} ms from the access time written`);
+      // Idle for 200 ms less than the limit: cleanup keeps it.
+      assert.equal(await store.cleanup((Date.now() - at - 200) / 1000), 0);
+      assert.ok(await store.get(k), 'still there');
     } finally {
       await store.close();
     }

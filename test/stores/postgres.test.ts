@@ -42,7 +42,7 @@ const table = () => {
   return t;
 };
 after(async () => {
-  for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}`).catch(() => {});
+  for (const t of tables) await sql(`DROP TABLE IF EXISTS ${t}, ${t}_lease`).catch(() => {});
   await admin.end();
 });
 

@@ -262,7 +262,8 @@ describe("web.py's DBStore example on the page's own table", () => {
       await execute(db, engine.ddl(sessions));
       cleanups.push(async () => {
         await session.manager.close();
-        await execute(db, `DROP TABLE IF EXISTS ${sessions}`);
+        for (const t of [sessions, `${sessions}_lease`])
+          await execute(db, `DROP TABLE IF EXISTS ${t}`);
         await db.close();
       });
 

@@ -1,6 +1,7 @@
 /** What DBStore's engines share: the SQL they write, table names and DDL, UTC time, errors. */
 import { ConfigError } from '../../core/errors.js';
-import type { StoredSession, StoreLease } from '../../core/store.js';
+import type { StoredSession } from '../../core/store.js';
+import { leaseTable } from './lease.js';
 import type { Row, Source } from './sql.js';
 
 /** The engines DBStore speaks to. */
@@ -11,7 +12,6 @@ export type Query = [string, unknown[]];
 /** An engine's driver on one table; DBStore runs the rest. */
 export interface Engine {
   readonly source: Source;
-  lease(name: string, ttlMs: number): Promise<StoreLease | undefined>;
   /** SQLite: runs `fn` as one `BEGIN IMMEDIATE` transaction, whole, on this thread. */
   transaction?<T>(fn: (run: (q: Query) => { rows: Row[]; changed: number }) => T): T;
   isUnavailable(err: unknown): boolean;
@@ -31,17 +31,21 @@ export function statements(dbn: Dbn, name: string) {
   const index = (suffix: string, col: string) =>
     `CREATE INDEX ${mysql ? '' : 'IF NOT EXISTS '}${q(`${folded}_${suffix}`)} ON ${t} (${col})`;
   const columns = mysql
-    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
+    ? `session_id CHAR(128) CHARACTER SET ascii COLLATE ascii_bin NOT NULL UNIQUE,\n  atime DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),\n  data MEDIUMTEXT,\n  ${USER_COLUMN} VARCHAR(256) COLLATE utf8mb4_bin,\n  INDEX \`${folded}_atime_idx\` (atime),\n  INDEX \`${folded}_user_idx\` (${USER_COLUMN})\n) DEFAULT CHARSET = utf8mb4`
     : `session_id CHAR(128) UNIQUE NOT NULL,\n  atime ${dbn === 'sqlite' ? 'DATETIME NOT NULL DEFAULT current_timestamp' : "TIMESTAMP NOT NULL DEFAULT (now() AT TIME ZONE 'utc')"},\n  data TEXT,\n  ${USER_COLUMN} VARCHAR(256)\n)`;
   // PostgreSQL reads ISO text with `Z` as UTC in TIMESTAMP and TIMESTAMPTZ whatever the TimeZone.
   const time = dbn === 'postgres' ? (ms: number) => new Date(ms).toISOString() : utcText;
+  const lease = leaseTable(mysql, folded, q);
   return {
     t,
     time,
-    /** The table (with `user_id`) and its atime index; then the index of `user_id`. */
+    /** The lease table (`<table>_lease`). */
+    leaseT: lease.t,
+    /** The table (with `user_id`) and its atime index; the index of `user_id`; the lease table. */
     ddl: {
       table: [`CREATE TABLE IF NOT EXISTS ${t} (\n  ${columns}`, index('atime_idx', 'atime')],
       user: [index('user_idx', USER_COLUMN)],
+      lease: [lease.ddl],
     },
     /** The select list of a record; MySQL's `atime` as text, which no time zone shifts. */
     cols: {
@@ -75,10 +79,16 @@ export function statements(dbn: Dbn, name: string) {
         sqlite: 'SELECT name FROM pragma_table_info(?)',
         // to_regclass resolves the name as every statement here does (search_path).
         postgres: `SELECT attname AS name FROM pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped`,
+        // With the digits of seconds' fractions a DATETIME column keeps (0: whole seconds).
         mysql:
-          'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+          'SELECT COLUMN_NAME AS name, CAST(DATETIME_PRECISION AS SIGNED) AS fraction FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
       }[dbn],
       [dbn === 'postgres' ? t : name],
+    ] as Query,
+    /** SQLite: the lease table's `ended` column (no row when the table predates it). */
+    leaseEnded: [
+      "SELECT name FROM pragma_table_info(?) WHERE name = 'ended'",
+      [`${name}_lease`],
     ] as Query,
   };
 }

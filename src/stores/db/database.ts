@@ -3,6 +3,7 @@
  * once; the driver (an optional package) is imported and the pool opened on first use.
  * @module
  */
+import { closeSync, openSync } from 'node:fs';
 import { ConfigError } from '../../core/errors.js';
 import { checkDatabaseUrl } from '../database-url.js';
 import { loadOptional } from '../optional.js';
@@ -52,6 +53,20 @@ export function dbnOf(name: unknown): Dbn {
 }
 
 const CONNECT_MS = 5000;
+
+/**
+ * Creates a new SQLite file readable by its owner only (0600, whatever the umask), as SQLite
+ * would create it 0644 under the usual umask 022; its `-wal` and `-shm` files take the mode of
+ * the database file. An existing file keeps its mode; `:memory:` and temporary (`''`) are left.
+ */
+function createPrivate(file: string): void {
+  if (file === ':memory:' || file === '' || file.startsWith('file:')) return;
+  try {
+    closeSync(openSync(file, 'wx', 0o600));
+  } catch {
+    // There already (kept as it is), or not creatable: better-sqlite3 says why when it opens.
+  }
+}
 
 /** A database as web.py's `web.database` gives one, for DBStore and the application. */
 export class Database {
@@ -104,9 +119,15 @@ export class Database {
     const p = this.#params;
     if (this.dbn === 'sqlite') {
       const mod = await loadOptional('better-sqlite3', 'sqlite', () => import('better-sqlite3'));
+      if (!p.options?.readonly) createPrivate(p.db!);
       const db = new mod.default(p.db!, p.options);
-      if (p.db !== ':memory:') {
-        db.pragma('journal_mode = WAL');
+      if (p.db !== ':memory:' && !db.readonly) {
+        try {
+          db.pragma('journal_mode = WAL');
+        } catch (err) {
+          // A file SQLite can only read (a read-only mount): reads are served, writes fail (503).
+          if (!/^SQLITE_READONLY/.test(String((err as { code?: unknown }).code))) throw err;
+        }
         // WAL's recommended pairing: a commit is not flushed to the disk (FULL flushes each one).
         db.pragma(`synchronous = ${p.fsync ? 'FULL' : 'NORMAL'}`);
       }

@@ -11,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, hasCode, type Query, recordOf, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import { takeLease } from './lease.js';
 import type { Mysql } from './mysql.js';
 import * as my from './mysql.js';
 import * as pg from './postgres.js';
@@ -119,6 +120,13 @@ export class DBStore implements S.Store {
   #made: Dialect | undefined;
   /** Whether the table has the `user_id` column; undefined until a table is found. */
   #userColumn: boolean | undefined;
+  /**
+   * MySQL: `atime` keeps whole seconds only (web.py's `DATETIME`): access times are written
+   * rounded up to the second, so that neither a load nor cleanup finds a session idle early.
+   */
+  #wholeSeconds = false;
+  /** The lease table, made once. */
+  #leaseReady: Promise<void> | undefined;
   #closed = false;
 
   constructor(db: DatabaseHandle, tableName = 'sessions', options: DBStoreOptions = {}) {
@@ -135,8 +143,8 @@ export class DBStore implements S.Store {
     const warn = this.#options.onError ?? common.warnOf(kind);
     const engine =
       kind === 'sqlite'
-        ? sqlite(handle as SqliteDatabase, table, owned)
-        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, table, owned, warn);
+        ? sqlite(handle as SqliteDatabase, owned)
+        : (kind === 'postgres' ? pg.postgres : my.mysql)(handle as never, owned, warn);
     this.#made = { ...common.statements(kind, table), ...engine };
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
@@ -185,7 +193,7 @@ export class DBStore implements S.Store {
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
   #insert(d: Dialect, key: string, r: S.StoredSession, tail: (cols: string[]) => string): Query {
     const cols = ['session_id', 'atime', 'data', ...(this.#userColumn ? [USER_COLUMN] : [])];
-    const values = [key, d.time(r.atime), r.data, r.user ?? null].slice(0, cols.length);
+    const values = [key, this.#time(d, r.atime), r.data, r.user ?? null].slice(0, cols.length);
     return [
       `INSERT INTO ${d.t} (${cols}) VALUES (${cols.map(() => '?')}) ${tail(cols.slice(1))}`,
       values,
@@ -200,6 +208,9 @@ export class DBStore implements S.Store {
     const sql = `UPDATE ${d.t} SET ${set} WHERE session_id = ?${extra}`;
     return [sql, [...values.slice(1), key, ...more]];
   }
+
+  /** An access time as the table keeps it. */
+  #time = (d: Dialect, ms: number) => d.time(this.#wholeSeconds ? Math.ceil(ms / 1000) * 1000 : ms);
 
   #select = (d: Dialect, key: string, lock = ''): Query => [
     `SELECT ${d.cols} FROM ${d.t} WHERE session_id = ?${lock}`,
@@ -311,7 +322,7 @@ export class DBStore implements S.Store {
   touch(key: string, atime: number): Promise<void> {
     const sql = 'SET atime = ? WHERE session_id = ?';
     return this.#run('touch', key, async (d) => {
-      await d.source.query(`UPDATE ${d.t} ${sql}`, [d.time(atime), key]);
+      await d.source.query(`UPDATE ${d.t} ${sql}`, [this.#time(d, atime), key]);
     });
   }
 
@@ -404,6 +415,9 @@ export class DBStore implements S.Store {
   async #hasUserColumn(d: Dialect) {
     const { rows } = await d.source.query(...d.columns);
     const names = rows.map((r) => String(r.name).toLowerCase());
+    this.#wholeSeconds = rows.some(
+      (r) => /^atime$/i.test(String(r.name)) && Number(r.fraction ?? -1) === 0,
+    );
     return names.length === 0 ? undefined : names.includes(USER_COLUMN);
   }
 
@@ -415,6 +429,7 @@ export class DBStore implements S.Store {
       });
     for (const sql of ddl.table) await create(sql);
     if (await this.#hasUserColumn(d)) for (const sql of ddl.user) await create(sql);
+    await this.#leaseTable(d);
   }
 
   /** Creates the table (with `user_id`) and its indexes if missing; leaves one that exists. */
@@ -423,24 +438,43 @@ export class DBStore implements S.Store {
     this.#userColumn = undefined; // look again: the table may be new
   }
 
+  /** Creates the lease table if missing (SQLite: adds `ended` to one made before it had it). */
+  async #leaseTable(d: Dialect) {
+    for (const sql of d.ddl.lease)
+      await d.source.query(sql).catch((err: unknown) => {
+        if (!hasCode('alreadyThere', err)) throw err;
+      });
+    if (this.kind === 'sqlite' && !(await d.source.query(...d.leaseEnded)).rows.length)
+      await d.source.query(`ALTER TABLE ${d.leaseT} ADD COLUMN ended BIGINT`);
+  }
+
   /**
-   * Takes the store-wide lease `name`: a lock held on a kept connection (PostgreSQL, MySQL: `ttlMs`
-   * plays no part), or on SQLite a row of `<table>_lease` until `ttlMs` after the last renewal.
+   * Takes the store-wide lease `name`: a row of `<table>_lease` (made on first use), held until
+   * `ttlMs` (at most a minute) after its last renewal.
    */
   lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return Promise.resolve(undefined); // a closed store runs no more passes
-    return this.#run('lease', undefined, async (d) => {
-      const held = await d.lease(name, ttlMs);
+    const taking = this.#run('lease', undefined, async (d) => {
+      this.#leaseReady ??= this.#leaseTable(d).catch((err: unknown) => {
+        this.#leaseReady = undefined;
+        throw err;
+      });
+      await this.#leaseReady;
+      const held = await takeLease(d.source, this.kind === 'mysql', d.leaseT, name, ttlMs);
       if (!held) return undefined;
       const lease: S.StoreLease = {
+        lastPassEndedAt: held.lastPassEndedAt,
         renew: async () => this.#leases.has(lease) && held.renew().catch(() => false),
-        release: async () => {
-          if (this.#leases.delete(lease)) await held.release().catch(() => {});
+        release: async (passEndedAt) => {
+          if (this.#leases.delete(lease)) await held.release(passEndedAt).catch(() => {});
         },
       };
       this.#leases.add(lease);
-      return lease;
+      if (this.#closed) await lease.release(); // closed meanwhile: close() has released the rest
+      return this.#closed ? undefined : lease;
     });
+    // A pass racing close() ends quietly instead of failing as "closed".
+    return taking.catch((err: unknown) => (this.#closed ? undefined : Promise.reject(err)));
   }
 
   /** Gives up the leases it holds, and closes the database if the store owns it. */
@@ -463,6 +497,9 @@ export async function createSessionTable(db: DatabaseHandle, tableName = 'sessio
 
 /** The CREATE statements {@link createSessionTable} runs, for reading or for a migration file. */
 export function sessionTableDDL(dbn: string, tableName = 'sessions'): string[] {
-  const { table, user } = common.statements(dbnOf(dbn), common.checkTableName(tableName)).ddl;
-  return [...table, ...user];
+  const { table, user, lease } = common.statements(
+    dbnOf(dbn),
+    common.checkTableName(tableName),
+  ).ddl;
+  return [...table, ...lease, ...user];
 }

@@ -2,9 +2,8 @@
  * The MySQL / MariaDB dialect of DBStore, on a `mysql2` pool or connection. `atime` holds UTC,
  * written and read as text: no connection time zone shifts it.
  */
-import { createHash } from 'node:crypto';
 import { type Engine, hasMethods, isNetworkError, type Warn } from './common.js';
-import { type Conn, type ConnectionEvents, lockLease, sourceOf } from './sql.js';
+import { type Conn, type ConnectionEvents, sourceOf } from './sql.js';
 
 /** The part of a mysql2 promise Pool or Connection DBStore uses. */
 export interface MyPromiseApi {
@@ -51,7 +50,7 @@ function conn(c: MyPromiseApi): Conn {
 }
 
 /** MySQL or MariaDB on a mysql2 pool or connection (closed with the store when `owned`). */
-export function mysql(given: Mysql, table: string, owned: boolean, warn: Warn): Engine {
+export function mysql(given: Mysql, owned: boolean, warn: Warn): Engine {
   const db = isCallbackApi(given) ? given.promise() : given;
   const checkout = async () => {
     const c = await db.getConnection!();
@@ -66,12 +65,6 @@ export function mysql(given: Mysql, table: string, owned: boolean, warn: Warn): 
   );
   return {
     source,
-    // A named lock of the server (at most 64 characters), drawn from the table and lease names.
-    lease(name) {
-      const hash = createHash('sha256').update(`${table}\0${name}`).digest('hex').slice(0, 40);
-      const [take, give] = ['SELECT GET_LOCK(?, 0) AS ok', 'SELECT RELEASE_LOCK(?)'];
-      return lockLease(source, take, give, [`websession_${hash}`]);
-    },
     isUnavailable,
   };
 }

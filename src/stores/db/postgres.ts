@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Engine, hasMethods, isNetworkError, type Warn } from './common.js';
-import { type Conn, type ConnectionEvents, lockLease, type Row, sourceOf } from './sql.js';
+import { type Conn, type ConnectionEvents, type Row, sourceOf } from './sql.js';
 
 type PgQuery = { name?: string; text: string; values?: unknown[] };
 interface PgQueryable {
@@ -57,7 +57,7 @@ function conn(c: PgQueryable): Conn {
 const ignore = () => {};
 
 /** PostgreSQL on a pg Pool or Client (closed with the store when `owned`). */
-export function postgres(db: PgPool | PgClient, table: string, owned: boolean, warn: Warn): Engine {
+export function postgres(db: PgPool | PgClient, owned: boolean, warn: Warn): Engine {
   const pool = isPgPool(db) ? db : undefined;
   // Without a listener, an idle connection's error (server restart, killed backend) kills Node.
   if (pool?.listenerCount('error') === 0) pool.on('error', warn);
@@ -75,12 +75,6 @@ export function postgres(db: PgPool | PgClient, table: string, owned: boolean, w
   const source = sourceOf({ ...driver, checkout: pool && checkout, isUnavailable }, owned, warn);
   return {
     source,
-    // A session-level advisory lock on a 64-bit key drawn from the table and lease names.
-    lease(name) {
-      const key = createHash('sha256').update(`${table}\0${name}`).digest().readBigInt64BE(0);
-      const take = 'SELECT pg_try_advisory_lock(?::bigint) AS ok';
-      return lockLease(source, take, 'SELECT pg_advisory_unlock(?::bigint)', [String(key)]);
-    },
     isUnavailable,
   };
 }

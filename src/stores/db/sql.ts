@@ -20,8 +20,6 @@ export interface Kept {
 export interface Source extends Conn {
   /** Runs `fn` on a connection no other caller uses meanwhile (a transaction). */
   exclusive<T>(fn: (c: Conn) => Promise<T>): Promise<T>;
-  /** A connection to keep while a lease lives. */
-  keep(): Promise<Kept>;
   close(): Promise<void>;
 }
 
@@ -55,7 +53,6 @@ export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => v
   if (checkout)
     return {
       query: conn.query,
-      keep: checkout,
       close,
       async exclusive(fn) {
         const kept = await checkout();
@@ -99,30 +96,7 @@ export function sourceOf(driver: Driver, owned: boolean, warn: (err: Error) => v
   const source: Source = {
     query: (sql, values) => exclusive((c) => c.query(sql, values)),
     exclusive,
-    keep: async () => ({ conn: source, release() {} }),
     close,
   };
   return source;
-}
-
-/**
- * A lease held by a lock (`take` answers `ok` = 1 when taken) on a kept connection: it frees
- * itself if that connection dies, so its ttl plays no part. Renewing checks the connection.
- */
-export async function lockLease(source: Source, take: string, give: string, values: unknown[]) {
-  const kept = await source.keep();
-  const taken = await kept.conn.query(take, values).catch((err: unknown) => {
-    kept.release(true);
-    throw err;
-  });
-  if (Number(taken.rows[0]?.ok) !== 1) return void kept.release(false);
-  const ok = (sql: string, params?: unknown[]) =>
-    kept.conn
-      .query(sql, params)
-      .then(() => true)
-      .catch(() => false);
-  return {
-    renew: () => ok('SELECT 1'),
-    release: async () => kept.release(!(await ok(give, values))),
-  };
 }

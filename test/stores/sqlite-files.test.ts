@@ -1,0 +1,94 @@
+// The files of a SQLite DBStore: created readable by their owner only (db, -wal, -shm), whatever
+// the umask; a database on a read-only mount serves reads and refuses writes as unavailable.
+import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import Sqlite from 'better-sqlite3';
+import {
+  Database,
+  DBStore,
+  generateSessionId,
+  StoreUnavailableError,
+  storeFromUrl,
+  storeKey,
+} from 'websession';
+import { mountTmpfs, tmpfsSkip } from '../helpers/tmpfs.js';
+
+const dir = await mkdtemp(join(tmpdir(), 'websession-sqlite-files-'));
+after(() => rm(dir, { recursive: true, force: true }));
+const modeOf = (file: string) => (statSync(file).mode & 0o777).toString(8);
+
+describe('SQLite files the store creates', () => {
+  for (const [how, open] of [
+    [
+      'web.database',
+      (file: string) =>
+        new DBStore(new Database({ dbn: 'sqlite', db: file }), 'sessions', {
+          createTable: true,
+          closeDatabase: true,
+        }),
+    ],
+    ['a store URL', (file: string) => storeFromUrl(`sqlite:${file}`)],
+  ] as const) {
+    it(`are 0600 under umask 022 (${how})`, async () => {
+      const file = join(dir, `${how.replace(/\W/g, '-')}.db`);
+      const old = process.umask(0o022);
+      let store: Awaited<ReturnType<typeof open>> | undefined;
+      try {
+        store = await open(file);
+        await store.set(storeKey(generateSessionId()), { data: 'x', atime: Date.now() });
+      } finally {
+        process.umask(old);
+      }
+      try {
+        for (const f of [file, `${file}-wal`, `${file}-shm`]) assert.equal(modeOf(f), '600', f);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  it('an existing file keeps its mode', async () => {
+    const file = join(dir, 'existing.db');
+    new Sqlite(file, {}).close();
+    const before = modeOf(file);
+    const store = new DBStore(new Database({ dbn: 'sqlite', db: file }), 'sessions', {
+      createTable: true,
+      closeDatabase: true,
+    });
+    await store.get(storeKey(generateSessionId()));
+    await store.close();
+    assert.equal(modeOf(file), before);
+  });
+});
+
+const skip = await tmpfsSkip();
+describe('a SQLite database on a read-only mount', { skip }, () => {
+  it('serves reads and answers writes as unavailable', async () => {
+    const fs = await mountTmpfs('1m');
+    after(() => fs.destroy());
+    const file = join(fs.dir, 'sessions.db');
+    const key = storeKey(generateSessionId());
+    const writer = new DBStore(new Sqlite(file), 'sessions', { createTable: true });
+    await writer.set(key, { data: 'kept', atime: Date.now() });
+    await writer.close();
+    (writer.db as Sqlite.Database).close();
+    fs.remount('ro');
+    const store = new DBStore(new Database({ dbn: 'sqlite', db: file }), 'sessions', {
+      closeDatabase: true,
+    });
+    try {
+      assert.equal((await store.get(key))?.data, 'kept', 'the record is served');
+      await assert.rejects(
+        Promise.resolve(store.set(key, { data: 'new', atime: Date.now() })),
+        (err: Error) =>
+          err instanceof StoreUnavailableError && /readonly|read-only/i.test(String(err.message)),
+      );
+    } finally {
+      await store.close();
+    }
+  });
+});
