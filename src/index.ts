@@ -47,6 +47,13 @@ export type {
   StoreMutator,
 } from './core/store.js';
 export {
+  type ConnectCallback,
+  type ConnectSessionRecord,
+  type ConnectStoreLike,
+  type ConnectStoreOptions,
+  connectStore,
+} from './stores/connect.js';
+export {
   CookieStore,
   type CookieStoreOptions,
   MAX_COOKIE_BYTES,
