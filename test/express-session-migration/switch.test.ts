@@ -11,25 +11,12 @@ import { session as websession } from 'websession/express';
 import { connectKinds } from '../helpers/connect-stores.js';
 import { CookieClient } from '../helpers/http-client.js';
 import { expressSessionApp, listen, REMEMBER_MS, websessionApp } from './apps.js';
-
-const SECRET = 'keyboard cat, the express-session secret';
-const SECRET_KEY = 'websession-secret-key-of-at-least-32-chars';
+import { getOld, SECRET, SECRET_KEY } from './old-sessions.js';
 
 /** The old session id in an express-session cookie pair (`connect.sid=s%3A<id>.<mac>`). */
-export function oldSid(pair: string): string {
+function oldSid(pair: string): string {
   const value = decodeURIComponent(pair.slice(pair.indexOf('=') + 1));
   return value.slice(2, value.lastIndexOf('.'));
-}
-
-/** A record of an express-session store by its raw id, through its callback API. */
-export function oldRecord(store: session.Store, sid: string): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    store.get(sid, (err, value) =>
-      err && (err as { code?: string }).code !== 'ENOENT'
-        ? reject(err)
-        : resolve(value ?? undefined),
-    ),
-  );
 }
 
 for (const kind of await connectKinds('connect-redis', 'connect-pg-simple', 'session-file-store')) {
@@ -70,7 +57,7 @@ for (const kind of await connectKinds('connect-redis', 'connect-pg-simple', 'ses
         oldSid(c.cookie as string),
       );
       for (const sid of oldSids)
-        assert.ok(await oldRecord(made.store, sid), 'stored by express-session');
+        assert.ok(await getOld(made.store, sid), 'stored by express-session');
       await before.close();
 
       // After: websession on the same store and secret, moving sessions as users come back.
@@ -97,7 +84,7 @@ for (const kind of await connectKinds('connect-redis', 'connect-pg-simple', 'ses
       }
       assert.equal((await visitor.get(`${afterApp.url}/count`)).body, '3');
       for (const sid of oldSids)
-        assert.equal(await oldRecord(made.store, sid), undefined, 'the old record is gone');
+        assert.equal(await getOld(made.store, sid), undefined, 'the old record is gone');
       assert.equal((await leaver.get(`${afterApp.url}/whoami`)).body, 'anonymous');
       assert.equal(migrate.progress().moved, 4);
 
