@@ -5,6 +5,7 @@
  */
 
 import type { SessionData } from './codec.js';
+import { MAX_COOKIE_AGE } from './cookie.js';
 import { ConfigError } from './errors.js';
 import type { SessionMigration } from './migration.js';
 
@@ -145,9 +146,6 @@ const consoleLogger: Logger = {
 };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** The longest cookie Max-Age a browser keeps: 400 days (RFC 6265bis, section 5.6.2). */
-export const MAX_COOKIE_AGE = 400 * 86400;
 
 /**
  * The cookie-name prefixes of RFC 6265bis (section 4.1.3), matched without regard to case as
