@@ -19,6 +19,7 @@ import {
   type SessionData,
   type SessionPayload,
 } from '../core/codec.js';
+import { MAX_COOKIE_AGE } from '../core/cookie.js';
 import { ConfigError, StoreError } from '../core/errors.js';
 import { storeKey } from '../core/id.js';
 import type { MigrationHost, MigrationProgress, SessionMigration } from '../core/migration.js';
@@ -86,6 +87,19 @@ function expiresAt(session: Record<string, unknown>): number | undefined {
   if (typeof expires !== 'string' && !(expires instanceof Date)) return undefined;
   const at = new Date(expires).getTime();
   return Number.isFinite(at) ? at : undefined;
+}
+
+/**
+ * The old cookie's own lifetime in seconds (express-session's `cookie.originalMaxAge`, e.g. set
+ * for "remember me"), capped at what a browser keeps; undefined for a browser-session cookie,
+ * which leaves the configured `cookie_max_age` to apply.
+ */
+function cookieMaxAge(session: Record<string, unknown>): number | undefined {
+  const cookie = session.cookie;
+  if (cookie === null || typeof cookie !== 'object') return undefined;
+  const ms = (cookie as { originalMaxAge?: unknown }).originalMaxAge;
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 1000) return undefined;
+  return Math.min(Math.floor(ms / 1000), MAX_COOKIE_AGE);
 }
 
 /** True when an old-store read failed because the record is not JSON (a parse error). */
@@ -214,6 +228,8 @@ export class ExpressSessionMigration implements SessionMigration {
       const meta: SessionPayload['meta'] = { created: now };
       if (request.ip !== undefined) meta.ip = request.ip;
       if (request.userAgent) meta.ua = request.userAgent.slice(0, 512);
+      const maxAge = cookieMaxAge(session);
+      if (maxAge !== undefined) meta.maxAge = maxAge;
       const data = sessionData(session, (what) => warn(`skipped ${what}`));
       const text = encodePayload({ v: 1, meta, data });
       if (Buffer.byteLength(text, 'utf8') > host.maxSize) {

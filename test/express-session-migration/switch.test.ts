@@ -77,6 +77,12 @@ for (const kind of await connectKinds('connect-redis', 'connect-pg-simple', 'ses
       for (const [name, u] of Object.entries(users)) {
         const who = await u.client.get(`${afterApp.url}/whoami`);
         assert.equal(who.body, name, `${name} is still logged in`);
+        const maxAge = /Max-Age=(\d+)/i.exec(who.setCookies[0] ?? '')?.[1];
+        assert.equal(
+          maxAge,
+          u.remember ? String(REMEMBER_MS / 1000) : undefined,
+          `${name}: "remember me" carried over as the cookie's own lifetime, a browser-session cookie otherwise`,
+        );
         assert.notEqual(u.client.cookie, undefined);
         assert.doesNotMatch(u.client.cookie as string, /s%3A/, 'our cookie replaced the old one');
         const count = await u.client.get(`${afterApp.url}/count`);
@@ -92,7 +98,6 @@ for (const kind of await connectKinds('connect-redis', 'connect-pg-simple', 'ses
       const id = decodeURIComponent((users.alice.client.cookie as string).split('=')[1] as string);
       const record = await store.get(storeKey(id.split('.')[0] as string));
       assert.equal(decodePayload(record?.data ?? '').data.user, 'alice');
-      assert.ok(REMEMBER_MS > 0);
 
       // The old cookie, replayed after the move, names the session it moved into: never a second.
       const replay = new CookieClient();
