@@ -17,6 +17,7 @@ import {
   StoreError,
   storeKey,
 } from 'websession';
+import { sessionMetrics } from 'websession/metrics';
 import { connectKinds } from '../helpers/connect-stores.js';
 import { recordingLogger } from '../helpers/console-capture.js';
 import { REDIS_URL } from '../helpers/servers.js';
@@ -288,5 +289,28 @@ describe('express-session migration into connectStore on the same old store', ()
     assert.equal(answer.data.user, (sids[0] as string).slice(0, 5));
     assert.deepEqual(migration.progress(), { moved: 1, remaining: 2 });
     assert.equal(await migration.countRemaining(), 2, 'our record is not counted as an old one');
+  });
+
+  it('metrics: moved and remaining', async () => {
+    const made = await (memorystore as NonNullable<typeof memorystore>).make();
+    after(() => made.teardown());
+    const migration = expressSessionMigration({ store: made.store, secret: SECRET });
+    const manager = new SessionManager(new MemoryStore(), {
+      cookie_name: 'connect.sid',
+      secret_key: SECRET_KEY,
+      cleanup_interval: 0,
+      migrate: migration,
+    });
+    after(() => manager.close());
+    const metrics = sessionMetrics(manager);
+    after(() => metrics.close());
+    const sids = [newSid(), newSid()];
+    for (const sid of sids) await putOld(made.store, sid, oldSession({ user: 'x' }));
+    await migration.countRemaining();
+    assert.match(metrics.text(), /^websession_migration_moved_total\{store="memory"\} 0$/m);
+    assert.match(metrics.text(), /^websession_migration_remaining\{store="memory"\} 2$/m);
+    await request(manager, oldCookie(sids[1] as string));
+    assert.match(metrics.text(), /^websession_migration_moved_total\{store="memory"\} 1$/m);
+    assert.match(metrics.text(), /^websession_migration_remaining\{store="memory"\} 1$/m);
   });
 });
