@@ -296,7 +296,8 @@ class RequestCycle implements SessionHost {
     if (text !== this.#savedText) this.#sync(session, text);
     const modified = text !== this.#loadedText;
     const committed =
-      options.saveUninitialized && core.isNew
+      // saveUninitialized: a new session nobody wrote to is stored all the same.
+      options.saveUninitialized && core.isNew && !modified
         ? core.update(NOOP).then(() => manager.commit(core, this.#info))
         : manager.commit(core, this.#info);
     return then(committed, (sent) => this.#cookie(session, sent !== undefined, modified));
