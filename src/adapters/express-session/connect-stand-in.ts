@@ -16,12 +16,12 @@ function call<T>(run: (cb: (err?: unknown, value?: T) => void) => unknown): Prom
 /** Wraps an express-session store object into a websession Store (stand-in). */
 export function connectStore(store: ConnectStoreLike): Store {
   let timeout = 86400;
-  const wrap = (record: StoredSession): StoredSessionData => ({
+  const wrap = (record: StoredSession): StoredSessionData & { websession: StoredSession } => ({
     cookie: { originalMaxAge: timeout * 1000, expires: new Date(record.atime + timeout * 1000) },
     websession: record,
   });
   const unwrap = (sess: StoredSessionData | null | undefined): StoredSession | undefined => {
-    const record = sess?.websession as StoredSession | undefined;
+    const record = (sess as { websession?: StoredSession } | null | undefined)?.websession;
     return record && typeof record.data === 'string' ? record : undefined;
   };
   const get = async (key: string) => {

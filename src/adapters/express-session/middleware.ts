@@ -48,6 +48,8 @@ interface Shared {
   readonly manager: SessionManager;
   readonly options: ResolvedOptions;
   readonly queue: SessionQueue | undefined;
+  /** A cookie outliving the server-side idle timeout was warned about (once). */
+  warnedLifetime: boolean;
 }
 
 const NOOP = (): void => {};
@@ -73,6 +75,12 @@ function dataText(session: object): string {
   } finally {
     excluded = undefined;
   }
+}
+
+/** A cookie's lifetime in whole seconds, or null for a browser-session cookie. */
+function lifetimeSeconds(cookie: Cookie): number | null {
+  const ms = cookie.originalMaxAge;
+  return typeof ms === 'number' && ms > 0 ? Math.max(1, Math.round(ms / 1000)) : null;
 }
 
 /** True when the request came over HTTPS, as express-session decides it with its `proxy` option. */
@@ -129,6 +137,8 @@ class RequestCycle implements SessionHost {
   /** The data as last handed to the core (JSON). */
   #savedText = '';
   #destroyed = false;
+  /** The cookie's lifetime in seconds as loaded (null: browser-session), to see the app change it. */
+  #loadedMaxAge: number | null = null;
 
   constructor(
     shared: Shared,
@@ -199,7 +209,12 @@ class RequestCycle implements SessionHost {
     const core = this.#core;
     req.sessionID = core.id;
     const session = new Session(req, core.data);
+    // The session's own lifetime ("remember me"), kept by the core in the record's meta.
+    const own = core.getMaxAge();
+    if (own === null) cookie.expires = null;
+    else if (own !== undefined) cookie.maxAge = own * 1000;
     session.cookie = cookie;
+    this.#loadedMaxAge = lifetimeSeconds(cookie);
     req.session = session;
     this.#loadedText = dataText(session);
     this.#savedText = this.#loadedText;
@@ -245,6 +260,8 @@ class RequestCycle implements SessionHost {
     const core = this.#core;
     core.regenerate();
     for (const key of Object.keys(core.data)) core.delete(key);
+    // A new session starts with the configured cookie, as in express-session.
+    core.setMaxAge(undefined);
     this.#destroyed = false;
     this.#present(this.#newCookie());
     return Promise.resolve();
@@ -295,6 +312,11 @@ class RequestCycle implements SessionHost {
     const text = dataText(session);
     if (text !== this.#savedText) this.#sync(session, text);
     const modified = text !== this.#loadedText;
+    const maxAge = lifetimeSeconds(session.cookie);
+    if (maxAge !== this.#loadedMaxAge) {
+      core.setMaxAge(maxAge);
+      if (maxAge !== null && maxAge > manager.config.timeout) this.#warnLifetime(maxAge);
+    }
     const committed =
       // saveUninitialized: a new session nobody wrote to is stored all the same.
       options.saveUninitialized && core.isNew && !modified
@@ -313,6 +335,16 @@ class RequestCycle implements SessionHost {
     if (!send || (session.cookie.secure && !this.#info.secure)) return undefined;
     session.touch();
     return session.cookie.serialize(this.#shared.options.name, signId(core.id, this.#secret));
+  }
+
+  #warnLifetime(maxAge: number): void {
+    const shared = this.#shared;
+    if (shared.warnedLifetime) return;
+    shared.warnedLifetime = true;
+    const { timeout, logger } = shared.manager.config;
+    logger.warn(
+      `[websession] express-session: a cookie.maxAge of ${maxAge} s outlives the server-side idle timeout of ${timeout} s, after which the session ends; set the websession option { timeout: ${maxAge} } to keep such sessions (logged once)`,
+    );
   }
 
   #expiredCookie(): string {
@@ -336,6 +368,7 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
     manager,
     options: resolved,
     queue: resolved.serialize ? new SessionQueue() : undefined,
+    warnedLifetime: false,
   };
   if (options?.genid !== undefined)
     manager.config.logger.warn(

@@ -12,10 +12,19 @@ import { Session, type SessionRequest } from './session.js';
 /** A callback of the store API: an error, or nothing (and a result). */
 export type StoreCallback<T = void> = (err?: unknown, result?: T) => void;
 
-/** A session as an express-session store holds it: data plus the cookie's attributes. */
+/** The cookie of a stored session: its lifetime as express-session stores it (the rest as set). */
+export interface StoredCookie {
+  originalMaxAge: number | null;
+  /** A Date, or its JSON form once stored as JSON. */
+  expires?: Date | string | null | undefined;
+}
+
+/**
+ * A session as an express-session store holds it: its data (typed by the application) and its
+ * `cookie`. express-session's own `SessionData` type fits it.
+ */
 export interface StoredSessionData {
-  cookie: CookieOptions;
-  [key: string]: unknown;
+  cookie: StoredCookie;
 }
 
 /** The callback API of an express-session store (connect-redis, connect-pg-simple, …). */
@@ -102,7 +111,7 @@ defineMethod(
   'createSession',
   function createSession(this: Store, req: StoreRequest, sess: StoredSessionData): Session {
     const { expires, originalMaxAge } = sess.cookie;
-    const cookie = new Cookie(sess.cookie);
+    const cookie = new Cookie(sess.cookie as unknown as CookieOptions);
     if (typeof expires === 'string') cookie.expires = new Date(expires);
     cookie.originalMaxAge = originalMaxAge ?? null;
     sess.cookie = cookie;
