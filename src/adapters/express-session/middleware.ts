@@ -18,7 +18,7 @@ import { Cookie, type CookieOptions } from './cookie.js';
 import { type ExpressSessionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { HOST, Session, type SessionHost } from './session.js';
 import { SessionQueue } from './session-queue.js';
-import { signId, unsignId } from './signed-id.js';
+import { type Secret, signId, unsignId } from './signed-id.js';
 import type { ConnectStoreLike, Store } from './store.js';
 
 /** The request fields this middleware reads and sets (Express's, cookie-parser's, its own). */
@@ -97,7 +97,7 @@ function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
 function cookieSessionId(
   req: SessionRequest,
   name: string,
-  secrets: readonly string[],
+  secrets: readonly Secret[],
 ): string | undefined {
   const raw = readCookie(req.headers.cookie, name);
   let id = raw === undefined ? undefined : unsignId(raw, secrets);
@@ -125,7 +125,7 @@ class RequestCycle implements SessionHost {
   readonly #req: SessionRequest;
   readonly #res: ServerResponse;
   readonly #info: RequestInfo;
-  readonly #secret: string;
+  readonly #secret: Secret;
   readonly #cookieOptions: CookieOptions;
   /** The id the request's cookie named (verified), if any. */
   readonly #cookieId: string | undefined;
@@ -145,7 +145,7 @@ class RequestCycle implements SessionHost {
     req: SessionRequest,
     res: ServerResponse,
     info: RequestInfo,
-    secret: string,
+    secret: Secret,
     cookieOptions: CookieOptions,
     cookieId: string | undefined,
   ) {
@@ -412,7 +412,7 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
       secure: isSecure(req, o.proxy),
       userAgent,
     };
-    new RequestCycle(shared, req, res, info, secrets[0] as string, cookieOptions, cookieId).enter(
+    new RequestCycle(shared, req, res, info, secrets[0] as Secret, cookieOptions, cookieId).enter(
       next,
     );
   };

@@ -10,6 +10,7 @@ import type { Store as CoreStore } from '../../core/store.js';
 import { MemoryStore as CoreMemoryStore } from '../../stores/memory.js';
 import { connectStore } from './connect-stand-in.js';
 import type { CookieOptions } from './cookie.js';
+import type { Secret } from './signed-id.js';
 import type { ConnectStoreLike } from './store.js';
 
 /** The websession settings that apply under this middleware (cookie and secret come from its own options). */
@@ -30,7 +31,7 @@ export type CoreSettings = Omit<
 /** express-session's options (see docs/express-session.md for how each one behaves here). */
 export interface ExpressSessionOptions {
   /** Secret(s) signing the cookie: the first signs, every one verifies. Required (or `req.secret`). */
-  secret?: string | string[] | undefined;
+  secret?: Secret | Secret[] | undefined;
   /** Cookie name. Default `connect.sid`. */
   name?: string | undefined;
   /** Deprecated name of `name` in express-session; still read. */
@@ -63,7 +64,7 @@ export interface ExpressSessionOptions {
 /** What the middleware runs with. */
 export interface ResolvedOptions {
   name: string;
-  secrets: readonly string[] | undefined;
+  secrets: readonly Secret[] | undefined;
   cookie: CookieOptions | ((req: IncomingMessage) => CookieOptions);
   rolling: boolean;
   saveUninitialized: boolean;
@@ -100,7 +101,7 @@ export function resolveOptions(options: ExpressSessionOptions = {}): ResolvedOpt
   if (Array.isArray(raw) && raw.length === 0)
     throw new TypeError('secret option array must contain one or more strings');
   const secrets = raw ? (Array.isArray(raw) ? [...raw] : [raw]) : undefined;
-  if (secrets?.some((s) => typeof s !== 'string' || s.length === 0))
+  if (secrets?.some((s) => (typeof s !== 'string' && !Buffer.isBuffer(s)) || s.length === 0))
     throw new TypeError('secret option must be a non-empty string or an array of them');
   const given = o.store;
   let coreStore: CoreStore;
@@ -116,7 +117,7 @@ export function resolveOptions(options: ExpressSessionOptions = {}): ResolvedOpt
   const config: SessionConfig = {
     cookie_name: o.name ?? o.key ?? 'connect.sid',
     // The server keeps a session as long as its cookie lives (a day for a browser-session cookie).
-    ...(typeof maxAge === 'number' && maxAge > 0 ? { timeout: Math.max(1, maxAge / 1000) } : {}),
+    ...(typeof maxAge === 'number' && maxAge > 0 ? { timeout: maxAge / 1000 } : {}),
     ...o.websession,
   };
   return {

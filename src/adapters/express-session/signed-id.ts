@@ -6,13 +6,16 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
+/** A secret: a string, or bytes (as express-session accepts too). */
+export type Secret = string | Buffer;
+
 /** The signature of `id` under `secret`, as cookie-signature computes it. */
-function signature(id: string, secret: string): string {
+function signature(id: string, secret: Secret): string {
   return createHmac('sha256', secret).update(id).digest('base64').replace(/=+$/, '');
 }
 
 /** The cookie value for `id`, signed with the first secret. */
-export function signId(id: string, secret: string): string {
+export function signId(id: string, secret: Secret): string {
   return `s:${id}.${signature(id, secret)}`;
 }
 
@@ -20,7 +23,7 @@ export function signId(id: string, secret: string): string {
  * The id of an `s:<id>.<signature>` value signed with any of `secrets`, else undefined. Every
  * secret is tried (no early exit) and compared in constant time, so timing tells nothing.
  */
-export function unsignId(value: string, secrets: readonly string[]): string | undefined {
+export function unsignId(value: string, secrets: readonly Secret[]): string | undefined {
   if (!value.startsWith('s:')) return undefined;
   const dot = value.lastIndexOf('.');
   if (dot < 3) return undefined;
