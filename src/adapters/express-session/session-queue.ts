@@ -25,13 +25,14 @@ export class SessionQueue {
     return false;
   }
 
-  /** Ends the current request of `id`: the next one waiting starts. */
+  /** Ends the current request of `id`: the next one waiting starts (the session stays in use). */
   leave(id: string): void {
     const waiting = this.#busy.get(id);
     if (waiting === undefined) return;
     const next = waiting.shift();
     if (next === undefined) this.#busy.delete(id);
-    else next();
+    // On a microtask: `leave` runs inside the previous response's write, which must finish first.
+    else queueMicrotask(next);
   }
 
   /** Number of sessions in use (for tests and leak checks). */
