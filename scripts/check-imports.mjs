@@ -22,6 +22,7 @@ const LAYERS = [
   ['src/index.ts', 'entry'],
   ['src/metrics.ts', 'entry'],
   ['src/cli.ts', 'cli'],
+  ['src/cli/', 'cli'],
 ];
 
 /** The layers each layer may import from, besides its own. Adapters and web are siblings. */

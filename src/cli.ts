@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspect, parseArgs } from 'node:util';
+import { migrateFromExpressSession } from './cli/migrate-express-session.js';
 import { underCleanupLease } from './core/cleanup-schedule.js';
 import { decodePayload, type SessionPayload } from './core/codec.js';
 import { verifyCookieValue } from './core/cookie.js';
@@ -31,6 +32,9 @@ commands:
   cleanup --store <url> --timeout <seconds>  delete sessions idle longer than that
   migrate --from <url> --to <url> [--timeout <seconds>] [--jobs N]
                                              copy every live session; resumable, verified
+  migrate --from-express-session <module> --to <url> [--jobs N]
+                                             move every express-session session (the module
+                                             exports its store and secret); resumable
 
 store URLs: memory:, disk:./sessions, sqlite:./sessions.db, postgres://…, mysql://…,
             shelf:./sessions.shelf, redis://… (?connectTimeout=<ms>, default 1000 here);
@@ -356,6 +360,16 @@ async function migrate(values: Values, io: Io): Promise<void> {
   if (!Number.isInteger(jobs) || jobs < 1 || jobs > 1024) {
     throw new UsageError('--jobs must be an integer from 1 to 1024 (sessions copied at once)');
   }
+  const fromExpressSession = values['from-express-session'];
+  if (typeof fromExpressSession === 'string')
+    return migrateFromExpressSession(fromExpressSession, values.to as string | undefined, jobs, {
+      out: io.out,
+      err: io.err,
+      openDestination: (url) => openStore(url, '--to', true),
+      progress: (label) => new Progress(io, label),
+      pool,
+      usage: (message) => new UsageError(message),
+    });
   const from = await openStore(values.from as string | undefined, '--from');
   let to: Store | undefined;
   try {
@@ -444,6 +458,7 @@ export async function main(
       options: {
         store: { type: 'string' },
         from: { type: 'string' },
+        'from-express-session': { type: 'string' },
         to: { type: 'string' },
         user: { type: 'string' },
         cookie: { type: 'string' },

@@ -35,6 +35,7 @@ export {
   SessionManager,
   type UserSessionInfo,
 } from './core/manager.js';
+export type { MigrationHost, MigrationProgress, SessionMigration } from './core/migration.js';
 export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
 export type { Session, SessionApi } from './core/session.js';
 export type {
@@ -46,6 +47,13 @@ export type {
   StoreLease,
   StoreMutator,
 } from './core/store.js';
+export {
+  type ConnectCallback,
+  type ConnectSessionRecord,
+  type ConnectStoreLike,
+  type ConnectStoreOptions,
+  connectStore,
+} from './stores/connect.js';
 export {
   CookieStore,
   type CookieStoreOptions,
@@ -64,6 +72,13 @@ export {
   sessionTableDDL,
 } from './stores/db/index.js';
 export { DiskStore, type DiskStoreOptions } from './stores/disk.js';
+export {
+  ExpressSessionMigration,
+  type ExpressSessionMigrationOptions,
+  expressSessionMigration,
+  type MoveOutcome,
+  type MoveStep,
+} from './stores/express-session-migration.js';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory.js';
 export {
   type RedisCallClient,

@@ -1,7 +1,7 @@
 /**
  * `websession/metrics`: session counts, cleanup passes, requests turned away by
- * `store_max_in_flight` and store latency histograms in the Prometheus text format, from a
- * SessionManager's events.
+ * `store_max_in_flight`, store latency histograms and, with a `migrate` config, how many sessions
+ * were moved and remain, in the Prometheus text format, from a SessionManager's events.
  *
  * @example
  * const metrics = sessionMetrics(manager);
@@ -112,6 +112,21 @@ export function sessionMetrics<T extends SessionData>(
         lines.push(`${prefix}_store_seconds_bucket{${labels},le="+Inf"} ${h.count}`);
         lines.push(`${prefix}_store_seconds_sum{${labels}} ${h.sum}`);
         lines.push(`${prefix}_store_seconds_count{${labels}} ${h.count}`);
+      }
+      const progress = manager.config.migrate?.progress?.();
+      if (progress) {
+        const store = `store="${manager.store.kind}"`;
+        lines.push(
+          `# HELP ${prefix}_migration_moved_total Sessions of the old library (express-session) moved into this store by this process.`,
+          `# TYPE ${prefix}_migration_moved_total counter`,
+          `${prefix}_migration_moved_total{${store}} ${progress.moved}`,
+        );
+        if (progress.remaining !== undefined)
+          lines.push(
+            `# HELP ${prefix}_migration_remaining Sessions left in the old library's store at the last count (recounted at most once a minute).`,
+            `# TYPE ${prefix}_migration_remaining gauge`,
+            `${prefix}_migration_remaining{${store}} ${progress.remaining}`,
+          );
       }
       return `${lines.join('\n')}\n`;
     },

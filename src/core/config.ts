@@ -7,6 +7,7 @@
 import type { SessionData } from './codec.js';
 import { MAX_COOKIE_AGE } from './cookie.js';
 import { ConfigError } from './errors.js';
+import type { SessionMigration } from './migration.js';
 
 /** Where websession writes warnings (corrupt records, store errors in background work). */
 export interface Logger {
@@ -79,6 +80,11 @@ export interface SessionConfig<T extends SessionData = SessionData> {
   trust_proxy?: boolean | number;
   /** Where warnings go. Default `console.warn`. */
   logger?: Logger;
+  /**
+   * Sessions of another library to take over on their first request (e.g.
+   * `expressSessionMigration({ store, secret })`). Default none.
+   */
+  migrate?: SessionMigration | null;
 }
 
 /** Configuration with every default filled in. */
@@ -104,6 +110,7 @@ export interface ResolvedConfig<T extends SessionData = SessionData> {
   store_max_in_flight: number;
   trust_proxy: boolean | number;
   logger: Logger;
+  migrate: SessionMigration | undefined;
 }
 
 /** The defaults, by key. */
@@ -194,6 +201,7 @@ export function resolveConfig<T extends SessionData>(
     'touch_interval',
     'cleanup_interval',
     'logger',
+    'migrate',
   ]);
   for (const key of Object.keys(c)) {
     if (!known.has(key)) throw new ConfigError(`unknown session config key "${key}"`);
@@ -272,6 +280,16 @@ export function resolveConfig<T extends SessionData>(
   ) {
     throw new ConfigError('initializer must be an object or a function');
   }
+  const migrate = c.migrate ?? undefined;
+  if (
+    migrate !== undefined &&
+    (typeof migrate.migrate !== 'function' ||
+      typeof migrate.cookieName !== 'string' ||
+      !TOKEN.test(migrate.cookieName))
+  )
+    throw new ConfigError(
+      'migrate must be a session migration (e.g. expressSessionMigration({ store, secret }))',
+    );
   return {
     cookie_name,
     cookie_domain,
@@ -302,5 +320,6 @@ export function resolveConfig<T extends SessionData>(
     store_max_in_flight,
     trust_proxy: c.trust_proxy ?? DEFAULT_CONFIG.trust_proxy,
     logger,
+    migrate,
   };
 }

@@ -43,6 +43,7 @@ import {
 } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { generateSessionId, isStoreKey, storeKey } from './id.js';
+import type { MigrationHost, SessionMigration } from './migration.js';
 import {
   createSession,
   LATE_CHANGE,
@@ -256,7 +257,10 @@ export class SessionManager<T extends SessionData = SessionData> {
       if (candidates.length > 1) return this.#loadAmong(request, candidates);
       verified = candidates[0];
     }
-    if (!verified) return this.#wrap(newState(this.config, this.#host, request, raw !== undefined));
+    if (!verified) {
+      const migrated = this.config.migrate && this.#migrate(request, this.config.migrate);
+      return migrated || this.#wrap(newState(this.config, this.#host, request, raw !== undefined));
+    }
     const key = verified.key;
     const started = this.#clock('loaded', 'expired');
     try {
@@ -267,6 +271,31 @@ export class SessionManager<T extends SessionData = SessionData> {
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * A request without a session of ours that carries the cookie of `migration` (config
+   * `migrate`): the session it names is moved into ours, then loaded as if our cookie had named
+   * it, and our cookie is sent. Undefined when the request has no such cookie.
+   */
+  #migrate(request: RequestInfo, migration: SessionMigration): Promise<Session<T>> | undefined {
+    const value = readCookie(request.cookie, migration.cookieName);
+    if (value === undefined) return undefined;
+    const host: MigrationHost = {
+      store: this.store,
+      call: (op, key, fn) => this.#calls.run(op, key, fn),
+      maxSize: this.config.max_size,
+      warn: (message) => this.config.logger.warn(message),
+    };
+    const sameName = migration.cookieName === this.config.cookie_name;
+    return migration.migrate(value, request, host).then((id) => {
+      if (id === undefined) return this.#wrap(newState(this.config, this.#host, request, sameName));
+      const key = storeKey(id);
+      return then(
+        this.#calls.run('get', key, () => this.store.get(key)),
+        (record) => this.#opened(request, { id, key, stale: true }, record, 0),
+      );
+    });
   }
 
   /**

@@ -38,7 +38,8 @@ export interface Running {
 /** What the handler of `/boom` sets before it throws. */
 export const BOOM_VALUE = 'set before the throw';
 
-async function running(server: Server): Promise<Running> {
+/** A server once it listens: its base URL, and a close that ends its connections. */
+export async function running(server: Server): Promise<Running> {
   if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
   const { port } = server.address() as AddressInfo;
   return {

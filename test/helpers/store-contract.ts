@@ -1,6 +1,6 @@
 // The shared store contract: every store runs this same suite (see test/stores/*.test.ts).
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, type TestContext, it as test } from 'node:test';
 import {
   generateSessionId,
   InvalidSessionIdError,
@@ -24,13 +24,18 @@ const rec = (data: string, atime = Date.now()) => ({ data, atime });
 /**
  * Runs the store contract against the store `make` returns. `make` is called once per suite;
  * tests use fresh random keys so they never see each other's records.
- * `skip` (a reason) skips the whole suite, e.g. when a server is missing outside CI.
+ * `skip` (a reason) skips the whole suite, e.g. when a server is missing outside CI;
+ * `inapplicable` skips single cases, by title, with the reason the store cannot meet them (an
+ * express-session store that cannot list its sessions has no `keys()`).
  */
 export function describeStoreContract(
   name: string,
   make: () => Promise<StoreFixture>,
   skip?: string | false,
+  inapplicable: Readonly<Record<string, string>> = {},
 ): void {
+  const it = (title: string, fn: (t: TestContext) => Promise<void>) =>
+    test(title, { skip: inapplicable[title] ?? false }, fn);
   describe(`store contract: ${name}`, { skip: skip || false }, () => {
     let fx: StoreFixture;
     let store: Store;

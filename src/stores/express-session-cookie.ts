@@ -1,0 +1,47 @@
+/**
+ * express-session's signed cookie (`s:<id>.<signature>`, cookie-signature's HMAC-SHA256 in
+ * base64 without padding), verified in constant time against each secret; and the id of the
+ * websession session an express-session session moves into.
+ * @module
+ */
+import { createHmac } from 'node:crypto';
+import { unsign } from 'cookie-signature';
+
+/** Longest express-session id taken (its own are 32 characters). */
+const MAX_SID = 512;
+
+/** What a cookie value verified to: the old session id and the secret that signed it. */
+export interface ExpressSessionCookie {
+  sid: string;
+  secret: string;
+}
+
+/**
+ * The old session id of an express-session cookie value, or undefined for anything that is not
+ * one signed with one of `secrets` (malformed, forged, another secret). Never throws.
+ */
+export function verifyExpressSessionCookie(
+  value: string,
+  secrets: readonly string[],
+): ExpressSessionCookie | undefined {
+  if (!value.startsWith('s:') || value.length > MAX_SID + 64) return undefined;
+  const signed = value.slice(2);
+  for (const secret of secrets) {
+    // unsign compares the whole signed value with crypto.timingSafeEqual.
+    const sid = unsign(signed, secret);
+    if (typeof sid === 'string' && sid.length > 0 && sid.length <= MAX_SID) return { sid, secret };
+  }
+  return undefined;
+}
+
+/**
+ * The id (64 hex characters) of the websession session that the express-session session `sid`
+ * moves into: an HMAC of the old id under the secret, so that every attempt to move one old
+ * session (a retry after a crash, a concurrent request, another process, the CLI) names the same
+ * new session, and create-only writes make it exactly one. Unguessable without the secret.
+ */
+export function movedSessionId(sid: string, secret: string): string {
+  return createHmac('sha256', secret)
+    .update(`websession: moved from express-session\0${sid}`)
+    .digest('hex');
+}
