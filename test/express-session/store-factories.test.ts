@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { RedisStore } from 'connect-redis';
 import type { RequestHandler } from 'express';
+import realSession from 'express-session';
 import { createClient } from 'redis';
 import session, { type ExpressSessionOptions } from 'websession/express-session';
 import { CookieClient, httpGet } from '../helpers/http-client.js';
@@ -29,8 +30,11 @@ after(async () => {
   for (const app of running) await app.close();
 });
 
-async function start(store: ExpressSessionOptions['store']): Promise<RunningApp> {
-  const middleware = session({
+async function start(
+  store: ExpressSessionOptions['store'],
+  factory: (options: ExpressSessionOptions) => unknown = session,
+): Promise<RunningApp> {
+  const middleware = factory({
     secret: 'keyboard cat',
     resave: false,
     saveUninitialized: false,
@@ -73,6 +77,29 @@ describe('express-session store packages under websession/express-session', () =
     const FileStore = require('session-file-store')(session);
     const store = new FileStore({ path: dir, retries: 0, reapInterval: -1, logFn: () => {} });
     await exercise(store, async (key) => (await readdir(dir)).includes(`${key}.json`));
+  });
+
+  it('switching from express-session keeps the logged-in user and moves the session', async () => {
+    const dir = await tempDir();
+    const options = { path: dir, retries: 0, reapInterval: -1, logFn: () => {} };
+    const before = await start(
+      new (require('session-file-store')(realSession))(options),
+      realSession as unknown as (options: ExpressSessionOptions) => unknown,
+    );
+    const browser = new CookieClient();
+    await browser.get(`${before.url}/login?user=ann`);
+    const old = browser.cookie as string;
+    const oldSid = /^connect\.sid=s%3A([^.]+)\./.exec(old)?.[1] as string;
+    assert.deepEqual(await readdir(dir), [`${oldSid}.json`], 'express-session stored its session');
+    await before.close();
+
+    const after = await start(new (require('session-file-store')(session))(options));
+    const answer = await browser.get(`${after.url}/`);
+    assert.equal(answer.body, 'hello ann', 'still logged in');
+    const id = idOf(browser.cookie as string);
+    assert.ok(id, `a cookie of ours replaced the old one: ${browser.cookie}`);
+    assert.deepEqual(await readdir(dir), [`${sha256(id)}.json`], 'the old record is gone');
+    assert.equal((await httpGet(`${after.url}/`, { cookie: old })).body, 'hello ann');
   });
 
   describe('connect-pg-simple: require("connect-pg-simple")(session)', async () => {

@@ -112,6 +112,17 @@ function cookieSessionId(
   return id;
 }
 
+/**
+ * The request's cookie for the manager's migration (`migrate`), when one is configured and the
+ * cookie names a session of express-session (`s:…`, not one of ours): only such a value is
+ * passed on, and it never verifies as an id of ours.
+ */
+function oldCookie(req: SessionRequest, name: string, manager: SessionManager): string | undefined {
+  if (manager.config.migrate === undefined) return undefined;
+  const raw = readCookie(req.headers.cookie, name);
+  return raw?.startsWith('s:') ? `${name}=${encodeURIComponent(raw)}` : undefined;
+}
+
 /** The path of the request's URL before any router mounted it elsewhere. */
 function originalPath(req: SessionRequest): string {
   const url = req.originalUrl ?? req.url ?? '/';
@@ -407,7 +418,9 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
     const userAgent = req.headers['user-agent'];
     const info: RequestInfo = {
       cookie:
-        cookieId !== undefined && isValidSessionId(cookieId) ? `${o.name}=${cookieId}` : undefined,
+        cookieId !== undefined && isValidSessionId(cookieId)
+          ? `${o.name}=${cookieId}`
+          : oldCookie(req, o.name, manager),
       ip: req.socket.remoteAddress,
       secure: isSecure(req, o.proxy),
       userAgent,

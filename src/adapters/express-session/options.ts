@@ -7,11 +7,11 @@ import type { IncomingMessage } from 'node:http';
 import type { SessionConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Store as CoreStore } from '../../core/store.js';
+import { type ConnectStoreLike, connectStore } from '../../stores/connect.js';
+import { expressSessionMigration } from '../../stores/express-session-migration.js';
 import { MemoryStore as CoreMemoryStore } from '../../stores/memory.js';
-import { connectStore } from './connect-stand-in.js';
 import type { CookieOptions } from './cookie.js';
 import type { Secret } from './signed-id.js';
-import type { ConnectStoreLike } from './store.js';
 
 /** The websession settings that apply under this middleware (cookie and secret come from its own options). */
 export type CoreSettings = Omit<
@@ -114,14 +114,23 @@ export function resolveOptions(options: ExpressSessionOptions = {}): ResolvedOpt
     );
   const cookie = o.cookie ?? {};
   const maxAge = typeof cookie === 'function' ? undefined : cookie.maxAge;
+  const name = o.name ?? o.key ?? 'connect.sid';
+  // An express-session store holds the sessions express-session made: each moves into a session
+  // of ours on its first request (same store, same secret), unless `websession.migrate` says else.
+  const oldSecrets = secrets?.filter((s): s is string => typeof s === 'string');
+  const migrate =
+    given && !isCoreStore(given) && oldSecrets && oldSecrets.length > 0
+      ? expressSessionMigration({ store: given, secret: oldSecrets, name })
+      : undefined;
   const config: SessionConfig = {
-    cookie_name: o.name ?? o.key ?? 'connect.sid',
+    cookie_name: name,
+    ...(migrate ? { migrate } : {}),
     // The server keeps a session as long as its cookie lives (a day for a browser-session cookie).
     ...(typeof maxAge === 'number' && maxAge > 0 ? { timeout: maxAge / 1000 } : {}),
     ...o.websession,
   };
   return {
-    name: config.cookie_name as string,
+    name,
     secrets,
     cookie,
     rolling: Boolean(o.rolling),

@@ -6,6 +6,7 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
+import type { ConnectStoreLike } from '../../stores/connect.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import { Session, type SessionRequest } from './session.js';
 
@@ -28,16 +29,7 @@ export interface StoredSessionData {
 }
 
 /** The callback API of an express-session store (connect-redis, connect-pg-simple, …). */
-export interface ConnectStoreLike {
-  get(sid: string, callback: StoreCallback<StoredSessionData | null | undefined>): unknown;
-  set(sid: string, session: StoredSessionData, callback?: StoreCallback): unknown;
-  destroy(sid: string, callback?: StoreCallback): unknown;
-  touch?(sid: string, session: StoredSessionData, callback?: StoreCallback): unknown;
-  all?(callback: StoreCallback<Record<string, StoredSessionData> | StoredSessionData[]>): unknown;
-  length?(callback: StoreCallback<number>): unknown;
-  clear?(callback?: StoreCallback): unknown;
-  on?(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+export type { ConnectStoreLike };
 
 /** A request as the base methods of {@link Store} see it. */
 export interface StoreRequest extends SessionRequest {
@@ -127,13 +119,16 @@ function later<T>(callback: StoreCallback<T> | undefined, err?: unknown, result?
 }
 
 /** The interface of {@link MemoryStore}. */
-export interface MemoryStore
-  extends Omit<Store, 'get' | 'set' | 'destroy'>,
-    Required<
-      Pick<ConnectStoreLike, 'get' | 'set' | 'destroy' | 'touch' | 'all' | 'length' | 'clear'>
-    > {
+export interface MemoryStore extends Store {
   /** Sessions by id, as JSON. */
   sessions: Record<string, string>;
+  get(sid: string, callback: StoreCallback<StoredSessionData | null | undefined>): void;
+  set(sid: string, session: StoredSessionData, callback?: StoreCallback): void;
+  destroy(sid: string, callback?: StoreCallback): void;
+  touch(sid: string, session: StoredSessionData, callback?: StoreCallback): void;
+  all(callback: StoreCallback<Record<string, StoredSessionData>>): void;
+  length(callback: StoreCallback<number>): void;
+  clear(callback?: StoreCallback): void;
 }
 
 /** The `MemoryStore` constructor. */
