@@ -11,7 +11,8 @@
 // It is copied into a temporary folder with an index.js exporting our middleware (through tsx,
 // from src/) and session/cookie.js exporting its Cookie; its devDependencies (mocha, supertest,
 // cookie-parser, after, express 4) are linked from the repository's node_modules, or installed
-// there with npm when the repository does not have them.
+// there with npm when the repository does not have them. mocha is never a devDependency of the
+// repository: biome then takes every test file for a mocha file and rejects node:test's hooks.
 import { spawnSync } from 'node:child_process';
 import {
   cpSync,
