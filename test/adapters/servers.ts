@@ -1,4 +1,5 @@
-// Every framework of the conformance suite, started on a loopback port over a given store: the
+// Every framework of the conformance suite (websession/fetch served by @hono/node-server, on Node's
+// own Request and Response), started on a loopback port over a given store: the
 // example apps of the runner (the five routes and /metrics); for the "a thrown error still
 // commits" case, a one-route app per framework whose handler sets a key and then throws; and an
 // app per framework serving the feature routes (a user-bound login, flash messages) of
@@ -15,12 +16,14 @@ import Koa from 'koa';
 import type { Session, SessionConfig, Store } from 'websession';
 import { session as expressSession } from 'websession/express';
 import { fastifySession } from 'websession/fastify';
+import { withSession as withFetchSession } from 'websession/fetch';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
 import { session as koaSession } from 'websession/koa';
 import { withSession } from 'websession/node';
 import * as web from 'websession/web';
 import { createApp as expressApp } from '../../examples/frameworks/express.js';
 import { start as startFastify } from '../../examples/frameworks/fastify.js';
+import { start as startFetch } from '../../examples/frameworks/fetch.js';
 import { start as startHono } from '../../examples/frameworks/hono.js';
 import { start as startKoa } from '../../examples/frameworks/koa.js';
 import { start as startNode } from '../../examples/frameworks/node.js';
@@ -259,6 +262,37 @@ export const FRAMEWORKS: Record<string, Framework> = {
       return running(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
     },
   },
+  fetch: {
+    example: (store, session) =>
+      announced(async () => running(await startFetch(store, { ...LOOPBACK, session }))),
+    boom: (store, config) =>
+      serveFetch(
+        withFetchSession(
+          store,
+          (_request, session) => {
+            session.boom = BOOM_VALUE;
+            throw boomError();
+          },
+          { config: config as SessionConfig },
+        ),
+      ),
+    features: (store, config) =>
+      serveFetch(
+        withFetchSession(
+          store,
+          (request, session) => {
+            const answer = featureRoute(request.method, new URL(request.url).pathname, session);
+            if (answer.status === 303)
+              return new Response(null, { status: 303, headers: { Location: answer.location } });
+            return new Response(answer.body, {
+              status: answer.status,
+              headers: { 'Content-Type': 'text/plain' },
+            });
+          },
+          { config: config as SessionConfig },
+        ),
+      ),
+  },
   koa: {
     example: (store, session) =>
       announced(async () => running(await startKoa(store, { ...LOOPBACK, session }))),
@@ -290,6 +324,16 @@ export const FRAMEWORKS: Record<string, Framework> = {
     },
   },
 };
+
+/**
+ * A fetch handler on a loopback port (through @hono/node-server, whose second argument gives the
+ * adapter the socket's peer), a thrown error answered 500 quietly.
+ */
+function serveFetch(handler: (request: Request, ...rest: unknown[]) => Promise<Response>) {
+  const fetch = (request: Request, env: unknown) =>
+    handler(request, env).catch(() => new Response('internal server error', { status: 500 }));
+  return running(serve({ fetch, port: 0, hostname: '127.0.0.1' }) as Server);
+}
 
 function expressFeatures(app: ReturnType<typeof express>, store: Store, config: Config) {
   app.use(expressSession(store, config));
