@@ -9,6 +9,7 @@
  * @module
  */
 import { parse, stringify } from 'devalue';
+import { MAX_COOKIE_AGE } from './cookie.js';
 import { CodecError } from './errors.js';
 
 /** Session data: string keys to values the codec can store. */
@@ -24,6 +25,11 @@ export interface SessionMeta {
   ua?: string | undefined;
   /** The user the session is bound to (`session.setUser`). */
   user?: string | undefined;
+  /**
+   * This session's own cookie lifetime (`session.setMaxAge`): seconds for a persistent cookie,
+   * null for a browser-session cookie; absent for the configured `cookie_max_age`.
+   */
+  maxAge?: number | null | undefined;
 }
 
 /** What a stored record's text decodes to. */
@@ -140,7 +146,12 @@ export function decodePayload(text: string): SessionPayload {
     typeof meta.created !== 'number' ||
     !optionalString(meta.ip) ||
     !optionalString(meta.ua) ||
-    !optionalString(meta.user)
+    !optionalString(meta.user) ||
+    !(
+      meta.maxAge === undefined ||
+      meta.maxAge === null ||
+      (typeof meta.maxAge === 'number' && meta.maxAge > 0 && meta.maxAge <= MAX_COOKIE_AGE)
+    )
   ) {
     throw new CodecError('corrupt session record: bad metadata');
   }

@@ -5,6 +5,7 @@
  */
 
 import type { SessionData } from './codec.js';
+import { MAX_COOKIE_AGE } from './cookie.js';
 import { ConfigError } from './errors.js';
 
 /** Where websession writes warnings (corrupt records, store errors in background work). */
@@ -138,9 +139,6 @@ const consoleLogger: Logger = {
 };
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** The longest cookie Max-Age a browser keeps: 400 days (RFC 6265bis, section 5.6.2). */
-export const MAX_COOKIE_AGE = 400 * 86400;
 
 /**
  * The cookie-name prefixes of RFC 6265bis (section 4.1.3), matched without regard to case as

@@ -10,6 +10,9 @@ import { isValidSessionId, storeKey } from './id.js';
 /** Most bytes of one cookie, name and value together (what every browser keeps). */
 export const MAX_COOKIE_BYTES = 4096;
 
+/** The longest cookie Max-Age a browser keeps: 400 days (RFC 6265bis, section 5.6.2), in seconds. */
+export const MAX_COOKIE_AGE = 400 * 86400;
+
 /** Cookie headers longer than this are not parsed at all (treated as carrying no session). */
 export const MAX_COOKIE_HEADER = 16384;
 

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { type Awaitable, isPromise, then } from './awaitable.js';
 import { checkSize, payloadText, requestChanges } from './changes.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
-import { decodePayload, type SessionData, type SessionPayload } from './codec.js';
+import { decodePayload, type SessionData, type SessionMeta, type SessionPayload } from './codec.js';
 import { type ResolvedConfig, resolveConfig, type SessionConfig } from './config.js';
 import {
   type CookieOptions,
@@ -308,7 +308,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     }
     this.#emit('loaded', { key: '', ms: 0 });
     const ids = { id: undefined, key: undefined };
-    const sendCookie = best.stale || c.cookie_max_age !== undefined;
+    const sendCookie = best.stale || this.#renewsCookie(payload.meta);
     return this.#wrap(loadedState(this.#host, ids, request.ip, payload, best, sendCookie));
   }
 
@@ -320,7 +320,7 @@ export class SessionManager<T extends SessionData = SessionData> {
    */
   #commitSealed(state: SessionState<T>, request: RequestInfo, store: CookieSealer): CommitResult {
     const c = this.config;
-    const options = this.#cookieOptions[request.secure ? 1 : 0];
+    const options = this.#optionsFor(state, request);
     if (state.killed) {
       if (!state.isNew) this.#emit('killed', { key: '', ms: 0 });
       return state.clientHasCookie ? serializeExpiredCookie(options) : undefined;
@@ -478,7 +478,7 @@ export class SessionManager<T extends SessionData = SessionData> {
     }
     if (this.#events.listens('loaded'))
       this.#events.emit('loaded', { key: key.slice(0, 12), ms: this.#since(started) });
-    const sendCookie = verified.stale || c.cookie_max_age !== undefined;
+    const sendCookie = verified.stale || this.#renewsCookie((payload as SessionPayload).meta);
     return this.#wrap(
       loadedState(
         this.#host,
@@ -671,8 +671,30 @@ export class SessionManager<T extends SessionData = SessionData> {
   #cookie(state: SessionState<T>, request: RequestInfo): string {
     return serializeSessionCookie(
       this.#ids.sign(state.id, state.key),
-      this.#cookieOptions[request.secure ? 1 : 0],
+      this.#optionsFor(state, request),
     );
+  }
+
+  /** Whether a loaded session's cookie is sent again on every response (it has a Max-Age). */
+  #renewsCookie(meta: SessionMeta): boolean {
+    const own = meta.maxAge;
+    return own === undefined ? this.config.cookie_max_age !== undefined : own !== null;
+  }
+
+  /**
+   * The cookie attributes for this session on this request: the configured ones, or with the
+   * session's own lifetime (`setMaxAge`), which never reaches past the absolute `lifetime`.
+   */
+  #optionsFor(state: SessionState<T>, request: RequestInfo): CookieOptions {
+    const options = this.#cookieOptions[request.secure ? 1 : 0];
+    const own = state.meta.maxAge;
+    if (own === undefined) return options;
+    if (own === null)
+      return options.maxAge === undefined ? options : { ...options, maxAge: undefined };
+    const lifetime = this.config.lifetime;
+    const left =
+      lifetime === undefined ? own : Math.ceil(lifetime - (Date.now() - state.meta.created) / 1000);
+    return { ...options, maxAge: Math.max(1, Math.min(own, left)) };
   }
 
   /**

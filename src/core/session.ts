@@ -4,6 +4,7 @@
  * @module
  */
 import type { SessionData, SessionMeta } from './codec.js';
+import { MAX_COOKIE_AGE } from './cookie.js';
 import { SessionStateError } from './errors.js';
 
 /** The methods of a session. Data keys with these names are reached with `get`/`set`. */
@@ -48,6 +49,17 @@ export interface SessionApi<T extends SessionData = SessionData> {
   setUser(user: string | null): void;
   /** The user the session is bound to, if any. */
   getUser(): string | undefined;
+  /**
+   * Gives this session's cookie a lifetime of its own ("remember me" at login): `seconds` makes
+   * it a persistent cookie with that Max-Age, renewed on every response; `null` makes it a
+   * browser-session cookie even when `cookie_max_age` is set; `undefined` goes back to
+   * `cookie_max_age`. Kept across `regenerate()`, gone with `kill()`; never past the absolute
+   * `lifetime` nor 400 days (longer values are capped).
+   * @example if (form.remember) session.setMaxAge(30 * 86400);
+   */
+  setMaxAge(seconds: number | null | undefined): void;
+  /** This session's own cookie lifetime (see `setMaxAge`), or undefined for `cookie_max_age`. */
+  getMaxAge(): number | null | undefined;
   /** The session id (what the cookie carries, before signing). */
   readonly id: string;
   /** True until the session has been stored. */
@@ -76,6 +88,8 @@ export const RESERVED = new Set([
   'flashes',
   'setUser',
   'getUser',
+  'setMaxAge',
+  'getMaxAge',
   'then',
   'toJSON',
   'constructor',
@@ -261,6 +275,26 @@ class SessionMethods {
   }
   getUser(): string | undefined {
     return this[STATE].meta.user;
+  }
+  setMaxAge(seconds: number | null | undefined): void {
+    const state = this[STATE];
+    alive(state);
+    if (seconds != null && !(typeof seconds === 'number' && seconds > 0 && seconds < Infinity)) {
+      throw new TypeError(
+        '[websession] setMaxAge takes a positive number of seconds, null (a browser-session cookie) or undefined (cookie_max_age)',
+      );
+    }
+    const maxAge = seconds == null ? seconds : Math.min(Math.floor(seconds) || 1, MAX_COOKIE_AGE);
+    if (state.meta.maxAge === maxAge) return;
+    const meta = { ...state.meta };
+    if (maxAge === undefined) delete meta.maxAge;
+    else meta.maxAge = maxAge;
+    state.meta = meta;
+    state.metaChanged = true;
+    state.sendCookie = true;
+  }
+  getMaxAge(): number | null | undefined {
+    return this[STATE].meta.maxAge;
   }
   toJSON(): Record<string, unknown> {
     this[STATE].read = true;

@@ -133,6 +133,8 @@ const METHODS: Record<string, (...args: never[]) => unknown> = Object.assign(Obj
   },
   setUser: (user: string | null) => current('setUser').setUser(user),
   getUser: () => current('getUser').getUser(),
+  setMaxAge: (seconds: number | null | undefined) => current('setMaxAge').setMaxAge(seconds),
+  getMaxAge: () => current('getMaxAge').getMaxAge(),
   toJSON: () => current('toJSON').data,
   setdefault(key: string, value: unknown): unknown {
     const session = current('setdefault');
