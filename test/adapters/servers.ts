@@ -78,11 +78,17 @@ export const FLASH_MESSAGE = 'saved';
 /** The answer of a feature route: a text page or a 303 to a path. */
 type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; location: string };
 
+/** The cookie lifetime `GET /sign-in-remembered` asks for ("remember me": 30 days). */
+export const REMEMBER_SECONDS = 30 * 86400;
+
 /**
  * The feature routes, written once and served by every framework's `features` app:
  * `GET /login-as` binds the session to {@link FEATURE_USER} (answers `ok`);
  * `POST /flash` flashes {@link FLASH_MESSAGE} under `notice` and answers 303 to `/show`;
  * `GET /show` answers the flashes of the previous request as JSON (read once);
+ * `GET /sign-in` and `GET /sign-in-remembered` regenerate and log in, the second with
+ * `setMaxAge(REMEMBER_SECONDS)`; `GET /regenerate`; `GET /whoami` answers `in` or `out`;
+ * `GET /sign-out` kills the session;
  * `GET /late` sets `early`, answers `ok`, then sets `late` 30 ms later (see {@link LATE_OUTCOMES});
  * anything else 404.
  */
@@ -102,6 +108,24 @@ function featureRoute(method: string, path: string, session: Session): FeatureAn
         LATE_OUTCOMES.push(err);
       }
     }, 30);
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'GET' && (path === '/sign-in' || path === '/sign-in-remembered')) {
+    // A login form's answer: a new id against fixation, and "remember me" when ticked.
+    session.regenerate();
+    session.logged_in = true;
+    if (path === '/sign-in-remembered') session.setMaxAge(REMEMBER_SECONDS);
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'GET' && path === '/regenerate') {
+    session.regenerate();
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'GET' && path === '/whoami') {
+    return { status: 200, body: session.get('logged_in', false) ? 'in' : 'out' };
+  }
+  if (method === 'GET' && path === '/sign-out') {
+    session.kill();
     return { status: 200, body: 'ok' };
   }
   if (method === 'GET' && path === '/login-as') {
