@@ -1,0 +1,141 @@
+// A framework's test app (test/apps/<name>/) built and started as a user would run it: copied
+// to a temp folder whose node_modules holds websession as an installed package (package.json and
+// a dist/ compiled for this run) beside links to the repository's packages; built with the
+// framework's own command; started as a child process that prints its port.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { cp, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+
+/** What a command printed, and how it ended. */
+export interface Ran {
+  code: number | null;
+  output: string;
+}
+
+/** Runs `command` in `cwd` to its end. */
+export function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Ran> {
+  return new Promise((done) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env } });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => {
+      output += b;
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      output += b;
+    });
+    child.on('error', (err) => done({ code: -1, output: `${output}${err.message}` }));
+    child.on('close', (code) => done({ code, output }));
+  });
+}
+
+/** The repository's node_modules folder (the worktree's is a link to the main checkout's). */
+async function repoModules(): Promise<string> {
+  const link = join(ROOT, 'node_modules');
+  try {
+    return resolve(ROOT, await readlink(link));
+  } catch {
+    return link;
+  }
+}
+
+/**
+ * Copies test/apps/`name` into `dir`/app (nothing it built: no `build/`, `.next/`), with a
+ * node_modules of links to the repository's packages and websession installed from a dist/
+ * compiled now from src/. Returns the app's folder.
+ */
+export async function appCopy(name: string, dir: string): Promise<string> {
+  const app = join(dir, 'app');
+  const source = join(ROOT, 'test', 'apps', name);
+  await cp(source, app, {
+    recursive: true,
+    filter: (path) => !/[/\\](node_modules|build|\.next)([/\\]|$)/.test(path.slice(source.length)),
+  });
+  const modules = join(app, 'node_modules');
+  await mkdir(modules);
+  const repo = await repoModules();
+  for (const entry of await readdir(repo)) {
+    if (entry === 'websession') continue;
+    await symlink(join(repo, entry), join(modules, entry));
+  }
+  const installed = join(modules, 'websession');
+  await mkdir(installed);
+  await cp(join(ROOT, 'package.json'), join(installed, 'package.json'));
+  const tsc = await run(
+    process.execPath,
+    [
+      join(repo, 'typescript', 'bin', 'tsc'),
+      '-p',
+      join(ROOT, 'tsconfig.build.json'),
+      '--outDir',
+      join(installed, 'dist'),
+    ],
+    ROOT,
+  );
+  if (tsc.code !== 0) throw new Error(`compiling websession failed:\n${tsc.output}`);
+  return app;
+}
+
+/** A server started by {@link startServer}. */
+export interface Started {
+  url: string;
+  /** Everything it printed so far. */
+  output(): string;
+  /** Stops it (SIGTERM, then SIGKILL) and waits for it to exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `command` in `cwd` and waits for the line that names its port (`port` extracts it),
+ * or rejects with its output when it exits first.
+ */
+export function startServer(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  port: (output: string) => number | undefined,
+): Promise<Started> {
+  const child: ChildProcess = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+  };
+  return new Promise((done, fail) => {
+    const onData = (b: Buffer) => {
+      output += b;
+      const found = port(output);
+      if (found !== undefined) {
+        child.off('exit', onExit);
+        done({ url: `http://127.0.0.1:${found}`, output: () => output, close });
+      }
+    };
+    const onExit = (code: number | null) =>
+      fail(new Error(`${command} ${args.join(' ')} exited (${code}) before listening:\n${output}`));
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+    child.once('error', fail);
+  });
+}
+
+/** The path of a file of an installed package (a bin script to run with this Node). */
+export async function packageFile(pkg: string, relative: string): Promise<string> {
+  return join(await repoModules(), pkg, relative);
+}
