@@ -6,11 +6,19 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { appCopy, packageFile, run, type Started, startServer } from '../helpers/framework-app.js';
+import {
+  appCopy,
+  cookiePair,
+  loginCountLogout,
+  packageFile,
+  rememberedLogin,
+  run,
+  type Started,
+  startServer,
+} from '../helpers/framework-app.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('next');
-const pair = (setCookie: string) => setCookie.split(';')[0]!;
 
 describe('Next.js app (test/apps/next): next build, next start', () => {
   let server: Started | undefined;
@@ -37,73 +45,24 @@ describe('Next.js app (test/apps/next): next build, next start', () => {
       [next, 'start', '-p', '0', '-H', '127.0.0.1'],
       app,
       env,
-      (output) => {
-        const m = /http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-        return m ? Number(m[1]) : undefined;
-      },
+      /http:\/\/127\.0\.0\.1:(\d+)/,
     );
   });
   after(() => server?.close());
 
-  const get = async (path: string, cookie?: string) => {
-    const res = await fetch(`${server!.url}${path}`, {
-      redirect: 'manual',
-      headers: cookie ? { cookie } : {},
-    });
-    return { status: res.status, body: await res.text(), setCookies: res.headers.getSetCookie() };
-  };
-
   it('login (regenerate), the page, 64 parallel counts give 64, logout', async (t) => {
     t.diagnostic(timings);
-    const page = await get('/');
-    assert.equal(page.status, 200);
-    assert.match(page.body, /You are not logged in/);
-    assert.deepEqual(page.setCookies, [], 'a visitor gets no cookie');
-
-    const login = await get('/login');
-    assert.equal(login.status, 307);
-    assert.equal(login.setCookies.length, 1, JSON.stringify(login.setCookies));
-    assert.match(login.setCookies[0]!, /^webpy_session_id=[0-9a-f]{64};/);
-    assert.match(login.setCookies[0]!, /HttpOnly/i);
-    assert.doesNotMatch(
-      login.setCookies[0]!,
-      /Max-Age/i,
-      'not remembered: a browser-session cookie',
-    );
-    const cookie = pair(login.setCookies[0]!);
-    assert.match((await get('/', cookie)).body, /You are logged in/);
-
-    const relogin = await get('/login', cookie);
-    const renewed = pair(relogin.setCookies[0]!);
-    assert.notEqual(renewed, cookie, 'login gives a new id');
-    assert.match((await get('/', cookie)).body, /You are not logged in/, 'the old id is dead');
-
-    const counts = await Promise.all(Array.from({ length: 64 }, () => get('/count', renewed)));
-    assert.ok(
-      counts.every((c) => c.status === 200),
-      JSON.stringify(counts.map((c) => c.status)),
-    );
-    assert.deepEqual(
-      counts.map((c) => Number(c.body)).sort((a, b) => a - b),
-      Array.from({ length: 64 }, (_, i) => i + 1),
-    );
-
-    const logout = await get('/logout', renewed);
-    assert.equal(logout.status, 307);
-    assert.match(logout.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
-    assert.match((await get('/', renewed)).body, /You are not logged in/);
+    await loginCountLogout(server!, 307);
   });
 
   it('remember me: a 30-day cookie, the page reads it (no cookie set by a Server Component), gone at logout', async () => {
-    const login = await get('/login?remember=1');
-    assert.match(login.setCookies[0] ?? '', /Max-Age=2592000/);
-    const cookie = pair(login.setCookies[0]!);
-    const page = await get('/', cookie);
+    const cookie = await rememberedLogin(server!);
+    const page = await server!.get('/', cookie);
     assert.equal(page.status, 200);
     assert.match(page.body, /You are logged in/);
-    const logout = await get('/logout', cookie);
+    const logout = await server!.get('/logout', cookie);
     assert.match(logout.setCookies[0] ?? '', /Max-Age=0/);
-    const again = await get('/login');
+    const again = await server!.get('/login');
     assert.doesNotMatch(again.setCookies[0] ?? '', /Max-Age/i);
   });
 
@@ -125,6 +84,6 @@ describe('Next.js app (test/apps/next): next build, next start', () => {
     assert.equal(res.status, 200);
     const setCookie = res.headers.getSetCookie()[0] ?? '';
     assert.match(setCookie, /^webpy_session_id=[0-9a-f]{64};.*Max-Age=2592000/i);
-    assert.match((await get('/', pair(setCookie))).body, /You are logged in/);
+    assert.match((await server!.get('/', cookiePair(setCookie))).body, /You are logged in/);
   });
 });

@@ -13,12 +13,20 @@ import {
   updateSession,
   websessionOf,
 } from 'websession/react-router';
-import { appCopy, packageFile, run, type Started, startServer } from '../helpers/framework-app.js';
+import {
+  appCopy,
+  loginCountLogout,
+  packageFile,
+  cookiePair as pair,
+  rememberedLogin,
+  run,
+  type Started,
+  startServer,
+} from '../helpers/framework-app.js';
 import { SpyStore } from '../helpers/spy-store.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
 const tempDir = tempDirs('react-router');
-const pair = (setCookie: string) => setCookie.split(';')[0]!;
 
 describe('websession/react-router: the SessionStorage interface', () => {
   type Data = { user: string; count: number };
@@ -155,63 +163,20 @@ describe('React Router app (test/apps/react-router): react-router build, served 
       ['server.js'],
       app,
       { NODE_ENV: 'production', SESSIONS_DIR: `${dir}/sessions` },
-      (output) => {
-        const m = /listening (\d+)/.exec(output);
-        return m ? Number(m[1]) : undefined;
-      },
+      /listening (\d+)/,
     );
   });
   after(() => server?.close());
 
-  const get = async (path: string, cookie?: string) => {
-    const res = await fetch(`${server!.url}${path}`, {
-      redirect: 'manual',
-      headers: cookie ? { cookie } : {},
-    });
-    return { status: res.status, body: await res.text(), setCookies: res.headers.getSetCookie() };
-  };
-
   it('login (regenerate), the page, 64 parallel counts give 64, logout', async (t) => {
     t.diagnostic(timings);
-    const page = await get('/');
-    assert.equal(page.status, 200);
-    assert.match(page.body, /You are not logged in/);
-
-    const login = await get('/login');
-    assert.equal(login.status, 302);
-    assert.equal(login.setCookies.length, 1);
-    assert.doesNotMatch(
-      login.setCookies[0]!,
-      /Max-Age/i,
-      'not remembered: a browser-session cookie',
-    );
-    const cookie = pair(login.setCookies[0]!);
-    assert.match((await get('/', cookie)).body, /You are logged in/);
-
-    // Logging in again gives a new id; the old one is dead.
-    const relogin = await get('/login', cookie);
-    const renewed = pair(relogin.setCookies[0]!);
-    assert.notEqual(renewed, cookie);
-    assert.match((await get('/', cookie)).body, /You are not logged in/);
-
-    const counts = await Promise.all(Array.from({ length: 64 }, () => get('/count', renewed)));
-    assert.ok(counts.every((c) => c.status === 200));
-    assert.deepEqual(
-      counts.map((c) => Number(c.body)).sort((a, b) => a - b),
-      Array.from({ length: 64 }, (_, i) => i + 1),
-    );
-
-    const logout = await get('/logout', renewed);
-    assert.equal(logout.status, 302);
-    assert.match(logout.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
-    assert.match((await get('/', renewed)).body, /You are not logged in/);
+    await loginCountLogout(server!, 302);
   });
 
   it('remember me: login?remember=1 gives a 30-day cookie, gone at logout', async () => {
-    const login = await get('/login?remember=1');
-    assert.match(login.setCookies[0] ?? '', /Max-Age=2592000/);
-    const cookie = pair(login.setCookies[0]!);
-    const logout = await get('/logout', cookie);
+    const cookie = await rememberedLogin(server!);
+    assert.match((await server!.get('/', cookie)).body, /You are logged in/);
+    const logout = await server!.get('/logout', cookie);
     assert.match(logout.setCookies[0] ?? '', /Max-Age=0/);
   });
 });

@@ -2,6 +2,7 @@
 // to a temp folder whose node_modules holds websession as an installed package (package.json and
 // a dist/ compiled for this run) beside links to the repository's packages; built with the
 // framework's own command; started as a child process that prints its port.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cp, mkdir, readdir, readlink, symlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -82,9 +83,18 @@ export async function appCopy(name: string, dir: string): Promise<string> {
   return app;
 }
 
+/** An answer of a test app, redirects not followed. */
+export interface Page {
+  status: number;
+  body: string;
+  setCookies: string[];
+}
+
 /** A server started by {@link startServer}. */
 export interface Started {
   url: string;
+  /** GET `path`, with `cookie` (a `name=value` pair) if given. */
+  get(path: string, cookie?: string): Promise<Page>;
   /** Everything it printed so far. */
   output(): string;
   /** Stops it (SIGTERM, then SIGKILL) and waits for it to exit. */
@@ -92,15 +102,15 @@ export interface Started {
 }
 
 /**
- * Starts `command` in `cwd` and waits for the line that names its port (`port` extracts it),
- * or rejects with its output when it exits first.
+ * Starts `command` in `cwd` and waits for the output that names its port (the first group of
+ * `port`), or rejects with its output when it exits first.
  */
 export function startServer(
   command: string,
   args: string[],
   cwd: string,
   env: NodeJS.ProcessEnv,
-  port: (output: string) => number | undefined,
+  port: RegExp,
 ): Promise<Started> {
   const child: ChildProcess = spawn(command, args, {
     cwd,
@@ -120,10 +130,16 @@ export function startServer(
   return new Promise((done, fail) => {
     const onData = (b: Buffer) => {
       output += b;
-      const found = port(output);
+      const found = port.exec(output)?.[1];
       if (found !== undefined) {
         child.off('exit', onExit);
-        done({ url: `http://127.0.0.1:${found}`, output: () => output, close });
+        const url = `http://127.0.0.1:${found}`;
+        done({
+          url,
+          get: (path, cookie) => getPage(url + path, cookie),
+          output: () => output,
+          close,
+        });
       }
     };
     const onExit = (code: number | null) =>
@@ -138,4 +154,59 @@ export function startServer(
 /** The path of a file of an installed package (a bin script to run with this Node). */
 export async function packageFile(pkg: string, relative: string): Promise<string> {
   return join(await repoModules(), pkg, relative);
+}
+
+async function getPage(url: string, cookie: string | undefined): Promise<Page> {
+  const res = await fetch(url, { redirect: 'manual', headers: cookie ? { cookie } : {} });
+  return { status: res.status, body: await res.text(), setCookies: res.headers.getSetCookie() };
+}
+
+/** The `name=value` pair of a Set-Cookie value. */
+export const cookiePair = (setCookie: string) => setCookie.split(';')[0]!;
+
+/**
+ * The story every framework app tells, its pages saying `You are (not) logged in`: `/login`
+ * (answered `redirect`) gives a browser-session cookie and a new id at each login, the old one
+ * dead; 64 parallel `/count` of one session answer 1 to 64; `/logout` expires the cookie.
+ */
+export async function loginCountLogout(app: Started, redirect: number): Promise<void> {
+  const page = await app.get('/');
+  assert.equal(page.status, 200);
+  assert.match(page.body, /You are not logged in/);
+  assert.deepEqual(page.setCookies, [], 'a visitor gets no cookie');
+
+  const login = await app.get('/login');
+  assert.equal(login.status, redirect);
+  assert.equal(login.setCookies.length, 1, JSON.stringify(login.setCookies));
+  assert.match(login.setCookies[0]!, /^webpy_session_id=[0-9a-f]{64};.*HttpOnly/i);
+  assert.doesNotMatch(login.setCookies[0]!, /Max-Age/i, 'not remembered: a browser-session cookie');
+  const cookie = cookiePair(login.setCookies[0]!);
+  assert.match((await app.get('/', cookie)).body, /You are logged in/);
+
+  const relogin = await app.get('/login', cookie);
+  const renewed = cookiePair(relogin.setCookies[0]!);
+  assert.notEqual(renewed, cookie, 'login gives a new id');
+  assert.match((await app.get('/', cookie)).body, /You are not logged in/, 'the old id is dead');
+
+  const counts = await Promise.all(Array.from({ length: 64 }, () => app.get('/count', renewed)));
+  assert.deepEqual(
+    counts.map((c) => c.status),
+    counts.map(() => 200),
+  );
+  assert.deepEqual(
+    counts.map((c) => Number(c.body)).sort((a, b) => a - b),
+    Array.from({ length: 64 }, (_, i) => i + 1),
+  );
+
+  const logout = await app.get('/logout', renewed);
+  assert.equal(logout.status, redirect);
+  assert.match(logout.setCookies[0] ?? '', /^webpy_session_id=;.*Max-Age=0/i);
+  assert.match((await app.get('/', renewed)).body, /You are not logged in/);
+}
+
+/** "Remember me": `/login?remember=1` gives a 30-day cookie, which `/logout` expires. */
+export async function rememberedLogin(app: Started): Promise<string> {
+  const login = await app.get('/login?remember=1');
+  assert.match(login.setCookies[0] ?? '', /Max-Age=2592000/);
+  return cookiePair(login.setCookies[0]!);
 }
