@@ -157,7 +157,7 @@ describe('React Router app (test/apps/react-router): react-router build, served 
     const build = await run(process.execPath, [cli, 'build'], app);
     assert.equal(build.code, 0, `react-router build failed:\n${build.output}`);
     const built = performance.now();
-    timings = `websession compiled and app copied in ${((copied - started) / 1000).toFixed(1)} s; react-router build in ${((built - copied) / 1000).toFixed(1)} s`;
+    timings = `websession transpiled and app copied in ${((copied - started) / 1000).toFixed(1)} s; react-router build in ${((built - copied) / 1000).toFixed(1)} s`;
     server = await startServer(
       process.execPath,
       ['server.js'],
