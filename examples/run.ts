@@ -17,6 +17,7 @@ export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
   fastify: () => import('./frameworks/fastify.js'),
   hono: () => import('./frameworks/hono.js'),
   koa: () => import('./frameworks/koa.js'),
+  fetch: () => import('./frameworks/fetch.js'),
 };
 
 const USAGE = `usage: npm run example -- <framework> --store <store-url> --listen <host:port>

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startExample } from './helpers/example-process.js';
 
-const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa'];
+const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa', 'fetch'];
 const ROUTES = ['/', '/login', '/logout', '/count', '/kill', '/metrics'];
 
 const dirs: string[] = [];

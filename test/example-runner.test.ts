@@ -19,7 +19,7 @@ import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/server
 import { tempDirs } from './helpers/temp-dirs.js';
 
 const RUNNER = fileURLToPath(new URL('../examples/run.ts', import.meta.url));
-const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa'];
+const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa', 'fetch'];
 
 const postgresSkip = await serverSkip('Postgres', POSTGRES_URL, 5432);
 const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);

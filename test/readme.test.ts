@@ -25,6 +25,7 @@ const SECTIONS = [
   ['fastify', '### Fastify'],
   ['hono', '### Hono'],
   ['koa', '### Koa'],
+  ['fetch', '### fetch handlers'],
 ] as const;
 
 /** What a snippet without imports may use: the names the page around it has defined. */

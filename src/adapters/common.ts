@@ -3,10 +3,11 @@
  * request's cookie, client IP and scheme (with `trust_proxy`), and the request cycle around
  * `next()`. The answers to load/commit errors (an expired session → 200 `expired_message`, a
  * store outage → 503) are core/error-answer.ts's, shared with the web layer, and re-exported here.
- * Nothing here imports a framework.
+ * Nothing here imports a framework; the fetch `Response` helpers use only the web platform's
+ * globals (shared by the Hono and fetch adapters).
  * @module
  */
-import { sessionWasRead } from '../core/cache-headers.js';
+import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import { type ErrorAnswer, errorAnswer } from '../core/error-answer.js';
@@ -72,6 +73,16 @@ export function requestInfo(
   };
 }
 
+/** The headers of a fetch `Request` that {@link requestInfo} reads. */
+export function fetchHeaders(headers: Headers): HeaderBag {
+  return {
+    cookie: headers.get('cookie') ?? undefined,
+    'x-forwarded-for': headers.get('x-forwarded-for') ?? undefined,
+    'x-forwarded-proto': headers.get('x-forwarded-proto') ?? undefined,
+    'user-agent': headers.get('user-agent') ?? undefined,
+  };
+}
+
 /** How a request cycle around `next()` ended: an answer to send instead, or the cookie to add. */
 export type CycleOutcome =
   | { answer: ErrorAnswer; setCookie?: undefined; read?: undefined; thrown?: undefined }
@@ -119,5 +130,45 @@ export async function aroundNext<T extends SessionData>(
     return { setCookie, read: sessionWasRead(session), thrown };
   } catch (err) {
     return answerOrThrow(err);
+  }
+}
+
+/** An error answer as a fetch `Response`. */
+export function answerResponse(a: ErrorAnswer): Response {
+  const headers = new Headers(a.headers);
+  if (a.setCookie) headers.append('Set-Cookie', a.setCookie);
+  return new Response(a.body, { status: a.status, headers });
+}
+
+/**
+ * Adds the session's headers to a fetch `Response`: its Set-Cookie appended to the handler's
+ * own, Cache-Control and Vary as every adapter sets them. Returns the response itself, or a copy
+ * when its headers refuse changes (a `fetch()` answer passed on, `Response.redirect`): the copy
+ * takes over the body stream without reading it.
+ */
+export function withSessionHeaders(
+  response: Response,
+  setCookie: string | undefined,
+  read: boolean,
+): Response {
+  if (!setCookie && !read) return response;
+  const add = (headers: Headers) => {
+    if (setCookie) headers.append('Set-Cookie', setCookie);
+    addCacheHeaders(
+      (name) => headers.get(name),
+      (name, value) => headers.set(name, value),
+      setCookie,
+      read,
+    );
+  };
+  try {
+    add(response.headers);
+    return response;
+  } catch (err) {
+    // Immutable headers throw a TypeError at their first change, before anything was added.
+    if (!(err instanceof TypeError)) throw err;
+    const copy = new Response(response.body, response);
+    add(copy.headers);
+    return copy;
   }
 }

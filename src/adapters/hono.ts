@@ -13,18 +13,19 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { addCacheHeaders } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
 import {
+  answerResponse,
   aroundNext,
-  type ErrorAnswer,
   errorAnswer,
+  fetchHeaders,
   type HeaderBag,
   type ManagerSource,
   requestInfo,
   toManager,
+  withSessionHeaders,
 } from './common.js';
 import type { AppData } from './types.js';
 
@@ -59,18 +60,7 @@ function socketIp(c: Context): string | undefined {
 function proxyHeaders(c: Context): HeaderBag {
   const incoming = (c.env as { incoming?: { headers?: HeaderBag } } | undefined)?.incoming;
   if (incoming?.headers) return incoming.headers;
-  return {
-    cookie: c.req.header('cookie'),
-    'x-forwarded-for': c.req.header('x-forwarded-for'),
-    'x-forwarded-proto': c.req.header('x-forwarded-proto'),
-    'user-agent': c.req.header('user-agent'),
-  };
-}
-
-function toResponse(a: ErrorAnswer): Response {
-  const headers = new Headers(a.headers);
-  if (a.setCookie) headers.append('Set-Cookie', a.setCookie);
-  return new Response(a.body, { status: a.status, headers });
+  return fetchHeaders(c.req.raw.headers);
 }
 
 /**
@@ -104,30 +94,16 @@ export function session<T extends SessionData = AppData>(
     if (answer) {
       // Drop the handler's response first: Hono's `res` setter would carry its headers over.
       c.res = undefined as unknown as Response;
-      c.res = toResponse(answer);
+      c.res = answerResponse(answer);
       return c.res;
     }
     if (out.thrown) throw out.thrown.error;
-    if (out.setCookie) putHeader(c, 'Set-Cookie', out.setCookie, true);
-    addCacheHeaders(
-      (name) => c.res.headers.get(name),
-      (name, value) => putHeader(c, name, value, false),
-      out.setCookie,
-      out.read === true,
-    );
+    // Headers set in place; a response whose headers refuse changes (a `fetch()` answer) is
+    // copied, and the copy replaces it (dropped first: Hono's setter would copy it again).
+    const res = withSessionHeaders(c.res, out.setCookie, out.read === true);
+    if (res !== c.res) {
+      c.res = undefined as unknown as Response;
+      c.res = res;
+    }
   };
-}
-
-/**
- * Sets a header on the handler's response in place. `c.header()` would copy the whole response
- * for each header once the handler has returned (and under `@hono/node-server` turn its body into
- * a stream); only headers that refuse changes (a response from `fetch()`) take that way.
- */
-function putHeader(c: Context, name: string, value: string, append: boolean): void {
-  try {
-    if (append) c.res.headers.append(name, value);
-    else c.res.headers.set(name, value);
-  } catch {
-    c.header(name, value, { append });
-  }
 }

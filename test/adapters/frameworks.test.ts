@@ -14,6 +14,7 @@ import Koa from 'koa';
 import { decodePayload, MemoryStore, type Session, SessionManager, storeKey } from 'websession';
 import { session as expressSession, sessionOf as expressSessionOf } from 'websession/express';
 import { fastifySession, sessionOf as fastifySessionOf } from 'websession/fastify';
+import { withSession as withFetchSession } from 'websession/fetch';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
 import { session as koaSession } from 'websession/koa';
 import { withSession } from 'websession/node';
@@ -99,6 +100,19 @@ const MOUNTS: Record<string, Mount> = {
       server.listening
         ? server
         : new Promise<Server>((r) => server.once('listening', () => r(server))),
+    );
+  },
+  fetch(manager) {
+    const handler = withFetchSession(manager, async (request, session) => {
+      const route = ROUTES[new URL(request.url).pathname];
+      if (!route) return new Response(null, { status: 404 });
+      const headers = new Headers();
+      const body = await route(session, (n, v) => headers.append('Set-Cookie', `${n}=${v}`));
+      return new Response(body, { headers });
+    });
+    const server = serve({ fetch: handler, port: 0, hostname: '127.0.0.1' }) as Server;
+    return new Promise<Server>((r) =>
+      server.listening ? r(server) : server.once('listening', () => r(server)),
     );
   },
   koa(manager) {

@@ -1,4 +1,5 @@
-// Every framework of the conformance suite, started on a loopback port over a given store: the
+// Every framework of the conformance suite (websession/fetch served by @hono/node-server, on Node's
+// own Request and Response), started on a loopback port over a given store: the
 // example apps of the runner (the five routes and /metrics); for the "a thrown error still
 // commits" case, a one-route app per framework whose handler sets a key and then throws; and an
 // app per framework serving the feature routes (a user-bound login, flash messages) of
@@ -15,12 +16,14 @@ import Koa from 'koa';
 import type { Session, SessionConfig, Store } from 'websession';
 import { session as expressSession, sessionOf as expressSessionOf } from 'websession/express';
 import { fastifySession, sessionOf as fastifySessionOf } from 'websession/fastify';
+import { withSession as withFetchSession } from 'websession/fetch';
 import { session as honoSession, type SessionEnv } from 'websession/hono';
 import { session as koaSession } from 'websession/koa';
 import { withSession } from 'websession/node';
 import * as web from 'websession/web';
 import { createApp as expressApp } from '../../examples/frameworks/express.js';
 import { start as startFastify } from '../../examples/frameworks/fastify.js';
+import { start as startFetch } from '../../examples/frameworks/fetch.js';
 import { start as startHono } from '../../examples/frameworks/hono.js';
 import { start as startKoa } from '../../examples/frameworks/koa.js';
 import { start as startNode } from '../../examples/frameworks/node.js';
@@ -76,11 +79,17 @@ export const FLASH_MESSAGE = 'saved';
 /** The answer of a feature route: a text page or a 303 to a path. */
 type FeatureAnswer = { status: 200 | 404; body: string } | { status: 303; location: string };
 
+/** The cookie lifetime `GET /sign-in-remembered` asks for ("remember me": 30 days). */
+export const REMEMBER_SECONDS = 30 * 86400;
+
 /**
  * The feature routes, written once and served by every framework's `features` app:
  * `GET /login-as` binds the session to {@link FEATURE_USER} (answers `ok`);
  * `POST /flash` flashes {@link FLASH_MESSAGE} under `notice` and answers 303 to `/show`;
  * `GET /show` answers the flashes of the previous request as JSON (read once);
+ * `GET /sign-in` and `GET /sign-in-remembered` regenerate and log in, the second with
+ * `setMaxAge(REMEMBER_SECONDS)`; `GET /regenerate`; `GET /whoami` answers `in` or `out`;
+ * `GET /sign-out` kills the session;
  * `GET /late` sets `early`, answers `ok`, then sets `late` 30 ms later (see {@link LATE_OUTCOMES});
  * `GET /user`, `/is-new`, `/id` answer `getUser()`, `isNew`, `id` (and read nothing else);
  * anything else 404.
@@ -106,6 +115,24 @@ function featureRoute(method: string, path: string, session: Session): FeatureAn
   if (method === 'GET' && path === '/user') return { status: 200, body: session.getUser() ?? '' };
   if (method === 'GET' && path === '/is-new') return { status: 200, body: String(session.isNew) };
   if (method === 'GET' && path === '/id') return { status: 200, body: session.id.slice(0, 8) };
+  if (method === 'GET' && (path === '/sign-in' || path === '/sign-in-remembered')) {
+    // A login form's answer: a new id against fixation, and "remember me" when ticked.
+    session.regenerate();
+    session.logged_in = true;
+    if (path === '/sign-in-remembered') session.setMaxAge(REMEMBER_SECONDS);
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'GET' && path === '/regenerate') {
+    session.regenerate();
+    return { status: 200, body: 'ok' };
+  }
+  if (method === 'GET' && path === '/whoami') {
+    return { status: 200, body: session.get('logged_in', false) ? 'in' : 'out' };
+  }
+  if (method === 'GET' && path === '/sign-out') {
+    session.kill();
+    return { status: 200, body: 'ok' };
+  }
   if (method === 'GET' && path === '/login-as') {
     session.setUser(FEATURE_USER);
     session.logged_in = true;
@@ -264,6 +291,37 @@ export const FRAMEWORKS: Record<string, Framework> = {
       return running(serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as Server);
     },
   },
+  fetch: {
+    example: (store, session) =>
+      announced(async () => running(await startFetch(store, { ...LOOPBACK, session }))),
+    boom: (store, config) =>
+      serveFetch(
+        withFetchSession(
+          store,
+          (_request, session) => {
+            session.boom = BOOM_VALUE;
+            throw boomError();
+          },
+          { config: config as SessionConfig },
+        ),
+      ),
+    features: (store, config) =>
+      serveFetch(
+        withFetchSession(
+          store,
+          (request, session) => {
+            const answer = featureRoute(request.method, new URL(request.url).pathname, session);
+            if (answer.status === 303)
+              return new Response(null, { status: 303, headers: { Location: answer.location } });
+            return new Response(answer.body, {
+              status: answer.status,
+              headers: { 'Content-Type': 'text/plain' },
+            });
+          },
+          { config: config as SessionConfig },
+        ),
+      ),
+  },
   koa: {
     example: (store, session) =>
       announced(async () => running(await startKoa(store, { ...LOOPBACK, session }))),
@@ -295,6 +353,16 @@ export const FRAMEWORKS: Record<string, Framework> = {
     },
   },
 };
+
+/**
+ * A fetch handler on a loopback port (through @hono/node-server, whose second argument gives the
+ * adapter the socket's peer), a thrown error answered 500 quietly.
+ */
+function serveFetch(handler: (request: Request, ...rest: unknown[]) => Promise<Response>) {
+  const fetch = (request: Request, env: unknown) =>
+    handler(request, env).catch(() => new Response('internal server error', { status: 500 }));
+  return running(serve({ fetch, port: 0, hostname: '127.0.0.1' }) as Server);
+}
 
 function expressFeatures(app: ReturnType<typeof express>, store: Store, config: Config) {
   app.use(expressSession(store, config));
