@@ -42,8 +42,16 @@ export type CleanupProgress = (progress: {
 export interface StoreLease {
   /** Extends the lease by its ttl; false when it was lost meanwhile (expired and taken over). */
   renew(): Promise<boolean>;
-  /** Gives the lease up. Never throws. */
-  release(): Promise<void>;
+  /**
+   * Gives the lease up. Never throws. With `passEndedAt` (ms since epoch), records that a pass
+   * ended then, beside the lease, for {@link StoreLease.lastPassEndedAt}.
+   */
+  release(passEndedAt?: number): Promise<void>;
+  /**
+   * ms since epoch when the last pass by any process ended, as recorded by release(passEndedAt),
+   * or undefined
+   */
+  readonly lastPassEndedAt?: number | undefined;
 }
 
 /** How far a store's {@link Store.update} lock reaches. */

@@ -49,10 +49,17 @@ interface Handles {
   leases: Database<Lease, string>;
 }
 
-/** A held lease: its holder's token and when it lapses (ms since epoch). */
+/**
+ * A lease: its holder's token, when it was taken or last renewed and for how long (ms; `until`
+ * is 0 once released), and when the last pass ended (StoreLease.lastPassEndedAt), kept across
+ * holders.
+ */
 interface Lease {
   token: string;
   until: number;
+  renewed?: number;
+  ttl?: number;
+  ended?: number | undefined;
 }
 
 const DATA_DB = 'websession:data';
@@ -389,34 +396,51 @@ export class ShelfStore implements S.Store {
   /**
    * Takes the store-wide lease `name` (e.g. one cleanup at a time across the processes sharing
    * the file): a record with the holder's token and expiry, taken, renewed and released in write
-   * transactions, so exactly one process holds it until it lapses.
+   * transactions, so exactly one process holds it until it lapses. An expiry further away than
+   * `ttlMs` (not one this store writes) counts as lapsed: no record holds the lease for ever.
    */
   async lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return undefined; // a closed store runs no more passes
     const h = await this.#open();
     const token = randomBytes(12).toString('hex');
-    /** Writes the lease when `may(current)` holds; true when written. */
-    const write = (may: (current: Lease | undefined) => boolean, next: Lease | null) =>
+    /** Writes `next(current)` when it is not undefined; the record written, if any. */
+    const write = (next: (current: Lease | undefined) => Lease | undefined) =>
       ShelfStore.#transact(h, () => {
-        if (!may(h.leases.get(name))) return false;
-        if (next) h.leases.putSync(name, next);
-        else h.leases.removeSync(name);
-        return true;
+        const lease = next(h.leases.get(name));
+        if (lease) h.leases.putSync(name, lease);
+        return lease;
       });
-    const mine = (current: Lease | undefined) => current?.token === token;
+    /** Held unless not renewed within the holder's ttl, bounded by ours whatever it says. */
+    const held = (current: Lease | undefined, now: number) => {
+      if (current === undefined || current.until < now) return false;
+      const ttl = Math.min(current.ttl ?? ttlMs, ttlMs);
+      const age = now - (current.renewed ?? current.until - ttlMs);
+      return age <= ttl && age >= -ttl;
+    };
+    const mine = (current: Lease | undefined, renewed: number | undefined) =>
+      current?.token === token
+        ? renewed === undefined
+          ? { ...current, until: 0 }
+          : { ...current, renewed, until: renewed + ttlMs }
+        : undefined;
+    let taken: Lease | undefined;
     try {
-      const taken = await write((current) => current === undefined || current.until < Date.now(), {
-        token,
-        until: Date.now() + ttlMs,
+      taken = await write((current) => {
+        const now = Date.now();
+        if (held(current, now)) return undefined;
+        return { token, until: now + ttlMs, renewed: now, ttl: ttlMs, ended: current?.ended };
       });
       if (!taken) return undefined;
     } catch (err) {
       throw await this.#error('lease', err);
     }
     let released: Promise<void> | undefined;
-    const release = (): Promise<void> => {
+    const release = (passEndedAt?: number): Promise<void> => {
       this.#leases.delete(release);
-      released ??= write(mine, null).then(
+      released ??= write((current) => {
+        const lease = mine(current, undefined);
+        return lease && passEndedAt !== undefined ? { ...lease, ended: passEndedAt } : lease;
+      }).then(
         () => {},
         () => {},
       );
@@ -424,11 +448,17 @@ export class ShelfStore implements S.Store {
     };
     this.#leases.add(release);
     return {
+      // A time to come is no record of a pass that ended: it would put every pass off for ever.
+      lastPassEndedAt:
+        taken.ended !== undefined && taken.ended <= Date.now() ? taken.ended : undefined,
       // Once released (close() releases every lease) nothing more is written.
       renew: async () =>
         released === undefined &&
         !this.#closed &&
-        (await write(mine, { token, until: Date.now() + ttlMs }).catch(() => false)),
+        (await write((current) => mine(current, Date.now())).then(
+          (lease) => lease !== undefined,
+          () => false,
+        )),
       release,
     };
   }
