@@ -112,6 +112,21 @@ function syncFolder(dir: string): void {
   }
 }
 
+/**
+ * Makes the folder `dir` (mode 0700) unless it exists. Not `recursive` first: that option reports
+ * any failure (a read-only file system's EROFS) as ENOENT. Only a missing parent (the store
+ * folder removed meanwhile) is made again, recursively.
+ */
+function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    else if (code !== 'EEXIST') throw err;
+  }
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
@@ -182,7 +197,7 @@ export class DiskStore implements Store {
   #ownFolder(dir: string, make: boolean): boolean {
     if (this.#shards.has(dir)) return true;
     try {
-      if (make) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if (make) makeFolder(dir);
       const { missing, problem } = checkOwnedFolder(dir);
       if (problem) throw new StoreError(this.kind, problem);
       if (missing) {
@@ -393,7 +408,7 @@ export class DiskStore implements Store {
   #mark(user: string, key: string): void {
     const dir = this.#userDir(user);
     this.#ownFolder(path.dirname(dir), true);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeFolder(dir);
     fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
   }
 
