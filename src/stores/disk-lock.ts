@@ -1,8 +1,10 @@
 /**
  * The cross-process lock of one DiskStore record: a lock file `<file>.lock`, made with an
  * exclusive create (exactly one process creates it) and removed when the write is done. A holder
- * keeps it for one read and one write of a small file; a lock file older than `LOCK_STALE_MS`
- * was left by a process that died while holding it, and is taken over.
+ * keeps it for one read and one write of a small file. The file names its holder (`<host> <pid>`):
+ * a lock of a process of this host that is gone is taken over at once; any other lock file older
+ * than `LOCK_STALE_MS` (a holder on another host sharing the folder, or killed before it wrote
+ * its name) was left by a process that died while holding it, and is taken over too.
  *
  * Measured on this project's ext4 disk (bench/fsops.ts): an exclusive create, close and unlink
  * take about 40 µs, where a lock folder's mkdir and rmdir (proper-lockfile's way, which also
@@ -11,6 +13,8 @@
  * @module
  */
 import * as fs from 'node:fs';
+import { hostname } from 'node:os';
+import { openOwnedFile } from './owned-files.js';
 
 /** A lock file this old belongs to a dead holder (no live holder keeps one for long). */
 const LOCK_STALE_MS = 10_000;
@@ -29,15 +33,56 @@ function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** An exclusive create of the lock file: true when this call created it. */
+/** What a lock file of this process says: its host and pid. */
+const HOLDER = `${hostname()} ${process.pid}`;
+
+/** An exclusive create of the lock file, with this process's name in it: true when created. */
 function create(lock: string): boolean {
+  let fd: number;
   try {
-    fs.closeSync(fs.openSync(lock, 'wx', 0o600));
-    return true;
+    fd = fs.openSync(lock, 'wx', 0o600);
   } catch (err) {
     if (code(err) === 'EEXIST') return false;
     throw err;
   }
+  try {
+    fs.writeSync(fd, HOLDER);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return true;
+}
+
+/** True when `pid` is no process of this host (signal 0 checks without sending anything). */
+function isGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return code(err) === 'ESRCH'; // EPERM: alive, another user's
+  }
+}
+
+/**
+ * Whether the lock file `lock` (found taken) is held by a live holder: `missing` when it was
+ * released meanwhile. A lock of a process of this host that is gone, one older than
+ * {@link LOCK_STALE_MS}, or anything at its name but a lock file of ours (a link, a FIFO) is not.
+ */
+function isHeld(lock: string): boolean | 'missing' {
+  const opened = openOwnedFile(lock);
+  if (opened === 'missing') return 'missing';
+  if (opened === 'foreign') return false;
+  let holder: string;
+  try {
+    holder = fs.readFileSync(opened.fd, 'utf8');
+  } finally {
+    fs.closeSync(opened.fd);
+  }
+  const [host, pid] = holder.split(' ');
+  if (host === hostname() && Number(pid) > 0 && Number(pid) !== process.pid && isGone(Number(pid)))
+    return false;
+  const age = Date.now() - opened.stat.mtimeMs;
+  return age <= LOCK_STALE_MS && age >= -LOCK_STALE_MS;
 }
 
 /**
@@ -48,14 +93,9 @@ export function tryLock(file: string): boolean {
   const lock = lockPath(file);
   for (let attempt = 0; attempt < 3; attempt++) {
     if (create(lock)) return true;
-    let mtime: number;
-    try {
-      mtime = fs.statSync(lock).mtimeMs;
-    } catch (err) {
-      if (code(err) === 'ENOENT') continue; // released meanwhile: try again at once
-      throw err;
-    }
-    if (Date.now() - mtime <= LOCK_STALE_MS) return false;
+    const held = isHeld(lock);
+    if (held === 'missing') continue; // released meanwhile: try again at once
+    if (held) return false;
     // A dead holder's lock: remove it, then race for a new one. (Two processes that find the
     // same stale lock at the same moment could both take it over; that needs a crashed holder.)
     try {

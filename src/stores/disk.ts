@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError } from '../core/errors.js';
 import type {
   Awaitable,
@@ -25,6 +26,7 @@ import { tryLock, unlock, waitForLock } from './disk-lock.js';
 import { takeFileLease } from './file-lease.js';
 import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { checkOwnedFolder, openOwnedFile, untrustedFolder } from './owned-files.js';
 import { TimeSlice } from './time-slice.js';
 
 /** Options of {@link DiskStore}. */
@@ -52,6 +54,8 @@ export interface DiskStoreOptions {
    * lock folder's mkdir and rmdir (`capabilities.lock` then says `process`).
    */
   crossProcess?: boolean;
+  /** Where a shard folder that cleanup cannot read is reported (once per folder). Default console. */
+  logger?: Logger;
 }
 
 const SUFFIX = '.sess';
@@ -65,6 +69,8 @@ const STORE_ENTRY = /^(?:[0-9a-f]{2}|users|quarantine)$/;
 /** A store-wide lease file (see file-lease.ts): `<dir>/<name>.lease`. */
 const LEASE = '.lease';
 const LEASE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** A lease file, or the file beside it that says when the last pass ended. */
+const LEASE_FILE = /\.lease(?:\.ended)?$/;
 /** A lock file of this store's records (see disk-lock.ts). */
 const LOCK_FILE = recordFile(String.raw`\.lock`);
 /** A temp file of this store (`<key>.sess.<pid>.<tag>[.<n>].tmp`): the only `.tmp` cleanup removes. */
@@ -80,25 +86,12 @@ function tempName(file: string): string {
   return `${file}.${TEMP_TAG}.${++writes}${TMP}`;
 }
 
-/** Opens a record for reading without following a symbolic link (where the OS has O_NOFOLLOW). */
-const READ_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);
-
 /** Creates or appends to a user index entry without following a symbolic link. */
 const APPEND_FLAGS =
   fs.constants.O_WRONLY |
   fs.constants.O_CREAT |
   fs.constants.O_APPEND |
   (fs.constants.O_NOFOLLOW ?? 0);
-
-/** The error of opening a symbolic link with O_NOFOLLOW. */
-function isLink(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === 'ELOOP';
-}
-
-/** A file mode as `0755`. */
-function modeText(mode: number): string {
-  return `0${(mode & 0o777).toString(8).padStart(3, '0')}`;
-}
 
 /** A file's mtime (the record's access time), or +Infinity when it is gone or unreadable. */
 function mtimeOf(file: string): number {
@@ -119,13 +112,29 @@ function syncFolder(dir: string): void {
   }
 }
 
+/**
+ * Makes the folder `dir` (mode 0700) unless it exists. Not `recursive` first: that option reports
+ * any failure (a read-only file system's EROFS) as ENOENT. Only a missing parent (the store
+ * folder removed meanwhile) is made again, recursively.
+ */
+function makeFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    else if (code !== 'EEXIST') throw err;
+  }
+}
+
 function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 }
 
 /**
  * Stores each session in its own file below `dir` (created private, mode 0700, if missing).
- * @throws ConfigError when `dir` exists and group or others can write to it
+ * @throws ConfigError when `dir` is not this user's, group or others can write to it, or a folder
+ * above it lets another user replace it
  *
  * @example
  * const store = new DiskStore('sessions');
@@ -139,7 +148,11 @@ export class DiskStore implements Store {
   readonly #crossProcess: boolean;
   readonly #mode: number;
   readonly #mutex = new KeyedMutex();
+  /** Folders of the store checked (real folders of this user) and known to exist. */
   readonly #shards = new Set<string>();
+  readonly #logger: Logger;
+  /** Shard folders cleanup could not read, reported once each. */
+  readonly #unreadable = new Set<string>();
 
   constructor(dir: string, options: DiskStoreOptions = {}) {
     if (typeof dir !== 'string' || dir.length === 0)
@@ -153,62 +166,49 @@ export class DiskStore implements Store {
       gatherWrites: true,
     };
     this.#mode = options.fileMode ?? 0o600;
-    let existing: fs.Stats | undefined;
+    this.#logger = options.logger ?? {
+      warn: (message, error) =>
+        console.warn(message, error instanceof Error ? error.message : (error ?? '')),
+    };
+    let problem: string | undefined;
     try {
-      existing = fs.statSync(this.dir);
-    } catch (err) {
-      if (!isNotFound(err))
-        throw new StoreError(
-          this.kind,
-          `cannot read folder ${this.dir}: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-    }
-    if (existing) {
+      if (!fs.existsSync(this.dir)) {
+        fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+        // Private whatever the umask: the store created it.
+        fs.chmodSync(this.dir, 0o700);
+      }
       // A file written here by another local user would load as a session of theirs.
-      if (!existing.isDirectory()) throw new ConfigError(`DiskStore: ${this.dir} is not a folder`);
-      if ((existing.mode & 0o022) !== 0)
-        throw new ConfigError(
-          `DiskStore: folder ${this.dir} has mode ${modeText(existing.mode)}: others can write to it, and a session file written there would be trusted. Make it private (chmod 700 ${this.dir}) or give another folder`,
-        );
-      return;
-    }
-    try {
-      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      // Private whatever the umask: the store created it.
-      fs.chmodSync(this.dir, 0o700);
+      problem = untrustedFolder(this.dir);
     } catch (err) {
-      throw new StoreError(
-        this.kind,
-        `cannot create folder ${this.dir}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      throw new StoreError(this.kind, `cannot use folder ${this.dir}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
+    if (problem) throw new ConfigError(`DiskStore: ${problem}`);
   }
 
   /**
-   * Checks a shard folder just made or found: a real folder (never a symbolic link, which would
-   * send records outside the store) that only its owner can write to.
+   * Checks a folder of the store (a shard, `users`, `quarantine`) once per process: a real folder
+   * of this user (never a symbolic link, which would send records outside the store) that only
+   * its owner can write to. With `make`, a missing one is made; else false when it is missing.
+   * Only this user can write in the store folder (checked at start), so a folder checked once
+   * stays what it was.
    */
-  #checkShard(shard: string): void {
-    let stat: fs.Stats;
+  #ownFolder(dir: string, make: boolean): boolean {
+    if (this.#shards.has(dir)) return true;
     try {
-      stat = fs.lstatSync(shard);
+      if (make) makeFolder(dir);
+      const { missing, problem } = checkOwnedFolder(dir);
+      if (problem) throw new StoreError(this.kind, problem);
+      if (missing) {
+        if (make) throw new StoreError(this.kind, `${dir} was removed as it was made`);
+        return false;
+      }
     } catch (err) {
-      this.#fail('write', err);
+      this.#fail(make ? 'write' : 'read', err);
     }
-    if (stat.isSymbolicLink() || !stat.isDirectory())
-      throw new StoreError(
-        this.kind,
-        `${shard} is not a folder (a symbolic link?): refused, the store never follows a link inside ${this.dir}`,
-      );
-    if ((stat.mode & 0o022) !== 0)
-      throw new StoreError(
-        this.kind,
-        `${shard} has mode ${modeText(stat.mode)}: others can write to it; refused`,
-      );
+    this.#shards.add(dir);
+    return true;
   }
 
   #shard(key: string): string {
@@ -222,6 +222,7 @@ export class DiskStore implements Store {
   }
 
   #fail(op: string, err: unknown): never {
+    if (err instanceof StoreError) throw err; // says what failed already
     throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, {
       cause: err,
     });
@@ -234,28 +235,33 @@ export class DiskStore implements Store {
 
   get(key: string): Awaitable<StoredSession | undefined> {
     try {
-      return this.#read(this.pathOf(key));
+      const file = this.pathOf(key);
+      if (!this.#ownFolder(this.#shard(key), false)) return undefined;
+      return this.#read(file);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** One open, fstat, read and close. */
+  /**
+   * One open, fstat, read and close, in a shard folder already checked. Anything at the record's
+   * name but a regular file of this user (a link, a FIFO, a folder) is no record: never followed,
+   * never waited on.
+   */
   #read(file: string): StoredSession | undefined {
-    let fd: number;
+    let opened: ReturnType<typeof openOwnedFile>;
     try {
-      fd = fs.openSync(file, READ_FLAGS);
+      opened = openOwnedFile(file);
     } catch (err) {
-      if (isNotFound(err) || isLink(err)) return undefined;
       this.#fail('read', err);
     }
+    if (typeof opened === 'string') return undefined;
     try {
-      const stat = fs.fstatSync(fd);
-      return { data: fs.readFileSync(fd, 'utf8'), atime: stat.mtimeMs };
+      return { data: fs.readFileSync(opened.fd, 'utf8'), atime: opened.stat.mtimeMs };
     } catch (err) {
       this.#fail('read', err);
     } finally {
-      fs.closeSync(fd);
+      fs.closeSync(opened.fd);
     }
   }
 
@@ -390,15 +396,7 @@ export class DiskStore implements Store {
   }
 
   #ensureShard(key: string): void {
-    const shard = this.#shard(key);
-    if (this.#shards.has(shard)) return;
-    try {
-      fs.mkdirSync(shard, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      this.#fail('write', err);
-    }
-    this.#checkShard(shard);
-    this.#shards.add(shard);
+    this.#ownFolder(this.#shard(key), true);
   }
 
   /** Folder of the user index entries of `user` (named by a hash: any user id is safe). */
@@ -409,7 +407,8 @@ export class DiskStore implements Store {
   /** Adds `key` to the index of `user`, before the record is written (so it is never missing). */
   #mark(user: string, key: string): void {
     const dir = this.#userDir(user);
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.#ownFolder(path.dirname(dir), true);
+    makeFolder(dir);
     fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
   }
 
@@ -421,6 +420,7 @@ export class DiskStore implements Store {
     const dir = this.#userDir(user);
     let names: string[];
     try {
+      if (!this.#ownFolder(path.dirname(dir), false)) return [];
       names = await fsp.readdir(dir);
     } catch (err) {
       if (isNotFound(err)) return [];
@@ -442,6 +442,7 @@ export class DiskStore implements Store {
   /** Removes user index entries whose session record no longer exists. */
   async #sweepUsers(slice: TimeSlice): Promise<void> {
     const root = path.join(this.dir, 'users');
+    if (!this.#ownFolder(root, false)) return;
     for (const user of this.#list(root)) {
       if (!user.isDirectory()) continue;
       const dir = path.join(root, user.name);
@@ -492,11 +493,16 @@ export class DiskStore implements Store {
     const slice = new TimeSlice();
     const top = this.#list(this.dir);
     for (const e of top)
-      if (!(e.isDirectory() ? STORE_ENTRY.test(e.name) : e.name.endsWith(LEASE))) counts.skipped++;
+      if (!(e.isDirectory() ? STORE_ENTRY.test(e.name) : LEASE_FILE.test(e.name))) counts.skipped++;
     for (const shard of top) {
       if (!(shard.isDirectory() && SHARD.test(shard.name))) continue;
       const shardDir = path.join(this.dir, shard.name);
-      for (const entry of this.#list(shardDir)) {
+      const entries = this.#listShard(shardDir);
+      if (!entries) {
+        counts.skipped++;
+        continue;
+      }
+      for (const entry of entries) {
         if (slice.due()) {
           await slice.yield();
           onProgress?.({ ...counts });
@@ -518,6 +524,28 @@ export class DiskStore implements Store {
     await this.#sweepUsers(slice);
     onProgress?.({ ...counts });
     return counts.removed;
+  }
+
+  /**
+   * Entries of a shard folder, or undefined when it is not a real folder of this user or cannot be
+   * read (another user's, mode 000): reported once, then skipped by every pass, so that one such
+   * folder never stops the cleanup of the others.
+   */
+  #listShard(dir: string): fs.Dirent[] | undefined {
+    try {
+      const { problem } = checkOwnedFolder(dir);
+      if (problem) throw new Error(problem);
+      return fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      if (!this.#unreadable.has(dir)) {
+        this.#unreadable.add(dir);
+        this.#logger.warn(
+          `[websession] [disk] cleanup skips ${dir}, which it cannot use (${(err as Error).message}): records in it never expire until it is fixed or removed`,
+        );
+      }
+      return undefined;
+    }
   }
 
   /** Entries of a folder of the store (none when it is gone). */
@@ -593,7 +621,7 @@ export class DiskStore implements Store {
     const file = this.pathOf(key);
     const dest = path.join(this.dir, 'quarantine');
     try {
-      await fsp.mkdir(dest, { recursive: true, mode: 0o700 });
+      this.#ownFolder(dest, true);
       await fsp.rename(file, path.join(dest, `${key}.${Date.now()}${SUFFIX}`));
     } catch (err) {
       if (!isNotFound(err)) this.#fail('quarantine', err);

@@ -1,29 +1,66 @@
 /**
  * A store-wide lease kept in a file (DiskStore's cleanup lease): taken by an exclusive create of
- * the file (a hard link of a whole temp file), which holds the holder's token and ttl; renewed by setting its mtime; taken over when
- * its mtime is older than that ttl (its holder died or hung). Every process sharing the folder
- * sees the same file, so one of them holds the lease at a time.
+ * the file (a hard link of a whole temp file), which holds the holder's token and ttl; renewed by
+ * setting its mtime; taken over once it was not renewed for its ttl (its holder died or hung).
+ * Every process sharing the folder sees the same file, so one of them holds the lease at a time.
+ *
+ * Whatever the file says, a lease lapses after the ttl the taker asks for: a ttl of `Infinity`
+ * or `1e308`, or an mtime in the future, never holds it longer. Anything at the lease's name but
+ * a regular file of this user (a link, a FIFO) is removed, never followed or waited on.
+ *
+ * When a pass ends, `release(t)` records `t` in a file beside the lease (`<file>.ended`), which
+ * the next `takeFileLease` reads (`lastPassEndedAt`): processes skip a pass when one ended less
+ * than an interval ago.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { StoreLease } from '../core/store.js';
+import { readOwnedFile } from './owned-files.js';
 
 function code(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
 }
 
-/** The holder's token and ttl in the lease file (`<token> <ttl ms>`), or undefined when none. */
-function holder(file: string): { token: string; ttlMs: number } | undefined {
-  let text: string;
+/** The file beside the lease file `file` that says when the last pass ended. */
+function endedFile(file: string): string {
+  return `${file}.ended`;
+}
+
+/** Writes `text` to `file` whole: a temp file beside it renamed over it. */
+function writeWhole(file: string, text: string, token: string): void {
+  const tmp = `${file}.${token}.tmp`;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    throw err;
+    fs.writeFileSync(tmp, text, { flag: 'wx', mode: 0o600 });
+    fs.renameSync(tmp, file);
+  } finally {
+    fs.rmSync(tmp, { force: true });
   }
-  const [token = '', ttl] = text.split(' ');
-  return { token, ttlMs: Number(ttl) || 0 };
+}
+
+/**
+ * The holder's token and ttl in the lease file (`<token> <ttl ms>`) and when it was last renewed
+ * (its mtime): undefined when there is none, `foreign` when something else has the name.
+ */
+function holder(
+  file: string,
+): { token: string; ttlMs: number; renewedAt: number } | 'foreign' | undefined {
+  const read = readOwnedFile(file);
+  if (read === 'missing') return undefined;
+  if (read === 'foreign') return 'foreign';
+  const renewedAt = fs.lstatSync(file, { throwIfNoEntry: false })?.mtimeMs;
+  if (renewedAt === undefined) return undefined; // released meanwhile
+  const [token = '', ttl] = read.text.split(' ');
+  return { token, ttlMs: Number(ttl) || 0, renewedAt };
+}
+
+/** When the last pass ended, as recorded beside the lease: undefined if never (or nonsense). */
+function lastPassEnded(file: string): number | undefined {
+  const read = readOwnedFile(endedFile(file));
+  if (typeof read === 'string') return undefined;
+  const t = Number(read.text);
+  // A time to come is no record of a pass that ended: it would put every pass off forever.
+  return Number.isFinite(t) && t > 0 && t <= Date.now() ? t : undefined;
 }
 
 /**
@@ -40,37 +77,47 @@ export function takeFileLease(file: string, ttlMs: number): StoreLease | undefin
     fs.writeFileSync(tmp, `${token} ${ttlMs}`, { flag: 'wx', mode: 0o600 });
     try {
       fs.linkSync(tmp, file);
-      return fileLease(file, token);
+      return fileLease(file, token, lastPassEnded(file));
     } catch (err) {
       if (code(err) !== 'EEXIST') throw err;
     } finally {
       fs.rmSync(tmp, { force: true });
     }
-    // Lapsed when not renewed within the holder's own ttl (written beside its token).
     const current = holder(file);
-    const mtime = fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs;
-    if (current === undefined || mtime === undefined) continue; // released meanwhile
-    if (Date.now() - mtime <= current.ttlMs) return undefined;
-    fs.rmSync(file, { force: true }); // lapsed: its holder is gone
+    if (current === undefined) continue; // released meanwhile
+    if (current !== 'foreign') {
+      // Lapsed when not renewed within the holder's ttl, bounded by ours whatever the file says.
+      const ttl = Math.min(current.ttlMs, ttlMs);
+      const age = Date.now() - current.renewedAt;
+      if (age <= ttl && age >= -ttl) return undefined;
+    }
+    fs.rmSync(file, { force: true }); // lapsed, or not a lease file: unlink never follows a link
   }
   return undefined;
 }
 
-function fileLease(file: string, token: string): StoreLease {
+function fileLease(file: string, token: string, lastPassEndedAt: number | undefined): StoreLease {
+  const mine = () => {
+    const current = holder(file);
+    return current !== undefined && current !== 'foreign' && current.token === token;
+  };
   return {
+    lastPassEndedAt,
     async renew() {
       try {
-        if (holder(file)?.token !== token) return false;
+        if (!mine()) return false;
         const now = new Date();
-        fs.utimesSync(file, now, now);
+        fs.lutimesSync(file, now, now);
         return true;
       } catch {
         return false;
       }
     },
-    async release() {
+    async release(passEndedAt?: number) {
       try {
-        if (holder(file)?.token === token) fs.rmSync(file, { force: true });
+        if (!mine()) return;
+        if (passEndedAt !== undefined) writeWhole(endedFile(file), String(passEndedAt), token);
+        fs.rmSync(file, { force: true });
       } catch {
         // the lease expires by itself
       }

@@ -16,7 +16,7 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, RootDatabase } from 'lmdb';
 import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
@@ -49,10 +49,17 @@ interface Handles {
   leases: Database<Lease, string>;
 }
 
-/** A held lease: its holder's token and when it lapses (ms since epoch). */
+/**
+ * A lease: its holder's token, when it was taken or last renewed and for how long (ms; `until`
+ * is 0 once released), and when the last pass ended (StoreLease.lastPassEndedAt), kept across
+ * holders.
+ */
 interface Lease {
   token: string;
   until: number;
+  renewed?: number;
+  ttl?: number;
+  ended?: number | undefined;
 }
 
 const DATA_DB = 'websession:data';
@@ -63,6 +70,32 @@ const userHash = (user: string) => createHash('sha256').update(user).digest('hex
 const QUARANTINE_DB = 'websession:quarantine';
 /** Store-wide leases (Store.lease): name → holder's token and expiry. */
 const LEASE_DB = 'websession:lease';
+
+/**
+ * How long writes are refused after a commit failed for want of space, unless space was freed:
+ * LMDB prints lines of its own to stderr on every failed commit (the native library writes one
+ * with `fprintf`, lmdb-js logs the error with `console.error`; neither has an option to stop
+ * it), so a write that would fail the same way is not tried.
+ */
+const FULL_BACKOFF_MS = 10_000;
+/** Free space (bytes) that must appear, over what was free at the failure, to try again sooner. */
+const FREED_BYTES = 64 << 10;
+
+/** Free bytes on the file system of `dir` (for this user), or 0 when unknown. */
+function freeBytes(dir: string): number {
+  try {
+    const { bavail, bsize } = statfsSync(dir);
+    return bavail * bsize;
+  } catch {
+    return 0;
+  }
+}
+
+/** True for LMDB's "No space left on device" (errno 28, ENOSPC). */
+function isNoSpace(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 28 || code === 'ENOSPC' || /No space left/i.test(String((err as Error)?.message));
+}
 
 /** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
 class MutatorFailure {
@@ -90,6 +123,8 @@ export class ShelfStore implements S.Store {
   readonly #cleaning = new Set<Promise<number>>();
   /** Releases of the leases held, which close() calls. */
   readonly #leases = new Set<() => Promise<void>>();
+  /** After a commit failed for want of space: until when writes are refused, and what was free. */
+  #full: { until: number; free: number; error: StoreError } | undefined;
 
   constructor(filename: string, options: ShelfStoreOptions = {}) {
     if (typeof filename !== 'string' || filename.length === 0)
@@ -168,11 +203,32 @@ export class ShelfStore implements S.Store {
         (real: unknown) => real,
       );
     }
-    return new StoreError(
+    const error = new StoreError(
       this.kind,
       `${op} failed in ${this.filename}: ${(cause as Error)?.message ?? String(cause)}`,
       { cause },
     );
+    if (isNoSpace(cause))
+      this.#full = {
+        until: Date.now() + FULL_BACKOFF_MS,
+        free: freeBytes(path.dirname(this.filename)),
+        error,
+      };
+    return error;
+  }
+
+  /**
+   * Runs `fn` in a write transaction ({@link ShelfStore.#transact}), or refuses at once (the
+   * last failure's error) while the disk is still full after a failed commit.
+   */
+  #commit<R>(h: Handles, fn: () => R): Promise<R> {
+    const full = this.#full;
+    if (full) {
+      const freed = freeBytes(path.dirname(this.filename)) > full.free + FREED_BYTES;
+      if (Date.now() < full.until && !freed) return Promise.reject(full.error);
+      this.#full = undefined;
+    }
+    return ShelfStore.#transact(h, fn);
   }
 
   /** Points the user index of `key` at `user` (none: undefined). Call inside a write transaction. */
@@ -244,7 +300,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      return await ShelfStore.#transact(h, () => {
+      return await this.#commit(h, () => {
         if (onlyNew && h.data.get(key) !== undefined) return false;
         h.data.putSync(key, record.data);
         h.atimes.putSync(key, record.atime);
@@ -263,7 +319,7 @@ export class ShelfStore implements S.Store {
     // processes comes from LMDB's write transaction (one writer at a time, file-wide).
     return this.#mutex.run(key, async () => {
       try {
-        const result = await ShelfStore.#transact(h, () => {
+        const result = await this.#commit(h, () => {
           const current = ShelfStore.#read(h, key);
           let next: S.StoredSession | null | undefined;
           try {
@@ -295,7 +351,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await ShelfStore.#transact(h, () => {
+      await this.#commit(h, () => {
         if (h.data.doesExist(key)) h.atimes.putSync(key, atime);
       });
     } catch (err) {
@@ -307,7 +363,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await ShelfStore.#transact(h, () => ShelfStore.#remove(h, key));
+      await this.#commit(h, () => ShelfStore.#remove(h, key));
     } catch (err) {
       throw await this.#error('delete', err);
     }
@@ -361,7 +417,7 @@ export class ShelfStore implements S.Store {
           if (seen === batch) break;
         }
         if (expired.length > 0) {
-          removed += await ShelfStore.#transact(h, () => {
+          removed += await this.#commit(h, () => {
             let n = 0;
             for (const key of expired) {
               const atime = h.atimes.get(key);
@@ -389,34 +445,51 @@ export class ShelfStore implements S.Store {
   /**
    * Takes the store-wide lease `name` (e.g. one cleanup at a time across the processes sharing
    * the file): a record with the holder's token and expiry, taken, renewed and released in write
-   * transactions, so exactly one process holds it until it lapses.
+   * transactions, so exactly one process holds it until it lapses. An expiry further away than
+   * `ttlMs` (not one this store writes) counts as lapsed: no record holds the lease for ever.
    */
   async lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return undefined; // a closed store runs no more passes
     const h = await this.#open();
     const token = randomBytes(12).toString('hex');
-    /** Writes the lease when `may(current)` holds; true when written. */
-    const write = (may: (current: Lease | undefined) => boolean, next: Lease | null) =>
-      ShelfStore.#transact(h, () => {
-        if (!may(h.leases.get(name))) return false;
-        if (next) h.leases.putSync(name, next);
-        else h.leases.removeSync(name);
-        return true;
+    /** Writes `next(current)` when it is not undefined; the record written, if any. */
+    const write = (next: (current: Lease | undefined) => Lease | undefined) =>
+      this.#commit(h, () => {
+        const lease = next(h.leases.get(name));
+        if (lease) h.leases.putSync(name, lease);
+        return lease;
       });
-    const mine = (current: Lease | undefined) => current?.token === token;
+    /** Held unless not renewed within the holder's ttl, bounded by ours whatever it says. */
+    const held = (current: Lease | undefined, now: number) => {
+      if (current === undefined || current.until < now) return false;
+      const ttl = Math.min(current.ttl ?? ttlMs, ttlMs);
+      const age = now - (current.renewed ?? current.until - ttlMs);
+      return age <= ttl && age >= -ttl;
+    };
+    const mine = (current: Lease | undefined, renewed: number | undefined) =>
+      current?.token === token
+        ? renewed === undefined
+          ? { ...current, until: 0 }
+          : { ...current, renewed, until: renewed + ttlMs }
+        : undefined;
+    let taken: Lease | undefined;
     try {
-      const taken = await write((current) => current === undefined || current.until < Date.now(), {
-        token,
-        until: Date.now() + ttlMs,
+      taken = await write((current) => {
+        const now = Date.now();
+        if (held(current, now)) return undefined;
+        return { token, until: now + ttlMs, renewed: now, ttl: ttlMs, ended: current?.ended };
       });
       if (!taken) return undefined;
     } catch (err) {
       throw await this.#error('lease', err);
     }
     let released: Promise<void> | undefined;
-    const release = (): Promise<void> => {
+    const release = (passEndedAt?: number): Promise<void> => {
       this.#leases.delete(release);
-      released ??= write(mine, null).then(
+      released ??= write((current) => {
+        const lease = mine(current, undefined);
+        return lease && passEndedAt !== undefined ? { ...lease, ended: passEndedAt } : lease;
+      }).then(
         () => {},
         () => {},
       );
@@ -424,11 +497,17 @@ export class ShelfStore implements S.Store {
     };
     this.#leases.add(release);
     return {
+      // A time to come is no record of a pass that ended: it would put every pass off for ever.
+      lastPassEndedAt:
+        taken.ended !== undefined && taken.ended <= Date.now() ? taken.ended : undefined,
       // Once released (close() releases every lease) nothing more is written.
       renew: async () =>
         released === undefined &&
         !this.#closed &&
-        (await write(mine, { token, until: Date.now() + ttlMs }).catch(() => false)),
+        (await write((current) => mine(current, Date.now())).then(
+          (lease) => lease !== undefined,
+          () => false,
+        )),
       release,
     };
   }
@@ -473,7 +552,7 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await ShelfStore.#transact(h, () => {
+      await this.#commit(h, () => {
         const data = h.data.get(key);
         if (data === undefined) return;
         h.quarantine.putSync(key, data);

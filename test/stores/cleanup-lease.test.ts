@@ -5,7 +5,7 @@
 // their stores.)
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm, symlink, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -21,6 +21,7 @@ import {
 import { sessionMetrics } from '../../src/metrics.js';
 import { recordingLogger } from '../helpers/console-capture.js';
 import { POSTGRES_URL, postgresPool, serverSkip } from '../helpers/servers.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 import { uniqueTable } from '../helpers/unique-table.js';
 
 const base = await mkdtemp(join(tmpdir(), 'websession-lease-'));
@@ -104,6 +105,39 @@ for (const [kind, make] of Object.entries(kinds)) {
       assert.equal(await a.lease!('cleanup', 10_000), undefined);
       await taken.release();
       await Promise.all([a.close(), b.close()]);
+    });
+
+    it('release(t) records when the pass ended, and the next holder reads it, whoever it is', async () => {
+      const [a, b] = pair();
+      const first = await a.lease!('cleanup', 10_000);
+      assert.equal(first?.lastPassEndedAt, undefined, 'no pass ended yet');
+      const ended = Date.now() - 5;
+      await first!.release(ended);
+      const second = await b.lease!('cleanup', 10_000);
+      assert.equal(second?.lastPassEndedAt, ended);
+      await second!.release(); // a release without a time keeps the last one
+      const third = await a.lease!('cleanup', 10_000);
+      assert.equal(third?.lastPassEndedAt, ended);
+      await third!.release(Date.now() + 3_600_000); // a time to come is no record of a pass
+      const fourth = await b.lease!('cleanup', 10_000);
+      assert.equal(fourth?.lastPassEndedAt, undefined);
+      await fourth!.release();
+      await Promise.all([a.close(), b.close()]);
+    });
+
+    it("lapses after the taker's ttl whatever the holder asked for (Infinity, 1e308)", async () => {
+      for (const huge of [Number.POSITIVE_INFINITY, 1e308]) {
+        const [a, b] = pair();
+        const greedy = await a.lease!('cleanup', huge);
+        assert.ok(greedy);
+        assert.equal(await b.lease!('cleanup', 60_000), undefined, 'held while fresh');
+        await sleep(300);
+        const taken = await b.lease!('cleanup', 200);
+        assert.ok(taken, `a lease asked for ${huge} ms is taken over after 200 ms`);
+        assert.equal(await greedy.renew(), false);
+        await taken.release();
+        await Promise.all([a.close(), b.close()]);
+      }
     });
   });
 
@@ -221,5 +255,31 @@ describe('a cleanup lease held all along by another process', () => {
       await held.release();
       await Promise.all([holder.close(), store.close()]);
     }
+describe('disk: a lease file that would hold the lease for ever', () => {
+  const root = tempDirs('lease-file');
+  const leaseFile = (store: DiskStore) => join(store.dir, 'cleanup.lease');
+
+  it('an mtime in the future holds it no longer than the ttl', async () => {
+    const store = new DiskStore(join(await root(), 's'));
+    const held = await store.lease('cleanup', 60_000);
+    assert.ok(held);
+    const future = new Date(Date.now() + 86_400_000);
+    await utimes(leaseFile(store), future, future);
+    const taken = await store.lease('cleanup', 60_000);
+    assert.ok(taken, 'taken over');
+    await taken.release();
+    await store.close();
+  });
+
+  it('a dangling symbolic link at the lease path is replaced, never followed', async () => {
+    const base = await root();
+    const store = new DiskStore(join(base, 's'));
+    await symlink(join(base, 'nowhere'), leaseFile(store));
+    const taken = await store.lease('cleanup', 60_000);
+    assert.ok(taken, 'taken');
+    assert.equal((await lstat(leaseFile(store))).isFile(), true, 'a lease file of its own');
+    assert.equal(await readdir(base).then((names) => names.includes('nowhere')), false);
+    await taken.release();
+    await store.close();
   });
 });

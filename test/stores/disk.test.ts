@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DiskStore, storeFromUrl } from 'websession';
+import { tryLock, unlock } from '../../src/stores/disk-lock.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -83,6 +84,32 @@ describe('DiskStore across processes', () => {
     const codes = await Promise.all(runs.map((p) => once(p, 'exit').then(([code]) => code)));
     assert.deepEqual(codes, [0, 0]);
     assert.equal((await new DiskStore(dir).get(key))?.data, '200');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a lock held by a process of this host that is gone is taken over at once; another host's only once stale", async () => {
+    const dir = await tempDir();
+    const key = '9a'.repeat(32);
+    const holder = child(['hold', dir, key]);
+    await once(holder, 'message');
+    const store = new DiskStore(dir);
+    const file = store.pathOf(key);
+    assert.equal(tryLock(file), false, 'held by a live process');
+    holder.kill('SIGKILL');
+    await once(holder, 'exit');
+    assert.equal(tryLock(file), true, 'its holder is gone: taken over at once');
+    unlock(file);
+    // A holder on another host sharing the folder cannot be asked: its lock waits to be stale.
+    await writeFile(`${file}.lock`, `not-${hostname()} ${holder.pid}`, { mode: 0o600 });
+    assert.equal(tryLock(file), false);
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, old, old);
+    assert.equal(tryLock(file), true, 'stale: taken over');
+    unlock(file);
+    assert.equal(
+      (await store.update(key, (c) => ({ data: `${c?.data}+1`, atime: Date.now() })))?.data,
+      'held+1',
+    );
     await rm(dir, { recursive: true, force: true });
   });
 
