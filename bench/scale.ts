@@ -5,7 +5,7 @@
 // Records are seeded in the server process through the store's own set(), as copies of one real
 // session.
 import os from 'node:os';
-import type { Service } from './servers.js';
+import type { Service } from './servers/index.js';
 
 interface Load {
   rps: number;
