@@ -4,8 +4,9 @@
 //   npm run bench                 # full table (3 interleaved rounds of 5 s per row)
 //   npm run bench -- --quick      # short version for development (1 round of 1 s, no warm-up)
 //   npm run bench -- --scale      # scale part: 1,000 vs 1,000,000 stored sessions, cleanup pass
-//   options: --rounds N --duration S --connections C --only <substrings of row ids, comma-separated>
-//            --loadgen wrk|autocannon --no-write (print only)
+//   options: --rounds N --duration S --connections C --loadgen wrk|autocannon --no-write (print only)
+//            --only <substrings of row ids, comma-separated> (the bare rows and the limit always run)
+//   e.g. npm run bench -- --quick --only limit,node-memory --no-write
 //
 // Every row's server runs in its own child process (servers/, one file per framework or peer),
 // all started up front and stopped at the end; each round measures every row once (interleaved),
@@ -16,8 +17,6 @@
 // report.ts and benchmarks-md.ts (what is printed and written), scale.ts (the scale part).
 import os from 'node:os';
 import { finish } from './benchmarks-md.js';
-import { sessionCookie, startServer } from './children.js';
-import { cpuSeconds, load } from './loadgen.js';
 import { opts, QUICK } from './options.js';
 import { report } from './report.js';
 import { measure, startAll } from './rounds.js';
@@ -34,10 +33,6 @@ async function main(): Promise<void> {
     const text = await scale({
       quick: QUICK,
       skip,
-      startServer,
-      sessionCookie,
-      load,
-      cpuSeconds,
       size: opts['scale-size'],
       only: opts.only?.split(','),
     });
