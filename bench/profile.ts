@@ -3,7 +3,7 @@
 //   npm run build && node --import tsx bench/profile.ts <server id> [seconds]
 //   (servers load websession from dist/, as an application does; add --conditions=websession-src
 //   to profile the sources through tsx instead)
-//   e.g. bench/profile.ts node-memory 5     (server ids: see SERVERS in bench/servers.ts)
+//   e.g. bench/profile.ts node-memory 5     (server ids: see SERVERS in bench/servers/index.ts)
 //
 // Drives the server with wrk (or autocannon) on an existing session while the V8 profiler runs
 // in it (started after the warm-up, so start-up is not in it), then prints self time per
@@ -27,7 +27,7 @@ interface Profile {
 const [id = 'node-memory', seconds = '5'] = process.argv.slice(2);
 const dir = mkdtempSync(join(os.tmpdir(), 'websession-prof-'));
 const here = new URL('.', import.meta.url).pathname;
-const child = fork(join(here, 'servers.ts'), [id, join(dir, 'data')], {
+const child = fork(join(here, 'servers', 'child.ts'), [id, join(dir, 'data')], {
   execArgv: process.execArgv,
   stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
 });

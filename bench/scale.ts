@@ -1,25 +1,13 @@
-// The scale part of bench/run.ts (`npm run bench -- --scale`): for each store under the web
+// The scale part of the bench (`npm run bench -- --scale`): for each store under the web
 // layer, req/s and p99 with 1,000 and with 1,000,000 stored sessions (fewer where noted); then, in
 // a fresh server, one cleanup pass over 200,000 sessions of which 90 % are expired: wall time and
 // the server's longest event-loop stall (perf_hooks.monitorEventLoopDelay, 1 ms resolution).
 // Records are seeded in the server process through the store's own set(), as copies of one real
 // session.
 import os from 'node:os';
-import type { Service } from './servers.js';
-
-interface Load {
-  rps: number;
-  p99: number;
-  errors: number;
-  requests: number;
-}
-
-interface Child {
-  url: string;
-  pid: number;
-  request(message: object): Promise<Record<string, unknown>>;
-  stop(): Promise<void>;
-}
+import { sessionCookie, startServer } from './children.js';
+import { cpuSeconds, type Load, load } from './loadgen.js';
+import type { Service } from './servers/index.js';
 
 export interface ScaleOptions {
   quick: boolean;
@@ -27,10 +15,6 @@ export interface ScaleOptions {
   size: string | undefined;
   /** Only these stores (names as in the table), for a focused re-run. */
   only?: string[] | undefined;
-  startServer(id: string, tag: string): Promise<Child>;
-  sessionCookie(url: string): Promise<string>;
-  load(url: string, seconds: number, cookie: string): Promise<Load>;
-  cpuSeconds(pid: number): number;
 }
 
 const MILLION = 1_000_000;
@@ -106,17 +90,17 @@ export async function scale(options: ScaleOptions): Promise<ScaleReport> {
       large = 100_000;
       why = `only ${freeGb.toFixed(1)} GB of free memory`;
     }
-    const child = await options.startServer(`web-${store}`, 'scale');
+    const child = await startServer(`web-${store}`, 'scale');
     try {
-      const cookie = await options.sessionCookie(child.url);
+      const cookie = await sessionCookie(child.url);
       const rounds = options.quick ? 1 : 3;
       const measure = async () => {
-        await options.load(`${child.url}/`, 1, cookie);
+        await load(`${child.url}/`, 1, cookie);
         const r: (Load & { cpu: number })[] = [];
         for (let i = 0; i < rounds; i++) {
-          const cpu0 = options.cpuSeconds(child.pid);
-          const result = await options.load(`${child.url}/`, seconds, cookie);
-          const cpu = ((options.cpuSeconds(child.pid) - cpu0) * 1e6) / result.requests;
+          const cpu0 = cpuSeconds(child.pid);
+          const result = await load(`${child.url}/`, seconds, cookie);
+          const cpu = ((cpuSeconds(child.pid) - cpu0) * 1e6) / result.requests;
           r.push({ ...result, cpu });
         }
         const med = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!;
@@ -136,7 +120,7 @@ export async function scale(options: ScaleOptions): Promise<ScaleReport> {
       const big = await measure();
       await child.stop();
       const total = options.quick ? CLEANUP_TOTAL / 10 : CLEANUP_TOTAL;
-      const clean = await cleanupPass(options, store, total);
+      const clean = await cleanupPass(store, total);
       console.error(
         `scale ${store}: ${fmt(large)} → ${fmt(big.rps)} req/s; cleanup ${fmt(clean.ms)} ms, stall ${clean.maxStallMs.toFixed(1)} ms`,
       );
@@ -170,10 +154,10 @@ export async function scale(options: ScaleOptions): Promise<ScaleReport> {
 }
 
 /** One cleanup pass in a fresh server over `total` sessions, 90 % of them expired. */
-async function cleanupPass(options: ScaleOptions, store: string, total: number) {
-  const child = await options.startServer(`web-${store}`, 'cleanup');
+async function cleanupPass(store: string, total: number) {
+  const child = await startServer(`web-${store}`, 'cleanup');
   try {
-    await options.sessionCookie(child.url);
+    await sessionCookie(child.url);
     await child.request({ op: 'seed', total, expiredShare: CLEANUP_EXPIRED });
     return (await child.request({ op: 'cleanup' })) as {
       removed: number;

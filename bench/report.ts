@@ -1,0 +1,170 @@
+// The report of a side-by-side run: the targets table (met or missed), then the tables of every
+// row, how to read them, and what went wrong.
+import { DURATION, ROUNDS, WARMUP } from './options.js';
+import type { Measured } from './rounds.js';
+import { ROTATION } from './rows.js';
+import { LIMIT, type Service } from './servers/index.js';
+import { f2, fmt, median, p } from './stats.js';
+import { TARGETS, type Target } from './targets.js';
+
+/** What a run prints and writes: its targets first, then its tables. */
+export interface Report {
+  summary: string;
+  tables: string;
+}
+
+const cpu = (m: Measured) => median(m.rounds.map((r) => r.cpu ?? Number.NaN));
+const rps = (m: Measured) => median(m.rounds.map((r) => r.rps));
+const p99 = (m: Measured) => median(m.rounds.map((r) => r.p99));
+
+/** The rows of one run, with the ratios every table and target is made of. */
+class Run {
+  readonly #measured: Measured[];
+  constructor(measured: Measured[]) {
+    this.#measured = measured;
+  }
+  row(id: string): Measured | undefined {
+    return this.#measured.find((m) => m.row.id === id);
+  }
+  bareOf(m: Measured): Measured | undefined {
+    return this.row(`bare-${m.child.spec.framework}`);
+  }
+  /** Median of the per-round req/s ratios of `a` to `b` (both measured in each round). */
+  ratio(a: Measured, b: Measured | undefined): number {
+    return b
+      ? median(a.rounds.map((r, i) => r.rps / (b.rounds[i]?.rps ?? Number.NaN)))
+      : Number.NaN;
+  }
+  /** CPU µs per request `m` adds over its bare framework. */
+  added(m: Measured): number {
+    const bare = this.bareOf(m);
+    return bare && m !== bare ? cpu(m) - cpu(bare) : Number.NaN;
+  }
+  /** {@link added} of `m` as a multiple of the limit row's. */
+  againstLimit(m: Measured): number {
+    const limit = this.row(LIMIT);
+    return limit ? this.added(m) / this.added(limit) : Number.NaN;
+  }
+}
+
+const plus = (n: number) => (Number.isFinite(n) ? `+${n.toFixed(1)}` : '–');
+
+function targetLine(run: Run, t: Target): { line: string; met?: boolean } {
+  const a = run.row(t.a);
+  const b = run.row(t.kind === 'ratio' ? t.b : LIMIT);
+  const required =
+    t.kind === 'ratio' ? `${t.need}×${t.p99 ? ', p99 ≤ theirs' : ''}` : `≤ ${t.most}× the limit's`;
+  if (!a || !b)
+    return {
+      line: `| ${t.name} | – | – | – | – | – | – | – | – | – | – | ${required} | not measured (skipped) |`,
+    };
+  const r = run.ratio(a, b);
+  const vsLimit = run.againstLimit(a);
+  let verdict: string;
+  if (t.kind === 'added')
+    verdict =
+      vsLimit <= t.most
+        ? 'met'
+        : Number.isFinite(vsLimit)
+          ? `**missed: ${Math.round((vsLimit / t.most - 1) * 100)} % over**`
+          : '**missed: not measured**';
+  else {
+    const p99ok = !t.p99 || p99(a) <= p99(b);
+    verdict =
+      r >= t.need && p99ok
+        ? 'met'
+        : r < t.need
+          ? `**missed by ${Math.round((1 - r / t.need) * 100)} %**`
+          : '**missed: p99 above theirs**';
+  }
+  const limit = run.row(LIMIT);
+  const limitAdded = limit ? run.added(limit) : Number.NaN;
+  const limitCell = `${f2(vsLimit)}× (${plus(run.added(a))} vs ${plus(limitAdded)} µs)`;
+  const line = `| ${t.name} | ${fmt(rps(a))} | ${p(p99(a))} | ${fmt(cpu(a))} | ${fmt(rps(b))} | ${p(p99(b))} | ${fmt(cpu(b))} | ${f2(r)}× | ${f2(cpu(b) / cpu(a))}× | ${f2(run.ratio(a, run.bareOf(a)))}× | ${limitCell} | ${required} | ${verdict} |`;
+  return { line, met: verdict === 'met' };
+}
+
+export function report(measured: Measured[], skip: Map<Service, string>): Report {
+  const run = new Run(measured);
+  const bareNode = run.row('bare-node');
+  const summary = [
+    '| target | ours req/s | p99 ms | CPU µs/req | theirs req/s | p99 ms | CPU µs/req | ratio | by CPU | ours × its bare | CPU added vs the limit | required | |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+  ];
+  let missed = 0;
+  for (const t of TARGETS) {
+    const { line, met } = targetLine(run, t);
+    if (met === false) missed++;
+    summary.push(line);
+  }
+  console.error(`${missed} target(s) missed`);
+
+  const lines = [
+    `${ROUNDS} interleaved rounds of ${DURATION} s per row (warm-up: ${WARMUP > 0 ? `${WARMUP} s of load before the first round, ` : ''}100 requests before each later measurement); req/s is the median of the rounds, p99 the median of the rounds' p99, ratios the median of the per-round ratios. Every server answers the same handler: read \`count\` from the session, add one, store it, answer the number (the example rows: their \`/count\`).`,
+    '',
+    '| | server | req/s | p99 ms | CPU µs/req | × node:http | × same framework, no session | CPU µs added over it | req/s per round |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const m of measured.filter((x) => x.row.mode === 'session')) {
+    const bare = run.bareOf(m);
+    const own = m.child.spec.kind === 'ceiling' || !bare;
+    lines.push(
+      `| ${m.child.spec.kind} | ${m.child.spec.label} | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} | ${own ? '' : f2(run.ratio(m, bare))} | ${own ? '' : plus(run.added(m))} | ${m.rounds.map((r) => fmt(r.rps)).join(' / ')} |`,
+    );
+  }
+  const visitors = measured.filter((x) => x.row.mode === 'visitor');
+  if (visitors.length > 0) {
+    lines.push(
+      '',
+      `New visitor: no cookie on any request (\`GET /visit\` reads \`count\` and stores nothing; the web.py example's \`GET /\` reads \`logged_in\`); records left is what the store holds after ${ROUNDS} rounds.`,
+      '',
+      '| server | path | req/s | p99 ms | CPU µs/req | × node:http | records left |',
+      '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const m of visitors)
+      lines.push(
+        `| ${m.child.spec.label} | \`${m.row.path}\` | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} | ${fmt(m.records ?? Number.NaN)} |`,
+      );
+  }
+  const rotation = measured.filter((x) => x.row.mode === 'rotation');
+  if (rotation.length > 0) {
+    lines.push(
+      '',
+      `${ROTATION.toLocaleString('en-US')} sessions in rotation: each request carries the cookie of the next of ${ROTATION.toLocaleString('en-US')} sessions made before the run (a wrk script), so no two requests in flight share a session.`,
+      '',
+      '| server | req/s | p99 ms | CPU µs/req | × node:http |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const m of rotation)
+      lines.push(
+        `| ${m.child.spec.label} | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} |`,
+      );
+  }
+  lines.push(
+    '',
+    '### How to read it',
+    '',
+    '- "ratio" is the req/s ratio (median of the per-round ratios: both sides measured in the same round, so a busy machine moves both); "by CPU" is the same ratio computed from the server processes\' own CPU µs per request (what the ratio would be if both were CPU-bound on one core; the database servers\' work is left out).',
+    "- CPU µs/req is the server process's user + system time over the requests it served (/proc): much less sensitive than req/s to other jobs on the machine.",
+    '- "LIMIT" is the smallest correct session, written by hand on node:http with no session library: the signed cookie checked (its form, then its HMAC compared in constant time), the store key (SHA-256 of the id) and the expected HMAC cached per id, a Map lookup, the idle timeout checked, JSON decode and encode of the record, a Map set, and the headers ours sends (`Set-Cookie` and `Cache-Control` on a new session, `Vary: Cookie` always).',
+    '- "CPU added vs the limit" (every target shows it): the CPU µs per request the row adds over its bare framework (the row minus the same framework with no session, medians of the same run) divided by what the LIMIT row adds over bare node:http; in brackets, both µs. "ours × its bare" is the req/s ratio to the same framework with no session.',
+    '- The minimal rows are a few lines of websession per framework (`session.count = n`, or `await session.update(…)`, or the same with websession/metrics listening); the example rows are the code `npm run example -- <framework> --store memory:` serves (examples/frameworks/), `/count` (`update()`, metrics served at `/metrics`), with the session config of every other row (signed cookies, no cleanup timer) where the runner passes none.',
+    '- A busy machine pushes every ratio toward 1: trust the quietest run.',
+    '- "node:http + one AES-256-GCM seal and the same headers" is the least any session sealed in the cookie costs on `/count`, with no session library: one seal with node:crypto and the response headers a sealed session sends (Set-Cookie, Cache-Control, Vary). Its × node:http is the ceiling of the CookieStore row.',
+  );
+  const problems: string[] = [];
+  for (const m of measured) {
+    const errors = m.rounds.reduce((a, r) => a + r.errors, 0);
+    if (errors > 0) problems.push(`${m.row.id}: ${errors} failed or non-2xx responses`);
+    if (m.kept !== undefined && !(m.kept > 10))
+      problems.push(`${m.row.id}: the session counter is ${m.kept}: the session was not kept`);
+    if (m.row.mode === 'visitor' && m.child.spec.kind === 'ours' && m.records !== 0)
+      problems.push(`${m.row.id}: ${m.records} records left behind (expected none)`);
+  }
+  if (skip.size > 0) lines.push('', ...[...skip.values()].map((s) => `Skipped: ${s}.`));
+  if (problems.length > 0) {
+    lines.push('', ...problems.map((s) => `Problem: ${s}.`));
+    process.exitCode = 1;
+  }
+  return { summary: summary.join('\n'), tables: lines.join('\n') };
+}
