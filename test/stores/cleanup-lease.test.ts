@@ -255,6 +255,9 @@ describe('a cleanup lease held all along by another process', () => {
       await held.release();
       await Promise.all([holder.close(), store.close()]);
     }
+  });
+});
+
 describe('disk: a lease file that would hold the lease for ever', () => {
   const root = tempDirs('lease-file');
   const leaseFile = (store: DiskStore) => join(store.dir, 'cleanup.lease');
