@@ -55,6 +55,21 @@ export interface FetchSessionOptions<
    * `env.incoming.socket`, else none; `trust_proxy` makes X-Forwarded-For win either way.
    */
   ip?: (request: Request, ...rest: A) => string | undefined;
+  /**
+   * The answer when the handler throws (after the session was committed; the session's headers
+   * are added to it). Default: log the error and answer 500 `internal server error`. A store
+   * failure (a `StoreError`, e.g. from `session.update`) is answered 503 without calling it.
+   */
+  onError?: (error: unknown, request: Request) => Response | Promise<Response>;
+}
+
+/** The default `onError`: the error logged, a plain 500. */
+function internalError(error: unknown): Response {
+  console.error(error);
+  return new Response('internal server error', {
+    status: 500,
+    headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+  });
 }
 
 /** The peer's address from the server's second argument (Deno, Bun, `@hono/node-server`). */
@@ -90,8 +105,8 @@ export function fetchRequestInfo(
  * a change made later (by a streamed body's producer) throws a `SessionStateError` and is not
  * saved. The Response's body is never read: a Response whose headers are immutable (a `fetch()`
  * answer passed on, `Response.redirect`) is copied around the same body stream. A handler that
- * throws still commits what it set before the throw (as web.py's processor does), then the
- * error is rethrown to the server.
+ * throws still commits what it set before the throw (as web.py's processor does), then `onError`
+ * answers, with the session's cookie (which, with the CookieStore, is the session itself).
  *
  * An expired session (with `ignore_expiry: false`) is answered 200 with `expired_message`, a
  * store outage 503, at load, at commit or raised by the handler (`await session.update(…)`).
@@ -105,6 +120,7 @@ export function withSession<T extends SessionData = AppData, A extends unknown[]
 ): (request: Request, ...rest: A) => Promise<Response> {
   const manager = toManager(source, options.config);
   const ipOf = options.ip ?? ((request: Request, ...rest: A) => serverPeer(request, rest[0]));
+  const onError = options.onError ?? internalError;
   return async (request, ...rest) => {
     const info = fetchRequestInfo(
       manager as SessionManager<never>,
@@ -128,7 +144,7 @@ export function withSession<T extends SessionData = AppData, A extends unknown[]
       // A store failure raised by the handler (e.g. by `session.update`): 503, as at commit.
       const answer = errorAnswer(out.thrown.error, manager.config.logger);
       if (answer) return answerResponse({ ...answer, setCookie: out.setCookie });
-      throw out.thrown.error;
+      response = await onError(out.thrown.error, request);
     }
     return withSessionHeaders(response as Response, out.setCookie, out.read);
   };

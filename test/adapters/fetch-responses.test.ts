@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { decodePayload, MemoryStore, storeKey } from 'websession';
 import { withSession } from 'websession/fetch';
+import { captureConsole } from '../helpers/console-capture.js';
 
 /** An upstream whose answers, fetched, have immutable headers (and a cookie of its own). */
 let releaseSlow: (() => void) | undefined;
@@ -146,13 +147,38 @@ describe('websession/fetch: the response shapes', () => {
     assert.equal(await response.text(), 'first last');
   });
 
-  it('a handler that throws: what it set is saved, then the error reaches the server', async () => {
+  it('a handler that throws: what it set is saved, onError answers with the cookie', async () => {
     const store = new MemoryStore();
-    const handler = withSession(store, (_request, session) => {
-      session.before = 'the throw';
-      throw new Error('handler failed');
+    const seen: unknown[] = [];
+    const handler = withSession(
+      store,
+      (_request, session) => {
+        session.before = 'the throw';
+        throw new Error('handler failed');
+      },
+      {
+        onError: (error) => {
+          seen.push(error);
+          return new Response('sorry', { status: 500 });
+        },
+      },
+    );
+    const response = await handler(new Request('http://localhost/'));
+    assert.equal(response.status, 500);
+    assert.equal(await response.text(), 'sorry');
+    assert.match(String(seen[0]), /handler failed/);
+    assert.deepEqual(await storedData(store, sessionCookie(response)), { before: 'the throw' });
+  });
+
+  it('by default a throw is logged and answered 500 internal server error', async () => {
+    const handler = withSession(new MemoryStore(), () => {
+      throw new Error('handler failed (thrown on purpose by the test)');
     });
-    await assert.rejects(handler(new Request('http://localhost/')), /handler failed/);
-    assert.equal(store.size, 1);
+    const { result: response, printed } = await captureConsole(() =>
+      handler(new Request('http://localhost/')),
+    );
+    assert.equal(response.status, 500);
+    assert.equal(await response.text(), 'internal server error');
+    assert.match(printed[0] ?? '', /handler failed/);
   });
 });

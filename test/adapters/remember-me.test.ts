@@ -1,9 +1,10 @@
 // "Remember me" on every framework of the conformance suite: `session.setMaxAge` at login gives
 // that session's cookie a Max-Age, renewed on each response, kept across regenerate, never past
-// the absolute lifetime, and gone at logout; the other sessions keep browser-session cookies.
+// the absolute lifetime, and gone at logout; the other sessions keep browser-session cookies. On a
+// server store and on the CookieStore (where the lifetime travels in the sealed cookie).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryStore, type SessionConfig } from 'websession';
+import { CookieStore, MemoryStore, type SessionConfig, type Store } from 'websession';
 import { type Answer, cookieOf, get } from './answers.js';
 import { FRAMEWORKS, REMEMBER_SECONDS, type Running } from './servers.js';
 
@@ -17,13 +18,20 @@ function maxAgeOf(answer: Answer): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+const STORES: [string, () => Store][] = [
+  ['MemoryStore', () => new MemoryStore()],
+  ['CookieStore', () => new CookieStore()],
+];
+
 async function withFeatures(
   name: string,
+  makeStore: () => Store,
   config: Config,
   fn: (app: Running) => Promise<void>,
 ): Promise<void> {
-  const app = await FRAMEWORKS[name]!.features(new MemoryStore(), {
+  const app = await FRAMEWORKS[name]!.features(makeStore(), {
     cleanup_interval: 0,
+    secret_key: 'r'.repeat(32),
     ...config,
   });
   try {
@@ -33,53 +41,56 @@ async function withFeatures(
   }
 }
 
-for (const name of Object.keys(FRAMEWORKS)) {
-  describe(`remember me: ${name}`, () => {
-    it('Max-Age only for the session that asked, renewed, kept across regenerate, gone at logout', async () => {
-      await withFeatures(name, {}, async (app) => {
-        const plain = await get(app, '/sign-in');
-        assert.equal(plain.status, 200);
-        assert.equal(maxAgeOf(plain), undefined, 'no remember me: a browser-session cookie');
-        const plainCookie = cookieOf(plain);
-        const plainAgain = await get(app, '/whoami', plainCookie);
-        assert.equal(plainAgain.body, 'in');
-        assert.deepEqual(plainAgain.setCookies, [], 'an unchanged plain session sends no cookie');
+for (const [storeName, makeStore] of STORES)
+  for (const name of Object.keys(FRAMEWORKS)) {
+    const sealed = storeName === 'CookieStore';
+    describe(`remember me: ${name}, ${storeName}`, () => {
+      it('Max-Age only for the session that asked, renewed, kept across regenerate, gone at logout', async () => {
+        await withFeatures(name, makeStore, {}, async (app) => {
+          const plain = await get(app, '/sign-in');
+          assert.equal(plain.status, 200);
+          assert.equal(maxAgeOf(plain), undefined, 'no remember me: a browser-session cookie');
+          const plainCookie = cookieOf(plain);
+          const plainAgain = await get(app, '/whoami', plainCookie);
+          assert.equal(plainAgain.body, 'in');
+          assert.deepEqual(plainAgain.setCookies, [], 'an unchanged plain session sends no cookie');
 
-        const remembered = await get(app, '/sign-in-remembered');
-        assert.equal(maxAgeOf(remembered), REMEMBER_SECONDS);
-        assert.match(remembered.setCookies[0] ?? '', /;\s*Expires=/i);
-        const cookie = cookieOf(remembered);
+          const remembered = await get(app, '/sign-in-remembered');
+          assert.equal(maxAgeOf(remembered), REMEMBER_SECONDS);
+          assert.match(remembered.setCookies[0] ?? '', /;\s*Expires=/i);
+          const cookie = cookieOf(remembered);
 
-        const next = await get(app, '/whoami', cookie);
-        assert.equal(next.body, 'in');
-        assert.equal(maxAgeOf(next), REMEMBER_SECONDS, 'renewed on the next response');
-        assert.equal(cookieOf(next), cookie, 'the same id');
+          const next = await get(app, '/whoami', cookie);
+          assert.equal(next.body, 'in');
+          assert.equal(maxAgeOf(next), REMEMBER_SECONDS, 'renewed on the next response');
+          if (!sealed) assert.equal(cookieOf(next), cookie, 'the same id');
 
-        const regenerated = await get(app, '/regenerate', cookie);
-        const newCookie = cookieOf(regenerated);
-        assert.notEqual(newCookie, cookie);
-        assert.equal(maxAgeOf(regenerated), REMEMBER_SECONDS, 'kept across regenerate');
-        assert.equal((await get(app, '/whoami', newCookie)).body, 'in');
+          const regenerated = await get(app, '/regenerate', cookie);
+          const newCookie = cookieOf(regenerated);
+          assert.notEqual(newCookie, cookie);
+          assert.equal(maxAgeOf(regenerated), REMEMBER_SECONDS, 'kept across regenerate');
+          assert.equal((await get(app, '/whoami', newCookie)).body, 'in');
 
-        const logout = await get(app, '/sign-out', newCookie);
-        assert.equal(maxAgeOf(logout), 0, 'logout expires the cookie');
-        assert.match(logout.setCookies[0] ?? '', /^webpy_session_id=;/);
-        assert.equal((await get(app, '/whoami', newCookie)).body, 'out');
+          const logout = await get(app, '/sign-out', newCookie);
+          assert.equal(maxAgeOf(logout), 0, 'logout expires the cookie');
+          assert.match(logout.setCookies[0] ?? '', /^webpy_session_id=;/);
+          // A sealed cookie cannot be revoked on the server: only the browser's copy is expired.
+          if (!sealed) assert.equal((await get(app, '/whoami', newCookie)).body, 'out');
 
-        // The browser dropped the expired cookie: the next login, unticked, is a plain one.
-        const again = await get(app, '/sign-in');
-        assert.equal(maxAgeOf(again), undefined, 'remember me ended with the session');
-        assert.deepEqual((await get(app, '/whoami', cookieOf(again))).setCookies, []);
-        assert.equal((await get(app, '/whoami', plainCookie)).body, 'in', 'the other one lives');
+          // The browser dropped the expired cookie: the next login, unticked, is a plain one.
+          const again = await get(app, '/sign-in');
+          assert.equal(maxAgeOf(again), undefined, 'remember me ended with the session');
+          assert.deepEqual((await get(app, '/whoami', cookieOf(again))).setCookies, []);
+          assert.equal((await get(app, '/whoami', plainCookie)).body, 'in', 'the other one lives');
+        });
+      });
+
+      it('never past the absolute lifetime', async () => {
+        await withFeatures(name, makeStore, { lifetime: 3600 }, async (app) => {
+          const remembered = await get(app, '/sign-in-remembered');
+          const age = maxAgeOf(remembered) ?? 0;
+          assert.ok(age > 0 && age <= 3600, `Max-Age ${age} is within the lifetime of 3600 s`);
+        });
       });
     });
-
-    it('never past the absolute lifetime', async () => {
-      await withFeatures(name, { lifetime: 3600 }, async (app) => {
-        const remembered = await get(app, '/sign-in-remembered');
-        const age = maxAgeOf(remembered) ?? 0;
-        assert.ok(age > 0 && age <= 3600, `Max-Age ${age} is within the lifetime of 3600 s`);
-      });
-    });
-  });
-}
+  }

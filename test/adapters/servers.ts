@@ -302,7 +302,10 @@ export const FRAMEWORKS: Record<string, Framework> = {
             session.boom = BOOM_VALUE;
             throw boomError();
           },
-          { config: config as SessionConfig },
+          {
+            config: config as SessionConfig,
+            onError: () => new Response('internal server error', { status: 500 }),
+          },
         ),
       ),
     features: (store, config) =>
@@ -356,11 +359,9 @@ export const FRAMEWORKS: Record<string, Framework> = {
 
 /**
  * A fetch handler on a loopback port (through @hono/node-server, whose second argument gives the
- * adapter the socket's peer), a thrown error answered 500 quietly.
+ * adapter the socket's peer).
  */
-function serveFetch(handler: (request: Request, ...rest: unknown[]) => Promise<Response>) {
-  const fetch = (request: Request, env: unknown) =>
-    handler(request, env).catch(() => new Response('internal server error', { status: 500 }));
+function serveFetch(fetch: (request: Request, ...rest: unknown[]) => Promise<Response>) {
   return running(serve({ fetch, port: 0, hostname: '127.0.0.1' }) as Server);
 }
 
