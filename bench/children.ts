@@ -61,8 +61,9 @@ export async function startServer(id: string, tag: string): Promise<Child> {
       const exited = new Promise((r) => proc.once('exit', r));
       proc.send({ op: 'close' });
       // Closing empties what a shared server keeps (a million Redis keys after --scale takes
-      // a while): wait for it rather than leave them behind.
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 300_000))]);
+      // a while): wait for it rather than leave them behind. The timer is unref'd: once the
+      // child has exited it must not hold the bench open for the rest of the five minutes.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 300_000).unref())]);
       if (proc.exitCode === null) proc.kill('SIGKILL');
     },
   };
