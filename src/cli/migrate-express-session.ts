@@ -10,10 +10,15 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { SessionEmitter } from '../core/events.js';
 import type { MigrationHost } from '../core/migration.js';
 import type { Store } from '../core/store.js';
+import { StoreCalls } from '../core/store-calls.js';
 import type { ConnectStoreLike } from '../stores/connect-calls.js';
 import { ExpressSessionMigration, type MoveOutcome } from '../stores/express-session-migration.js';
+
+/** ms one store call may take before the run fails. */
+const CALL_TIMEOUT_MS = 30_000;
 
 /** What the command needs of the CLI around it. */
 export interface MigrateCliTools {
@@ -76,9 +81,11 @@ export async function migrateFromExpressSession(
   };
   process.once('SIGINT', stop);
   try {
+    // Every call gets a deadline, as in a request: a store that never calls back fails the run.
+    const calls = new StoreCalls('express-session', CALL_TIMEOUT_MS, 0, new SessionEmitter());
     const host: MigrationHost = {
       store: to,
-      call: (_op, _key, fn) => fn(),
+      call: (op, key, fn) => calls.run(op, key, fn),
       maxSize: 65536,
       warn: (message) => tools.err.write(`${message}\n`),
     };

@@ -3,6 +3,8 @@
 // and named; a second run moves nothing twice; and a user coming back with the old cookie finds
 // the session the command moved.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from 'redis';
 import { DiskStore, expressSessionMigration, SessionManager } from 'websession';
 import { connectKinds } from '../helpers/connect-stores.js';
-import { runCli } from '../helpers/migrate.js';
+import { CLI_ARGS, runCli } from '../helpers/migrate.js';
 import { REDIS_URL } from '../helpers/servers.js';
 import {
   getOld,
@@ -98,5 +100,66 @@ export const secret = ${JSON.stringify(SECRET)};
     ]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /cannot load --from-express-session/);
+  });
+
+  it('Ctrl-C: the moves under way end, the command prints how far it got and how to go on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'websession-es-cli-int-'));
+    after(() => rm(dir, { recursive: true, force: true }));
+    const module = join(dir, 'old-sessions.mjs');
+    // 100 sessions in a memorystore; the third read waits for the SIGINT the test sends.
+    await writeFile(
+      module,
+      `import { createRequire } from 'node:module';
+const require = createRequire(${JSON.stringify(PACKAGE_JSON)});
+const session = require('express-session');
+const inner = new (require('memorystore')(session))({ checkPeriod: 3600000 });
+for (let i = 0; i < 100; i++)
+  inner.set('sid' + String(i).padStart(3, '0'), { cookie: { originalMaxAge: null, expires: null }, n: i }, () => {});
+inner.stopInterval();
+let reads = 0;
+let resume;
+const interrupted = new Promise((resolve) => { resume = resolve; });
+// A pending promise alone does not keep a process up: a timer does, until the SIGINT.
+const alive = setInterval(() => {}, 1000);
+process.once('SIGINT', () => { clearInterval(alive); resume(); });
+export const store = {
+  get(sid, cb) {
+    if (++reads !== 3) return inner.get(sid, cb);
+    process.stderr.write('blocked\\n');
+    interrupted.then(() => inner.get(sid, cb));
+  },
+  set: (sid, s, cb) => inner.set(sid, s, cb),
+  destroy: (sid, cb) => inner.destroy(sid, cb),
+  ids: (cb) => inner.ids(cb),
+};
+export const secret = ${JSON.stringify(SECRET)};
+`,
+    );
+    const child = spawn(
+      process.execPath,
+      [...CLI_ARGS, 'migrate', '--from-express-session', module, '--to', 'memory:', '--jobs', '1'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    const blocked = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString('utf8');
+        if (stderr.includes('blocked')) resolve();
+      }),
+    );
+    const exited = once(child, 'exit');
+    await blocked;
+    child.kill('SIGINT');
+    const [code] = (await exited) as [number | null];
+    assert.equal(code, 1, `${stdout}\n${stderr}`);
+    assert.match(stdout, /^moved 3 of 100 express-session session\(s\)/m);
+    assert.match(
+      stderr,
+      /interrupted after 3 of 100: run the same command again to move the 97 left/,
+    );
   });
 });
