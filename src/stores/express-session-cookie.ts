@@ -5,7 +5,10 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
-import { unsign } from 'cookie-signature';
+import { sign, unsign } from 'cookie-signature';
+
+/** An express-session secret: a string, or bytes (express-session takes both). */
+export type ExpressSessionSecret = string | Buffer;
 
 /** Longest express-session id taken (its own are 32 characters). */
 const MAX_SID = 512;
@@ -13,7 +16,12 @@ const MAX_SID = 512;
 /** What a cookie value verified to: the old session id and the secret that signed it. */
 export interface ExpressSessionCookie {
   sid: string;
-  secret: string;
+  secret: ExpressSessionSecret;
+}
+
+/** The express-session cookie value for `sid`, signed with `secret` as express-session signs it. */
+export function signExpressSessionCookie(sid: string, secret: ExpressSessionSecret): string {
+  return `s:${sign(sid, secret)}`;
 }
 
 /**
@@ -22,10 +30,13 @@ export interface ExpressSessionCookie {
  */
 export function verifyExpressSessionCookie(
   value: string,
-  secrets: readonly string[],
+  secrets: readonly ExpressSessionSecret[],
 ): ExpressSessionCookie | undefined {
-  if (!value.startsWith('s:') || value.length > MAX_SID + 64) return undefined;
-  const signed = value.slice(2);
+  if (value.length > 3 * (MAX_SID + 64)) return undefined;
+  // express-session writes the value percent-encoded (`s%3A…`), as the cookie package does.
+  const text = value.startsWith('s%3A') ? decoded(value) : value;
+  if (text === undefined || !text.startsWith('s:') || text.length > MAX_SID + 64) return undefined;
+  const signed = text.slice(2);
   for (const secret of secrets) {
     // unsign compares the whole signed value with crypto.timingSafeEqual.
     const sid = unsign(signed, secret);
@@ -34,13 +45,22 @@ export function verifyExpressSessionCookie(
   return undefined;
 }
 
+/** `value` percent-decoded, or undefined when it is not well-formed percent-encoding. */
+function decoded(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The id (64 hex characters) of the websession session that the express-session session `sid`
  * moves into: an HMAC of the old id under the secret, so that every attempt to move one old
  * session (a retry after a crash, a concurrent request, another process, the CLI) names the same
  * new session, and create-only writes make it exactly one. Unguessable without the secret.
  */
-export function movedSessionId(sid: string, secret: string): string {
+export function movedSessionId(sid: string, secret: ExpressSessionSecret): string {
   return createHmac('sha256', secret)
     .update(`websession: moved from express-session\0${sid}`)
     .digest('hex');

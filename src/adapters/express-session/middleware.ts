@@ -13,12 +13,21 @@ import { errorAnswer } from '../../core/error-answer.js';
 import { isValidSessionId } from '../../core/id.js';
 import { type RequestInfo, SessionManager } from '../../core/manager.js';
 import type { Session as CoreSession } from '../../core/session.js';
+import {
+  type ExpressSessionSecret,
+  signExpressSessionCookie,
+  verifyExpressSessionCookie,
+} from '../../stores/express-session-cookie.js';
 import { type CommitOutcome, holdResponse } from '../hold.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import { type ExpressSessionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { HOST, Session, type SessionHost } from './session.js';
 import { SessionQueue } from './session-queue.js';
-import { type Secret, signId, unsignId } from './signed-id.js';
+
+/** The id of an `s:<id>.<signature>` value signed with any of `secrets`, else undefined. */
+const unsignId = (value: string, secrets: readonly ExpressSessionSecret[]) =>
+  verifyExpressSessionCookie(value, secrets)?.sid;
+
 import type { ConnectStoreLike, Store } from './store.js';
 
 /** The request fields this middleware reads and sets (Express's, cookie-parser's, its own). */
@@ -97,7 +106,7 @@ function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
 function cookieSessionId(
   req: SessionRequest,
   name: string,
-  secrets: readonly Secret[],
+  secrets: readonly ExpressSessionSecret[],
 ): string | undefined {
   const raw = readCookie(req.headers.cookie, name);
   let id = raw === undefined ? undefined : unsignId(raw, secrets);
@@ -136,7 +145,7 @@ class RequestCycle implements SessionHost {
   readonly #req: SessionRequest;
   readonly #res: ServerResponse;
   readonly #info: RequestInfo;
-  readonly #secret: Secret;
+  readonly #secret: ExpressSessionSecret;
   readonly #cookieOptions: CookieOptions;
   /** The id the request's cookie named (verified), if any. */
   readonly #cookieId: string | undefined;
@@ -156,7 +165,7 @@ class RequestCycle implements SessionHost {
     req: SessionRequest,
     res: ServerResponse,
     info: RequestInfo,
-    secret: Secret,
+    secret: ExpressSessionSecret,
     cookieOptions: CookieOptions,
     cookieId: string | undefined,
   ) {
@@ -345,7 +354,10 @@ class RequestCycle implements SessionHost {
         : this.#shared.options.rolling || (session.cookie.expires != null && modified);
     if (!send || (session.cookie.secure && !this.#info.secure)) return undefined;
     session.touch();
-    return session.cookie.serialize(this.#shared.options.name, signId(core.id, this.#secret));
+    return session.cookie.serialize(
+      this.#shared.options.name,
+      signExpressSessionCookie(core.id, this.#secret),
+    );
   }
 
   #warnLifetime(maxAge: number): void {
@@ -425,8 +437,14 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
       secure: isSecure(req, o.proxy),
       userAgent,
     };
-    new RequestCycle(shared, req, res, info, secrets[0] as Secret, cookieOptions, cookieId).enter(
-      next,
-    );
+    new RequestCycle(
+      shared,
+      req,
+      res,
+      info,
+      secrets[0] as ExpressSessionSecret,
+      cookieOptions,
+      cookieId,
+    ).enter(next);
   };
 }

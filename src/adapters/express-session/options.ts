@@ -8,10 +8,10 @@ import type { SessionConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
 import type { Store as CoreStore } from '../../core/store.js';
 import { type ConnectStoreLike, connectStore } from '../../stores/connect.js';
+import type { ExpressSessionSecret } from '../../stores/express-session-cookie.js';
 import { expressSessionMigration } from '../../stores/express-session-migration.js';
 import { MemoryStore as CoreMemoryStore } from '../../stores/memory.js';
 import type { CookieOptions } from './cookie.js';
-import type { Secret } from './signed-id.js';
 
 /** The websession settings that apply under this middleware (cookie and secret come from its own options). */
 export type CoreSettings = Omit<
@@ -31,7 +31,7 @@ export type CoreSettings = Omit<
 /** express-session's options (see docs/express-session.md for how each one behaves here). */
 export interface ExpressSessionOptions {
   /** Secret(s) signing the cookie: the first signs, every one verifies. Required (or `req.secret`). */
-  secret?: Secret | Secret[] | undefined;
+  secret?: ExpressSessionSecret | ExpressSessionSecret[] | undefined;
   /** Cookie name. Default `connect.sid`. */
   name?: string | undefined;
   /** Deprecated name of `name` in express-session; still read. */
@@ -64,7 +64,7 @@ export interface ExpressSessionOptions {
 /** What the middleware runs with. */
 export interface ResolvedOptions {
   name: string;
-  secrets: readonly Secret[] | undefined;
+  secrets: readonly ExpressSessionSecret[] | undefined;
   cookie: CookieOptions | ((req: IncomingMessage) => CookieOptions);
   rolling: boolean;
   saveUninitialized: boolean;
