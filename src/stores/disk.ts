@@ -655,6 +655,8 @@ export class DiskStore implements Store {
     for (const shard of await this.#shardNames()) {
       let entries: fs.Dirent[];
       try {
+        // Another user's shard holds no records of ours (reads refuse it too).
+        if (checkOwnedFolder(path.join(this.dir, shard)).problem) continue;
         entries = await fsp.readdir(path.join(this.dir, shard), { withFileTypes: true });
       } catch (err) {
         if (isNotFound(err)) continue;

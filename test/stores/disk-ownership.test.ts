@@ -98,6 +98,9 @@ describe('DiskStore: folders of another user', { skip }, () => {
     );
     await assert.rejects(async () => store.set(k, record('mine')), StoreError);
     await assert.rejects(async () => store.update(k, () => record('mine')), StoreError);
+    const listed: string[] = [];
+    for await (const each of store.keys()) listed.push(each);
+    assert.deepEqual(listed, [], 'nor listed');
     // A record file of another user in a shard of ours is no record either.
     const k2 = key('cd');
     await store.set(k2, record('mine'));
