@@ -1,8 +1,8 @@
 /**
  * DiskStore: one file per session under a folder, as web.py's, made safe: files are named by
- * store key (a hash, never client text) in 256 shard folders, writes go to a unique temp file
- * and are renamed into place (never a torn file), read-modify-write holds a lock that other
- * processes respect, and the access time is the file's mtime, which this store sets itself
+ * store key (a hash, never client text) in 256 shard folders, writes go to a temp file and
+ * are renamed into place (never a torn file), read-modify-write holds a lock that other
+ * processes respect (the temp file of the next version, see disk-lock.ts), and the access time is the file's mtime, which this store sets itself
  * (the kernel's atime is unreliable on relatime/noatime mounts; mtime changes only when we write
  * or touch).
  * @module
@@ -22,7 +22,7 @@ import type {
   StoreLease,
   StoreMutator,
 } from '../core/store.js';
-import { tryLock, unlock, waitForLock } from './disk-lock.js';
+import { publish, type RecordLock, tryLock, unlock, waitForLock } from './disk-lock.js';
 import { takeFileLease } from './file-lease.js';
 import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
@@ -48,10 +48,10 @@ export interface DiskStoreOptions {
    */
   blocking?: boolean;
   /**
-   * Take a lock other processes respect (a lock folder per record, see disk-lock.ts) around each
-   * read-modify-write. Default true. Set false only when one process alone uses the folder: the
-   * per-key lock inside the process still serialises its own requests, and each save skips the
-   * lock folder's mkdir and rmdir (`capabilities.lock` then says `process`).
+   * Take a lock other processes respect around each read-modify-write: the temp file of the
+   * record's next version, made with an exclusive create (see disk-lock.ts). Default true. Set
+   * false only when one process alone uses the folder: the per-key lock inside the process still
+   * serialises its own requests (`capabilities.lock` then says `process`).
    */
   crossProcess?: boolean;
   /** Where a shard folder that cleanup cannot read is reported (once per folder). Default console. */
@@ -71,10 +71,14 @@ const LEASE = '.lease';
 const LEASE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 /** A lease file, or the file beside it that says when the last pass ended. */
 const LEASE_FILE = /\.lease(?:\.ended)?$/;
-/** A lock file of this store's records (see disk-lock.ts). */
+/** A lock file of this store's records as earlier versions made them (now the temp file is it). */
 const LOCK_FILE = recordFile(String.raw`\.lock`);
-/** A temp file of this store (`<key>.sess.<pid>.<tag>[.<n>].tmp`): the only `.tmp` cleanup removes. */
-const TEMP_FILE = recordFile(String.raw`\.\d+\.[0-9a-f]+(?:\.\d+)?\.tmp`);
+/**
+ * A temp file of this store: `<key>.sess.<pid>.<tag>[.<n>].tmp` (a set or create) or
+ * `<key>.sess.tmp` (an update's, which is also its lock: see disk-lock.ts). The only `.tmp`
+ * cleanup removes, once an hour old.
+ */
+const TEMP_FILE = recordFile(String.raw`(?:\.\d+\.[0-9a-f]+(?:\.\d+)?)?\.tmp`);
 
 /** Writes made by this process, for unique temp names without a call to the random source. */
 let writes = 0;
@@ -100,6 +104,14 @@ function mtimeOf(file: string): number {
   } catch {
     return Number.POSITIVE_INFINITY;
   }
+}
+
+/**
+ * The record's access time (s), to set as its file's mtime, or undefined when it is now: a file
+ * just written has mtime "now" already; other times come from a migration or a test.
+ */
+function atimeToSet(record: StoredSession): number | undefined {
+  return Math.abs(Date.now() - record.atime) > 1000 ? record.atime / 1000 : undefined;
 }
 
 /** Flushes a folder's entries (a rename or link just made in it) to the disk. */
@@ -230,7 +242,7 @@ export class DiskStore implements Store {
 
   // The record methods make synchronous calls and answer at once (plain values), so a request's
   // load and save run without a promise; failures come back as rejected promises. bench/fsops.ts:
-  // a save (lock, read, temp file, rename, unlock) costs about half the CPU of the same calls
+  // a save (lock = temp file, read, write, rename) costs about half the CPU of the same calls
   // through the thread pool, and a read a few µs against a hundred.
 
   get(key: string): Awaitable<StoredSession | undefined> {
@@ -299,16 +311,9 @@ export class DiskStore implements Store {
       if (record.user !== undefined) this.#mark(record.user, key);
       const fd = fs.openSync(tmp, 'wx', this.#mode);
       try {
-        fs.writeFileSync(fd, record.data, 'utf8');
-        if (this.#fsync) fs.fsyncSync(fd);
+        this.#fill(fd, record);
       } finally {
         fs.closeSync(fd);
-      }
-      // The file's mtime is the record's access time. A file just written has mtime "now", so
-      // set it only for a record whose atime is not now (a migration, a test).
-      if (Math.abs(Date.now() - record.atime) > 1000) {
-        const when = record.atime / 1000;
-        fs.utimesSync(tmp, when, when);
       }
       if (exclusive) {
         try {
@@ -333,45 +338,69 @@ export class DiskStore implements Store {
     return true;
   }
 
+  /**
+   * Writes the record into the open temp file `fd` (flushed with `fsync`), and with `setTime`
+   * its access time ({@link atimeToSet}) as the file's mtime.
+   */
+  #fill(fd: number, record: StoredSession, setTime = true): void {
+    fs.writeFileSync(fd, record.data, 'utf8');
+    if (this.#fsync) fs.fsyncSync(fd);
+    const when = atimeToSet(record);
+    if (setTime && when !== undefined) fs.futimesSync(fd, when, when);
+  }
+
   update(key: string, mutator: StoreMutator): Awaitable<StoredSession | undefined> {
     try {
       const file = this.pathOf(key);
       // At once when nothing else of this process holds the record and its lock is free.
-      if (!this.#mutex.busy(key) && this.#lockNow(key, file))
-        return this.#mutate(file, key, mutator);
+      const now = this.#mutex.busy(key) ? undefined : this.#lockNow(key, file);
+      if (now !== undefined) return this.#mutate(file, key, mutator, now);
       // Else in turn, waiting for the lock without stalling other requests.
-      return this.#mutex.run(key, async () => {
-        await this.#lock(key, file);
-        return this.#mutate(file, key, mutator);
-      });
+      return this.#mutex.run(key, async () =>
+        this.#mutate(file, key, mutator, await this.#lock(key, file)),
+      );
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /** Takes the lock of `file` if it is free now (always, without `crossProcess`). */
-  #lockNow(key: string, file: string): boolean {
+  /**
+   * Takes the lock of `file` if it is free now: the lock, or null without `crossProcess` (this
+   * process's per-key mutex is all it needs); undefined when another process holds it.
+   */
+  #lockNow(key: string, file: string): RecordLock | null | undefined {
     this.#ensureShard(key); // the lock file is made in it
-    if (!this.#crossProcess) return true;
+    if (!this.#crossProcess) return null;
     try {
-      return tryLock(file);
+      return tryLock(file, this.#mode);
     } catch (err) {
+      if (isNotFound(err)) this.#shards.delete(this.#shard(key)); // made again next time
       this.#fail('lock', err);
     }
   }
 
   /** Takes the lock of `file`, waiting while another process holds it. */
-  async #lock(key: string, file: string): Promise<void> {
-    if (this.#lockNow(key, file)) return;
+  async #lock(key: string, file: string): Promise<RecordLock | null> {
+    const now = this.#lockNow(key, file);
+    if (now !== undefined) return now;
     try {
-      await waitForLock(file);
+      return await waitForLock(file, this.#mode);
     } catch (err) {
       this.#fail('lock', err);
     }
   }
 
-  /** Reads, mutates and writes `file`, whose lock (if any) is held, and released here. */
-  #mutate(file: string, key: string, mutator: StoreMutator): StoredSession | undefined {
+  /**
+   * Reads, mutates and writes `file` holding `lock` (null: none), released here. A new version is
+   * written into the lock's own file and renamed over the record, which releases the lock too.
+   */
+  #mutate(
+    file: string,
+    key: string,
+    mutator: StoreMutator,
+    lock: RecordLock | null,
+  ): StoredSession | undefined {
+    let held = lock;
     try {
       const current = this.#read(file);
       const next = mutator(current);
@@ -380,10 +409,25 @@ export class DiskStore implements Store {
         this.#unlink(file);
         return undefined;
       }
-      this.#write(key, file, next);
+      if (!held) {
+        this.#write(key, file, next);
+        return next;
+      }
+      try {
+        if (next.user !== undefined) this.#mark(next.user, key);
+        // Its time once published: a lock file with an old mtime would look stale to others.
+        this.#fill(held.fd, next, false);
+        held = null; // publish releases it, whatever happens
+        publish(lock!, file);
+        const when = atimeToSet(next);
+        if (when !== undefined) fs.lutimesSync(file, when, when);
+        if (this.#fsync) syncFolder(this.#shard(key));
+      } catch (err) {
+        this.#fail('write', err);
+      }
       return next;
     } finally {
-      if (this.#crossProcess) unlock(file);
+      if (held) unlock(held);
     }
   }
 
@@ -565,8 +609,12 @@ export class DiskStore implements Store {
    */
   #expire(key: string, file: string, cutoff: number): 'removed' | 'kept' | 'skipped' {
     if (mtimeOf(file) >= cutoff || this.#mutex.busy(key)) return 'kept';
+    let lock: RecordLock | undefined;
     try {
-      if (this.#crossProcess && !tryLock(file)) return 'kept';
+      if (this.#crossProcess) {
+        lock = tryLock(file, this.#mode);
+        if (!lock) return 'kept';
+      }
     } catch {
       return 'skipped'; // a lock that cannot be taken (a read-only folder…): the next pass tries
     }
@@ -577,7 +625,7 @@ export class DiskStore implements Store {
     } catch (err) {
       return isNotFound(err) ? 'kept' : 'skipped';
     } finally {
-      if (this.#crossProcess) unlock(file);
+      if (lock) unlock(lock);
     }
   }
 
@@ -607,6 +655,8 @@ export class DiskStore implements Store {
     for (const shard of await this.#shardNames()) {
       let entries: fs.Dirent[];
       try {
+        // Another user's shard holds no records of ours (reads refuse it too).
+        if (checkOwnedFolder(path.join(this.dir, shard)).problem) continue;
         entries = await fsp.readdir(path.join(this.dir, shard), { withFileTypes: true });
       } catch (err) {
         if (isNotFound(err)) continue;

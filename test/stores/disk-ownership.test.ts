@@ -27,12 +27,16 @@ after(() => {
 });
 
 /**
- * A FIFO at `file`, and a process that writes `forged` into it once a reader opens it: a store
- * that opened the FIFO would wait for that writer, then read the forged text as a record.
+ * A FIFO at `file` (a hard link of one made in `outside`), and a process that writes `forged`
+ * into it, through its name in `outside`, once a reader opens it: a store that opened the FIFO
+ * would wait for that writer, then read the forged text as a record. (The writer never writes
+ * through `file`, which a save replaces by a record.)
  */
-function plantFifo(file: string, forged: string): void {
-  execFileSync('mkfifo', ['-m', '600', file]);
-  children.push(spawn('sh', ['-c', `printf '%s' '${forged}' > '${file}'`], { stdio: 'ignore' }));
+function plantFifo(file: string, outside: string, forged: string): void {
+  const fifo = join(outside, `fifo-${children.length}`);
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  execFileSync('ln', [fifo, file]);
+  children.push(spawn('sh', ['-c', `printf '%s' '${forged}' > '${fifo}'`], { stdio: 'ignore' }));
 }
 
 describe('DiskStore: folders of another user', { skip }, () => {
@@ -94,6 +98,9 @@ describe('DiskStore: folders of another user', { skip }, () => {
     );
     await assert.rejects(async () => store.set(k, record('mine')), StoreError);
     await assert.rejects(async () => store.update(k, () => record('mine')), StoreError);
+    const listed: string[] = [];
+    for await (const each of store.keys()) listed.push(each);
+    assert.deepEqual(listed, [], 'nor listed');
     // A record file of another user in a shard of ours is no record either.
     const k2 = key('cd');
     await store.set(k2, record('mine'));
@@ -177,11 +184,11 @@ describe('DiskStore: links and special files inside the folder', {
   });
 
   it('a FIFO at a record path is no record and never waited on; a save replaces it', async () => {
-    const dir = join(await root(), 'sessions');
-    const store = new DiskStore(dir);
+    const base = await root();
+    const store = new DiskStore(join(base, 'sessions'));
     const k = key('34');
     await store.set(key('34').replace(/a$/, 'b'), record('neighbour')); // makes the shard
-    plantFifo(store.pathOf(k), 'forged');
+    plantFifo(store.pathOf(k), base, 'forged');
     assert.equal(await store.get(k), undefined);
     const next = await store.update(k, (current) => record(`${current?.data ?? 'none'}+1`));
     assert.equal(next?.data, 'none+1');
@@ -190,9 +197,10 @@ describe('DiskStore: links and special files inside the folder', {
   });
 
   it('a FIFO at the cleanup lease path never blocks: the lease is taken, the FIFO replaced', async () => {
-    const dir = join(await root(), 'sessions');
+    const base = await root();
+    const dir = join(base, 'sessions');
     const store = new DiskStore(dir);
-    plantFifo(join(dir, 'cleanup.lease'), 'x 60000');
+    plantFifo(join(dir, 'cleanup.lease'), base, 'x 60000');
     const lease = await store.lease!('cleanup', 10_000);
     assert.ok(lease, 'taken');
     assert.equal(await store.lease!('cleanup', 10_000), undefined, 'and held');

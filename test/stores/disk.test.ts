@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DiskStore, storeFromUrl } from 'websession';
-import { tryLock, unlock } from '../../src/stores/disk-lock.js';
+import { HOST_TAG, holderStamp, tryLock, unlock } from '../../src/stores/disk-lock.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -94,18 +94,21 @@ describe('DiskStore across processes', () => {
     await once(holder, 'message');
     const store = new DiskStore(dir);
     const file = store.pathOf(key);
-    assert.equal(tryLock(file), false, 'held by a live process');
+    assert.equal(tryLock(file), undefined, 'held by a live process');
     holder.kill('SIGKILL');
     await once(holder, 'exit');
-    assert.equal(tryLock(file), true, 'its holder is gone: taken over at once');
-    unlock(file);
+    const taken = tryLock(file);
+    assert.ok(taken, 'its holder is gone: taken over at once');
+    unlock(taken);
     // A holder on another host sharing the folder cannot be asked: its lock waits to be stale.
-    await writeFile(`${file}.lock`, `not-${hostname()} ${holder.pid}`, { mode: 0o600 });
-    assert.equal(tryLock(file), false);
-    const old = new Date(Date.now() - 60_000);
-    await utimes(`${file}.lock`, old, old);
-    assert.equal(tryLock(file), true, 'stale: taken over');
-    unlock(file);
+    await writeFile(`${file}.tmp`, 'half a record', { mode: 0o600 });
+    const otherHost = holderStamp(holder.pid!, (HOST_TAG + 1) % 1_000_000);
+    await utimes(`${file}.tmp`, otherHost, new Date());
+    assert.equal(tryLock(file), undefined);
+    await utimes(`${file}.tmp`, otherHost, new Date(Date.now() - 60_000));
+    const stale = tryLock(file);
+    assert.ok(stale, 'stale: taken over');
+    unlock(stale);
     assert.equal(
       (await store.update(key, (c) => ({ data: `${c?.data}+1`, atime: Date.now() })))?.data,
       'held+1',
@@ -113,33 +116,44 @@ describe('DiskStore across processes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('a writer killed mid-write (SIGKILL) never leaves a torn record', async () => {
-    const dir = await tempDir();
-    const key = 'ef'.repeat(32);
-    const store = new DiskStore(dir);
-    await store.set(key, { data: 'B'.repeat(1 << 20), atime: Date.now() });
-    const shard = join(dir, key.slice(0, 2));
-    // Kill the writer as soon as its temp file is seen; a round counts as mid-write when that
-    // temp file is still there after the kill (the rename never happened).
-    let midWrite = 0;
-    for (let round = 0; round < 8 && midWrite < 2; round++) {
-      const p = child(['churn', dir, key]);
-      await once(p, 'message');
-      const mine = (n: string) => n.includes(`.${p.pid}.`) && n.endsWith('.tmp');
-      for (let i = 0; i < 400 && !(await readdir(shard)).some(mine); i++)
-        await new Promise((r) => setTimeout(r, 2));
-      p.kill('SIGKILL');
-      await once(p, 'exit');
-      if ((await readdir(shard)).some(mine)) midWrite++;
-      const data = (await store.get(key))?.data ?? '';
-      assert.equal(data.length, 1 << 20, 'a whole record');
-      assert.ok(/^(A+|B+)$/.test(data), 'one write, never a mix or a prefix');
-    }
-    assert.ok(midWrite > 0, 'at least one writer was killed between writing and renaming');
-    // Temp files of the killed writer are left aside, never read as sessions, and removed by cleanup once old.
-    const keys: string[] = [];
-    for await (const k of store.keys()) keys.push(k);
-    assert.deepEqual(keys, [key]);
-    await rm(dir, { recursive: true, force: true });
-  });
+  for (const how of ['set', 'update'] as const)
+    it(`a writer killed mid-write (SIGKILL) never leaves a torn record (${how})`, async () => {
+      const dir = await tempDir();
+      const key = 'ef'.repeat(32);
+      const store = new DiskStore(dir);
+      await store.set(key, { data: 'B'.repeat(1 << 20), atime: Date.now() });
+      const shard = join(dir, key.slice(0, 2));
+      // Kill the writer as soon as its temp file is seen; a round counts as mid-write when that
+      // temp file is still there after the kill (the rename never happened).
+      let midWrite = 0;
+      for (let round = 0; round < 8 && midWrite < 2; round++) {
+        const p = child(['churn', dir, key, how]);
+        await once(p, 'message');
+        // An update writes into its lock file `<key>.sess.tmp`; a set into a temp file of its own.
+        const mine = (n: string) =>
+          how === 'update'
+            ? n === `${key}.sess.tmp`
+            : n.includes(`.${p.pid}.`) && n.endsWith('.tmp');
+        for (let i = 0; i < 400 && !(await readdir(shard)).some(mine); i++)
+          await new Promise((r) => setTimeout(r, 2));
+        p.kill('SIGKILL');
+        await once(p, 'exit');
+        if ((await readdir(shard)).some(mine)) midWrite++;
+        const data = (await store.get(key))?.data ?? '';
+        assert.equal(data.length, 1 << 20, 'a whole record');
+        assert.ok(/^(A+|B+)$/.test(data), 'one write, never a mix or a prefix');
+      }
+      assert.ok(midWrite > 0, 'at least one writer was killed between writing and renaming');
+      // The killed updater's lock is taken over at once: its process is gone.
+      assert.equal(
+        (await store.update(key, (c) => ({ data: c!.data.slice(0, 1), atime: Date.now() })))?.data
+          .length,
+        1,
+      );
+      // Temp files of the killed writer are left aside, never read as sessions, and removed by cleanup once old.
+      const keys: string[] = [];
+      for await (const k of store.keys()) keys.push(k);
+      assert.deepEqual(keys, [key]);
+      await rm(dir, { recursive: true, force: true });
+    });
 });
