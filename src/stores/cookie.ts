@@ -1,7 +1,11 @@
 /**
  * CookieStore: the session sealed in the cookie itself, no server state. The value is the codec
- * text encrypted and authenticated with AES-256-GCM under a key derived with HKDF from the newest
- * secret key (a fresh random IV per seal); older keys still open old cookies. The seal carries
+ * text encrypted and authenticated with AES-256-GCM under a subkey derived with HKDF from the
+ * newest secret key and a random 128-bit salt carried in the cookie (a fresh random IV per
+ * seal); older keys still open old cookies. A process draws a fresh salt at start and after
+ * every 2^31 seals, so no subkey ever seals more than half of the 2^32 messages NIST SP 800-38D
+ * allows under one key with random 96-bit IVs; any process with the secret opens any cookie. The
+ * seal carries
  * the last-access time (the creation time is in the payload's metadata), so the idle and absolute
  * timeouts hold without a server.
  *
@@ -26,13 +30,22 @@ import type {
 
 export { MAX_COOKIE_BYTES };
 
-/** Format version, first byte of every seal and part of the authenticated data. */
-const VERSION = 1;
+/**
+ * Format version, first byte of every seal and part of the authenticated data. 2: with a subkey
+ * salt; 1 (one key for every seal, no salt) still opens.
+ */
+const VERSION = 2;
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** Version byte, IV, 8-byte access time (inside the ciphertext), tag. */
-const MIN_SEAL = 1 + IV_BYTES + 8 + TAG_BYTES;
+const SALT_BYTES = 16;
+/** The bytes before the ciphertext, by version: the version byte, (v2: the salt,) the IV. */
+const HEADER: Readonly<Record<number, number>> = { 1: 1 + IV_BYTES, 2: 1 + SALT_BYTES + IV_BYTES };
 const HKDF_INFO = 'websession cookie store v1 aes-256-gcm';
+const SUBKEY_INFO = 'websession cookie store v2 aes-256-gcm subkey';
+/** Seals under one subkey before the next is drawn: 2^31, half of NIST's 2^32 for random IVs. */
+export const SEALS_PER_SUBKEY = 2 ** 31;
+/** Subkeys of other processes' salts kept, once a cookie under them opened. */
+const SUBKEY_CACHE = 256;
 
 /** Options of {@link CookieStore}. */
 export interface CookieStoreOptions {
@@ -64,6 +77,18 @@ function writeFreshIv(out: Buffer, at: number): Buffer {
 
 function deriveKey(secret: string): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, '', HKDF_INFO, 32));
+}
+
+/** The subkey of a (derived) key and a salt. */
+function deriveSubkey(key: Buffer, salt: Buffer): Buffer {
+  return Buffer.from(hkdfSync('sha256', key, salt, SUBKEY_INFO, 32));
+}
+
+/** The subkey this process seals with, and how many seals it made. */
+interface Sealing {
+  salt: Buffer;
+  key: Buffer;
+  seals: number;
 }
 
 /** Slots for recently sealed or opened cookie values (a power of two). */
@@ -108,6 +133,10 @@ export class CookieStore implements CookieSealer {
   #keys: Buffer[] = [];
   /** The keys came from a manager's config (not from the options): another manager must agree. */
   #keysFromManager = false;
+  /** The subkey seals are made with now (drawn on first use and every SEALS_PER_SUBKEY seals). */
+  #sealing: Sealing | undefined;
+  /** Subkeys by key index and salt (hex) that opened a cookie: no HKDF per request for them. */
+  readonly #subkeys = new Map<string, Buffer>();
   /** The additional authenticated data of each cookie name, made once. */
   readonly #aad = new Map<string, Buffer>();
   /**
@@ -124,7 +153,26 @@ export class CookieStore implements CookieSealer {
 
   #setKeys(keys: string | readonly string[]): void {
     this.#keys = CookieStore.#derive(keys);
+    this.#sealing = undefined;
+    this.#subkeys.clear();
     this.#recent.fill(undefined);
+  }
+
+  /** The subkey to seal with: a fresh salt at first use and after SEALS_PER_SUBKEY seals. */
+  #sealingKey(key: Buffer): Sealing {
+    let sealing = this.#sealing;
+    if (!sealing || sealing.seals >= SEALS_PER_SUBKEY) {
+      const salt = randomBytes(SALT_BYTES);
+      sealing = { salt, key: deriveSubkey(key, salt), seals: 0 };
+      this.#sealing = sealing;
+    }
+    sealing.seals++;
+    return sealing;
+  }
+
+  /** How many seals the current subkey has made (for tests and metrics). */
+  get sealsUnderSubkey(): number {
+    return this.#sealing?.seals ?? 0;
   }
 
   static #derive(keys: string | readonly string[]): Buffer[] {
@@ -169,12 +217,13 @@ export class CookieStore implements CookieSealer {
       );
   }
 
-  /** `1:<cookie name>`, the additional authenticated data of a seal, as bytes. */
-  #aadOf(aad: string): Buffer {
-    let bytes = this.#aad.get(aad);
+  /** `<version>:<cookie name>`, the additional authenticated data of a seal, as bytes. */
+  #aadOf(aad: string, version = VERSION): Buffer {
+    const tag = `${version}:${aad}`;
+    let bytes = this.#aad.get(tag);
     if (bytes === undefined) {
-      bytes = Buffer.from(`${VERSION}:${aad}`);
-      if (this.#aad.size < 16) this.#aad.set(aad, bytes);
+      bytes = Buffer.from(tag);
+      if (this.#aad.size < 16) this.#aad.set(tag, bytes);
     }
     return bytes;
   }
@@ -186,17 +235,20 @@ export class CookieStore implements CookieSealer {
   seal(text: string, atime: number, aad: string): string {
     const key = this.#keys[0];
     if (!key) throw new ConfigError('CookieStore has no secret key');
-    // Version, IV, then the ciphertext of (access time, text), then the tag: written in place.
+    const sealing = this.#sealingKey(key);
+    // Version, salt, IV, then the ciphertext of (access time, text), then the tag: in place.
     const textBytes = Buffer.byteLength(text, 'utf8');
-    const out = Buffer.allocUnsafe(1 + IV_BYTES + 8 + textBytes + TAG_BYTES);
+    const header = HEADER[VERSION] as number;
+    const out = Buffer.allocUnsafe(header + 8 + textBytes + TAG_BYTES);
     out[0] = VERSION;
-    const iv = writeFreshIv(out, 1);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    sealing.salt.copy(out, 1);
+    const iv = writeFreshIv(out, 1 + SALT_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', sealing.key, iv);
     cipher.setAAD(this.#aadOf(aad));
     const plain = Buffer.allocUnsafe(8 + textBytes);
     plain.writeDoubleBE(atime, 0);
     plain.write(text, 8, 'utf8');
-    let at = 1 + IV_BYTES;
+    let at = header;
     at += cipher.update(plain).copy(out, at);
     at += cipher.final().copy(out, at);
     cipher.getAuthTag().copy(out, at);
@@ -217,17 +269,24 @@ export class CookieStore implements CookieSealer {
       return { data: known.data, atime: known.atime, stale: known.stale };
     if (value.length < 4 || value.length > MAX_COOKIE_BYTES) return undefined;
     const raw = Buffer.from(value, 'base64url');
-    if (raw.length < MIN_SEAL || raw[0] !== VERSION) return undefined;
+    const version = raw[0] as number;
+    const header = HEADER[version];
+    // Version, header, 8-byte access time (inside the ciphertext), tag.
+    if (header === undefined || raw.length < header + 8 + TAG_BYTES) return undefined;
     // Only the one encoding seal() writes: the decoder skips foreign characters and spare
     // trailing bits, so other spellings of the same bytes would open too.
     if (raw.toString('base64url') !== value) return undefined;
-    const iv = raw.subarray(1, 1 + IV_BYTES);
+    const salt = version === 1 ? undefined : raw.subarray(1, 1 + SALT_BYTES);
+    const iv = raw.subarray(header - IV_BYTES, header);
     const tag = raw.subarray(raw.length - TAG_BYTES);
-    const sealed = raw.subarray(1 + IV_BYTES, raw.length - TAG_BYTES);
-    const ad = this.#aadOf(aad);
+    const sealed = raw.subarray(header, raw.length - TAG_BYTES);
+    const ad = this.#aadOf(aad, version);
     for (let i = 0; i < this.#keys.length; i++) {
       try {
-        const decipher = createDecipheriv('aes-256-gcm', this.#keys[i] as Buffer, iv);
+        const key = this.#keys[i] as Buffer;
+        const cacheKey = salt && `${i}:${salt.toString('hex')}`;
+        const subkey = salt && (this.#subkeys.get(cacheKey as string) ?? deriveSubkey(key, salt));
+        const decipher = createDecipheriv('aes-256-gcm', subkey ?? key, iv);
         decipher.setAAD(ad);
         decipher.setAuthTag(tag);
         const plain = decipher.update(sealed);
@@ -235,7 +294,13 @@ export class CookieStore implements CookieSealer {
         decipher.final();
         const atime = plain.readDoubleBE(0);
         if (!Number.isFinite(atime)) return undefined;
-        const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 };
+        // Authentic: its subkey is kept (bounded), so the next cookie of that salt skips HKDF.
+        if (subkey && cacheKey && !this.#subkeys.has(cacheKey)) {
+          if (this.#subkeys.size >= SUBKEY_CACHE)
+            this.#subkeys.delete(this.#subkeys.keys().next().value as string);
+          this.#subkeys.set(cacheKey, subkey);
+        }
+        const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 || version === 1 };
         this.#recent[slotOf(value)] = { value, ...opened, aad };
         return opened;
       } catch {

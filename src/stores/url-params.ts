@@ -12,22 +12,26 @@ const PASSWORD_PARAM = /([?&;]\s*(?:password|passwd|pass|pwd|pw|sslpassword)\s*=
 /**
  * A URL with its password masked, for every message, log line and error that names a URL.
  * Textual, so that it holds for any text, parsable or not (a raw `/`, `?`, `#` or `@` in the
- * password, a leading space, no `//`): everything after the user name (the first `:` after `//`) up to
- * the last `@` becomes `***`, and so does everything after a `password=` parameter. An `@` that is
- * not the user info's end hides more than needed: a message may show less, never a password.
+ * password, a leading space, no `//`): everything after the user name (the first `:` after
+ * `scheme://`) up to the last `@` becomes `***` (a user name alone stays, but for Redis), and so
+ * does everything after a `password=` parameter. An `@` that is not the user info's end hides
+ * more than needed: a message may show less, never a password.
  */
 export function shown(raw: unknown): string {
   // A password parameter hides the rest of the text (its value may hold a raw "&" or "@").
   const text = (typeof raw === 'string' ? raw : String(raw)).replace(PASSWORD_PARAM, '$1***');
   let out = text;
-  // The user info starts after `//`, or after the scheme when the slashes are missing.
-  const slashes = text.indexOf('//');
-  const start = slashes >= 0 ? slashes + 2 : text.indexOf(':') + 1;
+  // The user info starts after `scheme://`; without the slashes, right after the scheme (or the
+  // first `:`), and then all of it up to the last `@` is masked: there is no user name to keep.
+  const authority = /^\s*[a-z][a-z0-9+.-]*:\/\//i.exec(text);
+  const start = authority ? authority[0].length : text.indexOf(':') + 1;
   const at = text.lastIndexOf('@');
-  if (start > 0 && at >= start) {
-    const colon = text.indexOf(':', start);
-    const from = colon >= 0 && colon < at ? colon + 1 : start;
-    out = `${text.slice(0, from)}***${text.slice(at)}`;
+  if (at >= start) {
+    const colon = authority ? text.indexOf(':', start) : -1;
+    if (colon >= 0 && colon < at) out = `${text.slice(0, colon + 1)}***${text.slice(at)}`;
+    // A user name alone is shown, except for Redis (whose older clients read it as a password).
+    else if (!authority || /^\s*rediss?:/i.test(text))
+      out = `${text.slice(0, start)}***${text.slice(at)}`;
   }
   return out;
 }

@@ -7,6 +7,7 @@
 // instead: a session written is read back with its data, codec types and times; unchanged
 // sessions are not rewritten until the touch interval; a killed one is gone (for this browser).
 import assert from 'node:assert/strict';
+import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import {
@@ -378,5 +379,56 @@ describe('CookieStore: the values it sealed or opened lately open again without 
     const rotated = new CookieStore({ secret_keys: [KEY, OLD_KEY] });
     assert.equal(rotated.open(value, NAME)?.stale, true);
     assert.equal(rotated.open(value, NAME)?.stale, true);
+  });
+});
+
+describe('CookieStore: a subkey per process (NIST: at most 2^32 seals per key with random IVs)', () => {
+  const salt = (value: string) => Buffer.from(value, 'base64url').subarray(1, 17).toString('hex');
+
+  it('seals under a subkey whose salt rides in the cookie: one per store, any store with the secret opens it', () => {
+    const one = new CookieStore({ secret_keys: KEY });
+    const two = new CookieStore({ secret_keys: KEY });
+    const a = one.seal('a', 1, NAME);
+    const b = one.seal('b', 2, NAME);
+    const c = two.seal('c', 3, NAME);
+    assert.equal(Buffer.from(a, 'base64url')[0], 2, 'format version 2');
+    assert.equal(salt(a), salt(b), 'one subkey for a process');
+    assert.notEqual(salt(a), salt(c), 'another process, another subkey');
+    assert.equal(one.sealsUnderSubkey, 2);
+    assert.deepEqual(two.open(a, NAME), { data: 'a', atime: 1, stale: false });
+    assert.deepEqual(one.open(c, NAME), { data: 'c', atime: 3, stale: false });
+    assert.equal(new CookieStore({ secret_keys: OTHER_KEY }).open(a, NAME), undefined);
+    // The salt is authenticated through the subkey: another salt does not open.
+    const raw = Buffer.from(a, 'base64url');
+    raw[1] = (raw[1] as number) ^ 1;
+    assert.equal(
+      new CookieStore({ secret_keys: KEY }).open(raw.toString('base64url'), NAME),
+      undefined,
+    );
+  });
+
+  it('a cookie of the earlier format (one key, no salt) still opens, stale, and comes back as a subkey seal', async () => {
+    // Format 1 as it was written: version, IV, AES-256-GCM of (atime, text) under the HKDF key, tag.
+    const key = Buffer.from(
+      hkdfSync('sha256', KEY, '', 'websession cookie store v1 aes-256-gcm', 32),
+    );
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(`1:${NAME}`));
+    const text = encodePayload({ v: 1, meta: { created: Date.now() }, data: { user: 'ada' } });
+    const plain = Buffer.alloc(8 + Buffer.byteLength(text));
+    plain.writeDoubleBE(Date.now(), 0);
+    plain.write(text, 8);
+    const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+    const v1 = Buffer.concat([Buffer.from([1]), iv, sealed, cipher.getAuthTag()]).toString(
+      'base64url',
+    );
+    const store = new CookieStore({ secret_keys: KEY });
+    assert.equal(store.open(v1, NAME)?.stale, true);
+    const manager = managerWith({}, store);
+    const s = await manager.load({ cookie: `${NAME}=${v1}` });
+    assert.equal(s.user, 'ada');
+    const resealed = cookieValue(await manager.commit(s));
+    assert.equal(Buffer.from(resealed, 'base64url')[0], 2);
   });
 });

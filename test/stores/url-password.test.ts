@@ -56,6 +56,8 @@ describe('store URL passwords in messages', () => {
           assert.ok(!text.includes(MARK), text);
           const param = shown(`${scheme}://h/db?user=u&password=${pw}`);
           assert.ok(!param.includes(MARK), param);
+          const bare = shown(`${lead}${scheme}:${pw}@h/db`);
+          assert.ok(!bare.includes(MARK), bare);
         },
       ),
       { numRuns: 500 },
