@@ -158,6 +158,13 @@ export interface Store {
     store_timeout?: number;
     secret_keys?: readonly string[];
   }): void;
+  /**
+   * Optional: checks at start-up that the store can serve (its driver loads, its table is
+   * there). Rejects with a `ConfigError` that says what to do when it never could (a missing
+   * table or driver, a driver built for another Node.js); resolves while the store is only
+   * unreachable, an outage whose calls answer 503 until it ends.
+   */
+  ready?(): Promise<void>;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }
