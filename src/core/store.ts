@@ -36,6 +36,8 @@ export type CleanupProgress = (progress: {
   total?: number;
   /** Entries that are not records of the store (a stray file or folder), left as they are. */
   skipped?: number;
+  /** Temp files left by a process killed mid-write, removed (not sessions). */
+  tempRemoved?: number;
 }) => void;
 
 /** A store-wide lease taken with {@link Store.lease}. */
