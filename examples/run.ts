@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   let store: Store;
   try {
     store = await storeFromUrl(parsed.values.store ?? 'disk:./sessions');
+    await store.ready?.(); // a missing table or driver stops here, with what to do
     if (store instanceof CookieStore && !store.hasKeys) {
       // The examples pass no session config: the key comes from WEBSESSION_SECRET, else one
       // drawn for this run (its cookies then open only until the example stops).

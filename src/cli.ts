@@ -428,8 +428,12 @@ async function cleanup(values: Values, io: Io): Promise<void> {
         `websession: --timeout ${timeout} removes every session idle more than ${timeout} s, also ones in use right now (--dry-run counts them first)\n`,
       );
     const progress = new Progress(io, 'cleanup');
+    let tempRemoved = 0;
     const pass = () =>
-      store.cleanup(timeout, (p) => progress.update(p.scanned, p.total, `removed ${p.removed}`));
+      store.cleanup(timeout, (p) => {
+        tempRemoved = p.tempRemoved ?? 0;
+        progress.update(p.scanned, p.total, `removed ${p.removed}`);
+      });
     // One pass at a time per store: while a server sharing the store runs one, wait for it.
     let done = await underCleanupLease(store, pass);
     if (!done)
@@ -440,7 +444,7 @@ async function cleanup(values: Values, io: Io): Promise<void> {
     }
     progress.done();
     io.out.write(
-      `removed ${done.event.removed} expired session(s) in ${(done.event.ms / 1000).toFixed(1)} s\n`,
+      `removed ${done.event.removed} expired session(s)${tempRemoved ? ` and ${tempRemoved} temp file(s) left by interrupted writes` : ''} in ${(done.event.ms / 1000).toFixed(1)} s\n`,
     );
   } finally {
     await store.close();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -299,6 +299,22 @@ describe('websession CLI', () => {
     const all = await runHere(['cleanup', '--store', store, '--timeout', '0']);
     assert.match(all.stdout, /^removed 3 expired session\(s\)/);
     assert.equal((await runHere(['cleanup', '--store', store])).code, 2, '--timeout is required');
+  });
+
+  it('cleanup counts the temp files it removed apart from the sessions', async () => {
+    const folder = join(dir, 'temps');
+    await seed(folder, 1);
+    const key = 'ab'.repeat(32);
+    await mkdir(join(folder, 'ab'), { recursive: true, mode: 0o700 });
+    const temp = join(folder, 'ab', `${key}.sess.123.abc.tmp`);
+    await writeFile(temp, 'left by a killed write', { mode: 0o600 });
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(temp, old, old);
+    const { stdout } = await run(['cleanup', '--store', `disk:${folder}`, '--timeout', '3600']);
+    assert.match(
+      stdout,
+      /^removed 0 expired session\(s\) and 1 temp file\(s\) left by interrupted writes in [\d.]+ s\n$/,
+    );
   });
 
   it('migrate prints a plain summary when piped: no progress bar, no carriage return', async () => {

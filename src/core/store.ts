@@ -36,6 +36,8 @@ export type CleanupProgress = (progress: {
   total?: number;
   /** Entries that are not records of the store (a stray file or folder), left as they are. */
   skipped?: number;
+  /** Temp files left by a process killed mid-write, removed (not sessions). */
+  tempRemoved?: number;
 }) => void;
 
 /** A store-wide lease taken with {@link Store.lease}. */
@@ -158,6 +160,13 @@ export interface Store {
     store_timeout?: number;
     secret_keys?: readonly string[];
   }): void;
+  /**
+   * Optional: checks at start-up that the store can serve (its driver loads, its table is
+   * there). Rejects with a `ConfigError` that says what to do when it never could (a missing
+   * table or driver, a driver built for another Node.js); resolves while the store is only
+   * unreachable, an outage whose calls answer 503 until it ends.
+   */
+  ready?(): Promise<void>;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
 }

@@ -531,7 +531,7 @@ export class DiskStore implements Store {
    * own (a stray file or folder, a foreign `.tmp`) are counted in `skipped` and left as they are.
    */
   async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
-    const counts = { scanned: 0, removed: 0, skipped: 0 };
+    const counts = { scanned: 0, removed: 0, skipped: 0, tempRemoved: 0 };
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     const tmpCutoff = Date.now() - 3600_000;
     const slice = new TimeSlice();
@@ -559,7 +559,10 @@ export class DiskStore implements Store {
           else if (outcome === 'skipped') counts.skipped++;
         } else if (TEMP_FILE.test(entry.name) && entry.isFile()) {
           // A temp file left by a process killed mid-write.
-          if (mtimeOf(file) < tmpCutoff) fs.rmSync(file, { force: true });
+          if (mtimeOf(file) < tmpCutoff) {
+            fs.rmSync(file, { force: true });
+            counts.tempRemoved++;
+          }
         } else if (!LOCK_FILE.test(entry.name)) {
           counts.skipped++; // not ours (a stray file or folder): left as it is
         }

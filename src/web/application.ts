@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { parseCookie, stringifyCookie } from 'cookie';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
 import { errorAnswer } from '../core/error-answer.js';
-import { StoreError, WebSessionError } from '../core/errors.js';
+import { ConfigError, StoreError, WebSessionError } from '../core/errors.js';
 import { clientAddress, isSecureRequest } from '../core/proxy.js';
 import { config } from './config.js';
 import { type RequestContext, runWithContext } from './ctx.js';
@@ -17,6 +17,7 @@ import { HTTPError, nomethod, notfound, Redirect, statusCode, statusLine } from 
 import { announce } from './listen.js';
 import { isReloaderChild, ReloaderChild } from './reloader-child.js';
 import { shouldSupervise, supervise } from './reloader-supervisor.js';
+import { runStartChecks } from './start-checks.js';
 import { storeFailureLogger } from './store-failure-logger.js';
 import type {
   ErrorRenderer,
@@ -456,6 +457,9 @@ export class Application {
    * the same program in a child process that serves, and replaces that child when a source file
    * changes, handing sessions over (see docs/web.md, "Debug mode"). In the supervisor the
    * returned promise never settles; in the serving child it resolves with the server as usual.
+   *
+   * Before listening it checks the session store (`Store.ready`): a store that can never serve
+   * (its table or driver missing) ends the process with one line on stderr saying what to do.
    */
   run(address: string | undefined = process.argv[2]): Promise<Server> {
     const parsed = parseAddress(address);
@@ -469,6 +473,17 @@ export class Application {
     if (config.debug && shouldSupervise()) {
       return supervise({ ...parsed, watch: config.reload_paths });
     }
+    return runStartChecks(this).then(
+      () => this.#listen(parsed),
+      (err: unknown) => {
+        if (!(err instanceof ConfigError)) throw err;
+        console.error(err.message);
+        process.exit(1);
+      },
+    );
+  }
+
+  #listen(parsed: NonNullable<ReturnType<typeof parseAddress>>): Promise<Server> {
     const child = config.debug && isReloaderChild() ? ReloaderChild.get() : undefined;
     const server = createServer(
       child ? child.wrap(this.listener(child.transform)) : this.listener(),

@@ -29,6 +29,7 @@ import { config } from './config.js';
 import { type RequestContext, SESSION_SLOT, tryGetContext } from './ctx.js';
 import { keepAcrossReloads } from './reloader-handover.js';
 import { sessionProcessor } from './session-processor.js';
+import { setStartCheck } from './start-checks.js';
 import { setStoreFailureLogger } from './store-failure-logger.js';
 
 /**
@@ -275,6 +276,8 @@ export function Session<T extends SessionData = SessionData>(
     app.set_processor(PROCESSOR, sessionProcessor(manager, SESSION_SLOT));
     // The app's 503 answers to store failures are logged where this manager logs.
     setStoreFailureLogger(app, manager.config.logger);
+    // app.run() checks the store before it listens (a missing table fails the start).
+    setStartCheck(app, PROCESSOR, async () => store.ready?.());
   }
 
   const target: Target = { store, manager: manager as unknown as SessionManager<SessionData> };

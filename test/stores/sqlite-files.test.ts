@@ -92,3 +92,28 @@ describe('a SQLite database on a read-only mount', { skip }, () => {
     }
   });
 });
+
+describe('WAL checkpoints of a SQLite file the store opens', () => {
+  it('run off the serving connection: its auto-checkpoint is off, and the WAL still reaches the file', async () => {
+    const file = join(dir, 'checkpoints.db');
+    const db = new Database({ dbn: 'sqlite', db: file });
+    const store = new DBStore(db, 'sessions', { createTable: true, closeDatabase: true });
+    try {
+      await store.get(storeKey(generateSessionId())); // opens it, makes the table
+      const handle = (await db.handle()) as Sqlite.Database;
+      assert.equal(handle.pragma('wal_autocheckpoint', { simple: true }), 0);
+      const before = statSync(file).size;
+      // About 100 pages of WAL: far below the 1,000 at which SQLite's own checkpoint would run.
+      for (let i = 0; i < 100; i++)
+        await store.set(storeKey(generateSessionId()), {
+          data: 'x'.repeat(3000),
+          atime: Date.now(),
+        });
+      // Nothing on this connection checkpoints: the file grows once the worker has run one.
+      while (statSync(file).size <= before) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.ok(statSync(file).size > before);
+    } finally {
+      await store.close();
+    }
+  });
+});

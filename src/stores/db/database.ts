@@ -8,6 +8,7 @@ import { ConfigError } from '../../core/errors.js';
 import { checkDatabaseUrl } from '../database-url.js';
 import { loadOptional } from '../optional.js';
 import { type Dbn, warnOf } from './common.js';
+import { checkpointOffThread } from './sqlite-checkpoints.js';
 
 /** What {@link database} takes, after web.py's `web.database` keywords. */
 export interface DatabaseParams {
@@ -131,7 +132,12 @@ export class Database {
         // WAL's recommended pairing: a commit is not flushed to the disk (FULL flushes each one).
         db.pragma(`synchronous = ${p.fsync ? 'FULL' : 'NORMAL'}`);
       }
-      this.#close = async () => void db.close();
+      const inWal = !db.readonly && String(db.pragma('journal_mode', { simple: true })) === 'wal';
+      const checkpoints = inWal ? checkpointOffThread(db, p.db!) : undefined;
+      this.#close = async () => {
+        await checkpoints?.stop();
+        db.close();
+      };
       return db;
     }
     const onError = p.onError ?? warnOf(this.dbn);

@@ -62,6 +62,22 @@ function engineOf(db: unknown): Dbn {
   throw new errors.ConfigError(HANDLE_HELP);
 }
 
+/** What to do about a failure no retry mends (a driver missing or built for another Node.js). */
+function permanentFailure(err: unknown): string | undefined {
+  const causes: unknown[] = [];
+  for (let e = err; e && causes.length < 5; e = (e as { cause?: unknown }).cause) causes.push(e);
+  if (causes.some((e) => (e as { code?: unknown }).code === 'ERR_STORE_DRIVER_MISSING'))
+    return (err as Error).message.replace(/^\[websession\] (\[\w+\] )?/, '');
+  const abi = causes.find((e) =>
+    /NODE_MODULE_VERSION|ERR_DLOPEN_FAILED/.test(
+      `${(e as { code?: unknown }).code} ${(e as Error).message}`,
+    ),
+  );
+  if (abi)
+    return `better-sqlite3 was built for another version of Node.js than this one (${process.version}): run npm rebuild better-sqlite3`;
+  return undefined;
+}
+
 function errorText(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0)
     return err.errors.map(errorText).join('; ');
@@ -185,9 +201,30 @@ export class DBStore implements S.Store {
     if (hasCode('timeout', err))
       return unavailable('the database did not finish it in time, nothing was written');
     const missing = hasCode('missingTable', err) || /no such table/i.test(text);
-    const fix = `create it with createSessionTable(db, '${t}') or the DDL in the README`;
-    const why = missing ? `: table "${t}" does not exist; ${fix}` : ` on table "${t}": ${text}`;
+    const why = missing ? `: ${this.#noTable()}` : ` on table "${t}": ${text}`;
     return new errors.StoreError(kind, `${op} failed${why}`, { cause: err });
+  }
+
+  /** What to say of a missing table: that it is missing and how to make it, in one sentence. */
+  #noTable(): string {
+    const t = this.table;
+    return `table "${t}" does not exist (create it with createSessionTable(db, '${t}'), the option { createTable: true }, or the DDL in docs/stores.md, "The table")`;
+  }
+
+  /**
+   * Checks at start-up that the store can serve: its driver loads and its table exists (made
+   * first with `createTable`). Rejects with a ConfigError saying what to do when the table or the
+   * driver is missing, or better-sqlite3 was built for another Node.js; resolves while the
+   * database is only unreachable (an outage: calls answer 503 until it is back).
+   */
+  async ready(): Promise<void> {
+    const exists = await this.tableExists().catch((err: unknown) => {
+      const permanent = permanentFailure(err);
+      if (permanent) throw new errors.ConfigError(`[${this.kind}] ${permanent}`);
+      if (err instanceof errors.StoreUnavailableError) return true; // an outage, not a mistake
+      throw err;
+    });
+    if (!exists) throw new errors.ConfigError(`[${this.kind}] ${this.#noTable()}`);
   }
 
   /** The INSERT of a record, ending with `tail` (given the columns written but the key). */
