@@ -415,12 +415,19 @@ export class DiskStore implements Store {
       }
       try {
         if (next.user !== undefined) this.#mark(next.user, key);
-        // Its time once published: a lock file with an old mtime would look stale to others.
         this.#fill(held.fd, next, false);
+        const when = atimeToSet(next);
+        // An access time far from now (a copied record) goes on before the rename, so a kill
+        // never leaves the new data with the wrong time; the lock's stamp (its atime) stays. Its
+        // old mtime makes the lock look stale only until the rename just below.
+        if (when !== undefined)
+          fs.futimesSync(
+            held.fd,
+            Number(fs.fstatSync(held.fd, { bigint: true }).atimeNs) / 1e9,
+            when,
+          );
         held = null; // publish releases it, whatever happens
         publish(lock!, file);
-        const when = atimeToSet(next);
-        if (when !== undefined) fs.lutimesSync(file, when, when);
         if (this.#fsync) syncFolder(this.#shard(key));
       } catch (err) {
         this.#fail('write', err);
