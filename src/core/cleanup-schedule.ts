@@ -79,6 +79,7 @@ export class CleanupSchedule {
 
   async #run(): Promise<void> {
     if (this.#running || this.#stopped) return;
+    if (this.#store.closed === true) return this.stop(); // a closed store runs no more passes
     this.#running = true;
     const started = performance.now();
     try {

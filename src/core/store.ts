@@ -169,6 +169,11 @@ export interface Store {
   ready?(): Promise<void>;
   /** Releases files, connections and timers. */
   close(): Promise<void>;
+  /**
+   * Optional: true once `close()` was called. Background cleanup stops for a closed store
+   * (without it, a closed store's refused leases would look like another process's pass).
+   */
+  readonly closed?: boolean;
 }
 
 /**

@@ -574,6 +574,11 @@ export class ShelfStore implements S.Store {
     }
   }
 
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Waits for pending commits and closes the file. */
   async close(): Promise<void> {
     if (this.#closed) return;

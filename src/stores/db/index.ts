@@ -514,6 +514,11 @@ export class DBStore implements S.Store {
     return taking.catch((err: unknown) => (this.#closed ? undefined : Promise.reject(err)));
   }
 
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Gives up the leases it holds, and closes the database if the store owns it. */
   async close(): Promise<void> {
     if (this.#closed) return;
