@@ -129,7 +129,8 @@ function cookieSessionId(
 function oldCookie(req: SessionRequest, name: string, manager: SessionManager): string | undefined {
   if (manager.config.migrate === undefined) return undefined;
   const raw = readCookie(req.headers.cookie, name);
-  return raw?.startsWith('s:') ? `${name}=${encodeURIComponent(raw)}` : undefined;
+  // express-session writes it percent-encoded (`s%3A…`); the migration reads either form.
+  return raw?.startsWith('s:') || raw?.startsWith('s%3A') ? `${name}=${raw}` : undefined;
 }
 
 /** The path of the request's URL before any router mounted it elsewhere. */
