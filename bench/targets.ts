@@ -88,6 +88,12 @@ export const TARGETS: Target[] = [
     1.3,
   ),
   ratio(
+    'websession/express-session vs express-session, the same app on MemoryStore',
+    'express-session-compat',
+    'peer-express-session',
+    1.3,
+  ),
+  ratio(
     "Express: the example's `/count` vs express-session + MemoryStore, the same counter",
     'example-express',
     'peer-express-session',

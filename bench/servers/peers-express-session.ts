@@ -16,12 +16,16 @@ import {
   type StoreKind,
 } from './common.js';
 
-/** express-session with `store` (undefined: its MemoryStore), the same handler. */
+/**
+ * express-session with `store` (undefined: its MemoryStore), the same handler; `module` names the
+ * middleware (`websession/express-session`, the drop-in replacement, runs the same app).
+ */
 export async function expressSession(
   makeStore: (session: unknown) => Promise<{ store?: unknown; close?: () => Promise<void> }>,
+  module = 'express-session',
 ): Promise<Running> {
   const express = (await import('express')).default;
-  const session = (await loadUntyped('express-session')).default;
+  const session = (await loadUntyped(module)).default;
   const { store, close } = await makeStore(session);
   const memory = store ?? new session.MemoryStore();
   const app = express();
@@ -69,6 +73,14 @@ export const EXPRESS_SESSION: Record<string, ServerSpec> = {
   'peer-express-session': peer('express-session + MemoryStore', 'memory', () =>
     expressSession(async () => ({})),
   ),
+  'express-session-compat': {
+    ...peer(
+      'websession/express-session (the same app, one import changed) + MemoryStore',
+      'memory',
+      () => expressSession(async () => ({}), 'websession/express-session'),
+    ),
+    kind: 'ours',
+  },
   'peer-session-file-store': peer('express-session + session-file-store', 'disk', async (tmp) => {
     const dir = join(tmp, 'session-file-store');
     const running = await expressSession(async (session) => {
