@@ -56,7 +56,8 @@ fi
 if [[ $routes == *" git "* ]]; then
 echo "== from a git URL"
 app git
-(cd "$work/git" && npm install "${flags[@]}" "git+file://$repo#$(git rev-parse HEAD)" >/dev/null)
+commit=$(git rev-parse HEAD) # here, in the clone: the app's folder is no repository
+(cd "$work/git" && npm install "${flags[@]}" "git+file://$repo#$commit" >/dev/null)
 check git
 fi
 
