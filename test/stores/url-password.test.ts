@@ -56,8 +56,12 @@ describe('store URL passwords in messages', () => {
           assert.ok(!text.includes(MARK), text);
           const param = shown(`${scheme}://h/db?user=u&password=${pw}`);
           assert.ok(!param.includes(MARK), param);
-          const bare = shown(`${lead}${scheme}:${pw}@h/db`);
-          assert.ok(!bare.includes(MARK), bare);
+          // Without the slashes; a password written right after "scheme:" that itself starts
+          // with "//" makes the text a URL with a user name, which is shown by design.
+          if (!pw.startsWith('//')) {
+            const bare = shown(`${lead}${scheme}:${pw}@h/db`);
+            assert.ok(!bare.includes(MARK), bare);
+          }
         },
       ),
       { numRuns: 500 },
