@@ -121,7 +121,13 @@ export async function verifyMigrated(
           const [a, b] = await Promise.all([from.get(key), to.get(key)]);
           assert.ok(a && b, `session ${key.slice(0, 12)} on both sides`);
           assert.equal(b.data, a.data, `data of session ${key.slice(0, 12)}`);
-          assert.ok(Math.abs(b.atime - a.atime) < 1000, `atime of session ${key.slice(0, 12)}`);
+          // A DiskStore keeps an access time within 1 s of now as the write's own time (one
+          // futimes less), so a copy made within a second of the source's write may differ by
+          // up to that second plus the file system's timestamp granularity.
+          assert.ok(
+            Math.abs(b.atime - a.atime) < 1500,
+            `atime of session ${key.slice(0, 12)}: ${a.atime} in the source, ${b.atime} copied`,
+          );
         }),
       );
     }
