@@ -5,9 +5,12 @@
  * processes respect (the temp file of the next version, see disk-lock.ts), and the access time is the file's mtime, which this store sets itself
  * (the kernel's atime is unreliable on relatime/noatime mounts; mtime changes only when we write
  * or touch).
+ *
+ * Beside this file: the record files' names and reads (disk-files.ts), the checked folders and
+ * key listing (disk-folders.ts), the user index (disk-users.ts), the cleanup pass
+ * (disk-cleanup.ts), the record lock (disk-lock.ts) and the cleanup lease (file-lease.ts).
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -22,12 +25,27 @@ import type {
   StoreLease,
   StoreMutator,
 } from '../core/store.js';
+import { cleanupPass } from './disk-cleanup.js';
+import {
+  atimeToSet,
+  diskFailure,
+  isNotFound,
+  LEASE,
+  LEASE_NAME,
+  readRecord,
+  recordPath,
+  SUFFIX,
+  shardOf,
+  syncFolder,
+  tempName,
+} from './disk-files.js';
+import { StoreFolders } from './disk-folders.js';
 import { publish, type RecordLock, tryLock, unlock, waitForLock } from './disk-lock.js';
+import { DiskUserIndex } from './disk-users.js';
 import { takeFileLease } from './file-lease.js';
-import { assertKey, isStoreKey, STORE_KEY_SOURCE } from './key.js';
+import { assertKey } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { checkOwnedFolder, openOwnedFile, untrustedFolder } from './owned-files.js';
-import { TimeSlice } from './time-slice.js';
+import { untrustedFolder } from './owned-files.js';
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -58,91 +76,6 @@ export interface DiskStoreOptions {
   logger?: Logger;
 }
 
-const SUFFIX = '.sess';
-const TMP = '.tmp';
-/** A file of the record of a store key: `<key>.sess` followed by `tail` (a regular expression). */
-const recordFile = (tail = '') => new RegExp(String.raw`^${STORE_KEY_SOURCE}\.sess${tail}$`);
-const KEY_FILE = recordFile();
-const SHARD = /^[0-9a-f]{2}$/;
-/** The store's own top-level entries: shard folders, the user index, quarantined records. */
-const STORE_ENTRY = /^(?:[0-9a-f]{2}|users|quarantine)$/;
-/** A store-wide lease file (see file-lease.ts): `<dir>/<name>.lease`. */
-const LEASE = '.lease';
-const LEASE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
-/** A lease file, or the file beside it that says when the last pass ended. */
-const LEASE_FILE = /\.lease(?:\.ended)?$/;
-/** A lock file of this store's records as earlier versions made them (now the temp file is it). */
-const LOCK_FILE = recordFile(String.raw`\.lock`);
-/**
- * A temp file of this store: `<key>.sess.<pid>.<tag>[.<n>].tmp` (a set or create) or
- * `<key>.sess.tmp` (an update's, which is also its lock: see disk-lock.ts). The only `.tmp`
- * cleanup removes, once an hour old.
- */
-const TEMP_FILE = recordFile(String.raw`(?:\.\d+\.[0-9a-f]+(?:\.\d+)?)?\.tmp`);
-
-/** Writes made by this process, for unique temp names without a call to the random source. */
-let writes = 0;
-/** A prefix unique to this process (a pid is reused only after the process is gone). */
-const TEMP_TAG = `${process.pid}.${randomBytes(4).toString('hex')}`;
-
-/** A temp file beside `file`, unique to this process and write (left-overs are swept by cleanup). */
-function tempName(file: string): string {
-  return `${file}.${TEMP_TAG}.${++writes}${TMP}`;
-}
-
-/** Creates or appends to a user index entry without following a symbolic link. */
-const APPEND_FLAGS =
-  fs.constants.O_WRONLY |
-  fs.constants.O_CREAT |
-  fs.constants.O_APPEND |
-  (fs.constants.O_NOFOLLOW ?? 0);
-
-/** A file's mtime (the record's access time), or +Infinity when it is gone or unreadable. */
-function mtimeOf(file: string): number {
-  try {
-    return fs.lstatSync(file, { throwIfNoEntry: false })?.mtimeMs ?? Number.POSITIVE_INFINITY;
-  } catch {
-    return Number.POSITIVE_INFINITY;
-  }
-}
-
-/**
- * The record's access time (s), to set as its file's mtime, or undefined when it is now: a file
- * just written has mtime "now" already; other times come from a migration or a test.
- */
-function atimeToSet(record: StoredSession): number | undefined {
-  return Math.abs(Date.now() - record.atime) > 1000 ? record.atime / 1000 : undefined;
-}
-
-/** Flushes a folder's entries (a rename or link just made in it) to the disk. */
-function syncFolder(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Makes the folder `dir` (mode 0700) unless it exists. Not `recursive` first: that option reports
- * any failure (a read-only file system's EROFS) as ENOENT. Only a missing parent (the store
- * folder removed meanwhile) is made again, recursively.
- */
-function makeFolder(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    else if (code !== 'EEXIST') throw err;
-  }
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
-}
-
 /**
  * Stores each session in its own file below `dir` (created private, mode 0700, if missing).
  * @throws ConfigError when `dir` is not this user's, group or others can write to it, or a folder
@@ -160,11 +93,8 @@ export class DiskStore implements Store {
   readonly #crossProcess: boolean;
   readonly #mode: number;
   readonly #mutex = new KeyedMutex();
-  /** Folders of the store checked (real folders of this user) and known to exist. */
-  readonly #shards = new Set<string>();
-  readonly #logger: Logger;
-  /** Shard folders cleanup could not read, reported once each. */
-  readonly #unreadable = new Set<string>();
+  readonly #folders: StoreFolders;
+  readonly #users: DiskUserIndex;
 
   constructor(dir: string, options: DiskStoreOptions = {}) {
     if (typeof dir !== 'string' || dir.length === 0)
@@ -178,10 +108,12 @@ export class DiskStore implements Store {
       gatherWrites: true,
     };
     this.#mode = options.fileMode ?? 0o600;
-    this.#logger = options.logger ?? {
+    const logger: Logger = options.logger ?? {
       warn: (message, error) =>
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
     };
+    this.#folders = new StoreFolders(this.dir, logger);
+    this.#users = new DiskUserIndex(this.dir, this.#mode, this.#folders);
     let problem: string | undefined;
     try {
       if (!fs.existsSync(this.dir)) {
@@ -199,45 +131,18 @@ export class DiskStore implements Store {
     if (problem) throw new ConfigError(`DiskStore: ${problem}`);
   }
 
-  /**
-   * Checks a folder of the store (a shard, `users`, `quarantine`) once per process: a real folder
-   * of this user (never a symbolic link, which would send records outside the store) that only
-   * its owner can write to. With `make`, a missing one is made; else false when it is missing.
-   * Only this user can write in the store folder (checked at start), so a folder checked once
-   * stays what it was.
-   */
-  #ownFolder(dir: string, make: boolean): boolean {
-    if (this.#shards.has(dir)) return true;
-    try {
-      if (make) makeFolder(dir);
-      const { missing, problem } = checkOwnedFolder(dir);
-      if (problem) throw new StoreError(this.kind, problem);
-      if (missing) {
-        if (make) throw new StoreError(this.kind, `${dir} was removed as it was made`);
-        return false;
-      }
-    } catch (err) {
-      this.#fail(make ? 'write' : 'read', err);
-    }
-    this.#shards.add(dir);
-    return true;
-  }
-
   #shard(key: string): string {
-    return path.join(this.dir, key.slice(0, 2));
+    return shardOf(this.dir, key);
   }
 
   /** Path of the file of `key`. The key is checked: no input can name a path outside the folder. */
   pathOf(key: string): string {
     assertKey(key, this.kind);
-    return path.join(this.#shard(key), key + SUFFIX);
+    return recordPath(this.dir, key);
   }
 
   #fail(op: string, err: unknown): never {
-    if (err instanceof StoreError) throw err; // says what failed already
-    throw new StoreError(this.kind, `${op} failed in ${this.dir}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    diskFailure(this.dir, op, err);
   }
 
   // The record methods make synchronous calls and answer at once (plain values), so a request's
@@ -248,32 +153,19 @@ export class DiskStore implements Store {
   get(key: string): Awaitable<StoredSession | undefined> {
     try {
       const file = this.pathOf(key);
-      if (!this.#ownFolder(this.#shard(key), false)) return undefined;
+      if (!this.#folders.own(this.#shard(key), false)) return undefined;
       return this.#read(file);
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  /**
-   * One open, fstat, read and close, in a shard folder already checked. Anything at the record's
-   * name but a regular file of this user (a link, a FIFO, a folder) is no record: never followed,
-   * never waited on.
-   */
+  /** The record in `file`, in a shard folder already checked (see {@link readRecord}). */
   #read(file: string): StoredSession | undefined {
-    let opened: ReturnType<typeof openOwnedFile>;
     try {
-      opened = openOwnedFile(file);
+      return readRecord(file);
     } catch (err) {
       this.#fail('read', err);
-    }
-    if (typeof opened === 'string') return undefined;
-    try {
-      return { data: fs.readFileSync(opened.fd, 'utf8'), atime: opened.stat.mtimeMs };
-    } catch (err) {
-      this.#fail('read', err);
-    } finally {
-      fs.closeSync(opened.fd);
     }
   }
 
@@ -308,7 +200,7 @@ export class DiskStore implements Store {
     const tmp = tempName(file);
     try {
       this.#ensureShard(key);
-      if (record.user !== undefined) this.#mark(record.user, key);
+      if (record.user !== undefined) this.#users.mark(record.user, key);
       const fd = fs.openSync(tmp, 'wx', this.#mode);
       try {
         this.#fill(fd, record);
@@ -332,7 +224,7 @@ export class DiskStore implements Store {
       } catch {
         // the write failed already; that error is the one to report
       }
-      if (isNotFound(err)) this.#shards.delete(shard);
+      if (isNotFound(err)) this.#folders.forget(shard);
       this.#fail('write', err);
     }
     return true;
@@ -374,7 +266,7 @@ export class DiskStore implements Store {
     try {
       return tryLock(file, this.#mode);
     } catch (err) {
-      if (isNotFound(err)) this.#shards.delete(this.#shard(key)); // made again next time
+      if (isNotFound(err)) this.#folders.forget(this.#shard(key)); // made again next time
       this.#fail('lock', err);
     }
   }
@@ -414,7 +306,7 @@ export class DiskStore implements Store {
         return next;
       }
       try {
-        if (next.user !== undefined) this.#mark(next.user, key);
+        if (next.user !== undefined) this.#users.mark(next.user, key);
         this.#fill(held.fd, next, false);
         const when = atimeToSet(next);
         // An access time far from now (a copied record) goes on before the rename, so a kill
@@ -447,20 +339,7 @@ export class DiskStore implements Store {
   }
 
   #ensureShard(key: string): void {
-    this.#ownFolder(this.#shard(key), true);
-  }
-
-  /** Folder of the user index entries of `user` (named by a hash: any user id is safe). */
-  #userDir(user: string): string {
-    return path.join(this.dir, 'users', createHash('sha256').update(user).digest('hex'));
-  }
-
-  /** Adds `key` to the index of `user`, before the record is written (so it is never missing). */
-  #mark(user: string, key: string): void {
-    const dir = this.#userDir(user);
-    this.#ownFolder(path.dirname(dir), true);
-    makeFolder(dir);
-    fs.closeSync(fs.openSync(path.join(dir, key), APPEND_FLAGS, this.#mode));
+    this.#folders.own(this.#shard(key), true);
   }
 
   /**
@@ -468,46 +347,7 @@ export class DiskStore implements Store {
    * `<dir>/users/<sha256(user)>/`. Entries whose record is gone are removed as they are found.
    */
   async userSessions(user: string): Promise<string[]> {
-    const dir = this.#userDir(user);
-    let names: string[];
-    try {
-      if (!this.#ownFolder(path.dirname(dir), false)) return [];
-      names = await fsp.readdir(dir);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      this.#fail('list user', err);
-    }
-    const keys: string[] = [];
-    for (const name of names) {
-      if (!isStoreKey(name)) continue;
-      try {
-        await fsp.access(this.pathOf(name));
-        keys.push(name);
-      } catch {
-        await fsp.rm(path.join(dir, name), { force: true }).catch(() => {});
-      }
-    }
-    return keys;
-  }
-
-  /** Removes user index entries whose session record no longer exists. */
-  async #sweepUsers(slice: TimeSlice): Promise<void> {
-    const root = path.join(this.dir, 'users');
-    if (!this.#ownFolder(root, false)) return;
-    for (const user of this.#list(root)) {
-      if (!user.isDirectory()) continue;
-      const dir = path.join(root, user.name);
-      for (const entry of this.#list(dir)) {
-        if (slice.due()) await slice.yield();
-        if (isStoreKey(entry.name) && !fs.existsSync(this.pathOf(entry.name)))
-          fs.rmSync(path.join(dir, entry.name), { force: true });
-      }
-      try {
-        fs.rmdirSync(dir); // only when empty
-      } catch {
-        // not empty: sessions of this user are alive
-      }
-    }
+    return this.#users.sessions(user);
   }
 
   touch(key: string, atime: number): Awaitable<void> {
@@ -538,105 +378,15 @@ export class DiskStore implements Store {
    * own (a stray file or folder, a foreign `.tmp`) are counted in `skipped` and left as they are.
    */
   async cleanup(maxIdleSeconds: number, onProgress?: CleanupProgress): Promise<number> {
-    const counts = { scanned: 0, removed: 0, skipped: 0, tempRemoved: 0 };
-    const cutoff = Date.now() - maxIdleSeconds * 1000;
-    const tmpCutoff = Date.now() - 3600_000;
-    const slice = new TimeSlice();
-    const top = this.#list(this.dir);
-    for (const e of top)
-      if (!(e.isDirectory() ? STORE_ENTRY.test(e.name) : LEASE_FILE.test(e.name))) counts.skipped++;
-    for (const shard of top) {
-      if (!(shard.isDirectory() && SHARD.test(shard.name))) continue;
-      const shardDir = path.join(this.dir, shard.name);
-      const entries = this.#listShard(shardDir);
-      if (!entries) {
-        counts.skipped++;
-        continue;
-      }
-      for (const entry of entries) {
-        if (slice.due()) {
-          await slice.yield();
-          onProgress?.({ ...counts });
-        }
-        const file = path.join(shardDir, entry.name);
-        if (KEY_FILE.test(entry.name) && entry.isFile()) {
-          counts.scanned++;
-          const outcome = this.#expire(entry.name.slice(0, 64), file, cutoff);
-          if (outcome === 'removed') counts.removed++;
-          else if (outcome === 'skipped') counts.skipped++;
-        } else if (TEMP_FILE.test(entry.name) && entry.isFile()) {
-          // A temp file left by a process killed mid-write.
-          if (mtimeOf(file) < tmpCutoff) {
-            fs.rmSync(file, { force: true });
-            counts.tempRemoved++;
-          }
-        } else if (!LOCK_FILE.test(entry.name)) {
-          counts.skipped++; // not ours (a stray file or folder): left as it is
-        }
-      }
-    }
-    await this.#sweepUsers(slice);
-    onProgress?.({ ...counts });
-    return counts.removed;
-  }
-
-  /**
-   * Entries of a shard folder, or undefined when it is not a real folder of this user or cannot be
-   * read (another user's, mode 000): reported once, then skipped by every pass, so that one such
-   * folder never stops the cleanup of the others.
-   */
-  #listShard(dir: string): fs.Dirent[] | undefined {
-    try {
-      const { problem } = checkOwnedFolder(dir);
-      if (problem) throw new Error(problem);
-      return fs.readdirSync(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      if (!this.#unreadable.has(dir)) {
-        this.#unreadable.add(dir);
-        this.#logger.warn(
-          `[websession] [disk] cleanup skips ${dir}, which it cannot use (${(err as Error).message}): records in it never expire until it is fixed or removed`,
-        );
-      }
-      return undefined;
-    }
-  }
-
-  /** Entries of a folder of the store (none when it is gone). */
-  #list(dir: string): fs.Dirent[] {
-    try {
-      return fs.readdirSync(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      this.#fail('cleanup', err);
-    }
-  }
-
-  /**
-   * Removes the record of `key` if its mtime (its access time) is before `cutoff`, checked again
-   * under its lock, so a request that touched it meanwhile keeps it. A record in use now (by this
-   * process or, by its lock, another) is not expired: it is left for the next pass.
-   */
-  #expire(key: string, file: string, cutoff: number): 'removed' | 'kept' | 'skipped' {
-    if (mtimeOf(file) >= cutoff || this.#mutex.busy(key)) return 'kept';
-    let lock: RecordLock | undefined;
-    try {
-      if (this.#crossProcess) {
-        lock = tryLock(file, this.#mode);
-        if (!lock) return 'kept';
-      }
-    } catch {
-      return 'skipped'; // a lock that cannot be taken (a read-only folder…): the next pass tries
-    }
-    try {
-      if (mtimeOf(file) >= cutoff) return 'kept';
-      fs.unlinkSync(file);
-      return 'removed';
-    } catch (err) {
-      return isNotFound(err) ? 'kept' : 'skipped';
-    } finally {
-      if (lock) unlock(lock);
-    }
+    const scope = {
+      dir: this.dir,
+      folders: this.#folders,
+      users: this.#users,
+      crossProcess: this.#crossProcess,
+      mode: this.#mode,
+      busy: (key: string) => this.#mutex.busy(key),
+    };
+    return cleanupPass(scope, maxIdleSeconds, onProgress);
   }
 
   /** Takes the store-wide lease `name` (a file `<dir>/<name>.lease`), e.g. one cleanup at a time. */
@@ -649,31 +399,8 @@ export class DiskStore implements Store {
     }
   }
 
-  async #shardNames(): Promise<string[]> {
-    try {
-      // Real folders only: a shard that is a symbolic link is never followed.
-      return (await fsp.readdir(this.dir, { withFileTypes: true }))
-        .filter((e) => e.isDirectory() && SHARD.test(e.name))
-        .map((e) => e.name);
-    } catch (err) {
-      if (isNotFound(err)) return [];
-      this.#fail('list', err);
-    }
-  }
-
   async *keys(): AsyncIterable<string> {
-    for (const shard of await this.#shardNames()) {
-      let entries: fs.Dirent[];
-      try {
-        // Another user's shard holds no records of ours (reads refuse it too).
-        if (checkOwnedFolder(path.join(this.dir, shard)).problem) continue;
-        entries = await fsp.readdir(path.join(this.dir, shard), { withFileTypes: true });
-      } catch (err) {
-        if (isNotFound(err)) continue;
-        this.#fail('list', err);
-      }
-      for (const e of entries) if (e.isFile() && KEY_FILE.test(e.name)) yield e.name.slice(0, 64);
-    }
+    yield* this.#folders.keys();
   }
 
   /** Moves a corrupt record to `<dir>/quarantine/<key>.<time>.sess`, where cleanup never looks. */
@@ -681,7 +408,7 @@ export class DiskStore implements Store {
     const file = this.pathOf(key);
     const dest = path.join(this.dir, 'quarantine');
     try {
-      this.#ownFolder(dest, true);
+      this.#folders.own(dest, true);
       await fsp.rename(file, path.join(dest, `${key}.${Date.now()}${SUFFIX}`));
     } catch (err) {
       if (!isNotFound(err)) this.#fail('quarantine', err);

@@ -13,17 +13,23 @@
  * the same transaction as the record.
  * Records that failed to decode are moved to `websession:quarantine` (store key → codec text as
  * it was).
+ *
+ * Beside this file: the environment (shelf-env.ts), write transactions and errors
+ * (shelf-commits.ts), the records (shelf-records.ts), the user index (shelf-users.ts), the
+ * cleanup pass (shelf-cleanup.ts) and the lease (shelf-lease.ts).
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, statfsSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Database, RootDatabase } from 'lmdb';
-import { ConfigError, StoreError, StoreUnavailableError } from '../core/errors.js';
+import { ConfigError, StoreUnavailableError } from '../core/errors.js';
 import type * as S from '../core/store.js';
 import { assertKey } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { loadOptional } from './optional.js';
+import { expireIdle } from './shelf-cleanup.js';
+import { MutatorFailure, ShelfCommits } from './shelf-commits.js';
+import { type Handles, openShelf } from './shelf-env.js';
+import { takeShelfLease } from './shelf-lease.js';
+import { putRecord, readRecord, removeRecord } from './shelf-records.js';
+import { userKeys } from './shelf-users.js';
 
 /** Options of {@link ShelfStore}. */
 export interface ShelfStoreOptions {
@@ -37,69 +43,6 @@ export interface ShelfStoreOptions {
   fileMode?: number;
   /** Records examined per slice of `cleanup` (each slice is one write transaction). Default 1000. */
   cleanupBatch?: number;
-}
-
-interface Handles {
-  env: RootDatabase;
-  data: Database<string, string>;
-  atimes: Database<number, string>;
-  users: Database<string, string>;
-  owners: Database<string, string>;
-  quarantine: Database<string, string>;
-  leases: Database<Lease, string>;
-}
-
-/**
- * A lease: its holder's token, when it was taken or last renewed and for how long (ms; `until`
- * is 0 once released), and when the last pass ended (StoreLease.lastPassEndedAt), kept across
- * holders.
- */
-interface Lease {
-  token: string;
-  until: number;
-  renewed?: number;
-  ttl?: number;
-  ended?: number | undefined;
-}
-
-const DATA_DB = 'websession:data';
-const ATIME_DB = 'websession:atime';
-const USER_DB = 'websession:user';
-const OWNER_DB = 'websession:owner';
-const userHash = (user: string) => createHash('sha256').update(user).digest('hex');
-const QUARANTINE_DB = 'websession:quarantine';
-/** Store-wide leases (Store.lease): name → holder's token and expiry. */
-const LEASE_DB = 'websession:lease';
-
-/**
- * How long writes are refused after a commit failed for want of space, unless space was freed:
- * LMDB prints lines of its own to stderr on every failed commit (the native library writes one
- * with `fprintf`, lmdb-js logs the error with `console.error`; neither has an option to stop
- * it), so a write that would fail the same way is not tried.
- */
-const FULL_BACKOFF_MS = 10_000;
-/** Free space (bytes) that must appear, over what was free at the failure, to try again sooner. */
-const FREED_BYTES = 64 << 10;
-
-/** Free bytes on the file system of `dir` (for this user), or 0 when unknown. */
-function freeBytes(dir: string): number {
-  try {
-    const { bavail, bsize } = statfsSync(dir);
-    return bavail * bsize;
-  } catch {
-    return 0;
-  }
-}
-
-/** True for LMDB's "No space left on device" (errno 28, ENOSPC). */
-function isNoSpace(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 28 || code === 'ENOSPC' || /No space left/i.test(String((err as Error)?.message));
-}
-
-/** Something went wrong inside a mutator: rethrown as is, outside the transaction. */
-class MutatorFailure {
-  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -123,8 +66,7 @@ export class ShelfStore implements S.Store {
   readonly #cleaning = new Set<Promise<number>>();
   /** Releases of the leases held, which close() calls. */
   readonly #leases = new Set<() => Promise<void>>();
-  /** After a commit failed for want of space: until when writes are refused, and what was free. */
-  #full: { until: number; free: number; error: StoreError } | undefined;
+  readonly #commits: ShelfCommits;
 
   constructor(filename: string, options: ShelfStoreOptions = {}) {
     if (typeof filename !== 'string' || filename.length === 0)
@@ -134,6 +76,7 @@ export class ShelfStore implements S.Store {
       throw new ConfigError('ShelfStore cleanupBatch must be a positive integer');
     this.filename = path.resolve(filename);
     this.#options = { ...options, cleanupBatch: batch };
+    this.#commits = new ShelfCommits(this.filename);
   }
 
   #open(): Promise<Handles> {
@@ -141,145 +84,19 @@ export class ShelfStore implements S.Store {
       return Promise.reject(
         new StoreUnavailableError(this.kind, `store ${this.filename} is closed`),
       );
-    this.#handles ??= (async () => {
-      const lmdb = await loadOptional('lmdb', this.kind, () => import('lmdb'));
-      let env: ReturnType<typeof lmdb.open> | undefined;
-      try {
-        mkdirSync(path.dirname(this.filename), { recursive: true, mode: 0o700 });
-        const isNew = !existsSync(this.filename);
-        env = lmdb.open({
-          path: this.filename,
-          noSubdir: true,
-          maxDbs: 8,
-          noSync: this.#options.noSync ?? false,
-          // With event-turn batching, lmdb starts each batch with a promise of its own that
-          // nothing awaits: a failed commit (disk full) rejects it unhandled, which ends a process
-          // without a handler. Every write here is its own transaction() anyway; measured the
-          // same throughput either way (set/update, 1 and 50 in flight).
-          eventTurnBatching: false,
-        });
-        if (isNew) {
-          const mode = this.#options.fileMode ?? 0o600;
-          for (const file of [this.filename, `${this.filename}-lock`]) {
-            try {
-              chmodSync(file, mode);
-            } catch {
-              // the lock file may not exist on every platform
-            }
-          }
-        }
-        const data = env.openDB<string, string>({ name: DATA_DB, encoding: 'string' });
-        const atimes = env.openDB<number, string>({ name: ATIME_DB, encoding: 'msgpack' });
-        const users = env.openDB<string, string>({ name: USER_DB, encoding: 'string' });
-        const owners = env.openDB<string, string>({ name: OWNER_DB, encoding: 'string' });
-        const quarantine = env.openDB<string, string>({ name: QUARANTINE_DB, encoding: 'string' });
-        const leases = env.openDB<Lease, string>({ name: LEASE_DB, encoding: 'msgpack' });
-        return { env, data, atimes, users, owners, quarantine, leases };
-      } catch (err) {
-        this.#handles = undefined;
-        // Close a half-opened environment: the next call opens afresh instead of piling up.
-        await env?.close().catch(() => {});
-        throw new StoreError(this.kind, `cannot open ${this.filename}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    })();
-    return this.#handles;
-  }
-
-  /**
-   * The error to throw for a failed LMDB call. A failed commit rejects with "Commit failed (see
-   * commitError for details)" and the real cause (ENOSPC, EACCES…) in the promise
-   * `err.commitError`: that promise is awaited here, so its rejection is handled (unhandled, it
-   * would end a process that has no handler) and its message names the cause.
-   */
-  async #error(op: string, err: unknown): Promise<unknown> {
-    if (err instanceof StoreError || err instanceof MutatorFailure) return err;
-    let cause = err;
-    const detail = (err as { commitError?: unknown } | null)?.commitError;
-    if (detail && typeof (detail as Promise<unknown>).then === 'function') {
-      cause = await (detail as Promise<unknown>).then(
-        () => err,
-        (real: unknown) => real,
-      );
-    }
-    const error = new StoreError(
-      this.kind,
-      `${op} failed in ${this.filename}: ${(cause as Error)?.message ?? String(cause)}`,
-      { cause },
-    );
-    if (isNoSpace(cause))
-      this.#full = {
-        until: Date.now() + FULL_BACKOFF_MS,
-        free: freeBytes(path.dirname(this.filename)),
-        error,
-      };
-    return error;
-  }
-
-  /**
-   * Runs `fn` in a write transaction ({@link ShelfStore.#transact}), or refuses at once (the
-   * last failure's error) while the disk is still full after a failed commit.
-   */
-  #commit<R>(h: Handles, fn: () => R): Promise<R> {
-    const full = this.#full;
-    if (full) {
-      const freed = freeBytes(path.dirname(this.filename)) > full.free + FREED_BYTES;
-      if (Date.now() < full.until && !freed) return Promise.reject(full.error);
-      this.#full = undefined;
-    }
-    return ShelfStore.#transact(h, fn);
-  }
-
-  /** Points the user index of `key` at `user` (none: undefined). Call inside a write transaction. */
-  static #index(h: Handles, key: string, user: string | undefined): void {
-    const previous = h.owners.get(key);
-    const next = user === undefined ? undefined : userHash(user);
-    if (previous === next) return;
-    if (previous !== undefined) h.users.removeSync(`${previous}:${key}`);
-    if (next === undefined) {
-      h.owners.removeSync(key);
-    } else {
-      h.users.putSync(`${next}:${key}`, '1');
-      h.owners.putSync(key, next);
-    }
-  }
-
-  static #remove(h: Handles, key: string): void {
-    h.data.removeSync(key);
-    h.atimes.removeSync(key);
-    ShelfStore.#index(h, key, undefined);
-  }
-
-  /**
-   * Runs `fn` in a write transaction (LMDB's: one writer at a time, across processes), reading
-   * what is committed now. lmdb-js runs the callback on this thread, where reads go through its
-   * read snapshot, renewed only after this process's own commits: taken before another process
-   * (or this one's previous transaction) committed, it would hand `fn` an older record, and an
-   * update written from it would be a lost update. A snapshot renewed once the write lock is
-   * held is the latest commit, and stays so until this transaction commits.
-   */
-  static #transact<R>(h: Handles, fn: () => R): Promise<R> {
-    return h.data.transaction(() => {
-      h.data.resetReadTxn();
-      return fn();
+    this.#handles ??= openShelf(this.filename, this.#options, () => {
+      this.#handles = undefined;
     });
-  }
-
-  static #read(h: Handles, key: string): S.StoredSession | undefined {
-    const data = h.data.get(key);
-    if (data === undefined) return undefined;
-    const atime = h.atimes.get(key);
-    return { data, atime: typeof atime === 'number' ? atime : 0 };
+    return this.#handles;
   }
 
   async get(key: string): Promise<S.StoredSession | undefined> {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      return ShelfStore.#read(h, key);
+      return readRecord(h, key);
     } catch (err) {
-      throw await this.#error('read', err);
+      throw await this.#commits.error('read', err);
     }
   }
 
@@ -300,15 +117,13 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      return await this.#commit(h, () => {
+      return await this.#commits.commit(h, () => {
         if (onlyNew && h.data.get(key) !== undefined) return false;
-        h.data.putSync(key, record.data);
-        h.atimes.putSync(key, record.atime);
-        ShelfStore.#index(h, key, record.user);
+        putRecord(h, key, record);
         return true;
       });
     } catch (err) {
-      throw await this.#error('write', err);
+      throw await this.#commits.error('write', err);
     }
   }
 
@@ -319,8 +134,8 @@ export class ShelfStore implements S.Store {
     // processes comes from LMDB's write transaction (one writer at a time, file-wide).
     return this.#mutex.run(key, async () => {
       try {
-        const result = await this.#commit(h, () => {
-          const current = ShelfStore.#read(h, key);
+        const result = await this.#commits.commit(h, () => {
+          const current = readRecord(h, key);
           let next: S.StoredSession | null | undefined;
           try {
             next = mutator(current && { ...current });
@@ -330,19 +145,17 @@ export class ShelfStore implements S.Store {
           }
           if (next === undefined) return current;
           if (next === null) {
-            ShelfStore.#remove(h, key);
+            removeRecord(h, key);
             return undefined;
           }
-          h.data.putSync(key, next.data);
-          h.atimes.putSync(key, next.atime);
-          ShelfStore.#index(h, key, next.user);
+          putRecord(h, key, next);
           return { data: next.data, atime: next.atime };
         });
         if (result instanceof MutatorFailure) throw result;
         return result;
       } catch (err) {
         if (err instanceof MutatorFailure) throw err.error;
-        throw await this.#error('update', err);
+        throw await this.#commits.error('update', err);
       }
     });
   }
@@ -351,11 +164,11 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await this.#commit(h, () => {
+      await this.#commits.commit(h, () => {
         if (h.data.doesExist(key)) h.atimes.putSync(key, atime);
       });
     } catch (err) {
-      throw await this.#error('touch', err);
+      throw await this.#commits.error('touch', err);
     }
   }
 
@@ -363,9 +176,9 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await this.#commit(h, () => ShelfStore.#remove(h, key));
+      await this.#commits.commit(h, () => removeRecord(h, key));
     } catch (err) {
-      throw await this.#error('delete', err);
+      throw await this.#commits.error('delete', err);
     }
   }
 
@@ -397,49 +210,18 @@ export class ShelfStore implements S.Store {
   ): Promise<number> {
     const h = await this.#open();
     const cutoff = Date.now() - maxIdleSeconds * 1000;
-    const batch = this.#options.cleanupBatch!;
-    let removed = 0;
-    let scanned = 0;
-    let after: string | undefined;
+    const scope = {
+      h,
+      commit: <R>(fn: () => R) => this.#commits.commit(h, fn),
+      batch: this.#options.cleanupBatch!,
+      closed: () => this.#closed,
+      onProgress,
+    };
     try {
-      for (;;) {
-        const expired: string[] = [];
-        let seen = 0;
-        let last: string | undefined;
-        for (const { key, value } of h.atimes.getRange(
-          after === undefined ? { limit: batch } : { start: after, limit: batch + 1 },
-        )) {
-          if (key === after) continue;
-          seen++;
-          last = key;
-          if (typeof value !== 'number' || value < cutoff) expired.push(key);
-          // `after` may be gone (expired last slice), then the range holds one key more.
-          if (seen === batch) break;
-        }
-        if (expired.length > 0) {
-          removed += await this.#commit(h, () => {
-            let n = 0;
-            for (const key of expired) {
-              const atime = h.atimes.get(key);
-              if (typeof atime === 'number' && atime >= cutoff) continue;
-              const existed = h.data.doesExist(key);
-              ShelfStore.#remove(h, key);
-              if (existed) n++;
-            }
-            return n;
-          });
-        }
-        scanned += seen;
-        onProgress?.({ scanned, removed });
-        if (seen < batch || last === undefined) break;
-        after = last;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (this.#closed) break;
-      }
+      return await expireIdle(scope, cutoff);
     } catch (err) {
-      throw await this.#error('cleanup', err);
+      throw await this.#commits.error('cleanup', err);
     }
-    return removed;
   }
 
   /**
@@ -451,77 +233,26 @@ export class ShelfStore implements S.Store {
   async lease(name: string, ttlMs: number): Promise<S.StoreLease | undefined> {
     if (this.#closed) return undefined; // a closed store runs no more passes
     const h = await this.#open();
-    const token = randomBytes(12).toString('hex');
-    /** Writes `next(current)` when it is not undefined; the record written, if any. */
-    const write = (next: (current: Lease | undefined) => Lease | undefined) =>
-      this.#commit(h, () => {
-        const lease = next(h.leases.get(name));
-        if (lease) h.leases.putSync(name, lease);
-        return lease;
-      });
-    /** Held unless not renewed within the holder's ttl, bounded by ours whatever it says. */
-    const held = (current: Lease | undefined, now: number) => {
-      if (current === undefined || current.until < now) return false;
-      const ttl = Math.min(current.ttl ?? ttlMs, ttlMs);
-      const age = now - (current.renewed ?? current.until - ttlMs);
-      return age <= ttl && age >= -ttl;
-    };
-    const mine = (current: Lease | undefined, renewed: number | undefined) =>
-      current?.token === token
-        ? renewed === undefined
-          ? { ...current, until: 0 }
-          : { ...current, renewed, until: renewed + ttlMs }
-        : undefined;
-    let taken: Lease | undefined;
-    try {
-      taken = await write((current) => {
-        const now = Date.now();
-        if (held(current, now)) return undefined;
-        return { token, until: now + ttlMs, renewed: now, ttl: ttlMs, ended: current?.ended };
-      });
-      if (!taken) return undefined;
-    } catch (err) {
-      throw await this.#error('lease', err);
-    }
-    let released: Promise<void> | undefined;
-    const release = (passEndedAt?: number): Promise<void> => {
-      this.#leases.delete(release);
-      released ??= write((current) => {
-        const lease = mine(current, undefined);
-        return lease && passEndedAt !== undefined ? { ...lease, ended: passEndedAt } : lease;
-      }).then(
-        () => {},
-        () => {},
-      );
-      return released;
-    };
-    this.#leases.add(release);
-    return {
-      // A time to come is no record of a pass that ended: it would put every pass off for ever.
-      lastPassEndedAt:
-        taken.ended !== undefined && taken.ended <= Date.now() ? taken.ended : undefined,
-      // Once released (close() releases every lease) nothing more is written.
-      renew: async () =>
-        released === undefined &&
-        !this.#closed &&
-        (await write((current) => mine(current, Date.now())).then(
-          (lease) => lease !== undefined,
-          () => false,
-        )),
-      release,
-    };
+    return takeShelfLease(ttlMs, {
+      write: (next) =>
+        this.#commits.commit(h, () => {
+          const lease = next(h.leases.get(name));
+          if (lease) h.leases.putSync(name, lease);
+          return lease;
+        }),
+      error: (err) => this.#commits.error('lease', err),
+      closed: () => this.#closed,
+      held: this.#leases,
+    });
   }
 
   /** Keys of the sessions bound to `user`: one key-prefix range of the user index. */
   async userSessions(user: string): Promise<string[]> {
     const h = await this.#open();
-    const prefix = `${userHash(user)}:`;
     try {
-      return [...h.users.getKeys({ start: prefix, end: `${prefix.slice(0, -1)};` })].map((k) =>
-        String(k).slice(prefix.length),
-      );
+      return userKeys(h, user);
     } catch (err) {
-      throw await this.#error('list user', err);
+      throw await this.#commits.error('list user', err);
     }
   }
 
@@ -535,7 +266,7 @@ export class ShelfStore implements S.Store {
           ...h.data.getKeys(after === undefined ? { limit: 1000 } : { start: after, limit: 1001 }),
         ].filter((k) => k !== after);
       } catch (err) {
-        throw await this.#error('list', err);
+        throw await this.#commits.error('list', err);
       }
       for (const key of page) yield key;
       if (page.length < 1000) return;
@@ -552,14 +283,14 @@ export class ShelfStore implements S.Store {
     assertKey(key, this.kind);
     const h = await this.#open();
     try {
-      await this.#commit(h, () => {
+      await this.#commits.commit(h, () => {
         const data = h.data.get(key);
         if (data === undefined) return;
         h.quarantine.putSync(key, data);
-        ShelfStore.#remove(h, key);
+        removeRecord(h, key);
       });
     } catch (err) {
-      throw await this.#error('quarantine', err);
+      throw await this.#commits.error('quarantine', err);
     }
   }
 
@@ -570,7 +301,7 @@ export class ShelfStore implements S.Store {
     try {
       return h.quarantine.get(key);
     } catch (err) {
-      throw await this.#error('read', err);
+      throw await this.#commits.error('read', err);
     }
   }
 
