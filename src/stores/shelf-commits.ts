@@ -8,7 +8,7 @@
  */
 import { statfsSync } from 'node:fs';
 import * as path from 'node:path';
-import { StoreError } from '../core/errors.js';
+import { StoreError, StoreUnavailableError } from '../core/errors.js';
 import type { Handles } from './shelf-env.js';
 
 /** How long writes are refused after a commit failed for want of space, unless space was freed. */
@@ -57,6 +57,9 @@ export class ShelfCommits {
   readonly #filename: string;
   /** After a commit failed for want of space: until when writes are refused, and what was free. */
   #full: { until: number; free: number; error: StoreError } | undefined;
+  /** Commits not settled yet, which the environment must outlive. */
+  readonly #pending = new Set<Promise<unknown>>();
+  #ended = false;
 
   constructor(filename: string) {
     this.#filename = filename;
@@ -97,12 +100,34 @@ export class ShelfCommits {
    * error) while the disk is still full after a failed commit.
    */
   commit<R>(h: Handles, fn: () => R): Promise<R> {
+    if (this.#ended)
+      return Promise.reject(
+        new StoreUnavailableError('shelf', `store ${this.#filename} is closed`),
+      );
     const full = this.#full;
     if (full) {
       const freed = freeBytes(path.dirname(this.#filename)) > full.free + FREED_BYTES;
       if (Date.now() < full.until && !freed) return Promise.reject(full.error);
       this.#full = undefined;
     }
-    return transact(h, fn);
+    const pending = transact(h, fn);
+    this.#pending.add(pending);
+    const settled = () => this.#pending.delete(pending);
+    pending.then(settled, settled);
+    return pending;
+  }
+
+  /** Resolves once no commit is under way (those started meanwhile included). */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /**
+   * Refuses every commit from now on: call it once {@link ShelfCommits.settled}, before the
+   * environment closes. LMDB starts a queued write from a timer, and one that starts after the
+   * environment closed throws there, out of reach of any handler, ending the process.
+   */
+  end(): void {
+    this.#ended = true;
   }
 }

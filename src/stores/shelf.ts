@@ -316,8 +316,13 @@ export class ShelfStore implements S.Store {
     this.#closed = true;
     // A cleanup in progress ends at its next batch: let it, so the file is not closed under it.
     await Promise.allSettled([...this.#cleaning]);
-    // Leases still held are given up now, not left to lapse.
-    await Promise.allSettled([...this.#leases].map((release) => release()));
+    // Leases still held are given up now, not left to lapse, including one whose taking was
+    // under way; then the file waits for its last commits and takes no more.
+    do {
+      await Promise.allSettled([...this.#leases].map((release) => release()));
+      await this.#commits.settled();
+    } while (this.#leases.size > 0);
+    this.#commits.end();
     const pending = this.#handles;
     this.#handles = undefined;
     if (!pending) return;

@@ -66,6 +66,32 @@ describe('ShelfStore', () => {
     await store.close();
     await rm(dir, { recursive: true, force: true });
   });
+
+  it('close() waits for the writes under way and gives up a lease taken meanwhile; nothing writes to the closed file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'w.shelf');
+    const store = new ShelfStore(file);
+    await store.get(key()); // opened
+    // A background pass takes its lease as the process shuts down and releases it once its pass
+    // ends, after close(). Before, that release wrote to the closed file and LMDB threw "The
+    // environment is already closed" from a timer: an uncaught error that ends the process.
+    const taking = store.lease!('cleanup', 60_000);
+    const saves = Array.from({ length: 8 }, () =>
+      store.set(key(), { data: 'x', atime: Date.now() }),
+    );
+    await Promise.resolve();
+    await store.close();
+    const lease = await taking;
+    assert.ok(lease, 'the lease being taken was taken before the file closed');
+    await lease.release(Date.now()); // after close: nothing written, nothing thrown
+    await Promise.all(saves); // each committed before the file closed
+    await assert.rejects(store.set(key(), { data: 'y', atime: Date.now() }), /closed/);
+    // close() gave the lease up: another store on the file takes it at once.
+    const other = new ShelfStore(file);
+    assert.ok(await other.lease!('cleanup', 60_000), 'free again');
+    await other.close();
+    await rm(dir, { recursive: true, force: true });
+  });
 });
 
 describe('ShelfStore across processes', () => {
