@@ -6,7 +6,7 @@
 import { statusCode } from './http.js';
 import type { RawRequest, RawResponse } from './types.js';
 
-/** The answer of {@link Application.request}, shaped like web.py's. */
+/** The answer of `app.request()`, shaped like web.py's. */
 export interface AppResponse {
   /** Status line, e.g. `303 See Other`. */
   status: string;
@@ -20,7 +20,7 @@ export interface AppResponse {
   data: string;
 }
 
-/** Options of {@link Application.request}. */
+/** Options of `app.request()`. */
 export interface RequestOptions {
   method?: string;
   /** Body: a string, or an object sent url-encoded. */

@@ -18,7 +18,7 @@ type Listener = (
   transform?: (response: RawResponse) => RawResponse,
 ) => (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Serves `app` (through `listener`) on `address`; see {@link Application.run}. */
+/** Serves `app` through `listener` on `address`, as `app.run()` documents. */
 export function runServer(
   app: object,
   address: string | undefined,
