@@ -11,20 +11,12 @@
  */
 
 export { Database, type DatabaseParams, database } from '../stores/db/index.js';
-export {
-  Application,
-  type AppResponse,
-  application,
-  Browser,
-  isMain,
-  loadhook,
-  parseAddress,
-  type RequestOptions,
-  unloadhook,
-} from './application.js';
+export { parseAddress } from './address.js';
+export { Application, application, Browser } from './application.js';
 export { config, type WebConfig } from './config.js';
 export { ctx, getContext, type RequestContext, tryGetContext } from './ctx.js';
 export { debugerror, escapeHtml } from './debugerror.js';
+export { loadhook, unloadhook } from './hooks.js';
 export {
   badrequest,
   forbidden,
@@ -39,6 +31,8 @@ export {
   tempredirect,
   unauthorized,
 } from './http.js';
+export type { AppResponse, RequestOptions } from './in-process-request.js';
+export { isMain } from './is-main.js';
 export { cookies, data, header, input, type SetCookieOptions, setcookie } from './request.js';
 export * as session from './session-namespace.js';
 export type {
