@@ -11,6 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, hasCode, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
+import { type Deadline, ServerClock, write } from './deadline.js';
 import { checked, failure, noTable, permanentFailure } from './failures.js';
 import { takeLease } from './lease.js';
 import type { Mysql } from './mysql.js';
@@ -74,6 +75,7 @@ export class DBStore implements S.Store {
   readonly #written = new LastWritten();
   readonly #leases = new Set<S.StoreLease>();
   readonly #rows = new SessionRows();
+  readonly #clock = new ServerClock();
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
@@ -100,6 +102,23 @@ export class DBStore implements S.Store {
     this.#made = { ...common.statements(kind, table), ...engine };
     if (this.#options.createTable) await this.#createTable(this.#made);
     return this.#made;
+  }
+
+  /**
+   * Takes the SessionManager's `store_timeout` as the time a write may take (the optional
+   * `Store.configure`, which the manager calls at construction): past it, the server refuses it.
+   */
+  configure(options: { timeout: number; store_timeout?: number }): void {
+    const ms = options.store_timeout;
+    if (ms !== undefined && ms >= 0) this.#clock.timeout = ms > 0 ? ms : Infinity;
+  }
+
+  /** Runs write `fn` with the deadline of a write started at `started` (none on SQLite). */
+  #write<T>(op: string, key: string, fn: (d: Dialect, deadline?: Deadline) => Promise<T>) {
+    const started = Date.now();
+    return this.#run(op, key, async (d) =>
+      fn(d, await this.#clock.deadline(d, this.kind, op, started)),
+    );
   }
 
   /** Runs `fn` on the dialect once `key` is checked, mapping its errors to the store's. */
@@ -142,18 +161,19 @@ export class DBStore implements S.Store {
   }
 
   set(key: string, record: S.StoredSession): Promise<void> {
-    return this.#run('set', key, async (d) => {
+    return this.#write('set', key, async (d, deadline) => {
       this.#written.note(key, undefined);
-      await d.source.query(...this.#rows.upsert(d, key, checked(() => record)!));
+      const upsert = this.#rows.upsert(d, key, checked(() => record)!, deadline);
+      await write(d.source, upsert, deadline);
     });
   }
 
   /** Inserts the row only if the key is free (false when taken): never an upsert. */
   create(key: string, record: S.StoredSession): Promise<boolean> {
-    return this.#run('create', key, async (d) => {
+    return this.#write('create', key, async (d, deadline) => {
       this.#written.note(key, undefined);
-      const insert = this.#rows.insert(d, key, checked(() => record)!, () => d.keep);
-      const added = await d.source.query(...insert).catch((err: unknown) => {
+      const insert = this.#rows.insert(d, key, checked(() => record)!, () => d.keep, deadline);
+      const added = await write(d.source, insert, deadline).catch((err: unknown) => {
         if (hasCode('duplicate', err)) return { changed: 0 };
         throw err;
       });
@@ -164,17 +184,24 @@ export class DBStore implements S.Store {
   update(key: string, mutator: S.StoreMutator, expected?: S.StoredSession) {
     const change: S.StoreMutator = (current) => checked(() => mutator(current));
     // One update per key at a time from this process (the row lock orders other processes).
-    return this.#run('update', key, (d) =>
+    return this.#write('update', key, (d, deadline) =>
       this.#mutex.run(key, () =>
-        updateRow({ d, rows: this.#rows, written: this.#written, key, mutator: change, expected }),
+        updateRow({
+          d,
+          rows: this.#rows,
+          written: this.#written,
+          key,
+          mutator: change,
+          expected,
+          deadline,
+        }),
       ),
     );
   }
 
   touch(key: string, atime: number): Promise<void> {
-    const sql = 'SET atime = ? WHERE session_id = ?';
-    return this.#run('touch', key, async (d) => {
-      await d.source.query(`UPDATE ${d.t} ${sql}`, [this.#rows.time(d, atime), key]);
+    return this.#write('touch', key, async (d, deadline) => {
+      await write(d.source, this.#rows.touch(d, key, atime, deadline), deadline);
     });
   }
 

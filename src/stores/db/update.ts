@@ -6,6 +6,7 @@
 import type * as S from '../../core/store.js';
 import type { LastWritten } from '../written.js';
 import { type Dialect, hasCode, recordOf } from './common.js';
+import { type Deadline, write } from './deadline.js';
 import type { SessionRows } from './rows.js';
 import type { Conn } from './sql.js';
 
@@ -22,6 +23,8 @@ export interface RowUpdate {
   key: string;
   mutator: S.StoreMutator;
   expected?: S.StoredSession;
+  /** After it, no write of the update applies (a delete may: it only ends a session sooner). */
+  deadline?: Deadline;
 }
 
 /**
@@ -30,13 +33,13 @@ export interface RowUpdate {
  * again and retry a few times, and only then take the locked transaction.
  */
 export async function updateRow(u: RowUpdate): Promise<S.StoredSession | undefined> {
-  const { d, rows, written, key, mutator } = u;
+  const { d, rows, written, key, mutator, deadline } = u;
   let basis = u.expected && written.basis(key, u.expected);
   for (let tries = 0; basis && tries < OPTIMISTIC_TRIES; tries++) {
     const next = mutator(basis);
     if (!next) break; // keep or delete: the transaction decides on the locked row
-    const q = rows.rewrite(d, key, next, ` AND ${d.sameData}`, [basis.data]);
-    if ((await d.source.query(...q)).changed > 0) {
+    const q = rows.rewrite(d, key, next, deadline, ` AND ${d.sameData}`, [basis.data]);
+    if ((await write(d.source, q, deadline)).changed > 0) {
       written.note(key, next);
       return next;
     }
@@ -78,18 +81,19 @@ async function transaction(u: RowUpdate) {
   });
 }
 
-async function locked(c: Conn, { d, rows, key, mutator }: RowUpdate) {
+async function locked(c: Conn, { d, rows, key, mutator, deadline }: RowUpdate) {
   let current = await rows.read(c, d, key, d.forUpdate);
   if (!current) {
     const created = mutator(undefined);
     if (!created) return undefined; // nothing there, nothing to write
-    if ((await c.query(...rows.insert(d, key, created, () => d.keep))).changed) return created;
+    const insert = rows.insert(d, key, created, () => d.keep, deadline);
+    if ((await write(c, insert, deadline)).changed) return created;
     // Another process inserted it since our read: its row is committed and now ours to lock.
     current = await rows.read(c, d, key, d.forUpdate);
     if (!current) throw new RowVanished('row inserted and deleted meanwhile');
   }
   const next = mutator(current);
-  if (next !== undefined)
-    await c.query(...(next ? rows.rewrite(d, key, next) : rows.delete(d, key)));
+  if (next) await write(c, rows.rewrite(d, key, next, deadline), deadline);
+  else if (next === null) await c.query(...rows.delete(d, key));
   return next === undefined ? current : (next ?? undefined);
 }
