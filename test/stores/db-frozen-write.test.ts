@@ -4,7 +4,7 @@
 // every held statement. Each carries a deadline the server checks against its own clock, so none
 // applies. (A server statement timeout cannot help: the server has not seen the statement yet.)
 import assert from 'node:assert/strict';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, mock } from 'node:test';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import {
@@ -187,6 +187,30 @@ for (const engine of engines) {
       proxy.thaw();
       await answered();
       assert.equal(await count(table, '1 = 1'), 0, 'the first session did not land');
+    });
+
+    it("this machine's clock 10 s behind or ahead of the server's: writes still apply", async () => {
+      for (const skew of [-10_000, 10_000]) {
+        const { store, table } = await frozenStore();
+        const manager = new SessionManager<{ n: number }>(store, {
+          cleanup_interval: 0,
+          store_timeout: 2000,
+        });
+        const now = Date.now.bind(Date);
+        mock.method(Date, 'now', () => now() + skew);
+        try {
+          const s = await manager.load({});
+          s.n = 1;
+          const cookie = (await manager.commit(s))!.split(';')[0]!;
+          const again = await manager.load({ cookie });
+          again.n = 2;
+          await manager.commit(again);
+          assert.equal((await manager.load({ cookie })).n, 2, `skew ${skew} ms`);
+          assert.equal(await count(table, '1 = 1'), 1);
+        } finally {
+          mock.restoreAll();
+        }
+      }
     });
   });
 }
