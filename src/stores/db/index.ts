@@ -113,7 +113,7 @@ export class DBStore implements S.Store {
     if (ms !== undefined && ms >= 0) this.#clock.timeout = ms > 0 ? ms : Infinity;
   }
 
-  /** Runs write `fn` with the deadline of a write started at `started` (none on SQLite). */
+  /** Runs write `op` with the deadline of a write started now (none on SQLite). */
   #write<T>(op: string, key: string, fn: (d: Dialect, deadline?: Deadline) => Promise<T>) {
     const started = Date.now();
     return this.#run(op, key, async (d) =>
