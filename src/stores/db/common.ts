@@ -85,6 +85,27 @@ export function statements(dbn: Dbn, name: string) {
       }[dbn],
       [dbn === 'postgres' ? t : name],
     ] as Query,
+    /**
+     * A write's deadline, checked by the server against its own clock when it runs the write
+     * (PostgreSQL: the time then; MySQL: when the statement started). SQLite has none: it runs
+     * in this process, so no write can reach it after its caller gave up.
+     */
+    deadline:
+      dbn === 'sqlite'
+        ? undefined
+        : {
+            /** The condition, on the deadline as {@link time} writes it. */
+            before: `${mysql ? 'UTC_TIMESTAMP(3)' : 'clock_timestamp()'} < ?`,
+            /** What a SELECT of values only takes a WHERE after. */
+            from: mysql ? ' FROM DUAL' : '',
+            /** The server's clock now (`now`, ms since the epoch or UTC text). */
+            clock: [
+              mysql
+                ? 'SELECT CAST(UTC_TIMESTAMP(3) AS CHAR) AS now'
+                : 'SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::float8 AS now',
+              [],
+            ] as Query,
+          },
     /** SQLite: the lease table's `ended` column (no row when the table predates it). */
     leaseEnded: [
       "SELECT name FROM pragma_table_info(?) WHERE name = 'ended'",
@@ -123,15 +144,21 @@ export function utcText(ms: number): string {
   return new Date(ms).toISOString().replace('T', ' ').slice(0, 23);
 }
 
-/** A row read with a dialect's `cols` as a record: `atime` text without a zone is UTC. */
-export function recordOf(row: Row | undefined): StoredSession | undefined {
-  if (!row) return undefined;
-  let ms = row.atime instanceof Date ? row.atime.getTime() : row.atime;
+/** A time as a driver returns it (ms, a Date, or text: without a zone, UTC) in ms; else NaN. */
+export function msOf(value: unknown): number {
+  let ms = value instanceof Date ? value.getTime() : value;
   const text = typeof ms === 'string' ? ms.trim().replace(' ', 'T') : undefined;
   if (text)
     ms = Date.parse(/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
+  return Number.isFinite(ms) ? (ms as number) : Number.NaN;
+}
+
+/** A row read with a dialect's `cols` as a record. */
+export function recordOf(row: Row | undefined): StoredSession | undefined {
+  if (!row) return undefined;
+  const ms = msOf(row.atime);
   // An unreadable atime reads as 0: expired.
-  return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? (ms as number) : 0 };
+  return { data: String(row.data ?? ''), atime: Number.isFinite(ms) ? ms : 0 };
 }
 
 const NET_CODES =
