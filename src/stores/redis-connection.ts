@@ -22,8 +22,8 @@ import {
   type RedisClientLike,
   setCommandTimeout,
 } from './redis-client.js';
-import { ServerClock } from './redis-clock.js';
 import type { Script } from './redis-scripts.js';
+import { ServerClock, writeDeadline } from './server-clock.js';
 
 /** How much later than the manager's `store_timeout` the client gives a command up. */
 const COMMAND_TIMEOUT_MARGIN_MS = 250;
@@ -78,7 +78,7 @@ export class RedisConnection {
   #storeTimeout = Infinity;
   /** The client this store made from a URL, once made. */
   #owned: OwnedClient | undefined;
-  readonly #clock = new ServerClock((op, err) => this.error(op, err));
+  readonly #clock = new ServerClock();
 
   /** Uses `client`, or with none makes one for `settings.connection`. */
   constructor(client: RedisClientLike | undefined, settings: RedisConnectionSettings) {
@@ -228,17 +228,23 @@ export class RedisConnection {
   }
 
   /**
-   * The latest server time (ms) at which a write started at `started` may still run: when its
-   * caller gives up (the command timeout, or the manager's store_timeout when shorter) less a
-   * grace for the reply's way back (a quarter of that, at least four round trips, at most half),
-   * in the server's clock. Counted from `started`, not from when the clock was measured: a first
-   * write whose measure waited out a pause is past its deadline and is not sent at all.
+   * The latest server time (ms) at which a write started at `started` may still run
+   * ({@link writeDeadline} of the command timeout, or of the manager's store_timeout when
+   * shorter), in the server's clock measured with `TIME`. A first write whose measure waited out
+   * a pause is past its deadline and is not sent at all.
    */
   async #deadline(op: string, command: Command, started: number): Promise<number> {
-    const { offset, rtt } = await this.#clock.offset(op, command);
-    const timeout = Math.min(this.#commandTimeout, this.#storeTimeout);
-    const grace = Math.min(timeout / 2, Math.max(timeout / 4, 4 * rtt));
-    const local = started + timeout - grace;
+    const { offset, rtt } = await this.#clock.offset(async () => {
+      let reply: unknown;
+      try {
+        reply = await command(['TIME']);
+      } catch (err) {
+        throw this.error(op, err);
+      }
+      const [seconds, micros] = reply as [string, string];
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    });
+    const local = writeDeadline(started, Math.min(this.#commandTimeout, this.#storeTimeout), rtt);
     if (Date.now() >= local)
       throw new StoreUnavailableError(
         this.#kind,

@@ -13,7 +13,7 @@
  * connection (unlike WATCH, which is per connection).
  *
  * Beside this file: the connection, its errors and write deadlines (redis-connection.ts, with
- * the server's clock in redis-clock.ts and the clients in redis-client.ts), the scripts
+ * the server's clock in server-clock.ts and the clients in redis-client.ts), the scripts
  * (redis-scripts.ts) and the user index (redis-users.ts).
  * @module
  */

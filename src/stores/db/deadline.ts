@@ -4,19 +4,16 @@
  * proxy) past `store_timeout`, whose request was answered 503, would still apply when it
  * arrives. So each write carries the time after which it must not apply, in the server's clock,
  * and its statement applies only while the server's clock is before it (RedisStore's scripts do
- * the same with `TIME`). The offset between this machine's clock and the server's is measured
- * once when the store connects, before any write is sent, and again every minute, in the
- * background: no write waits on a round trip of its own.
+ * the same with `TIME`), its offset from this machine's clock kept by {@link ServerClock}.
  * @module
  */
 import { StoreUnavailableError } from '../../core/errors.js';
+import { ServerClock, writeDeadline } from '../server-clock.js';
 import { type Dbn, type Dialect, msOf, type Query } from './common.js';
 import type { Conn } from './sql.js';
 
 /** ms a write may take when no SessionManager told the store its `store_timeout` (its default). */
 const DEFAULT_TIMEOUT_MS = 2000;
-/** ms between two measures of the server's clock. */
-const CLOCK_REFRESH_MS = 60_000;
 
 type Checked = NonNullable<Dialect['deadline']>;
 
@@ -79,45 +76,31 @@ export class Deadline {
 export const write = (c: Conn, q: Query, deadline: Deadline | undefined) =>
   deadline ? deadline.write(c, q) : c.query(...q);
 
-/** The database server's clock as seen from here, and how long a write may take. */
-export class ServerClock {
+/** How long a write may take, and the database server's clock its deadlines are put in. */
+export class WriteDeadlines {
   /** ms a write may take: the manager's `store_timeout` (Infinity: no deadline). */
   timeout = DEFAULT_TIMEOUT_MS;
-  /** The server's clock less this machine's (ms), and the round trip it was measured over. */
-  #clock: { offset: number; rtt: number; at: number } | undefined;
-  #measuring: Promise<void> | undefined;
+  readonly #clock = new ServerClock();
 
-  /** Measures the server's clock against this machine's (one measure at a time). */
-  measure(d: Dialect): Promise<void> {
-    this.#measuring ??= (async () => {
-      const sent = Date.now();
-      const { rows } = await d.source.query(...d.deadline!.clock);
-      const received = Date.now();
-      const server = msOf(rows[0]?.now);
-      if (!Number.isFinite(server)) throw new Error(`unreadable server time ${rows[0]?.now}`);
-      this.#clock = { offset: server - (sent + received) / 2, rtt: received - sent, at: received };
-    })().finally(() => {
-      this.#measuring = undefined;
-    });
-    return this.#measuring;
+  /** The server's time (ms), read with the dialect's clock query. */
+  static async #serverNow(d: Dialect): Promise<number> {
+    const { rows } = await d.source.query(...d.deadline!.clock);
+    const server = msOf(rows[0]?.now);
+    if (!Number.isFinite(server)) throw new Error(`unreadable server time ${rows[0]?.now}`);
+    return server;
   }
 
   /**
-   * The deadline of write `op` started at `started` (ms), measured before any write is sent:
-   * when its caller gives up (the timeout) less a grace for the reply's way back (a quarter of
-   * the timeout, at least four round trips, at most half). Counted from the start of the call,
-   * so a write that waited for the connection or the clock's measure past it is not sent at all.
-   * Undefined where no write can land late (SQLite) or there is no timeout.
+   * The deadline of write `op` started at `started` (ms), measured before any write is sent
+   * ({@link writeDeadline}). Undefined where no write can land late (SQLite) or there is no
+   * timeout.
    */
   async deadline(d: Dialect, kind: Dbn, op: string, started: number) {
     if (!d.deadline || !Number.isFinite(this.timeout)) return undefined;
-    if (!this.#clock) await this.measure(d);
-    else if (Date.now() - this.#clock.at > CLOCK_REFRESH_MS) this.measure(d).catch(() => {});
-    const { offset, rtt } = this.#clock!;
-    const timeout = this.timeout;
-    const grace = Math.min(timeout / 2, Math.max(timeout / 4, 4 * rtt));
+    const { offset, rtt } = await this.#clock.offset(() => WriteDeadlines.#serverNow(d));
+    const local = writeDeadline(started, this.timeout, rtt);
     // The offset is known within half the round trip; a ms more for the clocks' granularity.
-    const deadline = new Deadline(d, kind, op, started + timeout - grace, offset, rtt + 1);
+    const deadline = new Deadline(d, kind, op, local, offset, rtt + 1);
     deadline.check();
     return deadline;
   }

@@ -11,7 +11,7 @@ import { LastWritten } from '../written.js';
 import * as common from './common.js';
 import { type Dbn, type Dialect, hasCode, USER_COLUMN } from './common.js';
 import { Database, dbnOf } from './database.js';
-import { type Deadline, ServerClock, write } from './deadline.js';
+import { type Deadline, WriteDeadlines, write } from './deadline.js';
 import { checked, failure, noTable, permanentFailure } from './failures.js';
 import { takeLease } from './lease.js';
 import type { Mysql } from './mysql.js';
@@ -75,7 +75,7 @@ export class DBStore implements S.Store {
   readonly #written = new LastWritten();
   readonly #leases = new Set<S.StoreLease>();
   readonly #rows = new SessionRows();
-  readonly #clock = new ServerClock();
+  readonly #deadlines = new WriteDeadlines();
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
@@ -110,14 +110,14 @@ export class DBStore implements S.Store {
    */
   configure(options: { timeout: number; store_timeout?: number }): void {
     const ms = options.store_timeout;
-    if (ms !== undefined && ms >= 0) this.#clock.timeout = ms > 0 ? ms : Infinity;
+    if (ms !== undefined && ms >= 0) this.#deadlines.timeout = ms > 0 ? ms : Infinity;
   }
 
   /** Runs write `op` with the deadline of a write started now (none on SQLite). */
   #write<T>(op: string, key: string, fn: (d: Dialect, deadline?: Deadline) => Promise<T>) {
     const started = Date.now();
     return this.#run(op, key, async (d) =>
-      fn(d, await this.#clock.deadline(d, this.kind, op, started)),
+      fn(d, await this.#deadlines.deadline(d, this.kind, op, started)),
     );
   }
 
