@@ -12,54 +12,40 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { SessionEmitter } from '../core/events.js';
 import type { MigrationHost } from '../core/migration.js';
-import type { Store } from '../core/store.js';
 import { StoreCalls } from '../core/store-calls.js';
 import type { ConnectStoreLike } from '../stores/connect-calls.js';
 import { ExpressSessionMigration, type MoveOutcome } from '../stores/express-session-migration.js';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+import { openStore } from './open-store.js';
+import { pool } from './pool.js';
+import { Progress } from './progress.js';
 
 /** ms one store call may take before the run fails. */
 const CALL_TIMEOUT_MS = 30_000;
 
-/** What the command needs of the CLI around it. */
-export interface MigrateCliTools {
-  out: NodeJS.WritableStream;
-  err: NodeJS.WritableStream;
-  /** Opens the destination store URL (created when missing). */
-  openDestination(url: string | undefined): Promise<Store>;
-  /** A progress bar (drawn on a terminal only). */
-  progress(label: string): {
-    update(done: number, total?: number, extra?: string): void;
-    done(): void;
-  };
-  /** Runs `fn` over `items`, `limit` at a time. */
-  pool<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void>;
-  /** The error for bad arguments (exit code 2). */
-  usage(message: string): Error;
-}
-
 /** The old store and secret a module exports. */
 async function loadModule(
   spec: string,
-  tools: MigrateCliTools,
 ): Promise<{ store: ConnectStoreLike; secret: string | string[] }> {
   let mod: Record<string, unknown>;
   try {
     mod = (await import(pathToFileURL(resolve(spec)).href)) as Record<string, unknown>;
   } catch (err) {
-    throw tools.usage(`cannot load --from-express-session ${spec}: ${(err as Error).message}`);
+    throw new UsageError(`cannot load --from-express-session ${spec}: ${(err as Error).message}`);
   }
   let store = mod.store ?? mod.default;
   if (typeof store === 'function') store = await (store as () => unknown)();
   const secret = mod.secret;
   if (store === null || typeof store !== 'object')
-    throw tools.usage(`${spec} must export the express-session store as "store" (or default)`);
+    throw new UsageError(`${spec} must export the express-session store as "store" (or default)`);
   if (
     !(
       typeof secret === 'string' ||
       (Array.isArray(secret) && secret.every((s) => typeof s === 'string'))
     )
   )
-    throw tools.usage(
+    throw new UsageError(
       `${spec} must export express-session's secret as "secret" (a string or an array)`,
     );
   return { store: store as ConnectStoreLike, secret };
@@ -70,10 +56,10 @@ export async function migrateFromExpressSession(
   spec: string,
   toUrl: string | undefined,
   jobs: number,
-  tools: MigrateCliTools,
+  io: Io,
 ): Promise<void> {
-  const { store: old, secret } = await loadModule(spec, tools);
-  const to = await tools.openDestination(toUrl);
+  const { store: old, secret } = await loadModule(spec);
+  const to = await openStore(toUrl, '--to', true);
   const migration = new ExpressSessionMigration({ store: old, secret });
   let stopping = false;
   const stop = () => {
@@ -87,7 +73,7 @@ export async function migrateFromExpressSession(
       store: to,
       call: (op, key, fn) => calls.run(op, key, fn),
       maxSize: 65536,
-      warn: (message) => tools.err.write(`${message}\n`),
+      warn: (message) => io.err.write(`${message}\n`),
     };
     const sids = await migration.oldIds();
     const total = sids.length;
@@ -99,7 +85,7 @@ export async function migrateFromExpressSession(
       unreadable: 0,
     };
     let done = 0;
-    const bar = tools.progress('migrate');
+    const bar = new Progress(io, 'migrate');
     const started = Date.now();
     async function* untilStopped() {
       for (const sid of sids) {
@@ -107,14 +93,14 @@ export async function migrateFromExpressSession(
         yield sid;
       }
     }
-    await tools.pool(untilStopped(), jobs, async (sid) => {
+    await pool(untilStopped(), jobs, async (sid) => {
       const { outcome } = await migration.move(sid, {}, host);
       counts[outcome]++;
       bar.update(++done, total);
     });
     bar.done();
     const secs = ((Date.now() - started) / 1000).toFixed(1);
-    tools.out.write(
+    io.out.write(
       `moved ${counts.moved} of ${total} express-session session(s) in ${secs} s (${counts['moved before']} moved before, ${counts.expired} expired removed, ${counts.missing} gone meanwhile, ${counts.unreadable} unreadable left in place)\n`,
     );
     if (stopping)

@@ -34,14 +34,7 @@ export async function migrate(values: Values, io: Io): Promise<void> {
   }
   const fromExpressSession = values['from-express-session'];
   if (typeof fromExpressSession === 'string')
-    return migrateFromExpressSession(fromExpressSession, values.to as string | undefined, jobs, {
-      out: io.out,
-      err: io.err,
-      openDestination: (url) => openStore(url, '--to', true),
-      progress: (label) => new Progress(io, label),
-      pool,
-      usage: (message) => new UsageError(message),
-    });
+    return migrateFromExpressSession(fromExpressSession, values.to as string | undefined, jobs, io);
   const from = await openStore(values.from as string | undefined, '--from');
   let to: Store | undefined;
   try {
