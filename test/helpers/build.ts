@@ -1,7 +1,7 @@
 // The built package (dist/), for tests that use it as an application would: rebuilt once when it
 // is missing or older than the sources, whichever test file asks first.
 import { execFile } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -21,15 +21,43 @@ export function newestSource(): number {
 
 /**
  * `npm run build` when dist/cli.js is missing or older than a source: a fresh clone has built on
- * `npm install` (prepare) and CI builds before testing, so this only runs after an edit.
+ * `npm install` (prepare) and CI builds before testing, so this only runs after an edit. Test
+ * files run in parallel processes: one builds while the others wait for it and look again, so no
+ * file runs dist/ while another process's build is rewriting it.
  */
 export async function buildWhenStale(): Promise<void> {
+  if (fresh()) return;
+  const release = await buildLock();
+  try {
+    if (fresh()) return; // built by another test file while this one waited
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    await new Promise<void>((resolve, reject) => {
+      execFile(npm, ['run', 'build', '--silent'], { cwd: ROOT }, (err, stdout, stderr) =>
+        err ? reject(new Error(`npm run build failed:\n${stdout}${stderr}`)) : resolve(),
+      );
+    });
+  } finally {
+    release();
+  }
+}
+
+function fresh(): boolean {
   const built = statSync(BIN, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-  if (built > newestSource()) return;
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  await new Promise<void>((resolve, reject) => {
-    execFile(npm, ['run', 'build', '--silent'], { cwd: ROOT }, (err, stdout, stderr) =>
-      err ? reject(new Error(`npm run build failed:\n${stdout}${stderr}`)) : resolve(),
-    );
-  });
+  return built > newestSource();
+}
+
+/** A lock folder beside dist/ (mkdir is atomic); one left by a killed build lapses after 5 min. */
+async function buildLock(): Promise<() => void> {
+  const lock = join(ROOT, '.build-lock');
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 300_000) rmSync(lock, { recursive: true, force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
