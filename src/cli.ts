@@ -131,7 +131,7 @@ async function openStore(url: string | undefined, flag: string, create = false):
         : "cookie: (CookieStore) keeps each session in its browser's cookie: the server has no sessions to read, list, kill or clean up",
     );
   try {
-    return await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT });
+    return (await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT })) as Store; // cookie: is refused above
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(userMessage(err));
     throw err;

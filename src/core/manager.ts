@@ -24,6 +24,7 @@ import { SessionEmitter, type SessionEventName, type SessionListener } from './e
 import { generateSessionId, isStoreKey, storeKey } from './id.js';
 import type { CommitResult, RequestInfo } from './request.js';
 import { SealedCycle } from './sealed-cycle.js';
+import { isCookieSealer, type StoreOrSealer } from './sealer.js';
 import { ServerCycle } from './server-cycle.js';
 import {
   LATE_CHANGE,
@@ -32,7 +33,6 @@ import {
   type SessionState,
   sessionState,
 } from './session.js';
-import type { CookieSealer, Store } from './store.js';
 import { listUserSessions, revokeUserSessions, type UserSessionInfo } from './user-sessions.js';
 
 export type { CommitResult, RequestInfo, UserSessionInfo };
@@ -49,8 +49,8 @@ export type { CommitResult, RequestInfo, UserSessionInfo };
  * }
  */
 export class SessionManager<T extends SessionData = SessionData> {
-  /** The store sessions live in. */
-  readonly store: Store;
+  /** The store sessions live in, or the sealer that keeps them in the cookie (CookieStore). */
+  readonly store: StoreOrSealer;
   /** The resolved configuration. */
   readonly config: ResolvedConfig<T>;
   readonly #events = new SessionEmitter();
@@ -76,17 +76,18 @@ export class SessionManager<T extends SessionData = SessionData> {
   readonly #cycle: SessionCycle<T>;
   #closed = false;
 
-  constructor(store: Store, config: SessionConfig<T> = {}) {
-    if (!store || typeof store.get !== 'function' || typeof store.update !== 'function') {
+  constructor(store: StoreOrSealer, config: SessionConfig<T> = {}) {
+    const sealer = isCookieSealer(store);
+    if (
+      !sealer &&
+      (!store || typeof store.get !== 'function' || typeof store.update !== 'function')
+    ) {
       throw new ConfigError('SessionManager needs a store (MemoryStore, DiskStore, …)');
     }
     this.store = store;
     this.config = resolveConfig(config);
     this.#ctx = new CycleContext(this.config, this.#events, this.#host);
-    this.#cycle =
-      store.capabilities.inCookie === true
-        ? new SealedCycle(this.#ctx, store as CookieSealer)
-        : new ServerCycle(this.#ctx, store);
+    this.#cycle = sealer ? new SealedCycle(this.#ctx, store) : new ServerCycle(this.#ctx, store);
     this.#events.onListenerError = (err) =>
       this.config.logger.warn('[websession] a session event listener threw', err);
   }

@@ -21,8 +21,9 @@ import type { SessionCycle } from './cycle.js';
 import type { CycleContext } from './cycle-context.js';
 import { SessionExpiredError, SessionTooLargeError, UnsupportedError } from './errors.js';
 import type { CommitResult, RequestInfo } from './request.js';
+import type { CookieSealer } from './sealer.js';
 import type { Session, SessionState } from './session.js';
-import type { CookieSealer, StoredSession } from './store.js';
+import type { StoredSession } from './store.js';
 import type { UserIndexAccess } from './user-sessions.js';
 
 export class SealedCycle<T extends SessionData> implements SessionCycle<T> {
@@ -35,7 +36,7 @@ export class SealedCycle<T extends SessionData> implements SessionCycle<T> {
     this.#ctx = ctx;
     this.#sealer = sealer;
     const { timeout, store_timeout, secret_keys } = ctx.config;
-    sealer.configure?.({ timeout, store_timeout, secret_keys });
+    sealer.configure({ timeout, store_timeout, secret_keys });
   }
 
   /**
