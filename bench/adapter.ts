@@ -63,7 +63,7 @@ function request(listener: Listener, url: string, cookie: string): ServerRespons
 const SECRET = 'a bench secret of more than thirty-two characters';
 let counter = 0;
 const bare: Listener = (_req, res) => res.end(String(++counter));
-const session = (store: import('websession').Store): Listener =>
+const session = (store: import('websession').StoreOrSealer): Listener =>
   withSession(
     new SessionManager(store, { secret_key: SECRET, cleanup_interval: 0, timeout: 3600 }),
     (req, res, s) => {

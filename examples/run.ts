@@ -3,11 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { ConfigError, CookieStore, type Store, storeFromUrl } from 'websession';
+import { ConfigError, CookieStore, type StoreOrSealer, storeFromUrl } from 'websession';
 import { parseAddress } from 'websession/web';
 import type { ExampleOptions } from './frameworks/shared.js';
 
-type Starter = (store: Store, options: ExampleOptions) => Promise<Server>;
+type Starter = (store: StoreOrSealer, options: ExampleOptions) => Promise<Server>;
 
 /** Frameworks the runner knows, loaded only when chosen. */
 export const FRAMEWORKS: Record<string, () => Promise<{ start: Starter }>> = {
@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const listen = parsed.values.listen ?? '127.0.0.1:8080';
   const address = /:/.test(listen) ? parseAddress(listen) : undefined;
   if (!address) fail(`bad --listen address ${JSON.stringify(listen)}: expected HOST:PORT`);
-  let store: Store;
+  let store: StoreOrSealer;
   try {
     store = await storeFromUrl(parsed.values.store ?? 'disk:./sessions');
     await store.ready?.(); // a missing table or driver stops here, with what to do

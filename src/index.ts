@@ -37,6 +37,7 @@ export {
 } from './core/manager.js';
 export type { MigrationHost, MigrationProgress, SessionMigration } from './core/migration.js';
 export { clientAddress, isSecureRequest, proxyHops } from './core/proxy.js';
+export type { CookieSealer, StoreOrSealer } from './core/sealer.js';
 export type { Session, SessionApi } from './core/session.js';
 export type {
   CleanupProgress,

@@ -2,7 +2,7 @@
 // with, the counter handler, and the helpers that open a websession store and start a server.
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
-import type { Session, SessionManager, Store } from 'websession';
+import type { Session, SessionManager, Store, StoreOrSealer } from 'websession';
 
 export const SECRET = 'a bench secret of more than thirty-two characters';
 export const POSTGRES_URL = process.env.POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -123,7 +123,11 @@ export const withParams = (base: string, params: Record<string, string>) => {
 };
 
 /** Opens a websession store of a kind, emptied (server stores keep tables between runs). */
-export async function openStore(kind: StoreKind, tmp: string, owner: string): Promise<Store> {
+export async function openStore(
+  kind: StoreKind,
+  tmp: string,
+  owner: string,
+): Promise<StoreOrSealer> {
   const { storeFromUrl } = await import('websession');
   const urls: Record<StoreKind, string> = {
     memory: 'memory:?max=1200000',
@@ -137,18 +141,20 @@ export async function openStore(kind: StoreKind, tmp: string, owner: string): Pr
     redis: withParams(REDIS_URL, { prefix: `bench-websession:${process.pid}:` }),
   };
   const store = await storeFromUrl(urls[kind]);
-  if (kind === 'postgres' || kind === 'mysql') await store.cleanup(0);
+  if ((kind === 'postgres' || kind === 'mysql') && 'cleanup' in store) await store.cleanup(0);
   return store;
 }
 
-export async function countKeys(store: Store): Promise<number> {
+export async function countKeys(store: StoreOrSealer): Promise<number> {
+  if (!('keys' in store)) return 0; // a sealer (CookieStore) keeps no records
   let n = 0;
   for await (const _ of store.keys()) n++;
   return n;
 }
 
 /** Deletes what a shared server (Redis) would otherwise keep after the run. */
-export async function emptyStore(store: Store): Promise<void> {
+export async function emptyStore(store: StoreOrSealer): Promise<void> {
+  if (!('keys' in store)) return;
   if (store.kind === 'postgres' || store.kind === 'mysql') await store.cleanup(0);
   if (store.kind !== 'redis') return;
   const keys: string[] = [];
@@ -158,7 +164,7 @@ export async function emptyStore(store: Store): Promise<void> {
 }
 
 /** The manager of a minimal server; with `use` 'metrics', websession/metrics listens to it. */
-export async function manager(store: Store, use: Use = 'assign'): Promise<SessionManager> {
+export async function manager(store: StoreOrSealer, use: Use = 'assign'): Promise<SessionManager> {
   const { SessionManager } = await import('websession');
   const m = new SessionManager(store, SESSION_CONFIG);
   if (use === 'metrics') (await import('websession/metrics')).sessionMetrics(m);
@@ -175,7 +181,7 @@ const USE_LABEL: Record<Use, string> = {
 export function ours(
   framework: Framework,
   storeKind: StoreKind,
-  serve: (store: Store) => Promise<Server>,
+  serve: (store: StoreOrSealer) => Promise<Server>,
   use: Use = 'assign',
 ): ServerSpec {
   return {
@@ -191,7 +197,7 @@ export function ours(
       const server = await serve(store);
       return {
         server,
-        store,
+        ...('keys' in store ? { store } : {}),
         records: () => countKeys(store),
         close: async () => {
           await emptyStore(store);
@@ -210,7 +216,7 @@ export function ours(
 export function minimalServers(
   framework: Framework,
   serveBare: () => Promise<Server>,
-  serve: (use: Use) => (store: Store) => Promise<Server>,
+  serve: (use: Use) => (store: StoreOrSealer) => Promise<Server>,
 ): Record<string, ServerSpec> {
   return {
     [`bare-${framework}`]: bare(framework, serveBare),

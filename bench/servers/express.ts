@@ -3,7 +3,7 @@
 import * as c from './common.js';
 
 function serve(use: c.Use) {
-  return async (store: import('websession').Store) => {
+  return async (store: import('websession').StoreOrSealer) => {
     const express = (await import('express')).default;
     const { session, sessionOf } = await import('websession/express');
     const app = express();

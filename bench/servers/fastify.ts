@@ -3,7 +3,7 @@
 import * as c from './common.js';
 
 function serve(use: c.Use) {
-  return async (store: import('websession').Store) => {
+  return async (store: import('websession').StoreOrSealer) => {
     const Fastify = (await import('fastify')).default;
     const { fastifySession, sessionOf } = await import('websession/fastify');
     const app = Fastify();

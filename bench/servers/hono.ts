@@ -14,7 +14,7 @@ async function honoServe(fetch: (request: Request) => Response | Promise<Respons
 }
 
 function serve(use: c.Use) {
-  return async (store: import('websession').Store) => {
+  return async (store: import('websession').StoreOrSealer) => {
     const { Hono } = await import('hono');
     const { session } = await import('websession/hono');
     const app = new Hono<import('websession/hono').SessionEnv>();

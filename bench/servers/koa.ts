@@ -2,7 +2,7 @@
 import * as c from './common.js';
 
 function serve(use: c.Use) {
-  return async (store: import('websession').Store) => {
+  return async (store: import('websession').StoreOrSealer) => {
     const Koa = (await import('koa')).default;
     const { session } = await import('websession/koa');
     const app = new Koa();

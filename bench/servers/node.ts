@@ -3,7 +3,7 @@
 import * as c from './common.js';
 
 function serve(use: c.Use) {
-  return async (store: import('websession').Store) => {
+  return async (store: import('websession').StoreOrSealer) => {
     const { withSession } = await import('websession/node');
     const m = await c.manager(store, use);
     return c.nodeServer(

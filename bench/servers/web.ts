@@ -1,9 +1,9 @@
 // The web.py-style layer (websession/web): bare, and a minimal counter on every store.
 import { createServer, type Server } from 'node:http';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { bare, count, listen, nextCount, ours, SESSION_CONFIG, type ServerSpec } from './common.js';
 
-async function serve(store: Store): Promise<Server> {
+async function serve(store: StoreOrSealer): Promise<Server> {
   const web = await import('websession/web');
   const app = web.application(['/', 'Count', '/visit', 'Count'], () => ({ Count }));
   const session = web.session.Session<{ count: number }>(app, store, null, SESSION_CONFIG);

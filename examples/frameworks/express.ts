@@ -1,7 +1,7 @@
 // The example routes (the five of web.py's example and /metrics) on Express (5, or 4 given as `expressFactory`) with websession/express.
 import type { Server } from 'node:http';
 import express, { type Express } from 'express';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { session, sessionErrors, sessionOf } from 'websession/express';
 import {
   type ExampleOptions,
@@ -18,7 +18,7 @@ type Data = { logged_in: boolean; count: number };
 
 /** The example app; `expressFactory` lets the tests run it on Express 4 too. */
 export function createApp(
-  store: Store,
+  store: StoreOrSealer,
   options: Pick<ExampleOptions, 'session'>,
   expressFactory: () => Express = express,
 ): Express {
@@ -63,6 +63,6 @@ export function createApp(
   return app;
 }
 
-export function start(store: Store, options: ExampleOptions): Promise<Server> {
+export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   return listening(createApp(store, options).listen(options.port, options.host), options);
 }

@@ -1,7 +1,7 @@
 // The example routes (the five of web.py's example and /metrics) on Fastify with websession/fastify.
 import type { Server } from 'node:http';
 import Fastify from 'fastify';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { fastifySession, sessionOf } from 'websession/fastify';
 import {
   type ExampleOptions,
@@ -16,7 +16,7 @@ import {
 
 type Data = { logged_in: boolean; count: number };
 
-export async function start(store: Store, options: ExampleOptions): Promise<Server> {
+export async function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   const app = Fastify();
   const { manager, metrics } = managerWithMetrics(store, options);
   await app.register(fastifySession, { manager });

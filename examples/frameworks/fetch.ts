@@ -2,7 +2,7 @@
 // websession/fetch, served here by @hono/node-server (Bun.serve or Deno.serve take it as is).
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { withSession } from 'websession/fetch';
 import {
   type ExampleData,
@@ -20,7 +20,7 @@ const TEXT = { 'Content-Type': 'text/plain; charset=utf-8' };
 
 /** The example as a fetch handler: `(request, …server's arguments) => Promise<Response>`. */
 export function createHandler(
-  store: Store,
+  store: StoreOrSealer,
   options: Pick<ExampleOptions, 'session'>,
 ): (request: Request, ...rest: unknown[]) => Promise<Response> {
   const { manager, metrics } = managerWithMetrics(store, options);
@@ -53,7 +53,7 @@ export function createHandler(
   });
 }
 
-export function start(store: Store, options: ExampleOptions): Promise<Server> {
+export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   return listening(
     serve({
       fetch: createHandler(store, options),

@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { type SessionEnv, session } from 'websession/hono';
 import {
   type ExampleOptions,
@@ -18,7 +18,7 @@ import {
 type Data = { logged_in: boolean; count: number };
 
 export function createApp(
-  store: Store,
+  store: StoreOrSealer,
   options: Pick<ExampleOptions, 'session'>,
 ): Hono<SessionEnv<Data>> {
   const app = new Hono<SessionEnv<Data>>();
@@ -53,7 +53,7 @@ export function createApp(
   return app;
 }
 
-export function start(store: Store, options: ExampleOptions): Promise<Server> {
+export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   const app = createApp(store, options);
   return listening(
     serve({ fetch: app.fetch, port: options.port, hostname: options.host }) as Server,

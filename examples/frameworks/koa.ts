@@ -1,7 +1,7 @@
 // The example routes (the five of web.py's example and /metrics) on Koa with websession/koa.
 import type { Server } from 'node:http';
 import Koa from 'koa';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { session, sessionOf } from 'websession/koa';
 import {
   type ExampleOptions,
@@ -16,7 +16,7 @@ import {
 
 type Data = { logged_in: boolean; count: number };
 
-export function start(store: Store, options: ExampleOptions): Promise<Server> {
+export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   const app = new Koa();
   const { manager, metrics } = managerWithMetrics(store, options);
   app.use(session<Data>(manager));

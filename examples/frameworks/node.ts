@@ -1,6 +1,6 @@
 // The example routes (the five of web.py's example and /metrics) on plain node:http with websession/node.
 import { createServer, type Server } from 'node:http';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { withSession } from 'websession/node';
 import {
   type ExampleData,
@@ -14,7 +14,7 @@ import {
   ROUTES,
 } from './shared.js';
 
-export function start(store: Store, options: ExampleOptions): Promise<Server> {
+export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   const { manager, metrics } = managerWithMetrics(store, options);
   const listener = withSession<ExampleData>(manager, async (req, res, session) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;

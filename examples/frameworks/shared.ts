@@ -1,7 +1,7 @@
 // What every framework example shares: the web.py example's exact HTML strings and options, and
 // the session manager with its Prometheus metrics (served at `/metrics`).
 import type { Server } from 'node:http';
-import { type SessionConfig, SessionManager, type Store } from 'websession';
+import { type SessionConfig, SessionManager, type StoreOrSealer } from 'websession';
 import { type SessionMetrics, sessionMetrics } from 'websession/metrics';
 
 export const LOGGED_IN = '<h1>You are logged in</h1><a href="/logout">Logout</a>';
@@ -36,7 +36,7 @@ export interface ExampleOptions {
  * its events, which every example serves at `/metrics` as `text()` with `contentType`.
  */
 export function managerWithMetrics(
-  store: Store,
+  store: StoreOrSealer,
   options: Pick<ExampleOptions, 'session'>,
 ): { manager: SessionManager<ExampleData>; metrics: SessionMetrics } {
   const manager = new SessionManager<ExampleData>(store, options.session);

@@ -1,13 +1,13 @@
 // The example routes on the web.py-style layer.
 import type { Server } from 'node:http';
-import type { Store } from 'websession';
+import type { StoreOrSealer } from 'websession';
 import { sessionMetrics } from 'websession/metrics';
 import * as web from 'websession/web';
 import { type ExampleOptions, LOGGED_IN, LOGGED_OUT } from './shared.js';
 
 type Data = { logged_in: boolean; count: number };
 
-export async function start(store: Store, options: ExampleOptions): Promise<Server> {
+export async function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   // biome-ignore format: web.py's pattern, handler pairs
   const urls = [
     '/', 'Index',

@@ -13,8 +13,8 @@ import type { SessionConfig } from '../core/config.js';
 import { type ErrorAnswer, errorAnswer } from '../core/error-answer.js';
 import { type RequestInfo, SessionManager } from '../core/manager.js';
 import { clientAddress, type HeaderBag, isSecureRequest } from '../core/proxy.js';
+import type { StoreOrSealer } from '../core/sealer.js';
 import type { Session } from '../core/session.js';
-import type { Store } from '../core/store.js';
 
 export { type ErrorAnswer, errorAnswer, STORE_UNAVAILABLE_BODY } from '../core/error-answer.js';
 export type { HeaderBag };
@@ -25,12 +25,12 @@ export type { HeaderBag };
  */
 export type SessionOptions<T extends SessionData = SessionData> =
   | { manager: SessionManager<T>; store?: never; config?: never }
-  | { store: Store; config?: SessionConfig<T>; manager?: never };
+  | { store: StoreOrSealer; config?: SessionConfig<T>; manager?: never };
 
 /** What adapters accept: a manager, a store, or {@link SessionOptions}. */
 export type ManagerSource<T extends SessionData = SessionData> =
   | SessionManager<T>
-  | Store
+  | StoreOrSealer
   | SessionOptions<T>;
 
 /** The manager named by the options: the one given, or a new one over the given store. */
@@ -45,8 +45,8 @@ export function toManager<T extends SessionData>(
   if (source && typeof source === 'object' && 'store' in source && source.store) {
     return new SessionManager<T>(source.store, { ...source.config, ...config });
   }
-  // A Store (SessionManager checks its shape and throws a ConfigError otherwise).
-  return new SessionManager<T>(source as Store, config);
+  // A Store or a sealer (SessionManager checks its shape and throws a ConfigError otherwise).
+  return new SessionManager<T>(source as StoreOrSealer, config);
 }
 
 /**

@@ -17,8 +17,8 @@ import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { SessionManager } from '../core/manager.js';
+import type { StoreOrSealer } from '../core/sealer.js';
 import type { Session } from '../core/session.js';
-import type { Store } from '../core/store.js';
 import {
   type ErrorAnswer,
   errorAnswer,
@@ -47,7 +47,7 @@ export type FastifySessionOptions =
   // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
   | { manager: SessionManager<any>; store?: never; config?: never }
   // biome-ignore lint/suspicious/noExplicitAny: a manager or config of any session data type
-  | { store: Store; config?: SessionConfig<any>; manager?: never };
+  | { store: StoreOrSealer; config?: SessionConfig<any>; manager?: never };
 
 /**
  * Puts an error answer's status and headers on `reply` and returns its body for the caller to

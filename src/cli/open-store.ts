@@ -3,8 +3,10 @@
  * @module
  */
 import { ConfigError } from '../core/errors.js';
+import { isCookieSealer } from '../core/sealer.js';
 import type { Store } from '../core/store.js';
 import { storeFromUrl } from '../stores/url.js';
+import { shown } from '../stores/url-params.js';
 import { UsageError, userMessage } from './errors.js';
 
 /** ms to wait for a server's connection, unless the store URL says (`?connectTimeout=`). */
@@ -26,10 +28,19 @@ export async function openStore(
         ? "cannot migrate into cookie: (CookieStore keeps each session in its browser's cookie; a server cannot hand sessions to browsers): keep a server store"
         : "cookie: (CookieStore) keeps each session in its browser's cookie: the server has no sessions to read, list, kill or clean up",
     );
+  let opened: Awaited<ReturnType<typeof storeFromUrl>>;
   try {
-    return await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT });
+    opened = await storeFromUrl(url, { create, connectTimeout: CONNECT_TIMEOUT });
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(userMessage(err));
     throw err;
   }
+  // A scheme registered by the application may answer a sealer too: nothing to read there either.
+  if (isCookieSealer(opened)) {
+    await opened.close();
+    throw new UsageError(
+      `${shown(url)} keeps each session in its browser's cookie: the server has no sessions for this command`,
+    );
+  }
+  return opened;
 }

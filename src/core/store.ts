@@ -74,12 +74,6 @@ export interface StoreCapabilities {
    * should gather the saves of one session made in the same event-loop turn into one write.
    */
   readonly gatherWrites?: boolean;
-  /**
-   * True for a store that keeps the session in the cookie itself (CookieStore): the manager
-   * opens the cookie at load and seals the session into the Set-Cookie at commit, and never
-   * calls the record methods.
-   */
-  readonly inCookie?: boolean;
 }
 
 /**
@@ -151,15 +145,11 @@ export interface Store {
    */
   userSessions?(user: string): Promise<string[]>;
   /**
-   * Optional: told the session manager's idle timeout (seconds), its `store_timeout` (ms) and
-   * secret keys at construction, for stores that expire records by themselves (e.g. Redis TTL),
-   * time their own commands out (Redis) or seal records (CookieStore).
+   * Optional: told the session manager's idle timeout (seconds) and its `store_timeout` (ms) at
+   * construction, for stores that expire records by themselves (e.g. Redis TTL) or time their
+   * own commands out (Redis).
    */
-  configure?(options: {
-    timeout: number;
-    store_timeout?: number;
-    secret_keys?: readonly string[];
-  }): void;
+  configure?(options: { timeout: number; store_timeout?: number }): void;
   /**
    * Optional: checks at start-up that the store can serve (its driver loads, its table is
    * there). Rejects with a `ConfigError` that says what to do when it never could (a missing
@@ -174,19 +164,4 @@ export interface Store {
    * (without it, a closed store's refused leases would look like another process's pass).
    */
   readonly closed?: boolean;
-}
-
-/**
- * A store that keeps the session in the cookie itself (`capabilities.inCookie`, CookieStore): the
- * manager opens the cookie's value at load and seals the session into the Set-Cookie at commit,
- * and calls none of the record methods.
- */
-export interface CookieSealer extends Store {
-  /** Seals codec text and its access time into a cookie value; `aad` is the cookie's name. */
-  seal(text: string, atime: number, aad: string): string;
-  /**
-   * Opens a cookie value: the record, `stale` when an older key sealed it, or undefined for
-   * anything that does not open. Never throws.
-   */
-  open(value: string, aad: string): (StoredSession & { stale: boolean }) | undefined;
 }

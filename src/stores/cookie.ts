@@ -9,8 +9,9 @@
  * the last-access time (the creation time is in the payload's metadata), so the idle and absolute
  * timeouts hold without a server.
  *
- * The manager recognises it (`capabilities.inCookie`) and calls {@link CookieStore.open} at load
- * and {@link CookieStore.seal} at commit instead of the record methods, which hold nothing.
+ * It is a sealer (`CookieSealer`), not a record store: it goes where a store goes, and the
+ * manager, seeing a sealer, runs the sealed-cookie cycle, which calls {@link CookieStore.open} at
+ * load and {@link CookieStore.seal} at commit.
  *
  * What cannot hold without a server: no list of a user's sessions and no log out everywhere
  * (those calls throw), `kill()` clears only this browser's cookie (a copy of the cookie kept
@@ -21,12 +22,8 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { MAX_COOKIE_BYTES } from '../core/cookie.js';
 import { ConfigError } from '../core/errors.js';
-import type {
-  CleanupProgress,
-  CookieSealer,
-  StoreCapabilities,
-  StoredSession,
-} from '../core/store.js';
+import type { CookieSealer } from '../core/sealer.js';
+import type { StoredSession } from '../core/store.js';
 
 export { MAX_COOKIE_BYTES };
 
@@ -124,12 +121,6 @@ function slotOf(value: string): number {
  */
 export class CookieStore implements CookieSealer {
   readonly kind = 'cookie';
-  /** `inCookie`: the manager seals the session into the cookie; nothing is kept here. */
-  readonly capabilities: StoreCapabilities = {
-    lock: 'process',
-    nativeTtl: true,
-    inCookie: true,
-  };
   #keys: Buffer[] = [];
   /** The keys came from a manager's config (not from the options): another manager must agree. */
   #keysFromManager = false;
@@ -310,23 +301,6 @@ export class CookieStore implements CookieSealer {
     return undefined;
   }
 
-  // The record methods: the manager never calls them for this store (the session is in the
-  // cookie). They hold nothing, so tools that iterate a store see an empty one.
-  get(_key: string): StoredSession | undefined {
-    return undefined;
-  }
-  set(_key: string, _record: StoredSession): void {}
-  create(_key: string, _record: StoredSession): boolean {
-    return true;
-  }
-  update(): StoredSession | undefined {
-    return undefined;
-  }
-  touch(_key: string, _atime: number): void {}
-  delete(_key: string): void {}
-  async cleanup(_maxIdleSeconds: number, _onProgress?: CleanupProgress): Promise<number> {
-    return 0;
-  }
-  async *keys(): AsyncIterable<string> {}
+  /** Holds nothing to release (there so that code closing its store closes this one too). */
   async close(): Promise<void> {}
 }

@@ -13,7 +13,7 @@
  */
 import { statSync } from 'node:fs';
 import { ConfigError, StoreNotFoundError } from '../core/errors.js';
-import type { Store } from '../core/store.js';
+import type { StoreOrSealer } from '../core/sealer.js';
 import { MYSQL_DRIVER_PARAMS, PG_DRIVER_PARAMS } from './database-url.js';
 import type { DBStore } from './db/index.js';
 import type { MemoryStoreOptions } from './memory.js';
@@ -36,7 +36,11 @@ export interface StoreUrlOptions {
 }
 
 /** Makes a store from a parsed store URL. */
-export type StoreFactory = (url: URL, raw: string, options: StoreUrlOptions) => Promise<Store>;
+export type StoreFactory = (
+  url: URL,
+  raw: string,
+  options: StoreUrlOptions,
+) => Promise<StoreOrSealer>;
 
 /** What a built-in store URL names, parsed and checked. */
 export type StoreSpec =
@@ -210,7 +214,11 @@ function mustExist(kind: string, path: string, what: 'folder' | 'file', raw: str
     throw new StoreNotFoundError(kind, `${path} is not a ${what} (store URL ${shown(raw)})`);
 }
 
-async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions): Promise<Store> {
+async function openSpec(
+  spec: StoreSpec,
+  raw: string,
+  options: StoreUrlOptions,
+): Promise<StoreOrSealer> {
   const create = options.create ?? true;
   switch (spec.kind) {
     case 'memory': {
@@ -278,7 +286,7 @@ async function openSpec(spec: StoreSpec, raw: string, options: StoreUrlOptions):
 }
 
 /** Without `create`: the table must be there (checked now, which also connects). */
-async function tableChecked(store: DBStore, create: boolean, raw: string): Promise<Store> {
+async function tableChecked(store: DBStore, create: boolean, raw: string): Promise<StoreOrSealer> {
   if (create) return store;
   try {
     if (!(await store.tableExists()))
@@ -303,7 +311,10 @@ for (const scheme of Object.keys(STORE_URL_PARAMS))
  * @throws ConfigError for a malformed URL, an unknown scheme or an unknown parameter;
  *   StoreNotFoundError when `create` is false and what it names is missing
  */
-export async function storeFromUrl(raw: string, options: StoreUrlOptions = {}): Promise<Store> {
+export async function storeFromUrl(
+  raw: string,
+  options: StoreUrlOptions = {},
+): Promise<StoreOrSealer> {
   const { url, scheme } = parseUrl(raw);
   const factory = factories.get(scheme);
   if (!factory) {

@@ -8,8 +8,8 @@ import type { SessionData } from '../core/codec.js';
 import type { Initializer, SessionConfig } from '../core/config.js';
 import { SessionStateError } from '../core/errors.js';
 import { SessionManager } from '../core/manager.js';
+import { isCookieSealer, type StoreOrSealer } from '../core/sealer.js';
 import type { Session as RequestSession, SessionApi } from '../core/session.js';
-import type { Store } from '../core/store.js';
 import { CookieStore as CookieStoreClass, type CookieStoreOptions } from '../stores/cookie.js';
 import {
   type DatabaseHandle,
@@ -42,8 +42,8 @@ export interface WebSessionMethods<T extends SessionData = SessionData> {
    * outside a request or before the session processor has loaded the session.
    */
   readonly session_id: string | undefined;
-  /** The store (web.py's `session.store`). */
-  readonly store: Store;
+  /** The store (web.py's `session.store`), or the sealer (CookieStore). */
+  readonly store: StoreOrSealer;
   /** The manager behind this session object. */
   readonly manager: SessionManager<T>;
   /** The value of `key`; when `key` is not set, sets it to `value` first (Python's `setdefault`). */
@@ -179,7 +179,7 @@ const READ_ONLY = new Set(['session_id', 'id', 'isNew', 'data', 'store', 'manage
 
 /** What one `Session()` keeps: its store and manager (the request's session is in the context). */
 interface Target {
-  store: Store;
+  store: StoreOrSealer;
   manager: SessionManager<SessionData>;
 }
 
@@ -256,7 +256,7 @@ const handler: ProxyHandler<Target> = {
  */
 export function Session<T extends SessionData = SessionData>(
   app: Application | null,
-  store: Store,
+  store: StoreOrSealer,
   initializer?: Initializer<T> | null,
   options: WebSessionOptions<T> = {},
 ): WebSession<T> {
@@ -267,8 +267,8 @@ export function Session<T extends SessionData = SessionData>(
   });
 
   // In debug mode a MemoryStore's sessions are handed to the reloaded process (see
-  // reloader-handover.ts).
-  keepAcrossReloads(store);
+  // reloader-handover.ts); a sealer keeps none.
+  if (!isCookieSealer(store)) keepAcrossReloads(store);
 
   if (app) {
     // One slot for every Session(): a session object made by code that ran before a later

@@ -4,7 +4,7 @@
 // server store and on the CookieStore (where the lifetime travels in the sealed cookie).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CookieStore, MemoryStore, type SessionConfig, type Store } from 'websession';
+import { CookieStore, MemoryStore, type SessionConfig, type StoreOrSealer } from 'websession';
 import { type Answer, cookieOf, get } from './answers.js';
 import { FRAMEWORKS, REMEMBER_SECONDS, type Running } from './servers.js';
 
@@ -18,14 +18,14 @@ function maxAgeOf(answer: Answer): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-const STORES: [string, () => Store][] = [
+const STORES: [string, () => StoreOrSealer][] = [
   ['MemoryStore', () => new MemoryStore()],
   ['CookieStore', () => new CookieStore()],
 ];
 
 async function withFeatures(
   name: string,
-  makeStore: () => Store,
+  makeStore: () => StoreOrSealer,
   config: Config,
   fn: (app: Running) => Promise<void>,
 ): Promise<void> {

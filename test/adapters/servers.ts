@@ -13,7 +13,7 @@ import express4 from 'express4';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import Koa from 'koa';
-import type { Session, SessionConfig, Store } from 'websession';
+import type { Session, SessionConfig, StoreOrSealer } from 'websession';
 import { session as expressSession, sessionOf as expressSessionOf } from 'websession/express';
 import { fastifySession, sessionOf as fastifySessionOf } from 'websession/fastify';
 import { withSession as withFetchSession } from 'websession/fetch';
@@ -66,9 +66,9 @@ async function announced(start: () => Promise<Running>): Promise<Running> {
 
 /** One framework: its example app, its `/boom` app and its feature-routes app. */
 export interface Framework {
-  example(store: Store, config: Config): Promise<Running>;
-  boom(store: Store, config: Config): Promise<Running>;
-  features(store: Store, config: Config): Promise<Running>;
+  example(store: StoreOrSealer, config: Config): Promise<Running>;
+  boom(store: StoreOrSealer, config: Config): Promise<Running>;
+  features(store: StoreOrSealer, config: Config): Promise<Running>;
 }
 
 /** The user `GET /login-as` binds its session to. */
@@ -365,7 +365,7 @@ function serveFetch(fetch: (request: Request, ...rest: unknown[]) => Promise<Res
   return running(serve({ fetch, port: 0, hostname: '127.0.0.1' }) as Server);
 }
 
-function expressFeatures(app: ReturnType<typeof express>, store: Store, config: Config) {
+function expressFeatures(app: ReturnType<typeof express>, store: StoreOrSealer, config: Config) {
   app.use(expressSession(store, config));
   app.use((req, res) => {
     const answer = featureRoute(req.method, req.path, expressSessionOf(req));
@@ -375,7 +375,7 @@ function expressFeatures(app: ReturnType<typeof express>, store: Store, config: 
   return app;
 }
 
-function expressBoom(app: ReturnType<typeof express>, store: Store, config: Config) {
+function expressBoom(app: ReturnType<typeof express>, store: StoreOrSealer, config: Config) {
   app.use(expressSession(store, config));
   app.get('/boom', (req) => {
     expressSessionOf(req).boom = BOOM_VALUE;

@@ -15,11 +15,11 @@ import {
   SessionManager,
   ShelfStore,
   type Store,
-  storeFromUrl,
   storeKey,
   UnsupportedError,
 } from 'websession';
 import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from '../helpers/servers.js';
 import { cookieOf, SpyStore } from '../helpers/spy-store.js';
 
@@ -40,7 +40,7 @@ async function tempDir(): Promise<string> {
 async function sqlStore(url: string, drop: (table: string) => Promise<void>): Promise<Store> {
   const table = unique();
   cleanups.push(() => drop(table));
-  return storeFromUrl(`${url}${url.includes('?') ? '&' : '?'}table=${table}`);
+  return serverStoreFromUrl(`${url}${url.includes('?') ? '&' : '?'}table=${table}`);
 }
 
 const [pgSkip, mySkip, redisSkip] = await Promise.all([
@@ -53,7 +53,7 @@ const stores: [string, () => Promise<Store>, (string | false)?][] = [
   ['MemoryStore', async () => new MemoryStore()],
   ['DiskStore', async () => new DiskStore(await tempDir())],
   ['ShelfStore', async () => new ShelfStore(join(await tempDir(), 'sessions.shelf'))],
-  ['DBStore on SQLite', async () => storeFromUrl(`sqlite:${join(await tempDir(), 's.db')}`)],
+  ['DBStore on SQLite', async () => serverStoreFromUrl(`sqlite:${join(await tempDir(), 's.db')}`)],
   [
     'DBStore on PostgreSQL',
     () =>
@@ -80,7 +80,7 @@ const stores: [string, () => Promise<Store>, (string | false)?][] = [
     async () => {
       const prefix = `${unique()}:`;
       cleanups.push(() => dropPrefix(prefix));
-      return storeFromUrl(redisUrlWith(`prefix=${prefix}`));
+      return serverStoreFromUrl(redisUrlWith(`prefix=${prefix}`));
     },
     redisSkip,
   ],

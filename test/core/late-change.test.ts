@@ -9,7 +9,8 @@ import { MemoryStore, SessionManager, storeKey } from 'websession';
 describe('changes after the commit', () => {
   it('set, delete, kill, regenerate, flash, setUser and update are dropped without a throw; logged once', async () => {
     const warnings: string[] = [];
-    const manager = new SessionManager(new MemoryStore(), {
+    const store = new MemoryStore();
+    const manager = new SessionManager(store, {
       cleanup_interval: 0,
       logger: { warn: (m) => warnings.push(m) },
     });
@@ -39,7 +40,7 @@ describe('changes after the commit', () => {
     assert.equal(ran, false, 'the function of a late update is not run');
     assert.equal(s.get('a'), 1);
     assert.deepEqual(s.data, { a: 1 });
-    const record = await manager.store.get(storeKey(s.id));
+    const record = await store.get(storeKey(s.id));
     assert.ok(record && !record.data.includes('"b"') && !record.data.includes('"c"'));
     assert.equal(warnings.filter((w) => late.test(w)).length, 1);
   });
@@ -49,7 +50,8 @@ describe('changes after the commit', () => {
     const script = `
       import { MemoryStore, SessionManager } from 'websession';
       const warnings = [];
-      const manager = new SessionManager(new MemoryStore(), {
+      const store = new MemoryStore();
+    const manager = new SessionManager(store, {
         cleanup_interval: 0,
         logger: { warn: (m) => warnings.push(m) },
       });

@@ -8,7 +8,7 @@ import {
   MemoryStore,
   type SessionConfig,
   SessionManager,
-  type Store,
+  type StoreOrSealer,
 } from 'websession';
 import { cookieOf } from '../helpers/spy-store.js';
 
@@ -31,7 +31,7 @@ async function request(
   return manager.commit(session, {});
 }
 
-const kinds: [string, () => Store][] = [
+const kinds: [string, () => StoreOrSealer][] = [
   ['MemoryStore', () => new MemoryStore()],
   ['CookieStore', () => new CookieStore()],
 ];

@@ -10,9 +10,9 @@ import {
   generateSessionId,
   SessionManager,
   type Store,
-  storeFromUrl,
   storeKey,
 } from 'websession';
+import { serverStoreFromUrl } from './server-store.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 export const CLI_ARGS = ['--import', 'tsx', '--conditions=websession-src', CLI];
@@ -104,8 +104,8 @@ export async function verifyMigrated(
   ids: string[],
   sample: number[],
 ): Promise<void> {
-  const from = await storeFromUrl(fromUrl);
-  const to = await storeFromUrl(toUrl);
+  const from = await serverStoreFromUrl(fromUrl);
+  const to = await serverStoreFromUrl(toUrl);
   try {
     const fromKeys: string[] = [];
     for await (const k of from.keys()) fromKeys.push(k);

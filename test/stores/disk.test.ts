@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { DiskStore, storeFromUrl } from 'websession';
 import { HOST_TAG, holderStamp, tryLock, unlock } from '../../src/stores/disk-lock.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -42,9 +43,9 @@ describeStoreContract('DiskStore (fsync)', async () => {
 describe('DiskStore', () => {
   it('store URLs: lock=process drops the cross-process lock, anything else but cross-process is refused', async () => {
     const dir = await tempDir();
-    const plain = await storeFromUrl(`disk:${dir}`);
+    const plain = await serverStoreFromUrl(`disk:${dir}`);
     assert.equal(plain.capabilities.lock, 'cross-process');
-    const local = await storeFromUrl(`disk:${dir}?lock=process&blocking=0`);
+    const local = await serverStoreFromUrl(`disk:${dir}?lock=process&blocking=0`);
     assert.equal(local.capabilities.lock, 'process');
     const key = 'ab'.repeat(32);
     await local.update(key, () => ({ data: '1', atime: Date.now() }));

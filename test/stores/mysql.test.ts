@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import mysqlCallback from 'mysql2';
 import mysql from 'mysql2/promise';
-import {
-  DBStore,
-  generateSessionId,
-  StoreUnavailableError,
-  storeFromUrl,
-  storeKey,
-} from 'websession';
+import { DBStore, generateSessionId, StoreUnavailableError, storeKey } from 'websession';
 import * as web from 'websession/web';
 import {
   cutSingleConnection,
@@ -17,6 +11,7 @@ import {
   loginCutRestore,
   uniqueTable,
 } from '../helpers/db-store.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { MYSQL_URL, serverSkip } from '../helpers/servers.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { closedPort, startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -105,7 +100,7 @@ describeStoreContract(
 
 describeStoreContract(
   'DBStore from a mysql:// URL',
-  async () => ({ store: await storeFromUrl(`${MYSQL_URL}?table=${table()}`) }),
+  async () => ({ store: await serverStoreFromUrl(`${MYSQL_URL}?table=${table()}`) }),
   skip,
 );
 
@@ -158,7 +153,9 @@ describe('DBStore on MySQL/MariaDB', { skip }, () => {
 
   it('a mariadb:// URL names the same store', async () => {
     const t = table();
-    const store = await storeFromUrl(`${MYSQL_URL.replace(/^mysql:/, 'mariadb:')}?table=${t}`);
+    const store = await serverStoreFromUrl(
+      `${MYSQL_URL.replace(/^mysql:/, 'mariadb:')}?table=${t}`,
+    );
     assert.equal(store.kind, 'mysql');
     const k = key();
     await store.set(k, { data: 'x', atime: Date.now() });

@@ -6,7 +6,6 @@ import {
   generateSessionId,
   SessionManager,
   StoreUnavailableError,
-  storeFromUrl,
   storeKey,
 } from 'websession';
 import * as web from 'websession/web';
@@ -17,6 +16,7 @@ import {
   loginCutRestore,
   uniqueTable,
 } from '../helpers/db-store.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { POSTGRES_URL, serverSkip } from '../helpers/servers.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { closedPort, startTcpProxy } from '../helpers/tcp-proxy.js';
@@ -108,7 +108,7 @@ describeStoreContract(
 
 describeStoreContract(
   'DBStore from a postgres:// URL',
-  async () => ({ store: await storeFromUrl(`${POSTGRES_URL}?table=${table()}`) }),
+  async () => ({ store: await serverStoreFromUrl(`${POSTGRES_URL}?table=${table()}`) }),
   skip,
 );
 
@@ -123,7 +123,7 @@ describe('DBStore on PostgreSQL', { skip }, () => {
 
   it('a postgresql:// URL names the same store', async () => {
     const t = table();
-    const store = await storeFromUrl(
+    const store = await serverStoreFromUrl(
       `${POSTGRES_URL.replace(/^postgres:/, 'postgresql:')}?table=${t}`,
     );
     assert.equal(store.kind, 'postgres');

@@ -13,11 +13,11 @@ import {
   SessionManager,
   type Store,
   type StoredSession,
-  storeFromUrl,
   storeKey,
 } from 'websession';
 import { privateRedisSkip, redisUrlWith } from '../helpers/redis.js';
 import { type PrivateCluster, startRedisCluster } from '../helpers/redis-cluster.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -27,7 +27,7 @@ describeStoreContract(
   'RedisStore (Redis Cluster, one node)',
   async () => {
     const cluster = await startRedisCluster(1);
-    const store = await storeFromUrl(redisUrlWith('cluster=1&ttl=3600', cluster.url));
+    const store = await serverStoreFromUrl(redisUrlWith('cluster=1&ttl=3600', cluster.url));
     return { store, teardown: () => cluster.destroy() };
   },
   skip,

@@ -3,8 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
-import { generateSessionId, RedisStore, StoreError, storeFromUrl, storeKey } from 'websession';
+import { generateSessionId, RedisStore, StoreError, storeKey } from 'websession';
 import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { REDIS_URL, serverSkip } from '../helpers/servers.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
@@ -17,7 +18,7 @@ describeStoreContract(
   async () => {
     const prefix = `wstest:${runId}:url:`;
     return {
-      store: await storeFromUrl(redisUrlWith(`prefix=${prefix}&ttl=3600`)),
+      store: await serverStoreFromUrl(redisUrlWith(`prefix=${prefix}&ttl=3600`)),
       teardown: () => dropPrefix(prefix),
     };
   },

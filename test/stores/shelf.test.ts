@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { generateSessionId, ShelfStore, storeFromUrl, storeKey } from 'websession';
+import { generateSessionId, ShelfStore, storeKey } from 'websession';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -34,7 +35,7 @@ describe('ShelfStore', () => {
     const dir = await tempDir();
     const file = join(dir, 'x.shelf');
     const keys = Array.from({ length: 5 }, key);
-    const first = await storeFromUrl(`shelf:${file}`);
+    const first = await serverStoreFromUrl(`shelf:${file}`);
     assert.equal(first.kind, 'shelf');
     for (const k of keys) await first.set(k, { data: k, atime: 1000 });
     await first.close();

@@ -7,14 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Sqlite from 'better-sqlite3';
-import {
-  Database,
-  DBStore,
-  generateSessionId,
-  StoreUnavailableError,
-  storeFromUrl,
-  storeKey,
-} from 'websession';
+import { Database, DBStore, generateSessionId, StoreUnavailableError, storeKey } from 'websession';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { mountTmpfs, tmpfsSkip } from '../helpers/tmpfs.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'websession-sqlite-files-'));
@@ -31,7 +25,7 @@ describe('SQLite files the store creates', () => {
           closeDatabase: true,
         }),
     ],
-    ['a store URL', (file: string) => storeFromUrl(`sqlite:${file}`)],
+    ['a store URL', (file: string) => serverStoreFromUrl(`sqlite:${file}`)],
   ] as const) {
     it(`are 0600 under umask 022 (${how})`, async () => {
       const file = join(dir, `${how.replace(/\W/g, '-')}.db`);

@@ -15,6 +15,7 @@ import {
   storeKey,
 } from 'websession';
 import { type DbEngine, describeDBStore, uniqueTable } from '../helpers/db-store.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { describeStoreContract } from '../helpers/store-contract.js';
 
 const dir = await mkdtemp(join(tmpdir(), 'websession-sqlite-'));
@@ -57,7 +58,7 @@ const engine: DbEngine = {
 describeDBStore(engine, false);
 
 describeStoreContract('DBStore from sqlite::memory:', async () => ({
-  store: await storeFromUrl('sqlite::memory:'),
+  store: await serverStoreFromUrl('sqlite::memory:'),
 }));
 
 const key = () => storeKey(generateSessionId());
@@ -65,7 +66,7 @@ const key = () => storeKey(generateSessionId());
 describe('DBStore on SQLite', () => {
   it('sqlite:<file>?table=… creates its table and closes its own database', async () => {
     const table = uniqueTable();
-    const store = await storeFromUrl(`sqlite:${file}?table=${table}`);
+    const store = await serverStoreFromUrl(`sqlite:${file}?table=${table}`);
     assert.equal(store.kind, 'sqlite');
     const k = key();
     await store.set(k, { data: 'via url', atime: Date.now() });

@@ -9,6 +9,7 @@ import { database, RedisStore, type Store, storeFromUrl, storeKey } from 'webses
 import { parseStoreUrl } from '../../src/stores/url.js';
 import { shown } from '../../src/stores/url-params.js';
 import { captureConsole, recordingLogger } from '../helpers/console-capture.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 
 /** The part of every generated password that must never show. */
 const MARK = 'S3CR3T';
@@ -148,7 +149,9 @@ describe('store URL passwords in messages', () => {
             messages.push(
               await failureOf(async () => {
                 store =
-                  scheme === 'redis' ? new RedisStore(url, { logger }) : await storeFromUrl(url);
+                  scheme === 'redis'
+                    ? new RedisStore(url, { logger })
+                    : await serverStoreFromUrl(url);
               }),
             );
             if (store) {

@@ -20,6 +20,7 @@ import * as web from 'websession/web';
 // Not exported from the package's index yet (src/index.ts is not this change's).
 import { parseStoreUrl } from '../../src/stores/url.js';
 import { dropPrefix, redisUrlWith } from '../helpers/redis.js';
+import { serverStoreFromUrl } from '../helpers/server-store.js';
 import { REDIS_URL, serverSkip } from '../helpers/servers.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
 
@@ -139,7 +140,7 @@ describe('store URLs', () => {
     assert.equal(existsSync(`${dir}/none`), false);
     assert.equal(existsSync(`${dir}/none.shelf`), false);
     assert.equal(existsSync(`${dir}/none.db`), false);
-    const db = await storeFromUrl(`sqlite:${dir}/there.db?table=sessions`);
+    const db = await serverStoreFromUrl(`sqlite:${dir}/there.db?table=sessions`);
     await db.set(storeKey(generateSessionId()), { data: 'x', atime: Date.now() });
     await db.close();
     await assert.rejects(

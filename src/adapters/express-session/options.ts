@@ -6,7 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { SessionConfig } from '../../core/config.js';
 import { ConfigError } from '../../core/errors.js';
-import type { Store as CoreStore } from '../../core/store.js';
+import { isCookieSealer, type StoreOrSealer } from '../../core/sealer.js';
+import type { Store } from '../../core/store.js';
 import { type ConnectStoreLike, connectStore } from '../../stores/connect.js';
 import type { ExpressSessionSecret } from '../../stores/express-session-cookie.js';
 import { expressSessionMigration } from '../../stores/express-session-migration.js';
@@ -36,8 +37,8 @@ export interface ExpressSessionOptions {
   name?: string | undefined;
   /** Deprecated name of `name` in express-session; still read. */
   key?: string | undefined;
-  /** A websession Store, or an express-session store object (connect-redis, …). Default websession's MemoryStore. */
-  store?: CoreStore | ConnectStoreLike | undefined;
+  /** A websession Store (or CookieStore), or an express-session store object (connect-redis, …). Default websession's MemoryStore. */
+  store?: StoreOrSealer | ConnectStoreLike | undefined;
   /** The cookie's attributes (or a function of the request giving them). */
   cookie?: CookieOptions | ((req: IncomingMessage) => CookieOptions) | undefined;
   /** Re-send the cookie (renewing its expiry) on every response. Default false. */
@@ -72,15 +73,18 @@ export interface ResolvedOptions {
   unsetDestroy: boolean;
   serialize: boolean;
   /** The store the application gave (for `req.sessionStore`), or websession's MemoryStore. */
-  store: CoreStore | ConnectStoreLike;
-  coreStore: CoreStore;
+  store: StoreOrSealer | ConnectStoreLike;
+  coreStore: StoreOrSealer;
   config: SessionConfig;
 }
 
-/** True for a websession Store (as opposed to an express-session store object). */
-function isCoreStore(store: object): store is CoreStore {
-  const s = store as Partial<CoreStore>;
-  return typeof s.update === 'function' && typeof s.capabilities === 'object';
+/** True for a websession Store or sealer (as opposed to an express-session store object). */
+function isCoreStore(store: object): store is StoreOrSealer {
+  const s = store as Partial<Store>;
+  return (
+    (typeof s.update === 'function' && typeof s.capabilities === 'object') ||
+    isCookieSealer(store as StoreOrSealer)
+  );
 }
 
 function isConnectStore(store: object): store is ConnectStoreLike {
@@ -104,7 +108,7 @@ export function resolveOptions(options: ExpressSessionOptions = {}): ResolvedOpt
   if (secrets?.some((s) => (typeof s !== 'string' && !Buffer.isBuffer(s)) || s.length === 0))
     throw new TypeError('secret option must be a non-empty string or an array of them');
   const given = o.store;
-  let coreStore: CoreStore;
+  let coreStore: StoreOrSealer;
   if (given === undefined || given === null) coreStore = new CoreMemoryStore();
   else if (isCoreStore(given)) coreStore = given;
   else if (isConnectStore(given)) coreStore = connectStore(given);
