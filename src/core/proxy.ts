@@ -5,7 +5,7 @@
  * your nearest proxy appended, never the left-most one a client can forge.
  *
  * The session core does not use it: it lives here because its users are the adapters
- * (adapters/common.ts) and the web layer (web/application.ts), sibling layers that may not import
+ * (adapters/common.ts) and the web layer (web/node-listener.ts), sibling layers that may not import
  * each other, and the package's root, which exports it.
  * @module
  */
