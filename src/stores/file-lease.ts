@@ -16,6 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { StoreLease } from '../core/store.js';
+import { leaseHeld } from './lease-held.js';
 import { readOwnedFile } from './owned-files.js';
 
 function code(err: unknown): string | undefined {
@@ -86,10 +87,7 @@ export function takeFileLease(file: string, ttlMs: number): StoreLease | undefin
     const current = holder(file);
     if (current === undefined) continue; // released meanwhile
     if (current !== 'foreign') {
-      // Lapsed when not renewed within the holder's ttl, bounded by ours whatever the file says.
-      const ttl = Math.min(current.ttlMs, ttlMs);
-      const age = Date.now() - current.renewedAt;
-      if (age <= ttl && age >= -ttl) return undefined;
+      if (leaseHeld(current.renewedAt, current.ttlMs, ttlMs)) return undefined;
     }
     fs.rmSync(file, { force: true }); // lapsed, or not a lease file: unlink never follows a link
   }

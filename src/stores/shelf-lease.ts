@@ -8,6 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { StoreLease } from '../core/store.js';
+import { leaseHeld } from './lease-held.js';
 
 /**
  * A lease: its holder's token, when it was taken or last renewed and for how long (ms; `until`
@@ -45,9 +46,7 @@ export async function takeShelfLease(
   /** Held unless not renewed within the holder's ttl, bounded by ours whatever it says. */
   const held = (current: ShelfLeaseRecord | undefined, now: number) => {
     if (current === undefined || current.until < now) return false;
-    const ttl = Math.min(current.ttl ?? ttlMs, ttlMs);
-    const age = now - (current.renewed ?? current.until - ttlMs);
-    return age <= ttl && age >= -ttl;
+    return leaseHeld(current.renewed ?? current.until - ttlMs, current.ttl ?? ttlMs, ttlMs, now);
   };
   const mine = (current: ShelfLeaseRecord | undefined, renewed: number | undefined) =>
     current?.token === token
