@@ -92,14 +92,15 @@ function expiresAt(session: Record<string, unknown>): number | undefined {
 /**
  * The old cookie's own lifetime in seconds (express-session's `cookie.originalMaxAge`, e.g. set
  * for "remember me"), capped at what a browser keeps; undefined for a browser-session cookie,
- * which leaves the configured `cookie_max_age` to apply.
+ * which leaves the configured `cookie_max_age` to apply. Rounded, not floored: express-session
+ * reads the clock twice when it sets `maxAge`, so 30 days is often stored a millisecond short.
  */
 function cookieMaxAge(session: Record<string, unknown>): number | undefined {
   const cookie = session.cookie;
   if (cookie === null || typeof cookie !== 'object') return undefined;
   const ms = (cookie as { originalMaxAge?: unknown }).originalMaxAge;
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 1000) return undefined;
-  return Math.min(Math.floor(ms / 1000), MAX_COOKIE_AGE);
+  return Math.min(Math.round(ms / 1000), MAX_COOKIE_AGE);
 }
 
 /** True when an old-store read failed because the record is not JSON (a parse error). */

@@ -268,6 +268,24 @@ describe('express-session migration: one move', () => {
     const record = await store.get(storeKey(id));
     assert.deepEqual(decodePayload(record?.data ?? '').data, { user: 'ivy', when: '2020-01-01' });
   });
+
+  it('"remember me" moves as the cookie lifetime, in whole seconds even when stored a millisecond short', async () => {
+    const { old, manager } = await setup();
+    const days30 = 30 * 86400_000;
+    // express-session reads the clock twice when it sets maxAge: 30 days often lands 1 ms short.
+    for (const stored of [days30, days30 - 1, days30 + 1]) {
+      const sid = newSid();
+      await putOld(old, sid, oldSession({ user: 'kim' }, stored));
+      const answer = await request(manager, oldCookie(sid));
+      assert.equal(answer.data.user, 'kim');
+      assert.match(answer.setCookie ?? '', /Max-Age=2592000(;|$)/i, `stored as ${stored} ms`);
+    }
+    const browserSession = newSid();
+    await putOld(old, browserSession, oldSession({ user: 'lee' }, null));
+    const plain = await request(manager, oldCookie(browserSession));
+    assert.equal(plain.data.user, 'lee');
+    assert.doesNotMatch(plain.setCookie ?? '', /Max-Age/i, 'a browser-session cookie stays one');
+  });
 });
 
 describe('express-session migration into connectStore on the same old store', () => {
