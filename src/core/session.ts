@@ -235,6 +235,7 @@ class SessionMethods {
     // Dropped after the commit: `fn` is not run, the data is answered as it is.
     if (late(state)) return Promise.resolve({ ...state.data });
     alive(state);
+    state.read = true; // it answers the data: a page built from it varies on Cookie
     return state.host.update(state, fn);
   }
   flash(key: string, value: unknown): void {

@@ -125,6 +125,9 @@ for (const name of Object.keys(FRAMEWORKS)) {
         assert.equal(again.body, LOGGED_IN);
         assert.deepEqual(again.setCookies, []);
         assert.match(again.vary ?? '', /\bCookie\b/i);
+        const count = await get(app, '/count', cookie);
+        assert.equal(count.body, '1');
+        assert.match(count.vary ?? '', /\bCookie\b/i, 'update() answers the data: Vary: Cookie');
 
         const kill = await get(app, '/kill', cookie);
         assert.match(kill.setCookies[0] ?? '', /Max-Age=0/i);
