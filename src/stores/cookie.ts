@@ -88,28 +88,19 @@ interface Sealing {
   seals: number;
 }
 
-/** Slots for recently sealed or opened cookie values (a power of two). */
-const RECENT_SLOTS = 1024;
+/**
+ * Cookie values sealed or opened lately that are kept (the oldest goes first): a browser sends
+ * back the value it was last given, so each active browser needs one, for as long as it takes
+ * the process to make this many seals. About 300 bytes each.
+ */
+const RECENT_VALUES = 4096;
 
 /** A cookie value known to open: what it holds, for the cookie name it was sealed for. */
 interface KnownSeal {
-  value: string;
   data: string;
   atime: number;
   aad: string;
   stale: boolean;
-}
-
-/**
- * The slot of a cookie value: from characters 2 to 5, which encode random IV bits (a seal's
- * IV is fresh, so values spread evenly; characters, not decoded bits: no decoding needed).
- */
-function slotOf(value: string): number {
-  return (
-    (((value.charCodeAt(2) * 31 + value.charCodeAt(3)) * 31 + value.charCodeAt(4)) * 31 +
-      value.charCodeAt(5)) &
-    (RECENT_SLOTS - 1)
-  );
 }
 
 /**
@@ -131,12 +122,12 @@ export class CookieStore implements CookieSealer {
   /** The additional authenticated data of each cookie name, made once. */
   readonly #aad = new Map<string, Buffer>();
   /**
-   * Values this store sealed or opened lately, one per slot (a newer one takes the slot). The
-   * browser sends back the value it was last given: it opens from here without a decryption.
-   * Only values that were sealed here or opened authentic are kept, and a hit needs the very
-   * same string, so nothing opens here that would not open by decrypting it.
+   * Values this store sealed or opened lately, by value, at most RECENT_VALUES. The browser sends
+   * back the value it was last given: it opens from here without a decryption. Only values that
+   * were sealed here or opened authentic are kept, and a hit needs the very same string, so
+   * nothing opens here that would not open by decrypting it.
    */
-  readonly #recent: (KnownSeal | undefined)[] = new Array(RECENT_SLOTS).fill(undefined);
+  readonly #recent = new Map<string, KnownSeal>();
 
   constructor(options: CookieStoreOptions = {}) {
     if (options.secret_keys !== undefined) this.#setKeys(options.secret_keys);
@@ -146,7 +137,7 @@ export class CookieStore implements CookieSealer {
     this.#keys = CookieStore.#derive(keys);
     this.#sealing = undefined;
     this.#subkeys.clear();
-    this.#recent.fill(undefined);
+    this.#recent.clear();
   }
 
   /** The subkey to seal with: a fresh salt at first use and after SEALS_PER_SUBKEY seals. */
@@ -219,6 +210,13 @@ export class CookieStore implements CookieSealer {
     return bytes;
   }
 
+  /** Keeps `value` among the recent ones, the oldest making room. */
+  #remember(value: string, known: KnownSeal): void {
+    const recent = this.#recent;
+    if (recent.size >= RECENT_VALUES) recent.delete(recent.keys().next().value as string);
+    recent.set(value, known);
+  }
+
   /**
    * Seals codec text and its access time into a cookie value (base64url). `aad` binds the seal
    * to its cookie name: a value moved to another cookie does not open.
@@ -244,7 +242,7 @@ export class CookieStore implements CookieSealer {
     at += cipher.final().copy(out, at);
     cipher.getAuthTag().copy(out, at);
     const value = out.toString('base64url');
-    this.#recent[slotOf(value)] = { value, data: text, atime, aad, stale: false };
+    this.#remember(value, { data: text, atime, aad, stale: false });
     return value;
   }
 
@@ -255,8 +253,8 @@ export class CookieStore implements CookieSealer {
    * Never throws.
    */
   open(value: string, aad: string): (OpenedCookie & { stale: boolean }) | undefined {
-    const known = value.length > 5 ? this.#recent[slotOf(value)] : undefined;
-    if (known !== undefined && known.value === value && known.aad === aad)
+    const known = this.#recent.get(value);
+    if (known !== undefined && known.aad === aad)
       return { data: known.data, atime: known.atime, stale: known.stale };
     if (value.length < 4 || value.length > MAX_COOKIE_BYTES) return undefined;
     const raw = Buffer.from(value, 'base64url');
@@ -292,7 +290,7 @@ export class CookieStore implements CookieSealer {
           this.#subkeys.set(cacheKey, subkey);
         }
         const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 || version === 1 };
-        this.#recent[slotOf(value)] = { value, ...opened, aad };
+        this.#remember(value, { ...opened, aad });
         return opened;
       } catch {
         // not this key (or not authentic): try the next

@@ -6,9 +6,10 @@
 // instead: a session written is read back with its data, codec types and times; unchanged
 // sessions are not rewritten until the touch interval; a killed one is gone (for this browser).
 import assert from 'node:assert/strict';
-import { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import crypto, { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
 import { Writable } from 'node:stream';
-import { describe, it } from 'node:test';
+import { describe, it, mock } from 'node:test';
 import {
   ConfigError,
   CookieStore,
@@ -339,11 +340,49 @@ describe('CookieStore: the values it sealed or opened lately open again without 
     assert.equal(new CookieStore({ secret_keys: OTHER_KEY }).open(value, NAME), undefined);
   });
 
-  it('keeps a bounded number: an older value still opens, by decryption', () => {
+  it('browsers sending back the value they were given last, many at once, cost no decryption per request', (t) => {
+    const decipher = mock.method(crypto, 'createDecipheriv');
+    syncBuiltinESMExports();
+    t.after(() => {
+      decipher.mock.restore();
+      syncBuiltinESMExports();
+    });
+    const store = new CookieStore({ secret_keys: KEY });
+    // Every seal of a process shares its subkey salt: one browser's seal must not take the
+    // place of the value another browser holds.
+    const latest = Array.from({ length: 20 }, (_, i) => store.seal(TEXT, 1000 + i, NAME));
+    for (let round = 0; round < 15; round++) {
+      for (let b = 0; b < latest.length; b++) {
+        assert.equal(store.open(latest[b] as string, NAME)?.data, TEXT);
+        latest[b] = store.seal(TEXT, 2000 + round, NAME);
+      }
+    }
+    assert.equal(decipher.mock.callCount(), 0, 'decryptions in 300 requests of 20 browsers');
+    // A client that keeps sending its first value (it ignores Set-Cookie) opens from memory too.
+    const first = latest[0] as string;
+    for (let i = 0; i < 300; i++) {
+      assert.equal(store.open(first, NAME)?.data, TEXT);
+      store.seal(TEXT, 5000 + i, NAME);
+    }
+    assert.equal(decipher.mock.callCount(), 0, 'decryptions in 300 more');
+    assert.equal(new CookieStore({ secret_keys: KEY }).open(first, NAME)?.data, TEXT);
+    assert.ok(decipher.mock.callCount() > 0, 'counted: another store decrypts');
+  });
+
+  it('keeps a bounded number: an older value still opens, by decryption', (t) => {
+    const decipher = mock.method(crypto, 'createDecipheriv');
+    syncBuiltinESMExports();
+    t.after(() => {
+      decipher.mock.restore();
+      syncBuiltinESMExports();
+    });
     const store = new CookieStore({ secret_keys: KEY });
     const first = store.seal(TEXT, 1000, NAME);
-    for (let i = 0; i < 1500; i++) store.seal(TEXT, 2000 + i, NAME);
+    for (let i = 0; i < 5000; i++) store.seal(TEXT, 2000 + i, NAME);
     assert.deepEqual(store.open(first, NAME), { data: TEXT, atime: 1000, stale: false });
+    assert.equal(decipher.mock.callCount(), 1, 'pushed out by 5,000 newer seals: decrypted');
+    assert.deepEqual(store.open(first, NAME), { data: TEXT, atime: 1000, stale: false });
+    assert.equal(decipher.mock.callCount(), 1, 'then kept again');
   });
 
   it('a value of an older key stays stale when it opens again', () => {
