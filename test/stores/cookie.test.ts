@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import crypto, { createCipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { syncBuiltinESMExports } from 'node:module';
 import { Writable } from 'node:stream';
-import { describe, it, mock } from 'node:test';
+import { describe, it, mock, type TestContext } from 'node:test';
 import {
   ConfigError,
   CookieStore,
@@ -321,6 +321,17 @@ describe('CookieStore through the manager', () => {
   });
 });
 
+/** Counts node:crypto decryptions from here to the end of test `t`. */
+function countDecryptions(t: TestContext) {
+  const decipher = mock.method(crypto, 'createDecipheriv');
+  syncBuiltinESMExports(); // the named import in the store sees the counting one
+  t.after(() => {
+    decipher.mock.restore();
+    syncBuiltinESMExports();
+  });
+  return decipher;
+}
+
 describe('CookieStore: the values it sealed or opened lately open again without decrypting', () => {
   const TEXT = encodePayload({ v: 1, meta: { created: 1 }, data: { count: 1 } });
 
@@ -341,12 +352,7 @@ describe('CookieStore: the values it sealed or opened lately open again without 
   });
 
   it('browsers sending back the value they were given last, many at once, cost no decryption per request', (t) => {
-    const decipher = mock.method(crypto, 'createDecipheriv');
-    syncBuiltinESMExports();
-    t.after(() => {
-      decipher.mock.restore();
-      syncBuiltinESMExports();
-    });
+    const decipher = countDecryptions(t);
     const store = new CookieStore({ secret_keys: KEY });
     // Every seal of a process shares its subkey salt: one browser's seal must not take the
     // place of the value another browser holds.
@@ -370,12 +376,7 @@ describe('CookieStore: the values it sealed or opened lately open again without 
   });
 
   it('keeps a bounded number: an older value still opens, by decryption', (t) => {
-    const decipher = mock.method(crypto, 'createDecipheriv');
-    syncBuiltinESMExports();
-    t.after(() => {
-      decipher.mock.restore();
-      syncBuiltinESMExports();
-    });
+    const decipher = countDecryptions(t);
     const store = new CookieStore({ secret_keys: KEY });
     const first = store.seal(TEXT, 1000, NAME);
     for (let i = 0; i < 5000; i++) store.seal(TEXT, 2000 + i, NAME);
