@@ -89,9 +89,12 @@ export async function sessionCookies(
   return file;
 }
 
-/** A first request (on `path`) that creates the session every measured request then uses. */
-export async function sessionCookie(url: string, path = '/'): Promise<string> {
-  const res = await fetch(`${url}${path}`);
+/**
+ * A first request (on `path`) that creates the session every measured request then uses; with
+ * `cookie`, a request with it, for the cookie the answer sets (empty when it sets none).
+ */
+export async function sessionCookie(url: string, path = '/', cookie = ''): Promise<string> {
+  const res = await fetch(`${url}${path}`, cookie ? { headers: { cookie } } : {});
   await res.text();
   return res.headers
     .getSetCookie()

@@ -109,7 +109,7 @@ export function report(measured: Measured[], skip: Map<Service, string>): Report
     const bare = run.bareOf(m);
     const own = m.child.spec.kind === 'ceiling' || !bare;
     lines.push(
-      `| ${m.child.spec.kind} | ${m.child.spec.label} | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} | ${own ? '' : f2(run.ratio(m, bare))} | ${own ? '' : plus(run.added(m))} | ${m.rounds.map((r) => fmt(r.rps)).join(' / ')} |`,
+      `| ${m.child.spec.kind} | ${m.child.spec.label}${m.row.madeAt ? `, read-only (\`${m.row.path}\`)` : ''} | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} | ${own ? '' : f2(run.ratio(m, bare))} | ${own ? '' : plus(run.added(m))} | ${m.rounds.map((r) => fmt(r.rps)).join(' / ')} |`,
     );
   }
   const visitors = measured.filter((x) => x.row.mode === 'visitor');

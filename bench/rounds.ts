@@ -35,7 +35,7 @@ export async function startAll(list: Row[], skip: Map<Service, string>): Promise
       if (row.mode === 'rotation')
         cookie = `@${await sessionCookies(child.url, row.path, row.id, ROTATION)}`;
       else if (row.mode === 'session' && spec.kind !== 'ceiling') {
-        cookie = await sessionCookie(child.url, row.path);
+        cookie = await sessionCookie(child.url, row.madeAt ?? row.path);
         if (!cookie) throw new Error(`${row.id}: the first request set no session cookie`);
       }
       out.push({ row, child, cookie, rounds: [] });
@@ -55,6 +55,11 @@ export async function measure(measured: Measured[]): Promise<void> {
       const order = [...measured.slice(shift), ...measured.slice(0, shift)];
       for (const m of order) {
         const url = `${m.child.url}${m.row.path}`;
+        // A sealed session: the cookie a browser holds now (the load sends one value throughout,
+        // so a value from rounds ago would have its access time re-sealed on every request).
+        if (m.child.spec.store === 'cookie' && m.row.mode === 'session')
+          m.cookie =
+            (await sessionCookie(m.child.url, m.row.madeAt ?? m.row.path, m.cookie)) || m.cookie;
         if (round === 0 && WARMUP > 0) await load(url, WARMUP, m.cookie);
         else await burst(url, m.cookie);
         const cpu0 = cpuSeconds(m.child.pid);

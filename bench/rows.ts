@@ -21,6 +21,8 @@ export interface Row {
   mode: Mode;
   /** The path requested. */
   path: string;
+  /** Where the row's session is made, when not at `path` (a read-only path makes none). */
+  madeAt?: string;
 }
 
 /** Servers with a new-visitor row: `/visit` reads `count` and stores nothing. */
@@ -58,6 +60,14 @@ export function rows(): Row[] {
     server: 'example-web-disk',
     mode: 'visitor',
     path: '/',
+  });
+  // A sealed session read and not changed: nothing re-sealed while its access time is fresh.
+  list.push({
+    id: 'node-cookie (read-only)',
+    server: 'node-cookie',
+    mode: 'session',
+    path: '/visit',
+    madeAt: '/',
   });
   for (const server of ROTATIONS)
     list.push({ id: `${server} (1,000 sessions)`, server, mode: 'rotation', path: '/' });

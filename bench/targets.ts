@@ -68,6 +68,18 @@ export const TARGETS: Target[] = [
   ...examples,
   ratio('node adapter + CookieStore vs bare node:http', 'node-cookie', 'bare-node', 0.8),
   ratio(
+    'node adapter + CookieStore vs its floor (one AES-256-GCM seal and the same headers)',
+    'node-cookie',
+    'floor-sealed-cookie',
+    0.85,
+  ),
+  ratio(
+    'node adapter + CookieStore, a read-only request (nothing re-sealed), vs bare node:http',
+    'node-cookie (read-only)',
+    'bare-node',
+    0.9,
+  ),
+  ratio(
     'node adapter + CookieStore vs iron-session on node:http',
     'node-cookie',
     'peer-iron-session',

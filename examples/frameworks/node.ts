@@ -17,7 +17,7 @@ import {
 export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Server> {
   const { manager, metrics } = managerWithMetrics(store, options);
   const listener = withSession<ExampleData>(manager, async (req, res, session) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const path = (req.url ?? '/').split('?', 1)[0] as string;
     if (!ROUTES.includes(path)) {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
     } else if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -34,7 +34,8 @@ export function start(store: StoreOrSealer, options: ExampleOptions): Promise<Se
       const data = await session.update((s) => {
         s.count = (s.count ?? 0) + 1;
       });
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end(String(data.count));
+      res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      res.end(String(data.count));
     } else if (path === '/kill') {
       session.kill();
       res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('killed');
