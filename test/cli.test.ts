@@ -152,6 +152,12 @@ describe('websession CLI', () => {
     assert.equal(help.code, 0);
     assert.match(help.stdout, /^usage: websession/, 'usage on stdout when asked for');
     assert.equal(help.stderr, '');
+    // A bad page is a usage error before the store opens: an unreachable server is not asked.
+    for (const page of [['--limit', '0'], ['--limit', 'x'], ['--offset=-1']]) {
+      const r = await runHere(['list', '--store', 'redis://127.0.0.1:1/0', ...page]);
+      assert.equal(r.code, 2, page.join(' '));
+      assert.match(r.stderr, /--limit must be a positive integer/);
+    }
     const option = await runHere(['stats', '--frobnicate']);
     assert.equal(option.code, 2);
     assert.equal(

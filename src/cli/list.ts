@@ -12,12 +12,13 @@ import type { Values } from './options.js';
 
 /** Runs `list`. */
 export async function list(values: Values, io: Io): Promise<void> {
-  const store = await openStore(values.store as string | undefined, '--store');
   const limit = values.limit === undefined ? 100 : Number(values.limit);
   const offset = values.offset === undefined ? 0 : Number(values.offset);
   if (!Number.isInteger(limit) || limit < 1 || !Number.isInteger(offset) || offset < 0) {
     throw new UsageError('--limit must be a positive integer and --offset a non-negative one');
   }
+  // Checked before the store opens: a usage error leaves nothing open.
+  const store = await openStore(values.store as string | undefined, '--store');
   try {
     if (typeof values.user === 'string') {
       if (!store.userSessions)
