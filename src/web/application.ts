@@ -8,7 +8,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { parseCookie, stringifyCookie } from 'cookie';
 import { type Awaitable, isPromise } from '../core/awaitable.js';
 import { runWithContext } from './ctx.js';
-import { failureResponse, handlerResponse } from './handler-response.js';
+import { errorResponse } from './error-response.js';
+import { handlerResponse } from './handler-response.js';
 import { type AppResponse, type RequestOptions, requestInProcess } from './in-process-request.js';
 import { nodeListener } from './node-listener.js';
 import { ProcessorChain } from './processor-chain.js';
@@ -73,12 +74,12 @@ export class Application {
       try {
         result = this.#processors.run(context);
       } catch (err) {
-        return failureResponse(err, context, this);
+        return errorResponse(err, context, this);
       }
       return isPromise(result)
         ? result.then(
             (value) => handlerResponse(value, context, this),
-            (err: unknown) => failureResponse(err, context, this),
+            (err: unknown) => errorResponse(err, context, this),
           )
         : handlerResponse(result, context, this);
     });

@@ -33,12 +33,12 @@ function redirectLocation(err: Redirect, context: RequestContext): string {
   return context.home + path;
 }
 
-/** The response for `err`. */
+/** The response of a request whose processors or handler threw `err`. */
 export function errorResponse(
   err: unknown,
   context: RequestContext,
   app: FailingApplication,
-): RawResponse | undefined {
+): RawResponse {
   if (err instanceof HTTPError) {
     context.status = err.status;
     for (const [name, value] of Object.entries(err.headers)) context.headers.push([name, value]);

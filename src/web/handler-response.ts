@@ -18,7 +18,7 @@ export function handlerResponse(
   try {
     body = toBuffer(value);
   } catch (err) {
-    return failureResponse(err, context, app);
+    return errorResponse(err, context, app);
   }
   const headers = context.headers;
   let typed = false;
@@ -26,15 +26,4 @@ export function handlerResponse(
     typed = (headers[i] as [string, string])[0].toLowerCase() === 'content-type';
   if (!typed) headers.push(['Content-Type', 'text/html; charset=utf-8']);
   return { status: context.status, headers, body: context.method === 'HEAD' ? EMPTY : body };
-}
-
-/** The response of a request whose processors or handler threw `err`. */
-export function failureResponse(
-  err: unknown,
-  context: RequestContext,
-  app: FailingApplication,
-): RawResponse {
-  const rendered = errorResponse(err, context, app);
-  if (rendered) return rendered;
-  return handlerResponse(EMPTY, context, app);
 }
