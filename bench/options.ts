@@ -8,6 +8,7 @@ export const { values: opts } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     scale: { type: 'boolean', default: false },
+    syscalls: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string', default: '32' },

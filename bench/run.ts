@@ -4,6 +4,7 @@
 //   npm run bench                 # full table (3 interleaved rounds of 5 s per row)
 //   npm run bench -- --quick      # short version for development (1 round of 1 s, no warm-up)
 //   npm run bench -- --scale      # scale part: 1,000 vs 1,000,000 stored sessions, cleanup pass
+//   npm run bench -- --syscalls   # file-system calls per save of the file stores (strace -c)
 //   options: --rounds N --duration S --connections C --loadgen wrk|autocannon --no-write (print only)
 //            --only <substrings of row ids, comma-separated> (the bare rows and the limit always run)
 //   e.g. npm run bench -- --quick --only limit,node-memory --no-write
@@ -28,6 +29,11 @@ async function main(): Promise<void> {
   const loadBefore = os.loadavg();
   const skip = await missingServices();
   for (const reason of skip.values()) console.error(`# SKIP ${reason}`);
+  if (opts.syscalls) {
+    const { syscalls } = await import('./syscalls.js');
+    finish(await syscalls(skip), started, loadBefore);
+    return;
+  }
   if (opts.scale) {
     const { scale } = await import('./scale.js');
     const text = await scale({
