@@ -118,11 +118,20 @@ function holdOf(res: object): Hold | undefined {
   return (res as { [HOLD]?: Hold })[HOLD] ?? framed.get(res);
 }
 
-/** The real method `name` of `res`: the first one up its prototype chain that is not a held one. */
+/**
+ * The real method `name` of `res`: the first one up its prototype chain, above the response
+ * itself, that is not a held one. A method of the response's own is a wrapper that middleware
+ * put there (compression, on-headers, express-session wrap `end` and `writeHead` so), and it
+ * calls the held method: taking it as the real one would call it back for ever.
+ */
 function original(res: object, name: Held): Method {
   // A plain response has the held methods as its own: the real ones are node's.
   if ((res as PlainHeld)[HOLD] !== undefined) return PLAIN[name];
-  for (let o: object | null = res; o !== null; o = Object.getPrototypeOf(o)) {
+  for (
+    let o = Object.getPrototypeOf(res) as object | null;
+    o !== null;
+    o = Object.getPrototypeOf(o)
+  ) {
     const saved = patchedOriginals.get(o);
     if (saved) {
       const own = saved[name];
@@ -292,6 +301,22 @@ const DISCARD = Object.fromEntries(
 ) as Record<Held, Method>;
 
 /**
+ * Puts the held methods on a framework's response prototype, once (they pass straight through
+ * for responses that are not held). Done before the first request, it also reaches middleware
+ * that keeps a response's methods when it runs ahead of the session (compression keeps `end`
+ * and `write`): on a prototype first held during a request, that request's kept methods are the
+ * real ones.
+ */
+export function holdPrototype(proto: object): void {
+  if (patchedOriginals.has(proto)) return;
+  const methods = proto as Record<Held, Method>;
+  const saved: Partial<Record<Held, Method>> = {};
+  for (const name of HELD) if (Object.hasOwn(proto, name)) saved[name] = methods[name];
+  patchedOriginals.set(proto, saved);
+  for (const name of HELD) methods[name] = HELD_METHODS[name];
+}
+
+/**
  * Holds `res` until `commit` has run. The commit starts at the first `writeHead`, `write`, `end`
  * or `flushHeaders` of the application, or when the returned `settle()` is called, whichever
  * comes first; `settle()` returns once the response has been released (or answered): at once
@@ -312,14 +337,9 @@ export function holdResponse(
     target.end = HELD_METHODS.end;
     target.flushHeaders = HELD_METHODS.flushHeaders;
   } else {
-    // A framework's response: its prototype gets the held methods once (they pass straight
-    // through for responses that are not held), and the response itself is not changed.
-    if (!patchedOriginals.has(proto)) {
-      const saved: Partial<Record<Held, Method>> = {};
-      for (const name of HELD) if (Object.hasOwn(proto, name)) saved[name] = proto[name];
-      patchedOriginals.set(proto, saved);
-      for (const name of HELD) proto[name] = HELD_METHODS[name];
-    }
+    // A framework's response: its prototype gets the held methods once, and the response
+    // itself is not changed.
+    holdPrototype(proto);
     framed.set(res, hold);
     // A response closed before its commit (the client went away) is forgotten all the same.
     res.once('close', () => {
