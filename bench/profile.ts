@@ -12,6 +12,7 @@ import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
+import { SERVERS } from './servers/index.js';
 
 interface Node {
   id: number;
@@ -39,7 +40,9 @@ const ask = (m: object) =>
 const hello = await new Promise<{ port: number }>((resolve) =>
   child.once('message', (m) => resolve(m as { port: number })),
 );
-const url = `http://127.0.0.1:${hello.port}/`;
+// The path the bench's session row requests (the examples answer their counter at /count).
+const path = SERVERS[id]?.path ?? '/';
+const url = `http://127.0.0.1:${hello.port}${path}`;
 const first = await fetch(url);
 await first.text();
 const cookie = first.headers
