@@ -15,14 +15,14 @@
  * });
  * @module
  */
-import { createRequire } from 'node:module';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { isPromise } from '../core/awaitable.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
 import { errorAnswer, type ManagerSource, toManager } from './common.js';
-import { holdPrototype, sendAnswer } from './hold.js';
+import { holdExpressResponses } from './express-responses.js';
+import { sendAnswer } from './hold.js';
 import { type Attached, attachSession } from './node.js';
 import type { AppData } from './types.js';
 
@@ -35,21 +35,6 @@ export * from './public-types.js';
  * code reads and writes it through this type, whatever other declarations say.
  */
 type SessionCarrier = { session?: unknown };
-
-/**
- * Holds the responses of the Express this package resolves (the application's, unless it has
- * two copies) from now on, rather than from the first request: middleware registered before the
- * session that keeps the response's methods (compression) keeps the held ones from the very
- * first request. Another copy's responses are held from their first request.
- */
-function holdExpressResponses(): void {
-  try {
-    const express = createRequire(import.meta.url)('express') as { response?: object };
-    if (express.response) holdPrototype(express.response);
-  } catch {
-    // Not resolvable from here: each application's responses are held from its first request.
-  }
-}
 
 /**
  * Session middleware: loads the session before the next handlers and commits it before the

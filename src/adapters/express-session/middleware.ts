@@ -18,6 +18,7 @@ import {
   signExpressSessionCookie,
   verifyExpressSessionCookie,
 } from '../../stores/express-session-cookie.js';
+import { holdExpressResponses } from '../express-responses.js';
 import { type CommitOutcome, holdResponse } from '../hold.js';
 import { Cookie, type CookieOptions } from './cookie.js';
 import { type ExpressSessionOptions, type ResolvedOptions, resolveOptions } from './options.js';
@@ -388,6 +389,7 @@ class RequestCycle implements SessionHost {
 export function createMiddleware(options?: ExpressSessionOptions): SessionMiddleware {
   const resolved = resolveOptions(options);
   const manager = new SessionManager(resolved.coreStore, resolved.config);
+  holdExpressResponses();
   const shared: Shared = {
     manager,
     options: resolved,
