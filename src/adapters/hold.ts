@@ -238,14 +238,26 @@ class Hold {
       }
       return original(res, first).apply(res, replayed);
     }
-    for (const [name, queued] of queue ?? []) {
-      let replayed = queued;
-      if (pending && !res.headersSent) {
-        if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, queued);
-        addSessionHeaders(res, cookie, read);
-        pending = false;
+    try {
+      for (const [name, queued] of queue ?? []) {
+        // A second writeHead queued behind the first: while the first waited, the headers looked
+        // unsent (compression's end then writes them again); node never saw the second one.
+        if (name === 'writeHead' && res.headersSent) continue;
+        let replayed = queued;
+        if (pending && !res.headersSent) {
+          if (name === 'writeHead') replayed = moveWriteHeadHeaders(res, queued);
+          addSessionHeaders(res, cookie, read);
+          pending = false;
+        }
+        original(res, name).apply(res, replayed);
       }
-      original(res, name).apply(res, replayed);
+    } catch (err) {
+      // A replayed call that throws (it would have thrown to the application at once): no one is
+      // left to catch it, so the response ends here, and the process stays up.
+      console.error(err);
+      if (!res.headersSent) sendAnswer(res, INTERNAL_ERROR);
+      else res.destroy();
+      return undefined;
     }
     // Nothing written yet (the handler returned first): the headers wait among the others.
     if (pending && !res.headersSent) addSessionHeaders(res, cookie, read);
