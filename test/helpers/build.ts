@@ -1,7 +1,7 @@
 // The built package (dist/), for tests that use it as an application would: rebuilt once when it
 // is missing or older than the sources, whichever test file asks first.
 import { execFile } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,8 @@ export function newestSource(): number {
  * file runs dist/ while another process's build is rewriting it.
  */
 export async function buildWhenStale(): Promise<void> {
-  if (fresh()) return;
+  // A build under way has written dist/cli.js before the rest: fresh only once it is done.
+  if (!existsSync(LOCK) && fresh()) return;
   const release = await buildLock();
   try {
     if (fresh()) return; // built by another test file while this one waited
@@ -46,9 +47,11 @@ function fresh(): boolean {
   return built > newestSource();
 }
 
+const LOCK = join(ROOT, '.build-lock');
+
 /** A lock folder beside dist/ (mkdir is atomic); one left by a killed build lapses after 5 min. */
 async function buildLock(): Promise<() => void> {
-  const lock = join(ROOT, '.build-lock');
+  const lock = LOCK;
   for (;;) {
     try {
       mkdirSync(lock);
