@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,8 +125,23 @@ describe('websession CLI', () => {
 
   it('npx websession --help resolves the package bin and prints the usage on stdout', async () => {
     const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+    // In an application that has the package installed (linked here, with the bin link npm makes
+    // from package.json's "bin"), not in the repository itself: there npx installs the folder
+    // into its cache as a link, which runs the package's `prepare`, rebuilding dist/ under the
+    // feet of the other test files.
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    const app = join(dir, 'npx-app');
+    await mkdir(join(app, 'node_modules', '.bin'), { recursive: true });
+    await writeFile(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
+    await symlink(ROOT, join(app, 'node_modules', 'websession'), 'dir');
+    await symlink(
+      join('..', 'websession', pkg.bin.websession as string),
+      join(app, 'node_modules', '.bin', 'websession'),
+    );
     // Offline: npx resolves the local bin without asking the registry (a minute on a busy machine).
-    const help = await exec(npx, ['--no-install', 'websession', '--help'], ROOT, {
+    const help = await exec(npx, ['--no-install', 'websession', '--help'], app, {
       ...process.env,
       npm_config_offline: 'true',
       npm_config_update_notifier: 'false',
