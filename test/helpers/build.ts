@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** The package bin, run as a user runs it: an executable file with a `#!/usr/bin/env node` line. */
 export const BIN = join(ROOT, 'dist', 'cli.js');
+/** Held while a test file rebuilds dist/ (see {@link buildWhenStale}). */
+const LOCK = join(ROOT, '.build-lock');
 
 /** Newest modification time of the files the build reads (src/ and the build configs). */
 export function newestSource(): number {
@@ -47,19 +49,16 @@ function fresh(): boolean {
   return built > newestSource();
 }
 
-const LOCK = join(ROOT, '.build-lock');
-
 /** A lock folder beside dist/ (mkdir is atomic); one left by a killed build lapses after 5 min. */
 async function buildLock(): Promise<() => void> {
-  const lock = LOCK;
   for (;;) {
     try {
-      mkdirSync(lock);
-      return () => rmSync(lock, { recursive: true, force: true });
+      mkdirSync(LOCK);
+      return () => rmSync(LOCK, { recursive: true, force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > 300_000) rmSync(lock, { recursive: true, force: true });
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 300_000) rmSync(LOCK, { recursive: true, force: true });
       else await new Promise((r) => setTimeout(r, 200));
     }
   }
