@@ -15,6 +15,7 @@ import {
   connectKinds,
   type MadeConnectStore,
 } from '../helpers/connect-stores.js';
+import { recordingLogger } from '../helpers/console-capture.js';
 import { SpyStore } from '../helpers/spy-store.js';
 
 /** The stored data of the session a cookie names (undefined when there is no record). */
@@ -29,11 +30,13 @@ function suite(kind: ConnectKind, framework: string): void {
     let store: Store;
     let spy: SpyStore;
     let app: Running;
+    // The store failures the disconnect test causes are logged here, where it asserts them.
+    const logger = recordingLogger();
     before(async () => {
       made = await kind.make();
       store = connectStore(made.store, { kind: kind.name });
       spy = new SpyStore(store);
-      app = await FRAMEWORKS[framework]!.example(spy, { cleanup_interval: 0 });
+      app = await FRAMEWORKS[framework]!.example(spy, { cleanup_interval: 0, logger });
     });
     after(async () => {
       await app?.close();
@@ -80,6 +83,11 @@ function suite(kind: ConnectKind, framework: string): void {
         const down = await get(app, '/', cookie);
         assert.equal(down.status, 503);
         assert.equal(down.body, STORE_UNAVAILABLE_BODY);
+        assert.deepEqual(
+          logger.lines.filter((line) => line.includes('the store reported a disconnect')),
+          [`[websession] [${kind.name}] get failed: the store reported a disconnect`],
+          "the first store failure is logged at once, in the store kind's name",
+        );
       } finally {
         made.store.emit('connect');
       }
