@@ -20,6 +20,15 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
+/** True when no value of `data` is an object (or array). */
+function holdsNoObject(data: SessionData): boolean {
+  for (const k in data) {
+    const v = data[k];
+    if (typeof v === 'object' && v !== null) return false;
+  }
+  return true;
+}
+
 /** The payload a request would store, as codec text (not size-checked). */
 export function payloadText<T extends SessionData>(
   state: SessionState<T>,
@@ -128,6 +137,12 @@ export interface Outcome {
   text?: string | undefined;
   /** Why this change alone was not applied (too large, or `fn` threw). */
   error?: unknown;
+  /**
+   * `text` decoded, when the write carried this change alone, its text is plain JSON (which
+   * round-trips the payload exactly) and its data holds no object (a shallow copy of it is then
+   * apart from what `fn` saw): the caller need not decode `text` again.
+   */
+  payload?: SessionPayload | undefined;
 }
 
 /**
@@ -186,6 +201,17 @@ export function batchMutator(
       } catch (error) {
         outcomes.push({ alive, error });
       }
+    }
+    // The payload of a lone change, untouched since it was encoded, is what its text decodes to
+    // when the text is JSON; with other changes in the batch it may share their objects.
+    if (
+      payload !== undefined &&
+      changes.length === 1 &&
+      text?.charCodeAt(0) === 123 /* { */ &&
+      holdsNoObject(payload.data)
+    ) {
+      const outcome = outcomes[0];
+      if (outcome) outcome.payload = payload;
     }
     if (!applied) return undefined; // every change failed: the record stays as it was
     if (text === undefined) return current ? null : undefined;

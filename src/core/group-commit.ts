@@ -44,6 +44,11 @@ export class GroupCommit {
   readonly #write: BatchWrite;
   readonly #maxSize: number;
   readonly #gather: boolean;
+  /**
+   * The store's last write answered at once (a store in this process): a deferred change is then
+   * written at once too, since a write that cannot interleave gains nothing from waiting.
+   */
+  #immediate = false;
 
   /**
    * @param gather gather every save of a session made in one event-loop turn into one write
@@ -64,12 +69,12 @@ export class GroupCommit {
    * Applies `change` to the record of `key`. With a write of `key` in flight (or waiting), the
    * change joins the next write. Otherwise it is written now; or, with `defer`, once this
    * microtask turn ends, and when gathering, once this event-loop turn's I/O callbacks have run,
-   * so that changes made meanwhile share one write. A store that answers at once, asked to write
-   * now, gets no promise and no lane.
+   * so that changes made meanwhile share one write. A store that answers at once gets no promise
+   * and no lane: its changes are written now, deferred or not.
    */
   submit(key: string, change: Change, defer: boolean): Awaitable<Outcome> {
     let lane = this.#lanes.get(key);
-    if (lane || defer || this.#gather) {
+    if (lane || (defer && !this.#immediate) || this.#gather) {
       if (!lane) {
         const fresh: Lane = { waiting: [] };
         this.#lanes.set(key, fresh);
@@ -85,6 +90,7 @@ export class GroupCommit {
     const changes = [change];
     const { mutator, outcomes } = batchMutator(changes, this.#maxSize);
     const written = this.#write(key, mutator, expectedOf(changes));
+    this.#immediate = !isPromise(written);
     if (!isPromise(written)) return outcomes()[0] ?? NOTHING;
     const running: Lane = { waiting: [] };
     this.#lanes.set(key, running);
@@ -132,6 +138,7 @@ export class GroupCommit {
       fail(err);
       return;
     }
+    this.#immediate = !isPromise(written);
     if (isPromise(written)) written.then(land, fail);
     else land();
   }

@@ -257,7 +257,8 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
       fn(state.data);
       return { ...state.data };
     }
-    const payload = decodePayload(outcome.text);
+    const reused = outcome.payload;
+    const payload = reused ?? decodePayload(outcome.text);
     ctx.emit(wasNew ? 'created' : 'saved', {
       key: state.key.slice(0, 12),
       ms: ctx.since(started),
@@ -265,7 +266,8 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     });
     if (wasNew) state.sendCookie = true;
     state.isNew = false;
-    state.data = payload.data as Partial<T>;
+    // A copy, so that the object `fn` received (which it may have kept) is not the session's.
+    state.data = (reused ? { ...reused.data } : payload.data) as Partial<T>;
     state.meta = payload.meta;
     state.hadFlash = payload.flash !== undefined;
     state.flashOut = {};

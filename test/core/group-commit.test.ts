@@ -183,13 +183,23 @@ for (const kind of kinds) {
           }),
         ),
       );
-      assert.equal(store.updates, 1, 'one write for the whole batch');
-      for (const r of results) {
+      const rejected = (r: PromiseSettledResult<unknown>) => {
         assert.equal(r.status, 'rejected');
         const error = (r as PromiseRejectedResult).reason;
         assert.ok(error instanceof StoreError, String(error));
         assert.equal(errorAnswer(error)?.status, 503);
+      };
+      if (store.kind === 'memory') {
+        // A store that answers at once takes a save as it comes: the first is written (and fails)
+        // alone, the others, which came while its failure was pending, go in the next write.
+        assert.equal(store.updates, 2, 'the failed write, then one for the rest');
+        rejected(results[0]!);
+        for (const r of results.slice(1)) assert.equal(r.status, 'fulfilled');
+        assert.equal(await count(cookie), 12, 'the other saves landed');
+        return;
       }
+      assert.equal(store.updates, 1, 'one write for the whole batch');
+      for (const r of results) rejected(r);
       assert.equal(await count(cookie), 5, 'the record keeps its last saved state');
     });
   });

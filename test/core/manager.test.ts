@@ -445,6 +445,41 @@ describe('SessionManager', () => {
     assert.equal((await manager.load({ cookie })).n, 1);
   });
 
+  it('after update() the session holds the data as stored, apart from the object fn was given', async () => {
+    // MemoryStore itself: a store that answers at once, whose writes are made on the spot.
+    const manager = new SessionManager<Data & { when: Date }>(new MemoryStore(), {
+      cleanup_interval: 0,
+    });
+    const s = await manager.load({});
+    s.n = 0;
+    const cookie = cookieOf(await manager.commit(s));
+    const r = await manager.load({ cookie });
+    let kept: Partial<Data & { when: Date }> = {};
+    const returned = await r.update((d) => {
+      d.n = 1;
+      kept = d;
+    });
+    kept.n = 99;
+    returned.a = 7;
+    assert.equal(r.n, 1, 'a change through the kept object is not the session');
+    assert.equal(r.a, undefined, 'nor one to the returned copy');
+    await r.update((d) => {
+      d.when = new Date(5);
+      d.nested = { list: [1] };
+      kept = d;
+    });
+    (kept.nested as { list: number[] }).list.push(2);
+    assert.ok(r.when instanceof Date && r.when.getTime() === 5, 'a Date comes back a Date');
+    assert.deepEqual(r.nested, { list: [1] });
+    r.b = 2; // a plain assignment after update() is saved at commit
+    await manager.commit(r);
+    const again = await manager.load({ cookie });
+    assert.deepEqual(
+      [again.n, again.a, again.b, again.nested, again.when?.getTime()],
+      [1, undefined, 2, { list: [1] }, 5],
+    );
+  });
+
   it('refuses to save a session over max_size and keeps the stored one', async () => {
     const { manager } = setup({ max_size: 1024 });
     const cookie = await seed(manager, { user: 'ann' });
