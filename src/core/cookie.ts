@@ -43,7 +43,7 @@ export function readCookie(header: string | undefined | null, name: string): str
  * longer path comes with the real one). Values are taken exactly as written (only the spaces
  * around them trimmed): never unquoted nor percent-decoded, so a session cookie is accepted in
  * the one spelling websession writes, on every path that reads it (every adapter, the web
- * layer, CookieStore and the CLI). Never throws.
+ * layer, CookieStore and the CLI). An empty name finds nothing. Never throws.
  */
 export function readCookies(
   header: string | undefined | null,
@@ -51,12 +51,18 @@ export function readCookies(
   max = Number.POSITIVE_INFINITY,
 ): string[] {
   const out: string[] = [];
-  if (!header || header.length > MAX_COOKIE_HEADER || !header.includes(name)) return out;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0 || part.slice(0, eq).trim() !== name) continue;
-    out.push(part.slice(eq + 1).trim());
-    if (out.length >= max) break;
+  if (!header || header.length > MAX_COOKIE_HEADER || name === '') return out;
+  // Only the `;`-separated parts that contain the name can carry it: they are found with
+  // indexOf rather than by splitting the whole header (browsers send many other cookies).
+  let at = header.indexOf(name);
+  while (at >= 0 && out.length < max) {
+    const start = header.lastIndexOf(';', at) + 1;
+    let end = header.indexOf(';', at);
+    if (end < 0) end = header.length;
+    const eq = header.indexOf('=', start);
+    if (eq >= 0 && eq < end && header.slice(start, eq).trim() === name)
+      out.push(header.slice(eq + 1, end).trim());
+    at = header.indexOf(name, end);
   }
   return out;
 }

@@ -48,6 +48,16 @@ describe('duplicate session cookies', () => {
     assert.deepEqual(readCookies(undefined, 'webpy_session_id'), []);
   });
 
+  it('readCookies finds the name only as a whole cookie name, wherever else it appears', () => {
+    const name = 'webpy_session_id';
+    const h = `xwebpy_session_id=1; b=webpy_session_id=2;\twebpy_session_id =3 ; c=4;webpy_session_id=webpy_session_id; webpy_session_idx=5; =6; webpy_session_id`;
+    assert.deepEqual(readCookies(h, name), ['3', name]);
+    assert.deepEqual(readCookies(h, name, 1), ['3']);
+    assert.deepEqual(readCookies(' webpy_session_id = a b ', name), ['a b']);
+    assert.deepEqual(readCookies('webpy_session_id', name), [], 'no "=": no value');
+    assert.deepEqual(readCookies('a=b', ''), [], 'an empty name finds nothing');
+  });
+
   it('the live session wins over unknown, garbled and expired ones, in every order', async () => {
     const { manager, memory } = setup({ timeout: 60 });
     const live = await seed(manager, { who: 'real' });
