@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DiskStore, SessionManager } from 'websession';
@@ -163,6 +164,16 @@ describe('websession CLI output', () => {
     const from = `disk:${join(root, 'from')}`;
     const toDir = join(root, 'to');
     await seedDisk(join(root, 'from'), 2000);
+    // The destination folder exists before the run, so that its first write can be watched:
+    // the interrupt goes the moment something is copied (a poll could come after the last copy).
+    new DiskStore(toDir, { crossProcess: false });
+    const watcher = watch(toDir);
+    // A shard folder (two hex digits) appears with the first record copied.
+    const firstWrite = new Promise<void>((resolve) =>
+      watcher.on('change', (_event, name) => {
+        if (/^[0-9a-f]{2}$/.test(String(name))) resolve();
+      }),
+    );
     const child = spawn(BIN, ['migrate', '--from', from, '--to', `disk:${toDir}`, '--jobs', '4'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -171,10 +182,11 @@ describe('websession CLI output', () => {
       stderr += c;
     });
     const exited = once(child, 'exit');
-    // Interrupt once it has copied something (a poll on the destination, no time budget).
-    const destination = new DiskStore(toDir, { crossProcess: false });
-    while (child.exitCode === null && (await countKeys(destination).catch(() => 0)) === 0)
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      await Promise.race([firstWrite, exited]);
+    } finally {
+      watcher.close();
+    }
     child.kill('SIGINT');
     const [code] = await exited;
     assert.equal(code, 130, stderr);
