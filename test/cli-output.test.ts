@@ -7,6 +7,7 @@ import { watch } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { DiskStore, SessionManager } from 'websession';
+import { SHARD } from '../src/stores/disk-files.js';
 import { BIN, buildWhenStale } from './helpers/build.js';
 import { countKeys, seedDisk } from './helpers/migrate.js';
 import { tempDirs } from './helpers/temp-dirs.js';
@@ -168,10 +169,10 @@ describe('websession CLI output', () => {
     // the interrupt goes the moment something is copied (a poll could come after the last copy).
     new DiskStore(toDir, { crossProcess: false });
     const watcher = watch(toDir);
-    // A shard folder (two hex digits) appears with the first record copied.
+    // A shard folder appears with the first record copied.
     const firstWrite = new Promise<void>((resolve) =>
       watcher.on('change', (_event, name) => {
-        if (/^[0-9a-f]{2}$/.test(String(name))) resolve();
+        if (SHARD.test(String(name))) resolve();
       }),
     );
     const child = spawn(BIN, ['migrate', '--from', from, '--to', `disk:${toDir}`, '--jobs', '4'], {

@@ -8,6 +8,7 @@ import {
   decodePayload,
   encodePayload,
   encodeValue,
+  isJsonPayloadText,
   type SessionData,
   type SessionPayload,
 } from './codec.js';
@@ -20,11 +21,11 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
-/** True when no value of `data` is an object (or array). */
-function holdsNoObject(data: SessionData): boolean {
+/** True when no value of `data` is an object, an array or a function. */
+function holdsOnlyPrimitives(data: SessionData): boolean {
   for (const k in data) {
     const v = data[k];
-    if (typeof v === 'object' && v !== null) return false;
+    if (typeof v === 'object' ? v !== null : typeof v === 'function') return false;
   }
   return true;
 }
@@ -53,10 +54,7 @@ export function checkSize(text: string, max: number): string {
  */
 function fastChangedKeys(state: SessionState<SessionData>): string[] | undefined {
   const data = state.data;
-  for (const k in data) {
-    const v = data[k];
-    if (typeof v === 'object' ? v !== null : typeof v === 'function') return undefined;
-  }
+  if (!holdsOnlyPrimitives(data)) return undefined;
   const keys: string[] = [];
   if (!state.touched) return keys;
   for (const [k, before] of state.touched) {
@@ -139,8 +137,8 @@ export interface Outcome {
   error?: unknown;
   /**
    * `text` decoded, when the write carried this change alone, its text is plain JSON (which
-   * round-trips the payload exactly) and its data holds no object (a shallow copy of it is then
-   * apart from what `fn` saw): the caller need not decode `text` again.
+   * round-trips the payload exactly) and its data holds only primitives (a shallow copy of it is
+   * then apart from what `fn` saw): the caller need not decode `text` again.
    */
   payload?: SessionPayload | undefined;
 }
@@ -207,8 +205,9 @@ export function batchMutator(
     if (
       payload !== undefined &&
       changes.length === 1 &&
-      text?.charCodeAt(0) === 123 /* { */ &&
-      holdsNoObject(payload.data)
+      text !== undefined &&
+      isJsonPayloadText(text) &&
+      holdsOnlyPrimitives(payload.data)
     ) {
       const outcome = outcomes[0];
       if (outcome) outcome.payload = payload;

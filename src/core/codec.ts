@@ -115,10 +115,15 @@ function hasProtoKey(value: unknown, depth: number): boolean {
   return false;
 }
 
+/** True when payload text was written as plain JSON (which round-trips it exactly), not devalue. */
+export function isJsonPayloadText(text: string): boolean {
+  return text.charCodeAt(0) === 123 /* { */;
+}
+
 /** Decodes and checks a session payload. Throws CodecError when the text is not one. */
 export function decodePayload(text: string): SessionPayload {
   let value: unknown;
-  if (text.charCodeAt(0) === 123 /* { */) {
+  if (isJsonPayloadText(text)) {
     try {
       value = JSON.parse(text);
     } catch (err) {
