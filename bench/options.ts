@@ -4,21 +4,47 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-export const { values: opts } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    scale: { type: 'boolean', default: false },
-    syscalls: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    duration: { type: 'string' },
-    connections: { type: 'string', default: '32' },
-    only: { type: 'string' },
-    loadgen: { type: 'string' },
-    'scale-size': { type: 'string' },
-    'no-write': { type: 'boolean', default: false },
-  },
-  args: process.argv.slice(2),
-});
+/** What `npm run bench -- --help` prints. */
+const USAGE = `usage: npm run bench [-- options]
+  (none)            the full table: 3 interleaved rounds of 5 s per row; rewrites BENCHMARKS.md
+  --quick           1 round of 1 s per row, no warm-up (for development)
+  --scale           1,000 vs 1,000,000 stored sessions, and a cleanup pass
+  --syscalls        file-system calls per save of the file stores (strace -c)
+  --only A,B        only the rows whose id contains A or B (the bare rows and the limit always run)
+  --rounds N  --duration S  --connections C  --loadgen wrk|autocannon  --scale-size N
+  --no-write        print the tables, leave BENCHMARKS.md as it is
+  --help            this text
+e.g. npm run bench -- --quick --only limit,node-memory --no-write`;
+
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        quick: { type: 'boolean', default: false },
+        scale: { type: 'boolean', default: false },
+        syscalls: { type: 'boolean', default: false },
+        rounds: { type: 'string' },
+        duration: { type: 'string' },
+        connections: { type: 'string', default: '32' },
+        only: { type: 'string' },
+        loadgen: { type: 'string' },
+        'scale-size': { type: 'string' },
+        'no-write': { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      args: process.argv.slice(2),
+    });
+  } catch (err) {
+    console.error(`npm run bench: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+export const { values: opts } = parseCommandLine();
+if (opts.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 export const QUICK = opts.quick === true;
 export const ROUNDS = Number(opts.rounds ?? (QUICK ? 1 : 3));

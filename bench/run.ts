@@ -1,13 +1,7 @@
 // websession against bare servers, the limit and the peers, in one run; rewrites its section of
 // BENCHMARKS.md.
 //
-//   npm run bench                 # full table (3 interleaved rounds of 5 s per row)
-//   npm run bench -- --quick      # short version for development (1 round of 1 s, no warm-up)
-//   npm run bench -- --scale      # scale part: 1,000 vs 1,000,000 stored sessions, cleanup pass
-//   npm run bench -- --syscalls   # file-system calls per save of the file stores (strace -c)
-//   options: --rounds N --duration S --connections C --loadgen wrk|autocannon --no-write (print only)
-//            --only <substrings of row ids, comma-separated> (the bare rows and the limit always run)
-//   e.g. npm run bench -- --quick --only limit,node-memory --no-write
+//   npm run bench -- --help       # the options (see USAGE in options.ts)
 //
 // Every row's server runs in its own child process (servers/, one file per framework or peer),
 // all started up front and stopped at the end; each round measures every row once (interleaved),
