@@ -182,7 +182,7 @@ describe('websession CLI output', () => {
     child.stderr.setEncoding('utf8').on('data', (c: string) => {
       stderr += c;
     });
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     try {
       await Promise.race([firstWrite, exited]);
     } finally {

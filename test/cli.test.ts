@@ -392,7 +392,7 @@ describe('websession CLI', () => {
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
       stdout += c;
     });
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     // Wait for the command to say it is waiting (an event, not a time): it found the lease taken.
     const waiting = 'another process is running a cleanup pass on this store: waiting for it…\n';
     await new Promise<void>((resolve) => {

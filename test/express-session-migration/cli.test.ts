@@ -151,7 +151,7 @@ export const secret = ${JSON.stringify(SECRET)};
         if (stderr.includes('blocked')) resolve();
       }),
     );
-    const exited = once(child, 'exit');
+    const exited = once(child, 'close');
     await blocked;
     child.kill('SIGINT');
     const [code] = (await exited) as [number | null];

@@ -35,7 +35,7 @@ async function mover(dir: string, cookie: string, crashAt: string) {
   child.stdout?.on('data', (chunk: Buffer) => {
     out += chunk.toString('utf8');
   });
-  const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
+  const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
   return { code, signal, out };
 }
 

@@ -259,7 +259,7 @@ async function runInChild(kind: StoreFault, framework: Framework): Promise<void>
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const [code] = await once(child, 'exit');
+  const [code] = await once(child, 'close');
   assert.equal(code, 0, `the child's test passes:\n${stdout}\n${stderr}`);
   assert.match(stdout, /# pass 1\n/, `the child ran its one test:\n${stdout}`);
   const report = new RegExp(kind.nativeStderr!.source, 'g');

@@ -257,7 +257,7 @@ describe('DiskStore cleanup: a shard folder it cannot read', { skip }, () => {
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d));
     child.stderr!.on('data', (d: Buffer) => (err += d));
-    const [code] = await once(child, 'exit');
+    const [code] = await once(child, 'close');
     assert.equal(code, 0, err);
     const { passes, warnings } = JSON.parse(out) as {
       passes: { removed: number; skipped: number }[];

@@ -50,13 +50,15 @@ describe('ShelfStore on a full disk', { skip }, () => {
     assert.equal(errors.length, 20);
     for (const message of errors)
       assert.match(message, /^\[websession\] \[shelf\] write failed in .*No space left/);
-    assert.ok(stderr.length > 0, 'LMDB printed its lines for the first failure');
-    assert.equal(stderr.split('Write error').length - 1, 1, stderr);
-    assert.equal(stderr.split('code: 28').length - 1, 1, stderr);
     await fs.unfill();
     child.send('go');
     assert.equal(await next(), 'written');
-    const [code] = await once(child, 'exit');
+    // 'close', not the IPC messages: the child's stderr can reach us after its messages, and is
+    // whole only once its pipe has closed.
+    const [code] = await once(child, 'close');
     assert.equal(code, 0, stderr);
+    assert.ok(stderr.length > 0, 'LMDB printed its lines for the first failure');
+    assert.equal(stderr.split('Write error').length - 1, 1, stderr);
+    assert.equal(stderr.split('code: 28').length - 1, 1, stderr);
   });
 });
