@@ -59,9 +59,9 @@ export class MemoryStore implements Store {
   // The record methods answer at once (plain values): the request cycle stays synchronous.
 
   get(key: string): StoredSession | undefined | Promise<never> {
-    if (!isStoreKey(key)) return this.#badKey();
+    // A key the map holds was checked when it was put: only a missing one is checked here.
     const record = this.#map.get(key);
-    if (!record) return undefined;
+    if (!record) return isStoreKey(key) ? undefined : this.#badKey();
     // A read is a use: a record in the older half of the map moves to the recent end, so eviction
     // takes the least recently *used*. One in the newer half stays (it is at least size/2
     // evictions away), which spares the move on the hot path of a busy session.
@@ -139,9 +139,9 @@ export class MemoryStore implements Store {
   }
 
   update(key: string, mutator: StoreMutator): StoredSession | undefined | Promise<never> {
-    if (!isStoreKey(key)) return this.#badKey();
     // Runs synchronously from read to write: nothing else in this process can interleave.
     const current = this.#map.get(key);
+    if (!current && !isStoreKey(key)) return this.#badKey();
     let next: StoredSession | null | undefined;
     try {
       next = mutator(current && { data: current.data, atime: current.atime });

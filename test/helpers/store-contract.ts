@@ -229,6 +229,16 @@ export function describeStoreContract(
         await assert.rejects(async () => store.get(bad), InvalidSessionIdError);
         await assert.rejects(async () => store.set(bad, rec('x')), InvalidSessionIdError);
         await assert.rejects(async () => store.delete(bad), InvalidSessionIdError);
+        let mutated = false;
+        await assert.rejects(
+          async () =>
+            store.update(bad, (current) => {
+              mutated = true;
+              return current;
+            }),
+          InvalidSessionIdError,
+        );
+        assert.equal(mutated, false, 'update never runs the mutator on a malformed key');
       }
     });
 
