@@ -168,9 +168,9 @@ export class IdCache {
     if (value === undefined) return undefined;
     const signed = this.#keys.length > 0;
     if (signed ? value.length !== 108 : value.length !== 64) return undefined;
-    const hit = this.#map.get(signed ? value.slice(0, 64) : value);
-    if (!hit) return undefined;
     const id = signed ? value.slice(0, 64) : value;
+    const hit = this.#map.get(id);
+    if (!hit) return undefined;
     if (!signed) return { id, stale: false, key: hit.key };
     const given = Buffer.from(value.slice(65), 'utf8');
     if (hit.mac && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
