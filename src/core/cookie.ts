@@ -5,6 +5,7 @@
  */
 import { createHmac, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { stringifySetCookie } from 'cookie';
+import { LRUCache } from 'lru-cache';
 import { isValidSessionId, storeKey } from './id.js';
 
 /** Most bytes of one cookie, name and value together (what every browser keeps). */
@@ -148,16 +149,16 @@ interface CachedId {
  * store key. Keyed by the id; a cookie is accepted from it only when its signature is
  * constant-time equal to the one remembered, so it accepts exactly what
  * {@link verifyCookieValue} accepts with the newest key. Older keys always take the full path.
- * Least recently added entries go first; a manager keeps one per secret list.
+ * The least recently used entry goes first (an LRU cache: a Map that drops its oldest entry costs
+ * time in proportion to the entries dropped before it); a manager keeps one per secret list.
  */
 export class IdCache {
-  readonly #map = new Map<string, CachedId>();
+  readonly #map: LRUCache<string, CachedId>;
   readonly #keys: readonly string[];
-  readonly #max: number;
 
   constructor(keys: readonly string[], max = 10_000) {
     this.#keys = keys;
-    this.#max = max;
+    this.#map = new LRUCache({ max });
   }
 
   /**
@@ -202,7 +203,6 @@ export class IdCache {
   }
 
   #remember(id: string, key: string, mac: Buffer | undefined): void {
-    if (this.#map.size >= this.#max) this.#map.delete(this.#map.keys().next().value as string);
     this.#map.set(id, { key, mac });
   }
 }

@@ -20,6 +20,7 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { MAX_COOKIE_BYTES } from '../core/cookie.js';
 import { ConfigError } from '../core/errors.js';
 import type { CookieSealer } from '../core/sealer.js';
@@ -89,7 +90,7 @@ interface Sealing {
 }
 
 /**
- * Cookie values sealed or opened lately that are kept (the oldest goes first): a browser sends
+ * Cookie values sealed or opened lately that are kept (the least recently used goes first): a browser sends
  * back the value it was last given, so each active browser needs one, for as long as it takes
  * the process to make this many seals. About 300 bytes each.
  */
@@ -118,7 +119,7 @@ export class CookieStore implements CookieSealer {
   /** The subkey seals are made with now (drawn on first use and every SEALS_PER_SUBKEY seals). */
   #sealing: Sealing | undefined;
   /** Subkeys by key index and salt (hex) that opened a cookie: no HKDF per request for them. */
-  readonly #subkeys = new Map<string, Buffer>();
+  readonly #subkeys = new LRUCache<string, Buffer>({ max: SUBKEY_CACHE });
   /** The additional authenticated data of each cookie name, made once. */
   readonly #aad = new Map<string, Buffer>();
   /**
@@ -127,7 +128,7 @@ export class CookieStore implements CookieSealer {
    * were sealed here or opened authentic are kept, and a hit needs the very same string, so
    * nothing opens here that would not open by decrypting it.
    */
-  readonly #recent = new Map<string, KnownSeal>();
+  readonly #recent = new LRUCache<string, KnownSeal>({ max: RECENT_VALUES });
 
   constructor(options: CookieStoreOptions = {}) {
     if (options.secret_keys !== undefined) this.#setKeys(options.secret_keys);
@@ -210,13 +211,6 @@ export class CookieStore implements CookieSealer {
     return bytes;
   }
 
-  /** Keeps `value` among the recent ones, the oldest making room. */
-  #remember(value: string, known: KnownSeal): void {
-    const recent = this.#recent;
-    if (recent.size >= RECENT_VALUES) recent.delete(recent.keys().next().value as string);
-    recent.set(value, known);
-  }
-
   /**
    * Seals codec text and its access time into a cookie value (base64url). `aad` binds the seal
    * to its cookie name: a value moved to another cookie does not open.
@@ -242,7 +236,7 @@ export class CookieStore implements CookieSealer {
     at += cipher.final().copy(out, at);
     cipher.getAuthTag().copy(out, at);
     const value = out.toString('base64url');
-    this.#remember(value, { data: text, atime, aad, stale: false });
+    this.#recent.set(value, { data: text, atime, aad, stale: false });
     return value;
   }
 
@@ -284,13 +278,9 @@ export class CookieStore implements CookieSealer {
         const atime = plain.readDoubleBE(0);
         if (!Number.isFinite(atime)) return undefined;
         // Authentic: its subkey is kept (bounded), so the next cookie of that salt skips HKDF.
-        if (subkey && cacheKey && !this.#subkeys.has(cacheKey)) {
-          if (this.#subkeys.size >= SUBKEY_CACHE)
-            this.#subkeys.delete(this.#subkeys.keys().next().value as string);
-          this.#subkeys.set(cacheKey, subkey);
-        }
+        if (subkey && cacheKey && !this.#subkeys.has(cacheKey)) this.#subkeys.set(cacheKey, subkey);
         const opened = { data: plain.toString('utf8', 8), atime, stale: i > 0 || version === 1 };
-        this.#remember(value, { ...opened, aad });
+        this.#recent.set(value, { ...opened, aad });
         return opened;
       } catch {
         // not this key (or not authentic): try the next

@@ -3,6 +3,7 @@
  * recently used. For tests, development and single-process apps.
  * @module
  */
+import { LRUCache } from 'lru-cache';
 import { ConfigError, InvalidSessionIdError } from '../core/errors.js';
 import type {
   CleanupProgress,
@@ -13,9 +14,6 @@ import type {
 } from '../core/store.js';
 import { isStoreKey } from './key.js';
 
-/** A record as the map holds it: `seq` is the clock of its last move to the recent end. */
-type Held = StoredSession & { seq: number };
-
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 100,000. */
@@ -24,7 +22,8 @@ export interface MemoryStoreOptions {
 
 /**
  * Keeps sessions in memory (as codec text, so data behaves exactly as in a persistent store).
- * Map order is use order (read, write or touch), so eviction takes the least recently used first.
+ * An LRU cache: a read, write or touch is a use, and eviction takes the least recently used, at
+ * the same cost whether the store is full or not.
  *
  * @example
  * const store = new MemoryStore({ maxSessions: 10_000 });
@@ -33,9 +32,7 @@ export class MemoryStore implements Store {
   readonly kind = 'memory';
   readonly capabilities: StoreCapabilities = { lock: 'process', nativeTtl: false };
   readonly maxSessions: number;
-  readonly #map = new Map<string, Held>();
-  /** Counts moves to the recent end of the map; a record remembers the count of its last move. */
-  #clock = 0;
+  readonly #map: LRUCache<string, StoredSession>;
   /** User index: user → keys of the sessions bound to it. */
   readonly #users = new Map<string, Set<string>>();
 
@@ -44,6 +41,12 @@ export class MemoryStore implements Store {
     if (!Number.isInteger(max) || max < 1)
       throw new ConfigError('MemoryStore maxSessions must be a positive integer');
     this.maxSessions = max;
+    this.#map = new LRUCache({
+      max,
+      dispose: (record, key, reason) => {
+        if (reason === 'evict') this.#unindex(key, record);
+      },
+    });
   }
 
   /** Number of sessions held. */
@@ -62,14 +65,6 @@ export class MemoryStore implements Store {
     // A key the map holds was checked when it was put: only a missing one is checked here.
     const record = this.#map.get(key);
     if (!record) return isStoreKey(key) ? undefined : this.#badKey();
-    // A read is a use: a record in the older half of the map moves to the recent end, so eviction
-    // takes the least recently *used*. One in the newer half stays (it is at least size/2
-    // evictions away), which spares the move on the hot path of a busy session.
-    if (record.seq < this.#clock - (this.#map.size >> 1)) {
-      record.seq = ++this.#clock;
-      this.#map.delete(key);
-      this.#map.set(key, record);
-    }
     return { data: record.data, atime: record.atime };
   }
 
@@ -86,11 +81,7 @@ export class MemoryStore implements Store {
     return true;
   }
 
-  /**
-   * Stores `record` under `key`. A record already held is changed in place and moves to the
-   * recent end only from the older half of the map (as a read): with a million sessions, a new
-   * object and a map delete + insert per save are what made a save slower than with a thousand.
-   */
+  /** Stores `record` under `key`: a record already held is changed in place (no new object). */
   #put(key: string, record: StoredSession): void {
     const previous = this.#map.get(key);
     if (previous?.user !== record.user) this.#unindex(key, previous);
@@ -103,26 +94,12 @@ export class MemoryStore implements Store {
       previous.data = record.data;
       previous.atime = record.atime;
       previous.user = record.user;
-      if (previous.seq < this.#clock - (this.#map.size >> 1)) {
-        previous.seq = ++this.#clock;
-        this.#map.delete(key);
-        this.#map.set(key, previous);
-      }
       return;
     }
-    this.#map.set(key, {
-      data: record.data,
-      atime: record.atime,
-      user: record.user,
-      seq: ++this.#clock,
-    });
-    while (this.#map.size > this.maxSessions) {
-      const oldest = this.#map.keys().next().value as string;
-      this.#remove(oldest);
-    }
+    this.#map.set(key, { data: record.data, atime: record.atime, user: record.user });
   }
 
-  #unindex(key: string, record: Held | undefined): void {
+  #unindex(key: string, record: StoredSession | undefined): void {
     if (record?.user === undefined) return;
     const keys = this.#users.get(record.user);
     keys?.delete(key);
@@ -130,7 +107,7 @@ export class MemoryStore implements Store {
   }
 
   #remove(key: string): void {
-    this.#unindex(key, this.#map.get(key));
+    this.#unindex(key, this.#map.peek(key));
     this.#map.delete(key);
   }
 
@@ -175,9 +152,11 @@ export class MemoryStore implements Store {
     const cutoff = Date.now() - maxIdleSeconds * 1000;
     let removed = 0;
     let seen = 0;
-    // A full pass, in slices that yield to the event loop so a large map never stalls requests.
-    for (const [key, record] of this.#map) {
-      if (record.atime < cutoff) {
+    // A full pass, in slices that yield to the event loop so a large map never stalls requests;
+    // over the keys held at the start (a record changed meanwhile is judged as it is then).
+    for (const key of [...this.#map.keys()]) {
+      const record = this.#map.peek(key);
+      if (record && record.atime < cutoff) {
         this.#remove(key);
         removed++;
       }
@@ -199,7 +178,7 @@ export class MemoryStore implements Store {
 
   async quarantine(key: string): Promise<void> {
     if (!isStoreKey(key)) return this.#badKey();
-    const record = this.#map.get(key);
+    const record = this.#map.peek(key);
     if (!record) return;
     this.#remove(key);
     this.quarantined.set(key, { data: record.data, atime: record.atime, user: record.user });

@@ -10,15 +10,15 @@
  * re-read it tried to save. Bounded in count and in record size.
  * @module
  */
+import { LRUCache } from 'lru-cache';
 import type { StoredSession } from '../core/store.js';
 
 export class LastWritten {
-  readonly #map = new Map<string, StoredSession>();
-  readonly #max: number;
+  readonly #map: LRUCache<string, StoredSession>;
   readonly #maxChars: number;
 
   constructor(max = 256, maxChars = 16_384) {
-    this.#max = max;
+    this.#map = new LRUCache({ max });
     this.#maxChars = maxChars;
   }
 
@@ -33,9 +33,7 @@ export class LastWritten {
 
   /** Notes a record this process just stored (or undefined: deleted or unknown). */
   note(key: string, record: StoredSession | undefined): void {
-    this.#map.delete(key);
-    if (!record || record.data.length > this.#maxChars) return;
-    this.#map.set(key, { data: record.data, atime: record.atime });
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value as string);
+    if (!record || record.data.length > this.#maxChars) this.#map.delete(key);
+    else this.#map.set(key, { data: record.data, atime: record.atime });
   }
 }

@@ -30,6 +30,28 @@ describe('MemoryStore', () => {
     assert.equal(await store.get(keys[1]!), undefined, 'the least recently used went');
   });
 
+  it('stays at its bound through many evictions, keeping the most recent', async () => {
+    const store = new MemoryStore({ maxSessions: 1000 });
+    const keys = Array.from({ length: 5000 }, () => storeKey(generateSessionId()));
+    for (const k of keys) await store.set(k, { data: k, atime: Date.now() });
+    assert.equal(store.size, 1000);
+    assert.equal(await store.get(keys[3999]!), undefined, 'the first 4,000 went');
+    for (const k of keys.slice(4000)) assert.equal((await store.get(k))?.data, k);
+    let listed = 0;
+    for await (const k of store.keys()) listed += keys.indexOf(k) >= 4000 ? 1 : 0;
+    assert.equal(listed, 1000, 'keys() lists exactly the sessions held');
+  });
+
+  it('drops an evicted session from its user index', async () => {
+    const store = new MemoryStore({ maxSessions: 2 });
+    const keys = Array.from({ length: 3 }, () => storeKey(generateSessionId()));
+    await store.set(keys[0]!, { data: 'a', atime: Date.now(), user: 'ann' });
+    await store.set(keys[1]!, { data: 'b', atime: Date.now(), user: 'ann' });
+    await store.set(keys[2]!, { data: 'c', atime: Date.now(), user: 'bob' });
+    assert.deepEqual(await store.userSessions('ann'), [keys[1]]);
+    assert.deepEqual(await store.userSessions('bob'), [keys[2]]);
+  });
+
   it('rejects a bad bound', () => {
     assert.throws(() => new MemoryStore({ maxSessions: 0 }), ConfigError);
     assert.throws(() => new MemoryStore({ maxSessions: 1.5 }), ConfigError);
