@@ -149,8 +149,7 @@ interface CachedId {
  * store key. Keyed by the id; a cookie is accepted from it only when its signature is
  * constant-time equal to the one remembered, so it accepts exactly what
  * {@link verifyCookieValue} accepts with the newest key. Older keys always take the full path.
- * The least recently used entry goes first (an LRU cache: a Map that drops its oldest entry costs
- * time in proportion to the entries dropped before it); a manager keeps one per secret list.
+ * The least recently used entry goes first; a manager keeps one per secret list.
  */
 export class IdCache {
   readonly #map: LRUCache<string, CachedId>;

@@ -90,9 +90,9 @@ interface Sealing {
 }
 
 /**
- * Cookie values sealed or opened lately that are kept (the least recently used goes first): a browser sends
- * back the value it was last given, so each active browser needs one, for as long as it takes
- * the process to make this many seals. About 300 bytes each.
+ * Cookie values sealed or opened lately that are kept (the least recently used goes first): a
+ * browser sends back the value it was last given, so each active browser needs one, for as long
+ * as it takes the process to make this many seals. About 300 bytes each.
  */
 const RECENT_VALUES = 4096;
 
