@@ -1,9 +1,12 @@
 // Where a session's CPU goes inside a node:http server: the same counter answered by handlers
 // that add one piece of the session cycle at a time, each in its own process pinned to CPU 0,
 // driven by wrk pinned to CPU 1 (taskset and wrk required), against dist/ (build first).
-// Prints the server's CPU µs per request (user + system, after a 1.5 s warm-up) and req/s.
-//   npm run build && node --import tsx bench/inside.ts [--seconds 6] [--rounds 2]
-//   (one server: node --import tsx bench/inside.ts --serve <mode> <port>)
+// Prints the server's CPU µs per request (user + system, after a 1.5 s warm-up) and req/s; for
+// `load+commit`, also the µs per request spent in the manager's load and in its commit.
+// `--store cookie` runs the session handlers on CookieStore (the session sealed in the cookie)
+// instead of MemoryStore.
+//   npm run build && node --import tsx bench/inside.ts [--seconds 6] [--rounds 2] [--store cookie]
+//   (one server: node --import tsx bench/inside.ts --serve <mode> <port> [--store cookie])
 import { execFileSync, fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -25,12 +28,13 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string' },
     rounds: { type: 'string' },
     serve: { type: 'string' },
+    store: { type: 'string' },
   },
 });
 
 async function serve(mode: Mode, port: number): Promise<void> {
   const dist = new URL('../dist/', import.meta.url).href;
-  const { MemoryStore, SessionManager } = (await import(
+  const { CookieStore, MemoryStore, SessionManager } = (await import(
     `${dist}index.js`
   )) as typeof import('websession');
   const { withSession } = (await import(
@@ -39,7 +43,8 @@ async function serve(mode: Mode, port: number): Promise<void> {
   const { holdResponse } = (await import(
     `${dist}adapters/hold.js`
   )) as typeof import('../src/adapters/hold.js');
-  const m = new SessionManager<{ count: number }>(new MemoryStore(), {
+  const store = values.store === 'cookie' ? new CookieStore() : new MemoryStore();
+  const m = new SessionManager<{ count: number }>(store, {
     secret_key: 'a bench secret of more than thirty-two characters',
     cleanup_interval: 0,
     timeout: 3600,
@@ -48,6 +53,9 @@ async function serve(mode: Mode, port: number): Promise<void> {
   first.count = 0;
   const cookie = (await m.commit(first, {}))!.split(';')[0]!;
   let n = 0;
+  /** ns spent in the manager's load and commit (mode load+commit). */
+  let inLoad = 0n;
+  let inCommit = 0n;
   const info = (req: IncomingMessage) => ({
     cookie: req.headers.cookie,
     ip: req.socket.remoteAddress,
@@ -71,9 +79,14 @@ async function serve(mode: Mode, port: number): Promise<void> {
       res.end(String(s.count));
     },
     'load+commit': async (req, res) => {
+      const t0 = process.hrtime.bigint();
       const s = await m.load(info(req));
+      const t1 = process.hrtime.bigint();
       s.count = (s.count ?? 0) + 1;
+      const t2 = process.hrtime.bigint();
       const setCookie = await m.commit(s, {});
+      inLoad += t1 - t0;
+      inCommit += process.hrtime.bigint() - t2;
       if (setCookie) res.setHeader('Set-Cookie', setCookie);
       res.end(String(s.count));
     },
@@ -96,6 +109,8 @@ async function serve(mode: Mode, port: number): Promise<void> {
     const u = process.cpuUsage();
     base = u.user + u.system;
     requests = 0;
+    inLoad = 0n;
+    inCommit = 0n;
   }, 1500);
   createServer((req, res) => {
     requests++;
@@ -103,7 +118,11 @@ async function serve(mode: Mode, port: number): Promise<void> {
   }).listen(port, '127.0.0.1', () => process.send?.({ cookie }));
   process.on('message', () => {
     const u = process.cpuUsage();
-    process.send?.({ cpu: (u.user + u.system - base) / requests });
+    const phases =
+      inLoad > 0n
+        ? { load: Number(inLoad) / 1000 / requests, commit: Number(inCommit) / 1000 / requests }
+        : undefined;
+    process.send?.({ cpu: (u.user + u.system - base) / requests, phases });
   });
 }
 
@@ -118,10 +137,15 @@ async function drive(): Promise<void> {
   const rows = new Map<Mode, string[]>();
   for (let r = 0; r < rounds; r++) {
     for (const mode of Object.keys(MODES) as Mode[]) {
-      const child = fork(new URL(import.meta.url).pathname, ['--serve', mode, String(port)], {
-        execArgv: process.execArgv,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      });
+      const store = values.store ? ['--store', values.store] : [];
+      const child = fork(
+        new URL(import.meta.url).pathname,
+        ['--serve', mode, String(port), ...store],
+        {
+          execArgv: process.execArgv,
+          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        },
+      );
       const hello = await new Promise<{ cookie: string }>((resolve) =>
         child.once('message', (m) => resolve(m as { cookie: string })),
       );
@@ -138,14 +162,18 @@ async function drive(): Promise<void> {
         `http://127.0.0.1:${port}/`,
       ]).toString();
       const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
-      const { cpu } = await new Promise<{ cpu: number }>((resolve) => {
-        child.once('message', (m) => resolve(m as { cpu: number }));
+      type Report = { cpu: number; phases?: { load: number; commit: number } };
+      const { cpu, phases } = await new Promise<Report>((resolve) => {
+        child.once('message', (m) => resolve(m as Report));
         child.send('report');
       });
       child.kill();
       await new Promise((resolve) => child.once('exit', resolve));
       const cells = rows.get(mode) ?? [];
-      cells.push(`${cpu.toFixed(1)}, ${Math.round(rps).toLocaleString('en-US')}`);
+      const inside = phases
+        ? ` (load ${phases.load.toFixed(1)}, commit ${phases.commit.toFixed(1)})`
+        : '';
+      cells.push(`${cpu.toFixed(1)}${inside}, ${Math.round(rps).toLocaleString('en-US')}`);
       rows.set(mode, cells);
     }
   }
