@@ -4,7 +4,7 @@
 // Prints the server's CPU µs per request (user + system, after a 1.5 s warm-up) and req/s; for
 // `load+commit`, also the µs per request spent in the manager's load and in its commit.
 // `--store cookie` runs the session handlers on CookieStore (the session sealed in the cookie)
-// instead of MemoryStore.
+// instead of MemoryStore (`--store memory`, the default).
 //   npm run build && node --import tsx bench/inside.ts [--seconds 6] [--rounds 2] [--store cookie]
 //   (one server: node --import tsx bench/inside.ts --serve <mode> <port> [--store cookie])
 import { execFileSync, fork } from 'node:child_process';
@@ -31,6 +31,11 @@ const { values, positionals } = parseArgs({
     store: { type: 'string' },
   },
 });
+
+if (values.store !== undefined && values.store !== 'memory' && values.store !== 'cookie') {
+  console.error(`--store: memory or cookie, not ${values.store}`);
+  process.exit(2);
+}
 
 async function serve(mode: Mode, port: number): Promise<void> {
   const dist = new URL('../dist/', import.meta.url).href;
