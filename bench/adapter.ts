@@ -9,6 +9,7 @@ import { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { parseArgs } from 'node:util';
+import { SESSION_CONFIG } from './servers/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,19 +61,15 @@ function request(listener: Listener, url: string, cookie: string): ServerRespons
   return res;
 }
 
-const SECRET = 'a bench secret of more than thirty-two characters';
 let counter = 0;
 const bare: Listener = (_req, res) => res.end(String(++counter));
 const session = (store: import('websession').StoreOrSealer): Listener =>
-  withSession(
-    new SessionManager(store, { secret_key: SECRET, cleanup_interval: 0, timeout: 3600 }),
-    (req, res, s) => {
-      const count = (s.get('count') as number | undefined) ?? 0;
-      if (req.url === '/visit') return res.end(String(count));
-      s.set('count', count + 1);
-      res.end(String(count + 1));
-    },
-  );
+  withSession(new SessionManager(store, SESSION_CONFIG), (req, res, s) => {
+    const count = (s.get('count') as number | undefined) ?? 0;
+    if (req.url === '/visit') return res.end(String(count));
+    s.set('count', count + 1);
+    res.end(String(count + 1));
+  });
 const cookieOf = (listener: Listener): string => {
   const value = request(listener, '/', '').getHeader('set-cookie');
   return String(Array.isArray(value) ? value[0] : value).split(';')[0]!;

@@ -6,6 +6,7 @@
 // an application would.
 //   node --import tsx bench/core.ts [--n 100000] [--secret]   (--secret: signed cookies, as in npm run bench)
 import { parseArgs } from 'node:util';
+import { SECRET } from './servers/common.js';
 
 const { values } = parseArgs({
   options: { n: { type: 'string' }, dist: { type: 'string' }, secret: { type: 'boolean' } },
@@ -17,9 +18,8 @@ const { CookieStore, MemoryStore, SessionManager } = (await import(
 )) as typeof import('websession');
 
 type Data = { count: number; user: string };
-const secret = 'a bench secret of more than thirty-two characters';
 const manager = new SessionManager<Data>(new MemoryStore(), {
-  ...(values.secret ? { secret_key: secret } : {}),
+  ...(values.secret ? { secret_key: SECRET } : {}),
   cleanup_interval: 0,
 });
 const first = await manager.load({ ip: '127.0.0.1' });
@@ -29,7 +29,7 @@ const cookie = (await manager.commit(first))?.split(';')[0];
 
 const FULL = 100_000;
 const full = new SessionManager<Data>(new MemoryStore({ maxSessions: FULL }), {
-  ...(values.secret ? { secret_key: secret } : {}),
+  ...(values.secret ? { secret_key: SECRET } : {}),
   cleanup_interval: 0,
 });
 for (let i = 0; i < FULL; i++) {
@@ -39,7 +39,7 @@ for (let i = 0; i < FULL; i++) {
 }
 
 const sealed = new SessionManager<Data>(new CookieStore(), {
-  secret_key: secret,
+  secret_key: SECRET,
   cleanup_interval: 0,
 });
 const made = await sealed.load({ ip: '127.0.0.1' });

@@ -22,6 +22,7 @@ import {
   SessionManager,
 } from 'websession';
 import { dropPrefix } from '../test/helpers/redis.js';
+import { SECRET as SECRET_KEY } from './servers/common.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +33,6 @@ const { values } = parseArgs({
 const N = Number(values.count);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 const SECRET = 'keyboard cat, the express-session secret';
-const SECRET_KEY = 'a bench secret of more than thirty-two characters';
 const require = createRequire(import.meta.url);
 
 /** An express-session store, and how to let go of it. */

@@ -10,6 +10,7 @@
 import { execFileSync, fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
+import { SESSION_CONFIG } from './servers/common.js';
 
 const MODES = {
   bare: 'res.end at once, no session',
@@ -49,11 +50,7 @@ async function serve(mode: Mode, port: number): Promise<void> {
     `${dist}adapters/hold.js`
   )) as typeof import('../src/adapters/hold.js');
   const store = values.store === 'cookie' ? new CookieStore() : new MemoryStore();
-  const m = new SessionManager<{ count: number }>(store, {
-    secret_key: 'a bench secret of more than thirty-two characters',
-    cleanup_interval: 0,
-    timeout: 3600,
-  });
+  const m = new SessionManager<{ count: number }>(store, SESSION_CONFIG);
   const first = await m.load({ ip: '127.0.0.1' });
   first.count = 0;
   const cookie = (await m.commit(first, {}))!.split(';')[0]!;
