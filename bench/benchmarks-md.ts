@@ -2,6 +2,7 @@
 // written as its own section of BENCHMARKS.md, the other sections kept.
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { fileSystemOf } from './filesystem.js';
 import { LOADGEN, TASKSET } from './loadgen.js';
 import { CONNECTIONS, command, opts, QUICK, TMP } from './options.js';
 import type { Report } from './report.js';
@@ -41,6 +42,12 @@ function environment(): string {
     .join(' / ')} (1 / 5 / 15 min)`;
 }
 
+/** Where the stores' files are, and how that file system is mounted. */
+function storage(): string {
+  const fs = fileSystemOf(TMP);
+  return fs ? ` Stores' files in ${os.tmpdir()}: ${fs}.` : '';
+}
+
 /** Prints the run's section and writes it (not for `--no-write`, nor a side-by-side `--only`). */
 export function finish(report: Report, started: number, loadBefore: number[]): void {
   const [section, title] = opts.syscalls
@@ -53,7 +60,7 @@ export function finish(report: Report, started: number, loadBefore: number[]): v
     '',
     report.summary,
     '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''} with \`${command()}\`: ${environment()} at the end; ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start. Run time ${Math.round((Date.now() - started) / 1000)} s. ${section === 'syscalls' ? 'Requests one at a time (fetch).' : `Load generator: ${LOADGEN}, ${CONNECTIONS} connections, ${TASKSET ? 'server pinned to CPU 0 and load generator to CPU 1 (taskset)' : 'no taskset: server and load generator not pinned'}.`}`,
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC${QUICK ? ' (quick)' : ''} with \`${command()}\`: ${environment()} at the end; ${loadBefore.map((l) => l.toFixed(1)).join(' / ')} at the start. Run time ${Math.round((Date.now() - started) / 1000)} s.${storage()} ${section === 'syscalls' ? 'Requests one at a time (fetch).' : `Load generator: ${LOADGEN}, ${CONNECTIONS} connections, ${TASKSET ? 'server pinned to CPU 0 and load generator to CPU 1 (taskset)' : 'no taskset: server and load generator not pinned'}.`}`,
     '',
     report.tables,
   ].join('\n');

@@ -3,12 +3,14 @@
 // DiskStore save (lock, read, temp file, rename, unlock) made with synchronous calls and with the
 // same calls through the thread pool (node:fs/promises, awaited one after another): wall time and
 // CPU time (all threads) per save, which decided that DiskStore makes synchronous calls only.
+// The file system the folder is on is printed first: these costs depend on it (see filesystem.ts).
 //   node --import tsx bench/fsops.ts [--n 2000] [--dir /tmp]
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { fileSystemOf } from './filesystem.js';
 
 const { values } = parseArgs({ options: { n: { type: 'string' }, dir: { type: 'string' } } });
 const n = Number(values.n ?? 2000);
@@ -18,6 +20,7 @@ const body = 'x'.repeat(120);
 fs.writeFileSync(file, body);
 
 const row = (label: string, value: string) => console.log(`${label.padEnd(52)} ${value}`);
+console.log(`${dir}: ${fileSystemOf(dir) ?? 'file system unknown'}`);
 
 function time(label: string, fn: (i: number) => void): void {
   const start = process.hrtime.bigint();
@@ -103,6 +106,13 @@ try {
     fs.writeFileSync(`${file}.${i}.tmp`, body, { flag: 'wx' }),
   );
   time('rename over the record (atomic replace)', (i) => fs.renameSync(`${file}.${i}.tmp`, file));
+  // The same rename where no file is replaced: the difference is what the file system does for a
+  // replaced file (on ext4: free its blocks, a device discard with `discard`; and auto_da_alloc
+  // writes the new file's data out now).
+  for (let i = 0; i < n; i++) fs.writeFileSync(`${file}.${i}.tmp`, body, { flag: 'wx' });
+  time('rename to a new name (nothing replaced)', (i) =>
+    fs.renameSync(`${file}.${i}.tmp`, `${file}.${i}.new`),
+  );
   time('write in place (truncate + write + close, web.py)', () => fs.writeFileSync(file, body));
   console.log();
   await timeSave('read, synchronous calls', () => fs.readFileSync(file, 'utf8'));
