@@ -1,7 +1,11 @@
 // The files of a SQLite DBStore: created readable by their owner only (db, -wal, -shm), whatever
-// the umask; a database on a read-only mount serves reads and refuses writes as unavailable.
+// the umask; a database on a read-only mount serves reads and refuses writes as unavailable; the
+// WAL is checkpointed off the serving connection, yet restarts under writes that never pause, and
+// the checkpoint worker never holds the process open.
 import assert from 'node:assert/strict';
-import { statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,11 +91,20 @@ describe('a SQLite database on a read-only mount', { skip }, () => {
   });
 });
 
+/** A store on a SQLite file `name` in the test folder that the store opens itself. */
+function storeOnFile(name: string) {
+  const file = join(dir, name);
+  const db = new Database({ dbn: 'sqlite', db: file });
+  return {
+    file,
+    db,
+    store: new DBStore(db, 'sessions', { createTable: true, closeDatabase: true }),
+  };
+}
+
 describe('WAL checkpoints of a SQLite file the store opens', () => {
   it('run off the serving connection: its auto-checkpoint is off, and the WAL still reaches the file', async () => {
-    const file = join(dir, 'checkpoints.db');
-    const db = new Database({ dbn: 'sqlite', db: file });
-    const store = new DBStore(db, 'sessions', { createTable: true, closeDatabase: true });
+    const { file, db, store } = storeOnFile('checkpoints.db');
     try {
       await store.get(storeKey(generateSessionId())); // opens it, makes the table
       const handle = (await db.handle()) as Sqlite.Database;
@@ -109,5 +122,68 @@ describe('WAL checkpoints of a SQLite file the store opens', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+/** The WAL's checkpoint sequence number (its header's bytes 12-15): it changes when the WAL restarts. */
+function walSequence(wal: string): number {
+  const fd = openSync(wal, 'r');
+  try {
+    const header = Buffer.alloc(32);
+    return readSync(fd, header, 0, 32, 0) === 32 ? header.readUInt32BE(12) : -1;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('the WAL of a SQLite file the store writes without a pause', () => {
+  it('restarts from its start: it does not grow for as long as the writes go on', async () => {
+    const { file, store } = storeOnFile('restarts.db');
+    try {
+      const key = storeKey(generateSessionId());
+      await store.set(key, { data: 'x', atime: Date.now() });
+      const first = walSequence(`${file}-wal`);
+      // One write per event-loop turn (the worker's checkpoints and messages come in between),
+      // never pausing: a WAL that only restarts when the writer finds it fully copied never does.
+      let writes = 0;
+      while (walSequence(`${file}-wal`) === first && writes < 400_000) {
+        for (let i = 0; i < 20; i++)
+          await store.set(key, { data: `${'x'.repeat(3000)}${writes++}`, atime: Date.now() });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      assert.notEqual(walSequence(`${file}-wal`), first, `no restart in ${writes} writes`);
+      // The first commit after a restart cuts the file back to its limit (64 MiB).
+      await store.set(key, { data: 'y', atime: Date.now() });
+      assert.ok(statSync(`${file}-wal`).size <= 64 * 1024 * 1024, 'the WAL file is cut back');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('the checkpoint worker of a SQLite store', () => {
+  it('never holds the process open: a script that writes and never closes its store exits', async () => {
+    const file = join(dir, 'exits.db');
+    const script = `
+      import { Database, DBStore, generateSessionId, storeKey } from 'websession';
+      const store = new DBStore(new Database({ dbn: 'sqlite', db: ${JSON.stringify(file)} }), 'sessions', { createTable: true });
+      await store.set(storeKey(generateSessionId()), { data: 'x', atime: Date.now() });
+      console.log('written');`;
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=websession-src', '--input-type=module', '-e', script],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      out += d;
+    });
+    const [code] = await once(child, 'close');
+    assert.equal(code, 0, out);
+    assert.equal(out.trim(), 'written');
   });
 });

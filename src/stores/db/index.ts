@@ -19,6 +19,7 @@ import * as my from './mysql.js';
 import * as pg from './postgres.js';
 import { SessionRows } from './rows.js';
 import { isSqliteDatabase, type SqliteDatabase, sqlite } from './sqlite.js';
+import { holdCheckpoints } from './sqlite-checkpoints.js';
 import { updateRow } from './update.js';
 
 export type { Dbn } from './common.js';
@@ -79,6 +80,8 @@ export class DBStore implements S.Store {
   #dialect: Promise<Dialect> | undefined;
   /** The dialect once made (even while its table is still being created). */
   #made: Dialect | undefined;
+  /** The driver's handle once opened (a better-sqlite3 Database, or a pool). */
+  #handle: object | undefined;
   /** The lease table, made once. */
   #leaseReady: Promise<void> | undefined;
   #closed = false;
@@ -94,6 +97,7 @@ export class DBStore implements S.Store {
     const { db, table, kind } = this;
     const owned = !(db instanceof Database) && !!this.#options.closeDatabase;
     const handle = db instanceof Database ? await db.handle() : db;
+    this.#handle = handle as object;
     const warn = this.#options.onError ?? common.warnOf(kind);
     const engine =
       kind === 'sqlite'
@@ -222,18 +226,26 @@ export class DBStore implements S.Store {
     // of the event loop far below 50 ms whatever the disk.
     const inThread = this.kind === 'sqlite';
     let [batch, removed] = [inThread ? BATCH / 10 : BATCH, 0];
-    // A cleanup racing close() stops quietly between statements instead of failing as "closed".
-    while (!this.#closed) {
-      const started = performance.now();
-      const expire = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
-      const n = (await this.#run('cleanup', undefined, expire)).changed;
-      removed += n;
-      onProgress?.({ scanned: removed, removed });
-      if (n < batch) break;
-      const ms = performance.now() - started;
-      if (inThread && ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
-      else if (inThread && ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
-      await new Promise((resolve) => setImmediate(resolve));
+    // The serving connection's own WAL checkpoint waits until the pass is over (see
+    // sqlite-checkpoints.ts): its flushes would queue behind the pass's writes.
+    let release: (() => void) | undefined;
+    try {
+      // A cleanup racing close() stops quietly between statements instead of failing as "closed".
+      while (!this.#closed) {
+        const started = performance.now();
+        const expire = (d: Dialect) => d.source.query(...d.expire(cutoff, batch));
+        const n = (await this.#run('cleanup', undefined, expire)).changed;
+        if (inThread && !release && this.#handle) release = holdCheckpoints(this.#handle);
+        removed += n;
+        onProgress?.({ scanned: removed, removed });
+        if (n < batch) break;
+        const ms = performance.now() - started;
+        if (inThread && ms > SQLITE_STEP_MS) batch = Math.max(10, Math.floor(batch / 2));
+        else if (inThread && ms < SQLITE_STEP_MS / 4) batch = Math.min(BATCH, batch * 2);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      release?.();
     }
     return removed;
   }
