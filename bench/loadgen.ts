@@ -1,10 +1,10 @@
 // Load generation: wrk (where installed) or autocannon in its own process, pinned to CPU 1 with
 // taskset where it exists; and the server's CPU time from /proc.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
 import { CONNECTIONS, opts, TMP } from './options.js';
+import { writeRotationScript } from './rotation-script.js';
 
 /** True when `cmd args` runs and exits 0. */
 export const has = (cmd: string, args: string[]) => {
@@ -78,19 +78,6 @@ const r = await autocannon({ url, connections, duration, headers: cookie ? { coo
 console.log(JSON.stringify({ rps: r.requests.average, p99: r.latency.p99, errors: r.errors + r.non2xx + r.timeouts, requests: r.requests.total }));
 `;
 
-/** A wrk script that sends each request with the next cookie of a file (one per line), in turn. */
-const ROTATE_LUA = `
-local cookies = {}
-local i = 0
-function init(args)
-  for line in io.lines(args[1]) do cookies[#cookies + 1] = line end
-end
-function request()
-  i = i % #cookies + 1
-  return wrk.format(nil, nil, { Cookie = cookies[i] })
-end
-`;
-
 /**
  * Load on `url` for `seconds`: every request with `cookie` (none when empty), or, when `cookie`
  * is `@<file>`, with the cookies of that file in turn (wrk only).
@@ -99,11 +86,8 @@ export async function load(url: string, seconds: number, cookie: string): Promis
   if (WRK) {
     const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency'];
     const rotate = cookie.startsWith('@') ? cookie.slice(1) : undefined;
-    if (rotate) {
-      const script = join(TMP, 'rotate.lua');
-      if (!existsSync(script)) writeFileSync(script, ROTATE_LUA);
-      args.push('-s', script);
-    } else if (cookie) args.push('-H', `Cookie: ${cookie}`);
+    if (rotate) args.push('-s', writeRotationScript(TMP));
+    else if (cookie) args.push('-H', `Cookie: ${cookie}`);
     const out = await runProcess('wrk', [...args, url, ...(rotate ? ['--', rotate] : [])]);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
     const requests = Number(/(\d+) requests in/.exec(out)?.[1]);

@@ -4,14 +4,18 @@
 //   (servers load websession from dist/, as an application does; add --conditions=websession-src
 //   to profile the sources through tsx instead)
 //   e.g. bench/profile.ts node-memory 5     (server ids: see SERVERS in bench/servers/index.ts)
+//   bench/profile.ts web-disk 5 --rotation 1000   (each request carries the cookie of the next of
+//   1,000 sessions made first, as the bench's rotation rows do; wrk only)
 //
 // Drives the server with wrk (or autocannon) on an existing session while the V8 profiler runs
 // in it (started after the warm-up, so start-up is not in it), then prints self time per
 // function and per source file (top 25 each) and the server's CPU µs per request.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { writeRotationScript } from './rotation-script.js';
 import { SERVERS } from './servers/index.js';
 
 interface Node {
@@ -25,7 +29,22 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const [id = 'node-memory', seconds = '5'] = process.argv.slice(2);
+const { positionals, values } = (() => {
+  try {
+    return parseArgs({ allowPositionals: true, options: { rotation: { type: 'string' } } });
+  } catch (err) {
+    console.error(
+      `${(err as Error).message}\nusage: bench/profile.ts <server id> [seconds] [--rotation <sessions>]`,
+    );
+    process.exit(2);
+  }
+})();
+const [id = 'node-memory', seconds = '5'] = positionals;
+const rotation = values.rotation === undefined ? 0 : Number(values.rotation);
+if (!Number.isInteger(rotation) || rotation < 0) {
+  console.error(`--rotation takes a number of sessions, not ${values.rotation}`);
+  process.exit(2);
+}
 const dir = mkdtempSync(join(os.tmpdir(), 'websession-prof-'));
 const here = new URL('.', import.meta.url).pathname;
 const child = fork(join(here, 'servers', 'child.ts'), [id, join(dir, 'data')], {
@@ -50,9 +69,33 @@ const cookie = first.headers
   .map((c) => c.split(';')[0])
   .join('; ');
 const wrk = spawnSync('wrk', ['-v']).error === undefined;
+if (rotation > 0 && !wrk) {
+  console.error('--rotation needs wrk');
+  child.kill();
+  process.exit(2);
+}
+/** With --rotation: the cookies of that many sessions, made now, for wrk's rotation script. */
+const rotate: string[] = [];
+if (rotation > 0) {
+  const cookies: string[] = [];
+  for (let i = 0; i < rotation; i++) {
+    const made = await fetch(url);
+    await made.text();
+    cookies.push(
+      made.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .join('; '),
+    );
+  }
+  const file = join(dir, 'cookies');
+  writeFileSync(file, `${cookies.join('\n')}\n`);
+  rotate.push('-s', writeRotationScript(dir), url, '--', file);
+}
 const drive = async (s: string): Promise<number> => {
   if (wrk) {
-    const args = ['-t1', '-c10', `-d${s}s`, ...(cookie ? ['-H', `Cookie: ${cookie}`] : []), url];
+    const sent = rotate.length > 0 ? rotate : [...(cookie ? ['-H', `Cookie: ${cookie}`] : []), url];
+    const args = ['-t1', '-c10', `-d${s}s`, ...sent];
     const out = execFileSync('wrk', args, { encoding: 'utf8' });
     console.log(out.match(/Requests\/sec:.*/)?.[0]);
     return Number(/(\d+) requests in/.exec(out)?.[1]);
