@@ -1,11 +1,11 @@
 // The server children: each row's server in its own process (./servers/child.ts), pinned to
 // CPU 0, talked to over IPC; and the sessions the measured requests carry, made over HTTP.
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TASKSET } from './loadgen.js';
 import { opts, TMP } from './options.js';
 import { SERVERS, type ServerSpec } from './servers/index.js';
+import { writeSessionCookies } from './session-cookies.js';
 
 export interface Child {
   id: string;
@@ -70,34 +70,7 @@ export async function startServer(id: string, tag: string): Promise<Child> {
 }
 
 /** `count` sessions made over HTTP on `path`, their cookies written one per line to a file. */
-export async function sessionCookies(
-  url: string,
-  path: string,
-  id: string,
-  count: number,
-): Promise<string> {
-  const cookies: string[] = [];
-  for (let i = 0; i < count; i += 10) {
-    const batch = await Promise.all(Array.from({ length: 10 }, () => sessionCookie(url, path)));
-    for (const c of batch) {
-      if (!c) throw new Error(`${id}: a first request set no session cookie`);
-      cookies.push(c);
-    }
-  }
+export function sessionCookies(url: string, path: string, id: string, count: number) {
   const file = join(TMP, `cookies-${id.replace(/[^a-z0-9.-]+/gi, '_')}.txt`);
-  writeFileSync(file, `${cookies.join('\n')}\n`);
-  return file;
-}
-
-/**
- * A first request (on `path`) that creates the session every measured request then uses; with
- * `cookie`, a request with it, for the cookie the answer sets (empty when it sets none).
- */
-export async function sessionCookie(url: string, path = '/', cookie = ''): Promise<string> {
-  const res = await fetch(`${url}${path}`, cookie ? { headers: { cookie } } : {});
-  await res.text();
-  return res.headers
-    .getSetCookie()
-    .map((c) => c.split(';')[0])
-    .join('; ');
+  return writeSessionCookies(url, path, id, count, file);
 }

@@ -4,7 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { CONNECTIONS, opts, TMP } from './options.js';
-import { writeRotationScript } from './rotation-script.js';
+import { writeRotationScript } from './session-cookies.js';
 
 /** True when `cmd args` runs and exits 0. */
 export const has = (cmd: string, args: string[]) => {

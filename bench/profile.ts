@@ -11,12 +11,12 @@
 // in it (started after the warm-up, so start-up is not in it), then prints self time per
 // function and per source file (top 25 each) and the server's CPU µs per request.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { writeRotationScript } from './rotation-script.js';
 import { SERVERS } from './servers/index.js';
+import { sessionCookie, writeRotationScript, writeSessionCookies } from './session-cookies.js';
 
 interface Node {
   id: number;
@@ -61,35 +61,19 @@ const hello = await new Promise<{ port: number }>((resolve) =>
 );
 // The path the bench's session row requests (the examples answer their counter at /count).
 const path = SERVERS[id]?.path ?? '/';
-const url = `http://127.0.0.1:${hello.port}${path}`;
-const first = await fetch(url);
-await first.text();
-const cookie = first.headers
-  .getSetCookie()
-  .map((c) => c.split(';')[0])
-  .join('; ');
+const base = `http://127.0.0.1:${hello.port}`;
+const url = `${base}${path}`;
+const cookie = await sessionCookie(base, path);
 const wrk = spawnSync('wrk', ['-v']).error === undefined;
 if (rotation > 0 && !wrk) {
   console.error('--rotation needs wrk');
   child.kill();
   process.exit(2);
 }
-/** With --rotation: the cookies of that many sessions, made now, for wrk's rotation script. */
+/** With --rotation: wrk's rotation script and the cookies of that many sessions, made now. */
 const rotate: string[] = [];
 if (rotation > 0) {
-  const cookies: string[] = [];
-  for (let i = 0; i < rotation; i++) {
-    const made = await fetch(url);
-    await made.text();
-    cookies.push(
-      made.headers
-        .getSetCookie()
-        .map((c) => c.split(';')[0])
-        .join('; '),
-    );
-  }
-  const file = join(dir, 'cookies');
-  writeFileSync(file, `${cookies.join('\n')}\n`);
+  const file = await writeSessionCookies(base, path, id, rotation, join(dir, 'cookies'));
   rotate.push('-s', writeRotationScript(dir), url, '--', file);
 }
 const drive = async (s: string): Promise<number> => {

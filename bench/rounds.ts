@@ -1,10 +1,11 @@
 // The measurement: every row's server started up front, then rounds in which each row is
 // measured once (interleaved, the order rotated each round), then what the servers kept.
-import { type Child, sessionCookie, sessionCookies, startServer } from './children.js';
+import { type Child, sessionCookies, startServer } from './children.js';
 import { burst, cpuSeconds, type Load, load, WRK } from './loadgen.js';
 import { DURATION, ROUNDS, WARMUP } from './options.js';
 import { ROTATION, type Row } from './rows.js';
 import { SERVERS, type Service } from './servers/index.js';
+import { sessionCookie } from './session-cookies.js';
 import { fmt, p } from './stats.js';
 
 export interface Measured {

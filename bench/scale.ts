@@ -5,9 +5,10 @@
 // Records are seeded in the server process through the store's own set(), as copies of one real
 // session.
 import os from 'node:os';
-import { sessionCookie, startServer } from './children.js';
+import { startServer } from './children.js';
 import { cpuSeconds, type Load, load } from './loadgen.js';
 import type { Service } from './servers/index.js';
+import { sessionCookie } from './session-cookies.js';
 
 export interface ScaleOptions {
   quick: boolean;

@@ -6,9 +6,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Child, sessionCookie, startServer } from './children.js';
+import { type Child, startServer } from './children.js';
 import { TMP } from './options.js';
 import { SERVERS, type Service } from './servers/index.js';
+import { sessionCookie } from './session-cookies.js';
 
 /** The servers compared: ours and the peers that keep one file per session. */
 const SERVER_IDS = ['web-disk', 'peer-web.py', 'express-disk', 'peer-session-file-store'];
