@@ -130,15 +130,34 @@ describe('websession/express-session: an express-session app', () => {
     assert.equal(decodeURIComponent(pair.slice('connect.sid='.length)), signed(id, 'new secret'));
   });
 
-  it('gives 64 parallel counter requests of one session the count 64', async () => {
-    const { url } = await start();
-    const browser = new CookieClient();
-    await browser.get(`${url}/count`);
-    const cookie = browser.cookie as string;
-    await Promise.all(
-      Array.from({ length: 64 }, () => httpGet(`${url}/count-after-io`, { cookie })),
-    );
-    assert.equal((await httpGet(`${url}/count`, { cookie })).body, '66');
+  it("gives 64 parallel counter requests of one session the count 64 (also on express-session's MemoryStore)", async () => {
+    for (const store of [undefined, new session.MemoryStore()]) {
+      const { url } = await start({ store });
+      const browser = new CookieClient();
+      await browser.get(`${url}/count`);
+      const cookie = browser.cookie as string;
+      await Promise.all(
+        Array.from({ length: 64 }, () => httpGet(`${url}/count-after-io`, { cookie })),
+      );
+      assert.equal((await httpGet(`${url}/count`, { cookie })).body, '66');
+    }
+  });
+
+  it("session.MemoryStore answers after the current call, before the event loop's next turn", async () => {
+    const store = new session.MemoryStore();
+    const order: string[] = [];
+    await new Promise<void>((resolve) => {
+      setImmediate(() => {
+        order.push('next turn');
+        resolve();
+      });
+      store.set('a', { cookie: { originalMaxAge: null } }, () => {
+        order.push('set');
+        store.get('a', (err, found) => order.push(`get ${String(!err && found !== undefined)}`));
+      });
+      order.push('called');
+    });
+    assert.deepEqual(order, ['called', 'set', 'get true', 'next turn']);
   });
 
   it('stores nothing and sends no cookie for a visitor nobody wrote to (saveUninitialized unset)', async () => {

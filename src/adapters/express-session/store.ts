@@ -113,9 +113,13 @@ defineMethod(
   },
 );
 
-/** Runs `callback` on a later turn, as express-session's MemoryStore answers. */
+/**
+ * Runs `callback` once the current operation is done, never synchronously (as express-session's
+ * MemoryStore falls back to). Not on a later turn of the event loop: requests of one session run
+ * one at a time, and each turn a store call waits for lets the whole queue wait with it.
+ */
 function later<T>(callback: StoreCallback<T> | undefined, err?: unknown, result?: T): void {
-  if (callback) setImmediate(callback, err, result);
+  if (callback) process.nextTick(callback, err, result);
 }
 
 /** The interface of {@link MemoryStore}. */
