@@ -32,17 +32,26 @@ export function verifyExpressSessionCookie(
   value: string,
   secrets: readonly ExpressSessionSecret[],
 ): ExpressSessionCookie | undefined {
-  if (value.length > 3 * (MAX_SID + 64)) return undefined;
-  // express-session writes the value percent-encoded (`s%3A…`), as the cookie package does.
-  const text = value.startsWith('s%3A') ? decoded(value) : value;
-  if (text === undefined || !text.startsWith('s:') || text.length > MAX_SID + 64) return undefined;
-  const signed = text.slice(2);
+  const signed = signedPart(value);
+  if (signed === undefined) return undefined;
   for (const secret of secrets) {
     // unsign compares the whole signed value with crypto.timingSafeEqual.
     const sid = unsign(signed, secret);
     if (typeof sid === 'string' && sid.length > 0 && sid.length <= MAX_SID) return { sid, secret };
   }
   return undefined;
+}
+
+/**
+ * The signed part (`<sid>.<signature>`) of an express-session cookie value, percent-encoded or
+ * not, or undefined when the value is not of that form or too long. Nothing is verified.
+ */
+export function signedPart(value: string): string | undefined {
+  if (value.length > 3 * (MAX_SID + 64)) return undefined;
+  // express-session writes the value percent-encoded (`s%3A…`), as the cookie package does.
+  const text = value.startsWith('s%3A') ? decoded(value) : value;
+  if (text === undefined || !text.startsWith('s:') || text.length > MAX_SID + 64) return undefined;
+  return text.slice(2);
 }
 
 /** `value` percent-decoded, or undefined when it is not well-formed percent-encoding. */

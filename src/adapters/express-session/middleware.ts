@@ -21,14 +21,10 @@ import {
 import { holdExpressResponses } from '../express-responses.js';
 import { type CommitOutcome, holdResponse } from '../hold.js';
 import { Cookie, type CookieOptions } from './cookie.js';
+import { CookieVerifier } from './cookie-verifier.js';
 import { type ExpressSessionOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { HOST, Session, type SessionHost } from './session.js';
 import { SessionQueue } from './session-queue.js';
-
-/** The id of an `s:<id>.<signature>` value signed with any of `secrets`, else undefined. */
-const unsignId = (value: string, secrets: readonly ExpressSessionSecret[]) =>
-  verifyExpressSessionCookie(value, secrets)?.sid;
-
 import type { ConnectStoreLike, Store } from './store.js';
 
 /** The request fields this middleware reads and sets (Express's, cookie-parser's, its own). */
@@ -103,21 +99,24 @@ function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
   return first?.trim().toLowerCase() === 'https';
 }
 
-/** The verified session id of the request's cookie (or of cookie-parser's `req.signedCookies`). */
+/**
+ * The verified session id of the request's cookie (or of cookie-parser's `req.signedCookies`);
+ * `unsignId` gives the id of a signed value, or undefined.
+ */
 function cookieSessionId(
   req: SessionRequest,
   name: string,
-  secrets: readonly ExpressSessionSecret[],
+  unsignId: (value: string) => string | undefined,
 ): string | undefined {
   const raw = readCookie(req.headers.cookie, name);
-  let id = raw === undefined ? undefined : unsignId(raw, secrets);
+  let id = raw === undefined ? undefined : unsignId(raw);
   if (id === undefined && req.signedCookies) {
     const signed = req.signedCookies[name];
     if (typeof signed === 'string' && signed !== '') id = signed;
   }
   if (id === undefined && req.cookies) {
     const value = req.cookies[name];
-    if (typeof value === 'string') id = unsignId(value, secrets);
+    if (typeof value === 'string') id = unsignId(value);
   }
   return id;
 }
@@ -400,6 +399,8 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
     manager.config.logger.warn(
       '[websession] express-session: the genid option is not used; session ids always come from the CSPRNG (256 bits)',
     );
+  const verifier = resolved.secrets && new CookieVerifier(resolved.secrets);
+  const unsignWithOptions = verifier && ((value: string) => verifier.sessionId(value));
   let storeReady = true;
   const appStore = resolved.store as Partial<ConnectStoreLike> & Partial<Store>;
   if (typeof appStore.on === 'function') {
@@ -428,7 +429,12 @@ export function createMiddleware(options?: ExpressSessionOptions): SessionMiddle
       return;
     }
     req.sessionStore = o.store;
-    const cookieId = cookieSessionId(req, o.name, secrets);
+    const cookieId = cookieSessionId(
+      req,
+      o.name,
+      // cookie-parser's secret (`req.secret`) is the request's: verified without a memo.
+      unsignWithOptions ?? ((value) => verifyExpressSessionCookie(value, secrets)?.sid),
+    );
     req.sessionID = cookieId;
     const userAgent = req.headers['user-agent'];
     const info: RequestInfo = {
