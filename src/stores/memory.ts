@@ -173,17 +173,28 @@ export class MemoryStore implements Store {
     for (const key of [...this.#map.keys()]) yield key;
   }
 
-  /** Records moved aside by {@link MemoryStore.quarantine}, newest last (at most 100). */
-  readonly quarantined = new Map<string, StoredSession>();
+  /** Codec text of the records moved aside by {@link MemoryStore.quarantine}, oldest first. */
+  readonly #quarantined = new Map<string, string>();
 
+  /**
+   * Moves a record that failed to decode aside: no longer served nor listed, kept for inspection
+   * ({@link MemoryStore.quarantined}); the 100 most recent are kept.
+   */
   async quarantine(key: string): Promise<void> {
     if (!isStoreKey(key)) return this.#badKey();
     const record = this.#map.peek(key);
     if (!record) return;
     this.#remove(key);
-    this.quarantined.set(key, { data: record.data, atime: record.atime, user: record.user });
-    if (this.quarantined.size > 100)
-      this.quarantined.delete(this.quarantined.keys().next().value as string);
+    this.#quarantined.delete(key);
+    this.#quarantined.set(key, record.data);
+    if (this.#quarantined.size > 100)
+      this.#quarantined.delete(this.#quarantined.keys().next().value as string);
+  }
+
+  /** The codec text of a quarantined record (see {@link MemoryStore.quarantine}), or undefined. */
+  async quarantined(key: string): Promise<string | undefined> {
+    if (!isStoreKey(key)) return this.#badKey();
+    return this.#quarantined.get(key);
   }
 
   async close(): Promise<void> {}

@@ -155,7 +155,7 @@ async function makeMemory(): Promise<MadeStore> {
   const store = new MemoryStore();
   return {
     store,
-    quarantined: async (key) => store.quarantined.get(key)?.data,
+    quarantined: (key) => store.quarantined(key),
     teardown: () => store.close(),
   };
 }

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, generateSessionId, MemoryStore, storeKey } from 'websession';
+import {
+  ConfigError,
+  generateSessionId,
+  InvalidSessionIdError,
+  MemoryStore,
+  storeKey,
+} from 'websession';
 import { describeStoreContract } from '../helpers/store-contract.js';
 import { storeKind } from '../helpers/stores.js';
 
@@ -50,6 +56,20 @@ describe('MemoryStore', () => {
     await store.set(keys[2]!, { data: 'c', atime: Date.now(), user: 'bob' });
     assert.deepEqual(await store.userSessions('ann'), [keys[1]]);
     assert.deepEqual(await store.userSessions('bob'), [keys[2]]);
+  });
+
+  it('keeps the 100 records quarantined last, for quarantined(key)', async () => {
+    const store = new MemoryStore();
+    const keys = Array.from({ length: 101 }, () => storeKey(generateSessionId()));
+    for (const [i, k] of keys.entries()) {
+      await store.set(k, { data: `bad ${i}`, atime: Date.now() });
+      await store.quarantine(k);
+    }
+    assert.equal(store.size, 0, 'no longer served');
+    assert.equal(await store.quarantined(keys[0]!), undefined, 'the oldest went');
+    assert.equal(await store.quarantined(keys[1]!), 'bad 1');
+    assert.equal(await store.quarantined(keys[100]!), 'bad 100');
+    await assert.rejects(store.quarantined('not a key'), InvalidSessionIdError);
   });
 
   it('rejects a bad bound', () => {
