@@ -13,10 +13,11 @@
  * @module
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { type Awaitable, isPromise } from '../core/awaitable.js';
 import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
-import type { SessionManager } from '../core/manager.js';
+import type { RequestInfo, SessionManager } from '../core/manager.js';
 import type { StoreOrSealer } from '../core/sealer.js';
 import type { Session } from '../core/session.js';
 import {
@@ -60,13 +61,29 @@ function answerWith(reply: FastifyReply, a: ErrorAnswer, replace: boolean): stri
   return a.body;
 }
 
+/**
+ * A throw out of Fastify's `done` after an asynchronous load or commit (a bug, not a request's
+ * fault): logged, rather than left as an unhandled rejection that ends the process.
+ */
+function unexpected(err: unknown): void {
+  console.error(err);
+}
+
+/** Where a request keeps what its session was loaded with (a symbol: no clash with the app's). */
+const INFO = Symbol('websession.fastify.info');
+
+/** A request as the plugin leaves it: its session and the request info it was loaded with. */
+type Carrier = SessionCarrier & { [INFO]: RequestInfo | null };
+
 const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, options) => {
   const manager = toManager(options as SessionOptions<SessionData>);
   const logger = manager.config.logger;
-  const infos = new WeakMap<FastifyRequest, ReturnType<typeof requestInfo>>();
   fastify.decorateRequest('session', null, []);
+  fastify.decorateRequest(INFO, null);
 
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: with a store that answers at once, a request passes through the plugin
+  // with no promise made and no turn of the microtask queue waited.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const raw = request.raw;
     const info = requestInfo(
       manager,
@@ -74,14 +91,26 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
       raw.socket.remoteAddress,
       Boolean((raw.socket as { encrypted?: boolean }).encrypted),
     );
-    try {
-      (request as SessionCarrier).session = await manager.load(info);
-      infos.set(request, info);
-    } catch (err) {
+    const attach = (session: Session<SessionData>): void => {
+      const carrier = request as unknown as Carrier;
+      carrier.session = session;
+      carrier[INFO] = info;
+      done();
+    };
+    const fail = (err: unknown): void => {
       const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      return reply.send(answerWith(reply, a, false));
+      if (a) reply.send(answerWith(reply, a, false));
+      else done(err as Error);
+    };
+    let loaded: Awaitable<Session<SessionData>>;
+    try {
+      loaded = manager.load(info);
+    } catch (err) {
+      fail(err);
+      return;
     }
+    if (isPromise(loaded)) loaded.then(attach, fail).catch(unexpected);
+    else attach(loaded);
   });
 
   // A store failure raised by a route's handler (e.g. by `await sessionOf(request).update(…)`) is
@@ -107,29 +136,39 @@ const plugin: FastifyPluginAsync<FastifySessionOptions> = async (fastify, option
 
   // onSend runs for every reply.send(): handlers' answers, reply.redirect(), error and 404
   // answers; so the session is committed before the headers go out, also after a throw.
-  fastify.addHook('onSend', async (request, reply, payload) => {
-    const info = infos.get(request);
-    if (!info) return payload;
-    infos.delete(request);
-    let setCookie: string | undefined;
-    try {
-      setCookie = await manager.commit(
-        (request as SessionCarrier).session as Session<SessionData>,
-        info,
-      );
-    } catch (err) {
-      const a = errorAnswer(err, logger);
-      if (!a) throw err;
-      return answerWith(reply, a, true);
+  fastify.addHook('onSend', (request, reply, payload, done) => {
+    const carrier = request as unknown as Carrier;
+    const info = carrier[INFO];
+    if (!info) {
+      done(null, payload);
+      return;
     }
-    if (setCookie) reply.header('Set-Cookie', setCookie);
-    addCacheHeaders(
-      (name) => reply.getHeader(name),
-      (name, value) => reply.header(name, value),
-      setCookie,
-      sessionWasRead((request as SessionCarrier).session as Session<SessionData>),
-    );
-    return payload;
+    carrier[INFO] = null;
+    const session = carrier.session as Session<SessionData>;
+    const sent = (setCookie: string | undefined): void => {
+      if (setCookie) reply.header('Set-Cookie', setCookie);
+      addCacheHeaders(
+        (name) => reply.getHeader(name),
+        (name, value) => reply.header(name, value),
+        setCookie,
+        sessionWasRead(session),
+      );
+      done(null, payload);
+    };
+    const fail = (err: unknown): void => {
+      const a = errorAnswer(err, logger);
+      if (a) done(null, answerWith(reply, a, true));
+      else done(err as Error);
+    };
+    let committed: Awaitable<string | undefined>;
+    try {
+      committed = manager.commit(session, info);
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    if (isPromise(committed)) committed.then(sent, fail).catch(unexpected);
+    else sent(committed);
   });
 };
 
