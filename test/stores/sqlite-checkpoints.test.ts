@@ -1,19 +1,17 @@
 // The checkpoint worker of a SQLite file asks the serving connection to finish its copy of a long
 // WAL, and a held connection (a cleanup pass deleting through it) does not answer until released.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import Sqlite from 'better-sqlite3';
 import { checkpointOffThread, holdCheckpoints } from '../../src/stores/db/sqlite-checkpoints.js';
+import { tempDirs } from '../helpers/temp-dirs.js';
 
-const dir = await mkdtemp(join(tmpdir(), 'websession-sqlite-checkpoints-'));
-after(() => rm(dir, { recursive: true, force: true }));
+const tempDir = tempDirs('sqlite-checkpoints');
 
 describe('checkpoints asked of a SQLite serving connection', () => {
   it('are run, except while the connection is held', async () => {
-    const file = join(dir, 'held.db');
+    const file = join(await tempDir(), 'held.db');
     const db = new Sqlite(file);
     db.pragma('journal_mode = WAL');
     db.exec('CREATE TABLE t (v BLOB)');
