@@ -6,6 +6,8 @@
 //   e.g. bench/profile.ts node-memory 5     (server ids: see SERVERS in bench/servers/index.ts)
 //   bench/profile.ts web-disk 5 --rotation 1000   (each request carries the cookie of the next of
 //   1,000 sessions made first, as the bench's rotation rows do; wrk only)
+//   bench/profile.ts example-web-disk 5 --rotation 1000 --path /count   (another path than the
+//   session row's)
 //
 // Drives the server with wrk (or autocannon) on an existing session while the V8 profiler runs
 // in it (started after the warm-up, so start-up is not in it), then prints self time per
@@ -31,10 +33,13 @@ interface Profile {
 
 const { positionals, values } = (() => {
   try {
-    return parseArgs({ allowPositionals: true, options: { rotation: { type: 'string' } } });
+    return parseArgs({
+      allowPositionals: true,
+      options: { rotation: { type: 'string' }, path: { type: 'string' } },
+    });
   } catch (err) {
     console.error(
-      `${(err as Error).message}\nusage: bench/profile.ts <server id> [seconds] [--rotation <sessions>]`,
+      `${(err as Error).message}\nusage: bench/profile.ts <server id> [seconds] [--rotation <sessions>] [--path <path>]`,
     );
     process.exit(2);
   }
@@ -60,7 +65,7 @@ const hello = await new Promise<{ port: number }>((resolve) =>
   child.once('message', (m) => resolve(m as { port: number })),
 );
 // The path the bench's session row requests (the examples answer their counter at /count).
-const path = SERVERS[id]?.path ?? '/';
+const path = values.path ?? SERVERS[id]?.path ?? '/';
 const base = `http://127.0.0.1:${hello.port}`;
 const url = `${base}${path}`;
 const cookie = await sessionCookie(base, path);

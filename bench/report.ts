@@ -132,12 +132,12 @@ export function report(measured: Measured[], skip: Map<Service, string>): Report
       '',
       `${ROTATION.toLocaleString('en-US')} sessions in rotation: each request carries the cookie of the next of ${ROTATION.toLocaleString('en-US')} sessions made before the run (a wrk script), so no two requests in flight share a session.`,
       '',
-      '| server | req/s | p99 ms | CPU µs/req | × node:http |',
-      '| --- | ---: | ---: | ---: | ---: |',
+      '| server | path | req/s | p99 ms | CPU µs/req | × node:http |',
+      '| --- | --- | ---: | ---: | ---: | ---: |',
     );
     for (const m of rotation)
       lines.push(
-        `| ${m.child.spec.label} | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} |`,
+        `| ${m.child.spec.label} | \`${m.row.path}\` | ${fmt(rps(m))} | ${p(p99(m))} | ${fmt(cpu(m))} | ${f2(run.ratio(m, bareNode))} |`,
       );
   }
   lines.push(

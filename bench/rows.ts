@@ -34,14 +34,16 @@ const VISITORS = [
   'peer-web.py',
 ];
 
-/** Servers with a row of {@link ROTATION} sessions in rotation. */
-const ROTATIONS = [
-  'web-disk',
-  'peer-web.py',
-  'express-disk',
-  'peer-session-file-store',
-  'express-sqlite',
-  'peer-better-sqlite3-session-store',
+/** Servers with a row of {@link ROTATION} sessions in rotation, and the path it requests. */
+const ROTATIONS: [server: string, path: string][] = [
+  // What `npm run example -- web --store disk:<folder>` serves: its counter, `update()`.
+  ['example-web-disk', '/count'],
+  ['web-disk', '/'],
+  ['peer-web.py', '/'],
+  ['express-disk', '/'],
+  ['peer-session-file-store', '/'],
+  ['express-sqlite', '/'],
+  ['peer-better-sqlite3-session-store', '/'],
 ];
 
 /** The rows every target needs: the bare servers and the limit. */
@@ -69,8 +71,8 @@ export function rows(): Row[] {
     path: '/visit',
     madeAt: '/',
   });
-  for (const server of ROTATIONS)
-    list.push({ id: `${server} (1,000 sessions)`, server, mode: 'rotation', path: '/' });
+  for (const [server, path] of ROTATIONS)
+    list.push({ id: `${server} (1,000 sessions)`, server, mode: 'rotation', path });
   if (!opts.only) return list;
   const parts = opts.only.split(',');
   return list.filter((r) => parts.some((p) => r.id.includes(p)) || isReference(r.id));

@@ -133,6 +133,13 @@ export const TARGETS: Target[] = [
     true,
   ),
   ratio(
+    "web layer: the example's `/count` + DiskStore vs web.py's DiskStore, 1,000 sessions in rotation",
+    'example-web-disk (1,000 sessions)',
+    'peer-web.py (1,000 sessions)',
+    2,
+    true,
+  ),
+  ratio(
     "web layer + DiskStore vs web.py's DiskStore, 1,000 sessions in rotation",
     'web-disk (1,000 sessions)',
     'peer-web.py (1,000 sessions)',

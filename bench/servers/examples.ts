@@ -49,5 +49,6 @@ export const EXAMPLES: Record<string, ServerSpec> = {};
 for (const framework of ['node', 'express', 'fastify', 'hono', 'koa', 'web'] as const)
   EXAMPLES[`example-${framework}`] = example(framework, 'memory', '/count');
 // web.py's example routes on a DiskStore, as `npm run example -- web --store disk:<folder>`
-// serves them: only its new-visitor row (`/` reads `logged_in`), see bench/rows.ts.
+// serves them: its new-visitor row (`/` reads `logged_in`) and its row of sessions in rotation
+// (`/count`), see bench/rows.ts.
 EXAMPLES['example-web-disk'] = { ...example('web', 'disk', '/'), sessionRow: false };
