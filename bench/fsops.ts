@@ -2,7 +2,8 @@
 // 2,000 times on a small file in the temp folder, synchronously, one after another. Then a whole
 // DiskStore save (lock, read, temp file, rename, unlock) made with synchronous calls and with the
 // same calls through the thread pool (node:fs/promises, awaited one after another): wall time and
-// CPU time (all threads) per save, which decided that DiskStore makes synchronous calls only.
+// CPU time (all threads) per save, which decided that DiskStore makes synchronous calls (but for
+// the rename of a save on a `discard` mount: see DiskStoreOptions.renameOffThread).
 // The file system the folder is on is printed first: these costs depend on it (see filesystem.ts).
 //   node --import tsx bench/fsops.ts [--n 2000] [--dir /tmp]
 import * as fs from 'node:fs';

@@ -15,7 +15,7 @@
  * taken over too. A killed holder never tears the record: the rename never happened.
  *
  * The calls are synchronous, as all of DiskStore's small-file calls; only waiting for a held lock
- * is not.
+ * is not, and the rename of {@link publishOffThread}, made on the thread pool.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -172,6 +172,31 @@ function stillMine(lock: RecordLock): boolean {
  * is never published for it.
  */
 export function publish(lock: RecordLock, file: string): void {
+  closeIfStillMine(lock, file);
+  try {
+    fs.renameSync(lock.path, file);
+  } catch (err) {
+    fs.rmSync(lock.path, { force: true });
+    throw err;
+  }
+}
+
+/**
+ * {@link publish} with the rename made on the thread pool: settles once it is done. The lock is
+ * held until then (its file is still there), and the checks before it are made at once.
+ */
+export function publishOffThread(lock: RecordLock, file: string): Promise<void> {
+  closeIfStillMine(lock, file);
+  return new Promise((resolve, reject) => {
+    fs.rename(lock.path, file, (err) => {
+      if (!err) resolve();
+      else fs.rm(lock.path, { force: true }, () => reject(err));
+    });
+  });
+}
+
+/** Closes the lock's file; throws, writing nothing, when the lock was taken over meanwhile. */
+function closeIfStillMine(lock: RecordLock, file: string): void {
   let mine = false;
   try {
     mine = stillMine(lock);
@@ -181,12 +206,6 @@ export function publish(lock: RecordLock, file: string): void {
   if (!mine) {
     const err = new Error(`lock of ${file} was taken over while held`);
     (err as NodeJS.ErrnoException).code = 'ELOCKED';
-    throw err;
-  }
-  try {
-    fs.renameSync(lock.path, file);
-  } catch (err) {
-    fs.rmSync(lock.path, { force: true });
     throw err;
   }
 }

@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { isPromise } from '../core/awaitable.js';
 import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError } from '../core/errors.js';
 import type {
@@ -40,11 +41,19 @@ import {
   tempName,
 } from './disk-files.js';
 import { StoreFolders } from './disk-folders.js';
-import { publish, type RecordLock, tryLock, unlock, waitForLock } from './disk-lock.js';
+import {
+  publish,
+  publishOffThread,
+  type RecordLock,
+  tryLock,
+  unlock,
+  waitForLock,
+} from './disk-lock.js';
 import { DiskUserIndex } from './disk-users.js';
 import { takeFileLease } from './file-lease.js';
 import { assertKey } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
+import { discardsFreedBlocks } from './mount-options.js';
 import { untrustedFolder } from './owned-files.js';
 
 /** Options of {@link DiskStore}. */
@@ -72,6 +81,15 @@ export interface DiskStoreOptions {
    * serialises its own requests (`capabilities.lock` then says `process`).
    */
   crossProcess?: boolean;
+  /**
+   * Rename a saved record over the old one on the thread pool instead of on the event loop.
+   * Default: true when the folder's file system is mounted with `discard`, false elsewhere. There
+   * the rename frees the old file's blocks with a discard that the kernel sends the device and
+   * waits for, a wait that would stall every request of the process; elsewhere a hop to the
+   * thread pool costs more than it saves.
+   * Applies to the locked read-modify-write of `update`, the save of every session.
+   */
+  renameOffThread?: boolean;
   /** Where a shard folder that cleanup cannot read is reported (once per folder). Default console. */
   logger?: Logger;
 }
@@ -95,6 +113,7 @@ export class DiskStore implements Store {
   readonly #mutex = new KeyedMutex();
   readonly #folders: StoreFolders;
   readonly #users: DiskUserIndex;
+  readonly #renameOffThread: boolean;
 
   constructor(dir: string, options: DiskStoreOptions = {}) {
     if (typeof dir !== 'string' || dir.length === 0)
@@ -129,6 +148,7 @@ export class DiskStore implements Store {
       });
     }
     if (problem) throw new ConfigError(`DiskStore: ${problem}`);
+    this.#renameOffThread = options.renameOffThread ?? discardsFreedBlocks(this.dir);
   }
 
   #shard(key: string): string {
@@ -148,7 +168,9 @@ export class DiskStore implements Store {
   // The record methods make synchronous calls and answer at once (plain values), so a request's
   // load and save run without a promise; failures come back as rejected promises. bench/fsops.ts:
   // a save (lock = temp file, read, write, rename) costs about half the CPU of the same calls
-  // through the thread pool, and a read a few µs against a hundred.
+  // through the thread pool, and a read a few µs against a hundred. The one exception is the
+  // rename of an update with `renameOffThread` (a `discard` mount): the kernel waits on the device
+  // there, and the event loop should not wait with it.
 
   get(key: string): Awaitable<StoredSession | undefined> {
     try {
@@ -246,7 +268,11 @@ export class DiskStore implements Store {
       const file = this.pathOf(key);
       // At once when nothing else of this process holds the record and its lock is free.
       const now = this.#mutex.busy(key) ? undefined : this.#lockNow(key, file);
-      if (now !== undefined) return this.#mutate(file, key, mutator, now);
+      if (now !== undefined) {
+        const result = this.#mutate(file, key, mutator, now);
+        // A rename still under way on the thread pool: the next update of the key waits for it.
+        return isPromise(result) ? this.#mutex.run(key, () => result) : result;
+      }
       // Else in turn, waiting for the lock without stalling other requests.
       return this.#mutex.run(key, async () =>
         this.#mutate(file, key, mutator, await this.#lock(key, file)),
@@ -291,7 +317,7 @@ export class DiskStore implements Store {
     key: string,
     mutator: StoreMutator,
     lock: RecordLock | null,
-  ): StoredSession | undefined {
+  ): Awaitable<StoredSession | undefined> {
     let held = lock;
     try {
       const current = this.#read(file);
@@ -319,15 +345,29 @@ export class DiskStore implements Store {
             when,
           );
         held = null; // publish releases it, whatever happens
+        if (this.#renameOffThread)
+          return publishOffThread(lock!, file).then(
+            () => this.#published(key, next),
+            (err: unknown) => this.#fail('write', err),
+          );
         publish(lock!, file);
-        if (this.#fsync) syncFolder(this.#shard(key));
+        return this.#published(key, next);
       } catch (err) {
         this.#fail('write', err);
       }
-      return next;
     } finally {
       if (held) unlock(held);
     }
+  }
+
+  /** `next`, once renamed into place (its folder flushed with `fsync`). */
+  #published(key: string, next: StoredSession): StoredSession {
+    try {
+      if (this.#fsync) syncFolder(this.#shard(key));
+    } catch (err) {
+      this.#fail('write', err);
+    }
+    return next;
   }
 
   #unlink(file: string): void {

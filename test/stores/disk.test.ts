@@ -32,6 +32,15 @@ describeStoreContract('DiskStore (crossProcess: false, one process only)', async
   };
 });
 
+for (const renameOffThread of [true, false])
+  describeStoreContract(`DiskStore (renameOffThread: ${renameOffThread})`, async () => {
+    const dir = await tempDir();
+    return {
+      store: new DiskStore(dir, { renameOffThread }),
+      teardown: () => rm(dir, { recursive: true, force: true }),
+    };
+  });
+
 describeStoreContract('DiskStore (fsync)', async () => {
   const dir = await tempDir();
   return {
@@ -59,6 +68,27 @@ describe('DiskStore', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('with the rename on the thread pool, updates of one key made at once all count, in order', async () => {
+    const dir = await tempDir();
+    try {
+      const store = new DiskStore(dir, { renameOffThread: true });
+      const key = '5e'.repeat(32);
+      const add = (letter: string) =>
+        store.update(key, (c) => ({ data: `${c?.data ?? ''}${letter}`, atime: Date.now() }));
+      const first = add('a');
+      assert.ok(first instanceof Promise, 'the save settles once the rename is done');
+      const results = await Promise.all([first, add('b'), add('c')]);
+      assert.deepEqual(
+        results.map((r) => r?.data),
+        ['a', 'ab', 'abc'],
+      );
+      assert.equal((await store.get(key))?.data, 'abc');
+      assert.deepEqual(await readdir(join(dir, '5e')), [`${key}.sess`], 'no lock file left');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('creates its folder, and keeps files inside it', async () => {
     const base = await tempDir();
     const dir = join(base, 'a', 'b', 'sessions');
@@ -78,15 +108,17 @@ describe('DiskStore across processes', () => {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
 
-  it('two processes updating one record lose no update', async () => {
-    const dir = await tempDir();
-    const key = 'cd'.repeat(32);
-    const runs = [child(['count', dir, key, '100']), child(['count', dir, key, '100'])];
-    const codes = await Promise.all(runs.map((p) => once(p, 'exit').then(([code]) => code)));
-    assert.deepEqual(codes, [0, 0]);
-    assert.equal((await new DiskStore(dir).get(key))?.data, '200');
-    await rm(dir, { recursive: true, force: true });
-  });
+  for (const rename of ['on-thread', 'off-thread'])
+    it(`two processes updating one record lose no update (rename ${rename})`, async () => {
+      const dir = await tempDir();
+      const key = 'cd'.repeat(32);
+      const run = () => child(['count', dir, key, '100', `rename=${rename}`]);
+      const runs = [run(), run()];
+      const codes = await Promise.all(runs.map((p) => once(p, 'exit').then(([code]) => code)));
+      assert.deepEqual(codes, [0, 0]);
+      assert.equal((await new DiskStore(dir).get(key))?.data, '200');
+      await rm(dir, { recursive: true, force: true });
+    });
 
   it("a lock held by a process of this host that is gone is taken over at once; another host's only once stale", async () => {
     const dir = await tempDir();
@@ -117,8 +149,12 @@ describe('DiskStore across processes', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  for (const how of ['set', 'update'] as const)
-    it(`a writer killed mid-write (SIGKILL) never leaves a torn record (${how})`, async () => {
+  for (const [how, rename] of [
+    ['set', 'on-thread'],
+    ['update', 'on-thread'],
+    ['update', 'off-thread'],
+  ] as const)
+    it(`a writer killed mid-write (SIGKILL) never leaves a torn record (${how}, rename ${rename})`, async () => {
       const dir = await tempDir();
       const key = 'ef'.repeat(32);
       const store = new DiskStore(dir);
@@ -128,7 +164,7 @@ describe('DiskStore across processes', () => {
       // temp file is still there after the kill (the rename never happened).
       let midWrite = 0;
       for (let round = 0; round < 8 && midWrite < 2; round++) {
-        const p = child(['churn', dir, key, how]);
+        const p = child(['churn', dir, key, how, `rename=${rename}`]);
         await once(p, 'message');
         // An update writes into its lock file `<key>.sess.tmp`; a set into a temp file of its own.
         const mine = (n: string) =>
