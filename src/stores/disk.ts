@@ -345,7 +345,8 @@ export class DiskStore implements Store {
             when,
           );
         held = null; // publish releases it, whatever happens
-        if (this.#renameOffThread)
+        // Not with an old mtime: the lock would look stale to other processes while it waits.
+        if (this.#renameOffThread && when === undefined)
           return publishOffThread(lock!, file).then(
             () => this.#published(key, next),
             (err: unknown) => this.#fail('write', err),

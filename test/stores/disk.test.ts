@@ -84,6 +84,11 @@ describe('DiskStore', () => {
       );
       assert.equal((await store.get(key))?.data, 'abc');
       assert.deepEqual(await readdir(join(dir, '5e')), [`${key}.sess`], 'no lock file left');
+      // A record with an old access time gives the lock file an old mtime, which other processes
+      // would take for a stale lock while the rename waits: it is renamed at once.
+      const old = store.update(key, () => ({ data: 'old', atime: Date.now() - 3600_000 }));
+      assert.ok(!(old instanceof Promise), 'renamed on the event loop');
+      assert.equal((await store.get(key))?.data, 'old');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
