@@ -406,7 +406,11 @@ export class DiskStore implements Store {
 
   delete(key: string): Awaitable<void> {
     try {
-      this.#unlink(this.pathOf(key));
+      const file = this.pathOf(key);
+      // After an update of the key still under way in this process (a rename on the thread
+      // pool), or that rename would bring the record back.
+      if (this.#mutex.busy(key)) return this.#mutex.run(key, async () => this.#unlink(file));
+      this.#unlink(file);
     } catch (err) {
       return Promise.reject(err);
     }

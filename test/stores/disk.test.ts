@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { DiskStore, storeFromUrl } from 'websession';
 import { HOST_TAG, holderStamp, tryLock, unlock } from '../../src/stores/disk-lock.js';
 import { serverStoreFromUrl } from '../helpers/server-store.js';
@@ -84,6 +86,16 @@ describe('DiskStore', () => {
       );
       assert.equal((await store.get(key))?.data, 'abc');
       assert.deepEqual(await readdir(join(dir, '5e')), [`${key}.sess`], 'no lock file left');
+      // A delete made while an update's rename is under way comes after it: the record stays gone.
+      // Every thread of the pool is kept busy first, so the rename is still waiting at the delete.
+      const threads = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+      const busy = Array.from({ length: threads }, () =>
+        promisify(pbkdf2)('x', 'y', 100_000, 32, 'sha256'),
+      );
+      const saving = add('d');
+      const deleting = store.delete(key);
+      await Promise.all([...busy, saving, deleting]);
+      assert.equal(await store.get(key), undefined, 'deleted after the rename, not before');
       // A record with an old access time gives the lock file an old mtime, which other processes
       // would take for a stale lock while the rename waits: it is renamed at once.
       const old = store.update(key, () => ({ data: 'old', atime: Date.now() - 3600_000 }));
