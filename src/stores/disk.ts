@@ -193,10 +193,22 @@ export class DiskStore implements Store {
 
   set(key: string, record: StoredSession): Awaitable<void> {
     try {
-      this.#write(key, this.pathOf(key), record);
+      const file = this.pathOf(key);
+      return this.#inTurn(key, () => {
+        this.#write(key, file, record);
+      });
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  /**
+   * Runs `write` now, or after the update of `key` still under way in this process (a rename on
+   * the thread pool), which would otherwise land after it and undo it.
+   */
+  #inTurn(key: string, write: () => void): Awaitable<void> {
+    if (this.#mutex.busy(key)) return this.#mutex.run(key, async () => write());
+    write();
   }
 
   /**
@@ -407,10 +419,7 @@ export class DiskStore implements Store {
   delete(key: string): Awaitable<void> {
     try {
       const file = this.pathOf(key);
-      // After an update of the key still under way in this process (a rename on the thread
-      // pool), or that rename would bring the record back.
-      if (this.#mutex.busy(key)) return this.#mutex.run(key, async () => this.#unlink(file));
-      this.#unlink(file);
+      return this.#inTurn(key, () => this.#unlink(file));
     } catch (err) {
       return Promise.reject(err);
     }

@@ -96,6 +96,14 @@ describe('DiskStore', () => {
       const deleting = store.delete(key);
       await Promise.all([...busy, saving, deleting]);
       assert.equal(await store.get(key), undefined, 'deleted after the rename, not before');
+      // So is a set.
+      const busyAgain = Array.from({ length: threads }, () =>
+        promisify(pbkdf2)('x', 'y', 100_000, 32, 'sha256'),
+      );
+      const updating = add('e');
+      const setting = store.set(key, { data: 'set', atime: Date.now() });
+      await Promise.all([...busyAgain, updating, setting]);
+      assert.equal((await store.get(key))?.data, 'set', 'set after the rename, not before');
       // A record with an old access time gives the lock file an old mtime, which other processes
       // would take for a stale lock while the rename waits: it is renamed at once.
       const old = store.update(key, () => ({ data: 'old', atime: Date.now() - 3600_000 }));
