@@ -76,7 +76,7 @@ export class Cookie {
     if (ms && typeof ms !== 'number' && !(ms instanceof Date))
       throw new TypeError('maxAge must be a number or Date');
     this.expires = typeof ms === 'number' ? new Date(Date.now() + ms) : ms;
-    // Exactly what was set: \`expires\` computes it from a second clock reading, a ms later at times.
+    // Exactly what was set: `expires` computes it from a second clock reading, a ms later at times.
     if (typeof ms === 'number') this.originalMaxAge = ms;
   }
   get maxAge(): number | null {
