@@ -11,7 +11,8 @@
 //
 // Drives the server with wrk (or autocannon) on an existing session while the V8 profiler runs
 // in it (started after the warm-up, so start-up is not in it), then prints self time per
-// function and per source file (top 25 each) and the server's CPU µs per request.
+// function and per source file (top 25 each; PROFILE_TOP=N for more) and the server's CPU µs per
+// request.
 import { execFileSync, fork, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -131,7 +132,7 @@ const sum = (key: (n: Node) => string) => {
     if (n.callFrame.functionName === '(idle)') continue;
     m.set(key(n), (m.get(key(n)) ?? 0) + t);
   }
-  return [...m].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  return [...m].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 25));
 };
 const pct = (t: number) => `${((100 * t) / busy).toFixed(1)} %`.padStart(7);
 console.log(`busy ${(busy / 1e6).toFixed(2)} s of ${(total / 1e6).toFixed(2)} s profiled`);

@@ -5,7 +5,7 @@
 // survives a restart of the server on the same folder.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -13,6 +13,7 @@ import { LOGGED_IN, LOGGED_OUT } from '../examples/frameworks/shared.js';
 import { type ExampleProcess, freePort, startWebpyExample } from './helpers/example-process.js';
 import { CookieClient } from './helpers/http-client.js';
 import { IN_CI } from './helpers/servers.js';
+import { sessionFiles } from './helpers/session-files.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Flags that keep the browser off the network and quiet in a container. */
@@ -75,7 +76,11 @@ describe('browser: the web.py example in chromium', { skip }, () => {
       assert.equal(cookie!.httpOnly, true);
       assert.equal(cookie!.sameSite, 'Lax');
       assert.equal(cookie!.secure, false);
-      assert.equal((await readdir(join(dir, 'sessions'))).length, 1, 'one session file on disk');
+      assert.equal(
+        (await sessionFiles(join(dir, 'sessions'))).length,
+        1,
+        'one session file on disk',
+      );
       // HttpOnly: page scripts cannot read the session cookie.
       assert.equal(await page.evaluate('document.cookie'), '');
 

@@ -2,11 +2,12 @@
 // web.py does (its nomethod), on every framework of the example runner; a path that is no route
 // is a 404 whatever the method.
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startExample } from './helpers/example-process.js';
+import { sessionFiles } from './helpers/session-files.js';
 
 const FRAMEWORKS = ['web', 'node', 'express', 'fastify', 'hono', 'koa', 'fetch'];
 const ROUTES = ['/', '/login', '/logout', '/count', '/kill', '/metrics'];
@@ -33,9 +34,7 @@ describe('example runner: 405 for another method on a route', () => {
             await res.body?.cancel();
           }
         }
-        const files = (await readdir(join(dir, 'sessions'), { recursive: true }).catch(() => []))
-          .map(String)
-          .filter((n) => n.endsWith('.sess'));
+        const files = await sessionFiles(join(dir, 'sessions'));
         assert.deepEqual(files, [], 'POST /login logged nobody in');
         for (const method of ['GET', 'POST']) {
           const res = await fetch(`${app.base}/nowhere`, { method });

@@ -1,7 +1,6 @@
 // The example runner as a user runs it: npm run example -- <framework> --store <url> --listen <host:port>
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
 import net from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -16,6 +15,7 @@ import { type ExampleProcess, startExample } from './helpers/example-process.js'
 import { CookieClient } from './helpers/http-client.js';
 import { dropPrefix, redisUrlWith } from './helpers/redis.js';
 import { MYSQL_URL, POSTGRES_URL, REDIS_URL, serverSkip } from './helpers/servers.js';
+import { sessionFiles } from './helpers/session-files.js';
 import { tempDirs } from './helpers/temp-dirs.js';
 
 const RUNNER = fileURLToPath(new URL('../examples/run.ts', import.meta.url));
@@ -26,12 +26,6 @@ const mysqlSkip = await serverSkip('MySQL', MYSQL_URL, 3306);
 const redisSkip = await serverSkip('Redis', REDIS_URL, 6379);
 
 const tempDir = tempDirs('runner');
-
-/** Session files under a DiskStore folder (its shard folders hold `<key>.sess` files). */
-async function sessionFiles(dir: string): Promise<number> {
-  const names = await readdir(dir, { recursive: true }).catch(() => []);
-  return names.map(String).filter((n) => n.endsWith('.sess')).length;
-}
 
 function runner(args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
@@ -122,7 +116,9 @@ describe('example runner', () => {
 
   it('web + disk: the five routes, and 64 parallel /count of one session end at 64', async () => {
     const dir = join(await tempDir(), 'sessions');
-    await withExample(`disk:${dir}`, 'web', (app) => checkRoutes(app, () => sessionFiles(dir)));
+    await withExample(`disk:${dir}`, 'web', (app) =>
+      checkRoutes(app, async () => (await sessionFiles(dir)).length),
+    );
   });
 
   it('node + sqlite:<file>: the five routes, and 64 parallel /count of one session end at 64', async () => {
@@ -196,7 +192,9 @@ describe('example runner', () => {
 
   it('koa + disk: the five routes, and 64 parallel /count of one session end at 64', async () => {
     const dir = join(await tempDir(), 'sessions');
-    await withExample(`disk:${dir}`, 'koa', (app) => checkRoutes(app, () => sessionFiles(dir)));
+    await withExample(`disk:${dir}`, 'koa', (app) =>
+      checkRoutes(app, async () => (await sessionFiles(dir)).length),
+    );
   });
 
   it('without --store, keeps sessions in ./sessions of the working directory', async () => {
@@ -204,7 +202,7 @@ describe('example runner', () => {
     await withExample(
       undefined,
       'web',
-      (app) => checkRoutes(app, () => sessionFiles(join(cwd, 'sessions'))),
+      (app) => checkRoutes(app, async () => (await sessionFiles(join(cwd, 'sessions'))).length),
       cwd,
     );
   });
