@@ -2,7 +2,7 @@
 // its source is edited on disk, and the next requests must be served by the new code with the
 // session intact: no restart by hand, no failed request.
 import assert from 'node:assert/strict';
-import { readdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as web from 'websession/web';
@@ -17,6 +17,7 @@ import {
   sleep,
   startWebpyCopy,
 } from '../helpers/reload-process.js';
+import { sessionFiles } from '../helpers/session-files.js';
 
 const running: RunningExample[] = [];
 after(async () => {
@@ -38,8 +39,8 @@ describe('debug-mode reloader (web.py example, real processes)', () => {
       const run = await start(store);
       const cookie = await login(run.port);
       if (store === 'disk') {
-        const shards = await readdir(path.join(run.dir, 'sessions'));
-        assert.equal(shards.length, 1, 'the DiskStore writes into the temp folder');
+        const records = await sessionFiles(path.join(run.dir, 'sessions'));
+        assert.equal(records.length, 1, 'the DiskStore writes into the temp folder');
       }
       for (const version of ['v2', 'v3']) {
         await writeFile(

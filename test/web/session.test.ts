@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { DiskStore, MemoryStore, type Store, StoreUnavailableError } from 'websession';
 import * as web from 'websession/web';
 import { captureConsole } from '../helpers/console-capture.js';
+import { sessionFiles } from '../helpers/session-files.js';
 import { SpyStore } from '../helpers/spy-store.js';
 import { storeKinds, storesOf } from '../helpers/stores.js';
 import { tempDirs } from '../helpers/temp-dirs.js';
@@ -212,7 +213,7 @@ describe('web.session', () => {
         assert.doesNotMatch(answer, /set-cookie/i);
       }
       assert.deepEqual(await readdir(dir), ['sessions']);
-      assert.deepEqual(await readdir(join(dir, 'sessions')), []);
+      assert.deepEqual(await sessionFiles(join(dir, 'sessions')), []);
     } finally {
       server.close();
     }
