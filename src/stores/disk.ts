@@ -55,6 +55,7 @@ import { assertKey } from './key.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { discardsFreedBlocks } from './mount-options.js';
 import { untrustedFolder } from './owned-files.js';
+import { booleanOption, fileModeOption, optionsObject } from './store-options.js';
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -115,19 +116,27 @@ export class DiskStore implements Store {
   readonly #users: DiskUserIndex;
   readonly #renameOffThread: boolean;
 
-  constructor(dir: string, options: DiskStoreOptions = {}) {
+  constructor(dir: string, options?: DiskStoreOptions) {
     if (typeof dir !== 'string' || dir.length === 0)
       throw new ConfigError('DiskStore needs a folder path');
+    const opts = optionsObject('DiskStore', options);
+    booleanOption('DiskStore', 'blocking', opts.blocking, false); // ignored, but still checked
+    const renameOffThread = booleanOption(
+      'DiskStore',
+      'renameOffThread',
+      opts.renameOffThread,
+      false,
+    );
     this.dir = path.resolve(dir);
-    this.#fsync = options.fsync ?? false;
-    this.#crossProcess = options.crossProcess ?? true;
+    this.#fsync = booleanOption('DiskStore', 'fsync', opts.fsync, false);
+    this.#crossProcess = booleanOption('DiskStore', 'crossProcess', opts.crossProcess, true);
     this.capabilities = {
       lock: this.#crossProcess ? 'cross-process' : 'process',
       nativeTtl: false,
       gatherWrites: true,
     };
-    this.#mode = options.fileMode ?? 0o600;
-    const logger: Logger = options.logger ?? {
+    this.#mode = fileModeOption('DiskStore', opts.fileMode);
+    const logger: Logger = opts.logger ?? {
       warn: (message, error) =>
         console.warn(message, error instanceof Error ? error.message : (error ?? '')),
     };
@@ -148,7 +157,8 @@ export class DiskStore implements Store {
       });
     }
     if (problem) throw new ConfigError(`DiskStore: ${problem}`);
-    this.#renameOffThread = options.renameOffThread ?? discardsFreedBlocks(this.dir);
+    this.#renameOffThread =
+      opts.renameOffThread === undefined ? discardsFreedBlocks(this.dir) : renameOffThread;
   }
 
   #shard(key: string): string {

@@ -30,6 +30,7 @@ import { type Handles, openShelf } from './shelf-env.js';
 import { takeShelfLease } from './shelf-lease.js';
 import { putRecord, readRecord, removeRecord } from './shelf-records.js';
 import { userKeys } from './shelf-users.js';
+import { booleanOption, fileModeOption, optionsObject } from './store-options.js';
 
 /** Options of {@link ShelfStore}. */
 export interface ShelfStoreOptions {
@@ -68,14 +69,19 @@ export class ShelfStore implements S.Store {
   readonly #leases = new Set<() => Promise<void>>();
   readonly #commits: ShelfCommits;
 
-  constructor(filename: string, options: ShelfStoreOptions = {}) {
+  constructor(filename: string, options?: ShelfStoreOptions) {
     if (typeof filename !== 'string' || filename.length === 0)
       throw new ConfigError('ShelfStore needs a file name');
-    const batch = options.cleanupBatch ?? 1000;
+    const opts = optionsObject('ShelfStore', options);
+    const batch = opts.cleanupBatch ?? 1000;
     if (!Number.isInteger(batch) || batch < 1)
       throw new ConfigError('ShelfStore cleanupBatch must be a positive integer');
     this.filename = path.resolve(filename);
-    this.#options = { ...options, cleanupBatch: batch };
+    this.#options = {
+      noSync: booleanOption('ShelfStore', 'noSync', opts.noSync, false),
+      fileMode: fileModeOption('ShelfStore', opts.fileMode),
+      cleanupBatch: batch,
+    };
     this.#commits = new ShelfCommits(this.filename);
   }
 

@@ -52,6 +52,36 @@ describeStoreContract('DiskStore (fsync)', async () => {
 });
 
 describe('DiskStore', () => {
+  it('refuses options of the wrong type with an error that names the option', async () => {
+    const dir = await tempDir();
+    try {
+      const bad: [unknown, RegExp][] = [
+        [{ fsync: 'false' }, /DiskStore option fsync must be true or false, got "false"/],
+        [{ crossProcess: 0 }, /DiskStore option crossProcess must be true or false, got 0/],
+        [{ renameOffThread: 'yes' }, /renameOffThread must be true or false/],
+        [{ blocking: null }, /blocking must be true or false, got null/],
+        [{ fileMode: '600' }, /fileMode must be permission bits .* got "600"/],
+        [{ fileMode: 0o1777 }, /fileMode must be permission bits/],
+        [{ fileMode: 0o400 }, /owner read and write .* got 0o400/],
+        ['fsync', /DiskStore options must be an object, got "fsync"/],
+        [null, /DiskStore options must be an object, got null/],
+      ];
+      for (const [options, message] of bad)
+        assert.throws(
+          () => new DiskStore(dir, options as never),
+          (err: Error) => err.name === 'ConfigError' && message.test(err.message),
+          JSON.stringify(options),
+        );
+      // Valid values are taken as given; nothing was written by the refused ones.
+      assert.deepEqual(await readdir(dir), []);
+      const store = new DiskStore(dir, { fsync: false, crossProcess: false, fileMode: 0o640 });
+      assert.equal(store.capabilities.lock, 'process');
+      await store.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('store URLs: lock=process drops the cross-process lock, anything else but cross-process is refused', async () => {
     const dir = await tempDir();
     const plain = await serverStoreFromUrl(`disk:${dir}`);

@@ -17,6 +17,29 @@ const key = () => storeKey(generateSessionId());
 describeStoreContract('ShelfStore', (await storeKind('shelf')).make);
 
 describe('ShelfStore', () => {
+  it('refuses options of the wrong type with an error that names the option', async () => {
+    const dir = await tempDir();
+    try {
+      const file = join(dir, 'sessions.shelf');
+      const bad: [unknown, RegExp][] = [
+        [{ noSync: 'true' }, /ShelfStore option noSync must be true or false, got "true"/],
+        [{ fileMode: 0o200 }, /ShelfStore option fileMode must let the owner read and write/],
+        [{ fileMode: -1 }, /fileMode must be permission bits/],
+        [{ cleanupBatch: 0 }, /cleanupBatch must be a positive integer/],
+        [[], /ShelfStore options must be an object, got an array/],
+      ];
+      for (const [options, message] of bad)
+        assert.throws(
+          () => new ShelfStore(file, options as never),
+          (err: Error) => err.name === 'ConfigError' && message.test(err.message),
+          JSON.stringify(options),
+        );
+      assert.deepEqual(await readdir(dir), [], 'no file made');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('keeps everything in one file (plus the LMDB lock file), mode 0600', async () => {
     const dir = await tempDir();
     const file = join(dir, 'nested', 'sessions.shelf');
