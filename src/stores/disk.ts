@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { isPromise } from '../core/awaitable.js';
+import { isPromise, then } from '../core/awaitable.js';
 import type { Logger } from '../core/config.js';
 import { ConfigError, StoreError } from '../core/errors.js';
 import type {
@@ -56,6 +56,9 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { discardsFreedBlocks } from './mount-options.js';
 import { untrustedFolder } from './owned-files.js';
 import { booleanOption, fileModeOption, optionsObject } from './store-options.js';
+
+/** The mutator of a delete: removes the record when there is one. */
+const removeRecord: StoreMutator = (current) => (current === undefined ? undefined : null);
 
 /** Options of {@link DiskStore}. */
 export interface DiskStoreOptions {
@@ -426,10 +429,17 @@ export class DiskStore implements Store {
     }
   }
 
+  /**
+   * Removes the record under its lock, as an update would: an update of another process that
+   * read the record before the delete cannot rename it back afterwards (a killed session stays
+   * dead), and one that comes after finds it gone.
+   */
   delete(key: string): Awaitable<void> {
     try {
-      const file = this.pathOf(key);
-      return this.#inTurn(key, () => this.#unlink(file));
+      assertKey(key, this.kind);
+      // No shard folder, no record (and none is made for the lock), unless a write is under way.
+      if (!this.#mutex.busy(key) && !this.#folders.own(this.#shard(key), false)) return undefined;
+      return then(this.update(key, removeRecord), () => undefined);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { pbkdf2 } from 'node:crypto';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +174,35 @@ describe('DiskStore across processes', () => {
       assert.deepEqual(codes, [0, 0]);
       assert.equal((await new DiskStore(dir).get(key))?.data, '200');
       await rm(dir, { recursive: true, force: true });
+    });
+
+  for (const rename of ['on-thread', 'off-thread'])
+    it(`a delete waits for another process's update under way: the deleted record is not renamed back (rename ${rename})`, async () => {
+      const dir = await tempDir();
+      const key = '7c'.repeat(32);
+      const go = join(dir, 'go');
+      const store = new DiskStore(dir);
+      let writer: ReturnType<typeof child> | undefined;
+      try {
+        await store.set(key, { data: 'alive', atime: Date.now() });
+        writer = child(['slow-update', dir, key, go, `rename=${rename}`]);
+        const exited = once(writer, 'exit');
+        // The other process has read the record and holds its lock.
+        while (!existsSync(`${go}.read`)) await new Promise((r) => setTimeout(r, 5));
+        const deleted = store.delete(key);
+        assert.ok(existsSync(store.pathOf(key)), 'not removed while the other update holds it');
+        await writeFile(go, '');
+        assert.deepEqual(await exited, [0, null]);
+        await deleted;
+        assert.equal(await store.get(key), undefined, 'deleted after the update, not undone by it');
+        assert.equal(existsSync(store.pathOf(key)), false);
+        // A key with no shard folder: nothing to remove, and no folder made for a lock.
+        await store.delete('0e'.repeat(32));
+        assert.equal(existsSync(join(dir, '0e')), false);
+      } finally {
+        if (writer?.exitCode === null) writer.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
   it("a lock held by a process of this host that is gone is taken over at once; another host's only once stale", async () => {
