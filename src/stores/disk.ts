@@ -123,13 +123,9 @@ export class DiskStore implements Store {
     if (typeof dir !== 'string' || dir.length === 0)
       throw new ConfigError('DiskStore needs a folder path');
     const opts = optionsObject('DiskStore', options);
-    booleanOption('DiskStore', 'blocking', opts.blocking, false); // ignored, but still checked
-    const renameOffThread = booleanOption(
-      'DiskStore',
-      'renameOffThread',
-      opts.renameOffThread,
-      false,
-    );
+    // Checked before the folder is made; `blocking` is ignored, the other's default needs the folder.
+    booleanOption('DiskStore', 'blocking', opts.blocking, false);
+    booleanOption('DiskStore', 'renameOffThread', opts.renameOffThread, false);
     this.dir = path.resolve(dir);
     this.#fsync = booleanOption('DiskStore', 'fsync', opts.fsync, false);
     this.#crossProcess = booleanOption('DiskStore', 'crossProcess', opts.crossProcess, true);
@@ -160,8 +156,7 @@ export class DiskStore implements Store {
       });
     }
     if (problem) throw new ConfigError(`DiskStore: ${problem}`);
-    this.#renameOffThread =
-      opts.renameOffThread === undefined ? discardsFreedBlocks(this.dir) : renameOffThread;
+    this.#renameOffThread = opts.renameOffThread ?? discardsFreedBlocks(this.dir);
   }
 
   #shard(key: string): string {
