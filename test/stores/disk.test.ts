@@ -188,7 +188,10 @@ describe('DiskStore across processes', () => {
         writer = child(['slow-update', dir, key, go, `rename=${rename}`]);
         const exited = once(writer, 'exit');
         // The other process has read the record and holds its lock.
-        while (!existsSync(`${go}.read`)) await new Promise((r) => setTimeout(r, 5));
+        while (!existsSync(`${go}.read`)) {
+          assert.equal(writer.exitCode, null, 'the other process ended before its update read');
+          await new Promise((r) => setTimeout(r, 5));
+        }
         const deleted = store.delete(key);
         assert.ok(existsSync(store.pathOf(key)), 'not removed while the other update holds it');
         await writeFile(go, '');
