@@ -7,6 +7,7 @@
  * globals (shared by the Hono and fetch adapters).
  * @module
  */
+import { isPromise } from '../core/awaitable.js';
 import { addCacheHeaders, sessionWasRead } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
@@ -112,9 +113,11 @@ export async function aroundNext<T extends SessionData>(
     if (!answer) throw err;
     return { answer };
   };
+  // A store in this process answers at once: no await then, which would cost a turn each.
   let session: Session<T>;
   try {
-    session = await manager.load(info);
+    const loaded = manager.load(info);
+    session = isPromise(loaded) ? await loaded : loaded;
   } catch (err) {
     return answerOrThrow(err);
   }
@@ -126,7 +129,8 @@ export async function aroundNext<T extends SessionData>(
     thrown = { error };
   }
   try {
-    const setCookie = await manager.commit(session, info);
+    const committed = manager.commit(session, info);
+    const setCookie = isPromise(committed) ? await committed : committed;
     return { setCookie, read: sessionWasRead(session), thrown };
   } catch (err) {
     return answerOrThrow(err);
