@@ -60,22 +60,30 @@ function commitOutcome<T extends SessionData>(
   session: Session<T>,
   info: RequestInfo,
 ): Awaitable<CommitOutcome> {
-  const failed = (err: unknown): CommitOutcome => {
-    const answer = errorAnswer(err, manager.config.logger);
-    if (answer) return { answer };
-    console.error(err);
-    return {
-      answer: {
-        status: 500,
-        headers: { 'Content-Type': 'text/plain; charset=utf-8' },
-        body: 'internal server error',
-      },
-    };
-  };
   const committed = manager.commit(session, info);
   return isPromise(committed)
-    ? committed.then((setCookie) => ({ setCookie, read: sessionWasRead(session) }), failed)
+    ? committed.then(
+        (setCookie) => ({ setCookie, read: sessionWasRead(session) }),
+        (err: unknown) => failedCommit(manager.config.logger, err),
+      )
     : { setCookie: committed, read: sessionWasRead(session) };
+}
+
+/** The answer to a commit that failed: the store's error answer (503), else 500. */
+function failedCommit(
+  logger: { warn(message: string, error?: unknown): void },
+  err: unknown,
+): CommitOutcome {
+  const answer = errorAnswer(err, logger);
+  if (answer) return { answer };
+  console.error(err);
+  return {
+    answer: {
+      status: 500,
+      headers: { 'Content-Type': 'text/plain; charset=utf-8' },
+      body: 'internal server error',
+    },
+  };
 }
 
 /** A session attached to a held response, with the function that commits it (see {@link attachSession}). */
@@ -98,18 +106,27 @@ export function attachSession<T extends SessionData>(
   res: ServerResponse,
 ): Awaitable<Attached<T> | undefined> {
   const info = nodeRequestInfo(manager as SessionManager<never>, req);
-  const attach = (session: Session<T>): Attached<T> => ({
-    session,
-    settle: holdResponse(res, () => commitOutcome(manager, session, info)),
-  });
   const loaded = manager.load(info);
-  if (!isPromise(loaded)) return attach(loaded);
-  return loaded.then(attach, (err: unknown) => {
-    const answer = errorAnswer(err, manager.config.logger);
-    if (!answer) throw err;
-    sendAnswer(res, answer);
-    return undefined;
-  });
+  if (!isPromise(loaded)) return attach(manager, res, loaded, info);
+  return loaded.then(
+    (session) => attach(manager, res, session, info),
+    (err: unknown) => {
+      const answer = errorAnswer(err, manager.config.logger);
+      if (!answer) throw err;
+      sendAnswer(res, answer);
+      return undefined;
+    },
+  );
+}
+
+/** `session` attached to `res`, held until the session is committed. */
+function attach<T extends SessionData>(
+  manager: SessionManager<T>,
+  res: ServerResponse,
+  session: Session<T>,
+  info: RequestInfo,
+): Attached<T> {
+  return { session, settle: holdResponse(res, () => commitOutcome(manager, session, info)) };
 }
 
 /**

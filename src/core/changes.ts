@@ -40,6 +40,18 @@ export function payloadText<T extends SessionData>(
   return encodePayload(payload);
 }
 
+/**
+ * The payload a request would store, as a copy apart from the session (for `fn` to change), made
+ * without decoding its baseline: undefined when the data holds objects (then only a decode makes
+ * a copy apart).
+ */
+function ownView(state: SessionState<SessionData>): SessionPayload | undefined {
+  if (!holdsOnlyPrimitives(state.data)) return undefined;
+  const payload: SessionPayload = { v: 1, meta: state.meta, data: { ...state.data } };
+  if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
+  return payload;
+}
+
 /** `text` when it fits in `max` UTF-8 bytes; else throws SessionTooLargeError. */
 export function checkSize(text: string, max: number): string {
   // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when it could matter.
@@ -48,19 +60,30 @@ export function checkSize(text: string, max: number): string {
   return text;
 }
 
+/** No outcomes yet (shared: never changed). */
+const NO_OUTCOMES: readonly Outcome[] = [];
+
+/** No changed keys (shared: never changed). */
+const NO_KEYS: readonly string[] = [];
+
 /**
  * Changed keys found cheaply from the writes made through the session, or undefined when the
  * data holds objects (which may have been mutated in place: then only a full compare tells).
  */
-function fastChangedKeys(state: SessionState<SessionData>): string[] | undefined {
+function fastChangedKeys(state: SessionState<SessionData>): readonly string[] | undefined {
   const data = state.data;
   if (!holdsOnlyPrimitives(data)) return undefined;
-  const keys: string[] = [];
-  if (!state.touched) return keys;
-  for (const [k, before] of state.touched) {
-    if (before.had !== Object.hasOwn(data, k) || !Object.is(before.value, data[k])) keys.push(k);
+  const touched = state.touched;
+  if (!touched) return NO_KEYS;
+  // Built as needed: most requests change one key, and an array literal of one is the smallest.
+  let keys: string[] | undefined;
+  for (const k of touched.keys()) {
+    const before = touched.get(k) as { had: boolean; value: unknown };
+    if (before.had === Object.hasOwn(data, k) && Object.is(before.value, data[k])) continue;
+    if (keys) keys.push(k);
+    else keys = [k];
   }
-  return keys;
+  return keys ?? NO_KEYS;
 }
 
 /** Keys whose values differ between the baseline and the current data (full compare). */
@@ -84,7 +107,7 @@ function changedKeys(state: SessionState<SessionData>): string[] {
 
 /** What the request changed: its keys, and whether anything at all is to be written. */
 export function requestChanges(state: SessionState<SessionData>): {
-  keys: string[];
+  keys: readonly string[];
   changed: boolean;
 } {
   const fast = fastChangedKeys(state);
@@ -94,14 +117,14 @@ export function requestChanges(state: SessionState<SessionData>): {
     return { keys: fast, changed };
   }
   const changed = payloadText(state) !== state.baseline;
-  return { keys: changed ? changedKeys(state) : [], changed };
+  return { keys: changed ? changedKeys(state) : NO_KEYS, changed };
 }
 
 /** Merges a request's changed keys, metadata and flash messages into a stored payload. */
 function mergeInto(
   payload: SessionPayload,
   state: SessionState<SessionData>,
-  keys: string[],
+  keys: readonly string[],
 ): void {
   const src = state.data;
   for (const k of keys) {
@@ -121,7 +144,7 @@ export type Change =
   | {
       kind: 'save';
       state: SessionState<SessionData>;
-      keys: string[];
+      keys: readonly string[];
       fn?: ((data: SessionData) => void) | undefined;
     }
   /** Delete the record (kill, or the old id of a regenerated session). */
@@ -144,17 +167,29 @@ export interface Outcome {
 }
 
 /**
- * The mutator of one store write carrying `changes` in order, and the outcome of each (read
+ * One store write carrying `changes` in order: its mutator, and the outcome of each change (read
  * after the write: an optimistic store may run the mutator more than once, the last run counts).
  * A killed record stays dead for the changes after the kill: nothing revives it.
  */
-export function batchMutator(
-  changes: readonly Change[],
-  maxSize: number,
-): { mutator: StoreMutator; outcomes: () => Outcome[] } {
-  let outcomes: Outcome[] = [];
-  const mutator: StoreMutator = (current) => {
-    outcomes = [];
+export class Batch {
+  readonly #changes: readonly Change[];
+  readonly #maxSize: number;
+  /** The outcome of each change, as the mutator's last run left them. */
+  outcomes: readonly Outcome[] = NO_OUTCOMES;
+  /** The mutator of the write (bound: a store calls it as a plain function). */
+  readonly mutator: StoreMutator;
+
+  constructor(changes: readonly Change[], maxSize: number) {
+    this.#changes = changes;
+    this.#maxSize = maxSize;
+    this.mutator = this.#mutate.bind(this);
+  }
+
+  #mutate(current: StoredSession | undefined): StoredSession | null | undefined {
+    const changes = this.#changes;
+    const outcomes = new Array<Outcome>(changes.length);
+    this.outcomes = outcomes;
+    let at = 0;
     let text = current?.data;
     let user: string | undefined;
     /** `text` decoded, while nothing has touched it since. */
@@ -166,12 +201,12 @@ export function batchMutator(
         text = undefined;
         payload = undefined;
         applied = true;
-        outcomes.push({ alive });
+        outcomes[at++] = { alive };
         continue;
       }
       const state = change.state;
       if (text === undefined && !state.isNew) {
-        outcomes.push({ alive }); // killed or expired: never revived
+        outcomes[at++] = { alive }; // killed or expired: never revived
         continue;
       }
       try {
@@ -179,25 +214,28 @@ export function batchMutator(
           // A new session's first write (its id is fresh: no one else has written it).
           const p = decodePayload(payloadText(state));
           change.fn?.(p.data);
-          text = checkSize(encodePayload(p), maxSize);
+          text = checkSize(encodePayload(p), this.#maxSize);
           payload = p;
         } else if (text === state.baseline && !change.fn) {
           // Nobody wrote since this request loaded it: its own view is the merged record.
-          text = checkSize(payloadText(state), maxSize);
+          text = checkSize(payloadText(state), this.#maxSize);
           payload = undefined;
         } else {
-          const p = payload ?? decodePayload(text);
+          const p =
+            payload ??
+            (text === state.baseline ? ownView(state) : undefined) ??
+            decodePayload(text);
           payload = undefined; // mutated below: decoded anew if this change fails
           mergeInto(p, state, change.keys);
           change.fn?.(p.data);
-          text = checkSize(encodePayload(p), maxSize);
+          text = checkSize(encodePayload(p), this.#maxSize);
           payload = p;
         }
         user = state.meta.user;
         applied = true;
-        outcomes.push({ alive, text });
+        outcomes[at++] = { alive, text };
       } catch (error) {
-        outcomes.push({ alive, error });
+        outcomes[at++] = { alive, error };
       }
     }
     // The payload of a lone change, untouched since it was encoded, is what its text decodes to
@@ -215,6 +253,5 @@ export function batchMutator(
     if (!applied) return undefined; // every change failed: the record stays as it was
     if (text === undefined) return current ? null : undefined;
     return { data: text, atime: Date.now(), user } satisfies StoredSession;
-  };
-  return { mutator, outcomes: () => outcomes };
+  }
 }

@@ -8,6 +8,9 @@ import { stringifySetCookie } from 'cookie';
 import { LRUCache } from 'lru-cache';
 import { isValidSessionId, storeKey } from './id.js';
 
+/** lru-cache's default get options, passed so that it does not make an empty object per call. */
+const AS_IS = Object.freeze({});
+
 /** Most bytes of one cookie, name and value together (what every browser keeps). */
 export const MAX_COOKIE_BYTES = 4096;
 
@@ -35,7 +38,12 @@ export interface CookieOptions {
  * undefined. See {@link readCookies} for the one rule of reading the session cookie.
  */
 export function readCookie(header: string | undefined | null, name: string): string | undefined {
-  return readCookies(header, name, 1)[0];
+  if (!header || header.length > MAX_COOKIE_HEADER || name === '') return undefined;
+  for (let at = header.indexOf(name); at >= 0; at = header.indexOf(name, partEnd(header, at))) {
+    const value = valueIn(header, name, at);
+    if (value !== undefined) return value;
+  }
+  return undefined;
 }
 
 /**
@@ -55,17 +63,31 @@ export function readCookies(
   if (!header || header.length > MAX_COOKIE_HEADER || name === '') return out;
   // Only the `;`-separated parts that contain the name can carry it: they are found with
   // indexOf rather than by splitting the whole header (browsers send many other cookies).
-  let at = header.indexOf(name);
-  while (at >= 0 && out.length < max) {
-    const start = header.lastIndexOf(';', at) + 1;
-    let end = header.indexOf(';', at);
-    if (end < 0) end = header.length;
-    const eq = header.indexOf('=', start);
-    if (eq >= 0 && eq < end && header.slice(start, eq).trim() === name)
-      out.push(header.slice(eq + 1, end).trim());
-    at = header.indexOf(name, end);
+  for (let at = header.indexOf(name); at >= 0 && out.length < max; ) {
+    const value = valueIn(header, name, at);
+    if (value !== undefined) out.push(value);
+    at = header.indexOf(name, partEnd(header, at));
   }
   return out;
+}
+
+/** Where the `;`-separated part of `header` holding index `at` ends. */
+function partEnd(header: string, at: number): number {
+  const end = header.indexOf(';', at);
+  return end < 0 ? header.length : end;
+}
+
+/** The value of the part of `header` holding index `at`, when that part is cookie `name`. */
+function valueIn(header: string, name: string, at: number): string | undefined {
+  const start = header.lastIndexOf(';', at) + 1;
+  const end = partEnd(header, at);
+  const eq = header.indexOf('=', start);
+  if (eq < 0 || eq >= end) return undefined;
+  // The name as written, or with spaces around it (the slower test).
+  const named =
+    (eq - start === name.length && header.startsWith(name, start)) ||
+    header.slice(start, eq).trim() === name;
+  return named ? header.slice(eq + 1, end).trim() : undefined;
 }
 
 /** How many values of a repeated session cookie are looked up, at most. */
@@ -136,11 +158,34 @@ export function verifyCookieValue(
   return found < 0 ? undefined : { id, stale: found > 0 };
 }
 
-/** What {@link IdCache} keeps for one id: its store key and its signature under the newest key. */
+/** A cookie value verified, with its store key. */
+export type VerifiedKey = Readonly<VerifiedId & { key: string }>;
+
+/** What {@link IdCache} keeps for one id: its answer, and its signature under the newest key. */
 interface CachedId {
-  key: string;
+  /** The answer to a cookie of this id signed with the newest key (shared: never changed). */
+  verified: VerifiedKey;
   /** base64url HMAC under the newest key, as bytes; undefined when cookies are not signed. */
   mac: Buffer | undefined;
+}
+
+/** The length of a signature (base64url HMAC-SHA256) in a signed cookie value. */
+const MAC_LENGTH = 43;
+
+/**
+ * Where a cookie's signature is written as bytes to be compared with the one remembered: one
+ * buffer for the process (the comparison is synchronous), rather than a new one per request.
+ * Longer than a signature, so that a value whose UTF-8 is longer is seen to be.
+ */
+const givenMac = Buffer.alloc(MAC_LENGTH * 3);
+const givenMacView = givenMac.subarray(0, MAC_LENGTH);
+
+/** True when `signature` is, as UTF-8, byte for byte `expected` (constant-time compare). */
+function sameMac(signature: string, expected: Buffer): boolean {
+  const n = givenMac.write(signature, 'utf8');
+  return (
+    n === MAC_LENGTH && expected.length === MAC_LENGTH && timingSafeEqual(givenMacView, expected)
+  );
 }
 
 /**
@@ -164,22 +209,18 @@ export class IdCache {
    * The value verified from the memo alone (an id this process issued or verified lately, with
    * the very signature remembered), or undefined: no HMAC is computed.
    */
-  known(value: string | undefined): (VerifiedId & { key: string }) | undefined {
+  known(value: string | undefined): VerifiedKey | undefined {
     if (value === undefined) return undefined;
     const signed = this.#keys.length > 0;
     if (signed ? value.length !== 108 : value.length !== 64) return undefined;
-    const id = signed ? value.slice(0, 64) : value;
-    const hit = this.#map.get(id);
+    const hit = this.#map.get(signed ? value.slice(0, 64) : value, AS_IS);
     if (!hit) return undefined;
-    if (!signed) return { id, stale: false, key: hit.key };
-    const given = Buffer.from(value.slice(65), 'utf8');
-    if (hit.mac && given.length === hit.mac.length && timingSafeEqual(given, hit.mac))
-      return { id, stale: false, key: hit.key };
-    return undefined;
+    if (!signed) return hit.verified;
+    return hit.mac && sameMac(value.slice(65), hit.mac) ? hit.verified : undefined;
   }
 
   /** Verifies a cookie value as {@link verifyCookieValue} does, and adds its store key. */
-  verify(value: string | undefined): (VerifiedId & { key: string }) | undefined {
+  verify(value: string | undefined): VerifiedKey | undefined {
     const hit = this.known(value);
     if (hit || value === undefined) return hit;
     const given =
@@ -189,20 +230,24 @@ export class IdCache {
     const verified = verifyCookieValue(value, this.#keys);
     if (!verified) return undefined;
     const key = storeKey(verified.id);
-    if (!verified.stale) this.#remember(verified.id, key, given);
-    return { ...verified, key };
+    const answer = { ...verified, key };
+    if (!verified.stale) this.#remember(answer, given);
+    return answer;
   }
 
   /** The cookie value for a (new or regenerated) id, signed with the newest key, remembered. */
   sign(id: string, key: string): string {
     const value = signId(id, this.#keys);
     if (!this.#map.has(id))
-      this.#remember(id, key, value === id ? undefined : Buffer.from(value.slice(65), 'utf8'));
+      this.#remember(
+        { id, stale: false, key },
+        value === id ? undefined : Buffer.from(value.slice(65), 'utf8'),
+      );
     return value;
   }
 
-  #remember(id: string, key: string, mac: Buffer | undefined): void {
-    this.#map.set(id, { key, mac });
+  #remember(verified: VerifiedKey, mac: Buffer | undefined): void {
+    this.#map.set(verified.id, { verified, mac });
   }
 }
 

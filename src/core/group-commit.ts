@@ -1,13 +1,13 @@
 /**
  * Group commit: one store write for the concurrent saves of one session. While a write of a
  * session is in flight in this process, later changes of it wait; when it lands, all of them go
- * to the store in one write (applied in arrival order, see `batchMutator`), under the store's
+ * to the store in one write (applied in arrival order, see `Batch`), under the store's
  * lock as any write. Each caller gets the outcome of its own change, or the write's error.
  * @module
  */
 
 import { type Awaitable, isPromise } from './awaitable.js';
-import { batchMutator, type Change, type Outcome } from './changes.js';
+import { Batch, type Change, type Outcome } from './changes.js';
 import type { StoredSession, StoreMutator } from './store.js';
 
 /** One store write: `store.update(key, mutator, expected)` through the manager's store calls. */
@@ -88,16 +88,16 @@ export class GroupCommit {
       });
     }
     const changes = [change];
-    const { mutator, outcomes } = batchMutator(changes, this.#maxSize);
-    const written = this.#write(key, mutator, expectedOf(changes));
+    const batch = new Batch(changes, this.#maxSize);
+    const written = this.#write(key, batch.mutator, expectedOf(changes));
     this.#immediate = !isPromise(written);
-    if (!isPromise(written)) return outcomes()[0] ?? NOTHING;
+    if (!isPromise(written)) return batch.outcomes[0] ?? NOTHING;
     const running: Lane = { waiting: [] };
     this.#lanes.set(key, running);
     return written.then(
       () => {
         this.#next(key, running);
-        return outcomes()[0] ?? NOTHING;
+        return batch.outcomes[0] ?? NOTHING;
       },
       (err: unknown) => {
         this.#next(key, running);
@@ -121,19 +121,19 @@ export class GroupCommit {
       return;
     }
     const changes = batch.map((w) => w.change);
-    const { mutator, outcomes } = batchMutator(changes, this.#maxSize);
+    const mutation = new Batch(changes, this.#maxSize);
     const fail = (err: unknown) => {
       for (const w of batch) w.reject(err);
       this.#next(key, lane);
     };
     const land = () => {
-      const out = outcomes();
+      const out = mutation.outcomes;
       for (let i = 0; i < batch.length; i++) batch[i]!.resolve(out[i] ?? NOTHING);
       this.#next(key, lane);
     };
     let written: Awaitable<StoredSession | undefined>;
     try {
-      written = this.#write(key, mutator, expectedOf(changes));
+      written = this.#write(key, mutation.mutator, expectedOf(changes));
     } catch (err) {
       fail(err);
       return;

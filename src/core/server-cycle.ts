@@ -8,7 +8,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { type Awaitable, isPromise, then } from './awaitable.js';
-import { checkSize, payloadText, requestChanges } from './changes.js';
+import { type Change, checkSize, type Outcome, payloadText, requestChanges } from './changes.js';
 import { CleanupSchedule } from './cleanup-schedule.js';
 import { decodePayload, type SessionData, type SessionPayload } from './codec.js';
 import { IdCache, mayRepeat, readCookie, serializeSessionCookie } from './cookie.js';
@@ -21,7 +21,7 @@ import { GroupCommit } from './group-commit.js';
 import { storeKey } from './id.js';
 import type { MigrationHost, SessionMigration } from './migration.js';
 import type { CommitResult, RequestInfo } from './request.js';
-import type { Session, SessionState } from './session.js';
+import { NO_FLASH, type Session, type SessionState } from './session.js';
 import type { Store, StoredSession } from './store.js';
 import { StoreCalls } from './store-calls.js';
 import type { UserIndexAccess } from './user-sessions.js';
@@ -45,8 +45,7 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     this.#ids = new IdCache(c.secret_keys);
     this.#calls = new StoreCalls(store.kind, c.store_timeout, c.store_max_in_flight, ctx.events);
     this.#group = new GroupCommit(
-      (key, mutator, expected) =>
-        this.#calls.run('update', key, () => store.update(key, mutator, expected)),
+      (key, mutator, expected) => this.#calls.update(store, key, mutator, expected),
       c.max_size,
       store.capabilities.gatherWrites === true,
     );
@@ -84,7 +83,7 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     const key = verified.key;
     const started = this.#ctx.clock('loaded', 'expired');
     try {
-      const record = this.#calls.run('get', key, () => this.#store.get(key));
+      const record = this.#calls.get(this.#store, key);
       return isPromise(record)
         ? record.then((r) => this.#opened(request, verified, r, started))
         : this.#opened(request, verified, record, started);
@@ -217,20 +216,30 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
       .then(fresh);
   }
 
-  async update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
-    if (state.replacedKey) await this.#finishRegenerate(state);
+  update(state: SessionState<T>, fn: (data: Partial<T>) => void): Promise<Partial<T>> {
+    try {
+      // A store that answers at once answers the update without a turn of its own.
+      const updated = state.replacedKey
+        ? then(this.#finishRegenerate(state), () => this.#updateNow(state, fn))
+        : this.#updateNow(state, fn);
+      return isPromise(updated) ? updated : Promise.resolve(updated);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `update` once a regenerate is done: a new session is created first, then updated. */
+  #updateNow(state: SessionState<T>, fn: (data: Partial<T>) => void): Awaitable<Partial<T>> {
     if (state.dead) {
       fn(state.data);
       return { ...state.data };
     }
-    const ctx = this.#ctx;
-    const wasNew = state.isNew;
-    if (wasNew) {
-      // The first write of a new session is create-only (a repeated id never lands on another
-      // visitor's record); the update then runs on the record as stored.
-      const text = checkSize(payloadText(state), ctx.config.max_size);
-      const now = Date.now();
-      await this.#create(state, text, now);
+    if (!state.isNew) return this.#updateStored(state, fn, false);
+    // The first write of a new session is create-only (a repeated id never lands on another
+    // visitor's record); the update then runs on the record as stored.
+    const text = checkSize(payloadText(state), this.#ctx.config.max_size);
+    const now = Date.now();
+    return then(this.#create(state, text, now), () => {
       state.isNew = false;
       state.sendCookie = true;
       state.baseline = text;
@@ -238,19 +247,39 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
       state.touched = undefined;
       state.metaChanged = false;
       state.hadFlash = false;
-    }
+      return this.#updateStored(state, fn, true);
+    });
+  }
+
+  /** `update` of a stored session: this request's changes and `fn`, in one group-committed write. */
+  #updateStored(
+    state: SessionState<T>,
+    fn: (data: Partial<T>) => void,
+    wasNew: boolean,
+  ): Awaitable<Partial<T>> {
     const { keys } = requestChanges(state as SessionState<SessionData>);
-    const started = ctx.clock(wasNew ? 'created' : 'saved');
-    const outcome = await this.#group.submit(
-      state.key,
-      {
-        kind: 'save',
-        state: state as SessionState<SessionData>,
-        keys,
-        fn: fn as (data: SessionData) => void,
-      },
-      true,
-    );
+    const started = this.#ctx.clock(wasNew ? 'created' : 'saved');
+    const change: Change = {
+      kind: 'save',
+      state: state as SessionState<SessionData>,
+      keys,
+      fn: fn as (data: SessionData) => void,
+    };
+    const outcome = this.#group.submit(state.key, change, true);
+    return isPromise(outcome)
+      ? outcome.then((o) => this.#updated(state, fn, wasNew, o, started))
+      : this.#updated(state, fn, wasNew, outcome, started);
+  }
+
+  /** The session after its update's write landed: as the store now holds it. */
+  #updated(
+    state: SessionState<T>,
+    fn: (data: Partial<T>) => void,
+    wasNew: boolean,
+    outcome: Outcome,
+    started: number,
+  ): Partial<T> {
+    const ctx = this.#ctx;
     if (outcome.error !== undefined) throw outcome.error;
     if (outcome.text === undefined) {
       state.dead = true;
@@ -259,18 +288,20 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     }
     const reused = outcome.payload;
     const payload = reused ?? decodePayload(outcome.text);
-    ctx.emit(wasNew ? 'created' : 'saved', {
-      key: state.key.slice(0, 12),
-      ms: ctx.since(started),
-      bytes: outcome.text.length,
-    });
+    const event = wasNew ? 'created' : 'saved';
+    if (ctx.events.listens(event))
+      ctx.events.emit(event, {
+        key: state.key.slice(0, 12),
+        ms: ctx.since(started),
+        bytes: outcome.text.length,
+      });
     if (wasNew) state.sendCookie = true;
     state.isNew = false;
     // A copy, so that the object `fn` received (which it may have kept) is not the session's.
     state.data = (reused ? { ...reused.data } : payload.data) as Partial<T>;
     state.meta = payload.meta;
     state.hadFlash = payload.flash !== undefined;
-    state.flashOut = {};
+    state.flashOut = NO_FLASH;
     state.touched = undefined;
     state.metaChanged = false;
     state.baseline = outcome.text;
@@ -354,17 +385,11 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     }
     if (changed) {
       const started = ctx.clock('saved');
-      const change = { kind: 'save' as const, state: state as SessionState<SessionData>, keys };
-      return then(this.#group.submit(key, change, false), (outcome) => {
-        if (outcome.error !== undefined) throw outcome.error;
-        if (outcome.text === undefined) return undefined; // killed elsewhere meanwhile: stays dead
-        ctx.emit('saved', {
-          key: key.slice(0, 12),
-          ms: ctx.since(started),
-          bytes: outcome.text.length,
-        });
-        return state.sendCookie ? this.#cookie(state, request) : undefined;
-      });
+      const change: Change = { kind: 'save', state: state as SessionState<SessionData>, keys };
+      const outcome = this.#group.submit(key, change, false);
+      return isPromise(outcome)
+        ? outcome.then((o) => this.#saved(state, request, o, started))
+        : this.#saved(state, request, outcome, started);
     }
     const now = Date.now();
     if (now - state.atime < ctx.config.touch_interval * 1000)
@@ -373,10 +398,30 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     return then(
       this.#calls.run('touch', key, () => this.#store.touch(key, now)),
       () => {
-        ctx.emit('touched', { key: key.slice(0, 12), ms: ctx.since(started) });
+        if (ctx.events.listens('touched'))
+          ctx.events.emit('touched', { key: key.slice(0, 12), ms: ctx.since(started) });
         return state.sendCookie ? this.#cookie(state, request) : undefined;
       },
     );
+  }
+
+  /** The commit's answer once its save landed. */
+  #saved(
+    state: SessionState<T>,
+    request: RequestInfo,
+    outcome: Outcome,
+    started: number,
+  ): CommitResult {
+    if (outcome.error !== undefined) throw outcome.error;
+    if (outcome.text === undefined) return undefined; // killed elsewhere meanwhile: stays dead
+    const ctx = this.#ctx;
+    if (ctx.events.listens('saved'))
+      ctx.events.emit('saved', {
+        key: state.key.slice(0, 12),
+        ms: ctx.since(started),
+        bytes: outcome.text.length,
+      });
+    return state.sendCookie ? this.#cookie(state, request) : undefined;
   }
 
   #commitKill(state: SessionState<T>, request: RequestInfo): Awaitable<CommitResult> {

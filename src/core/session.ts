@@ -149,6 +149,12 @@ export interface SessionHost<T extends SessionData> {
 
 const hasOwn = (o: object, k: PropertyKey) => Object.hasOwn(o, k);
 
+/**
+ * No flash messages: what a state holds until a message comes (shared and frozen, so that a
+ * session without flash messages, nearly every one, makes no object for them).
+ */
+export const NO_FLASH = Object.freeze({}) as Record<string, unknown[]>;
+
 function checkKey(key: unknown): string {
   if (typeof key !== 'string') throw new TypeError('[websession] session keys must be strings');
   if (key === '__proto__') throw new TypeError('[websession] "__proto__" cannot be a session key');
@@ -242,6 +248,7 @@ class SessionMethods {
     const state = this[STATE];
     checkKey(key);
     if (!alive(state)) return;
+    if (state.flashOut === NO_FLASH) state.flashOut = {};
     const list = state.flashOut[key] ?? [];
     list.push(value);
     state.flashOut[key] = list;
@@ -251,10 +258,11 @@ class SessionMethods {
     state.read = true;
     if (key === undefined) {
       const all = state.flashIn;
-      state.flashIn = {};
-      return all;
+      state.flashIn = NO_FLASH;
+      return all === NO_FLASH ? {} : all;
     }
-    const list = hasOwn(state.flashIn, key) ? (state.flashIn[key] ?? []) : [];
+    if (!hasOwn(state.flashIn, key)) return [];
+    const list = state.flashIn[key] ?? [];
     delete state.flashIn[key];
     return list;
   }

@@ -5,16 +5,7 @@
 import { encodePayload, type SessionData, type SessionMeta, type SessionPayload } from './codec.js';
 import type { ResolvedConfig } from './config.js';
 import { generateSessionId, storeKey } from './id.js';
-import type { SessionHost, SessionState } from './session.js';
-
-/** What a state is built from beyond its data. */
-interface Origin<T extends SessionData> {
-  /** Undefined for a new session: drawn when first needed. */
-  id: string | undefined;
-  key: string | undefined;
-  ip: string | undefined;
-  host: SessionHost<T>;
-}
+import { NO_FLASH, type SessionHost, type SessionState } from './session.js';
 
 /**
  * A request's session state. A new session's id (and its store key, a SHA-256) is drawn only
@@ -37,15 +28,19 @@ class State<T extends SessionData> implements SessionState<T> {
   ip: string | undefined;
   committed = false;
   flashIn: Record<string, unknown[]>;
-  flashOut: Record<string, unknown[]> = {};
+  flashOut: Record<string, unknown[]> = NO_FLASH;
   hadFlash: boolean;
   touched: SessionState<T>['touched'] = undefined;
   metaChanged = false;
   read = false;
   host: SessionHost<T>;
 
+  /** `id` and `key` undefined for a new session: drawn when first needed. */
   constructor(
-    origin: Origin<T>,
+    id: string | undefined,
+    key: string | undefined,
+    ip: string | undefined,
+    host: SessionHost<T>,
     payload: SessionPayload,
     baseline: string,
     atime: number,
@@ -53,8 +48,8 @@ class State<T extends SessionData> implements SessionState<T> {
     clientHasCookie: boolean,
     sendCookie: boolean,
   ) {
-    this.#id = origin.id;
-    this.#key = origin.key;
+    this.#id = id;
+    this.#key = key;
     this.data = payload.data as Partial<T>;
     this.meta = payload.meta;
     this.baseline = baseline;
@@ -62,10 +57,10 @@ class State<T extends SessionData> implements SessionState<T> {
     this.isNew = isNew;
     this.sendCookie = sendCookie;
     this.clientHasCookie = clientHasCookie;
-    this.ip = origin.ip;
-    this.flashIn = payload.flash ? { ...payload.flash } : {};
+    this.ip = ip;
+    this.flashIn = payload.flash ? { ...payload.flash } : NO_FLASH;
     this.hadFlash = payload.flash !== undefined;
-    this.host = origin.host;
+    this.host = host;
   }
 
   get id(): string {
@@ -104,10 +99,20 @@ export function newState<T extends SessionData>(
     data = structuredClone(init) as Partial<T>;
   }
   const payload: SessionPayload = { v: 1, meta, data: data as SessionData };
-  const origin = { id: undefined, key: undefined, ip: request.ip, host };
   // An empty new session's text is known without encoding it (it is only compared, never stored).
   const baseline = init ? encodePayload(payload) : '';
-  return new State(origin, payload, baseline, 0, true, clientHasCookie, false);
+  return new State(
+    undefined,
+    undefined,
+    request.ip,
+    host,
+    payload,
+    baseline,
+    0,
+    true,
+    clientHasCookie,
+    false,
+  );
 }
 
 /** A session loaded from its stored record (or from a sealed cookie: no id until one is asked for). */
@@ -119,6 +124,6 @@ export function loadedState<T extends SessionData>(
   record: { data: string; atime: number },
   sendCookie: boolean,
 ): SessionState<T> {
-  const origin = { id: verified.id, key: verified.key, ip, host };
-  return new State(origin, payload, record.data, record.atime, false, true, sendCookie);
+  const { id, key } = verified;
+  return new State(id, key, ip, host, payload, record.data, record.atime, false, true, sendCookie);
 }

@@ -18,6 +18,7 @@ import {
   StoreUnavailableError,
 } from './errors.js';
 import type { SessionEmitter } from './events.js';
+import type { Store, StoredSession, StoreMutator } from './store.js';
 
 /** A call waiting on its store, with its deadline. */
 interface Pending {
@@ -81,15 +82,57 @@ export class StoreCalls {
 
   /** Runs `call` (one store method); its answer comes back as it came, failures mapped. */
   run<R>(op: string, key: string, call: () => Awaitable<R>): Awaitable<R> {
-    const started = this.#events.listens('error') ? performance.now() : 0;
-    if (this.#inFlight >= this.#maxInFlight)
-      throw this.#fail(op, key, new StoreBusyError(this.#kind, this.#inFlight), started);
+    const started = this.#begin(op, key);
     let result: Awaitable<R>;
     try {
       result = call();
     } catch (err) {
       throw this.#fail(op, key, err, started);
     }
+    return this.#settle(op, key, result, started);
+  }
+
+  // The request path's calls, each without a closure of its own (one per request each).
+
+  /** `store.get(key)` as {@link run} runs it. */
+  get(store: Store, key: string): Awaitable<StoredSession | undefined> {
+    const started = this.#begin('get', key);
+    let result: Awaitable<StoredSession | undefined>;
+    try {
+      result = store.get(key);
+    } catch (err) {
+      throw this.#fail('get', key, err, started);
+    }
+    return this.#settle('get', key, result, started);
+  }
+
+  /** `store.update(key, mutator, expected)` as {@link run} runs it. */
+  update(
+    store: Store,
+    key: string,
+    mutator: StoreMutator,
+    expected: StoredSession | undefined,
+  ): Awaitable<StoredSession | undefined> {
+    const started = this.#begin('update', key);
+    let result: Awaitable<StoredSession | undefined>;
+    try {
+      result = store.update(key, mutator, expected);
+    } catch (err) {
+      throw this.#fail('update', key, err, started);
+    }
+    return this.#settle('update', key, result, started);
+  }
+
+  /** The start time of a call for its `error` event (0: nobody listens); throws when at the cap. */
+  #begin(op: string, key: string): number {
+    const started = this.#events.listens('error') ? performance.now() : 0;
+    if (this.#inFlight >= this.#maxInFlight)
+      throw this.#fail(op, key, new StoreBusyError(this.#kind, this.#inFlight), started);
+    return started;
+  }
+
+  /** A call's answer: as it came when at once; else counted, with its deadline, failures mapped. */
+  #settle<R>(op: string, key: string, result: Awaitable<R>, started: number): Awaitable<R> {
     if (!isPromise(result)) return result;
     this.#inFlight++;
     let counted = true;

@@ -14,6 +14,9 @@ import type {
 } from '../core/store.js';
 import { isStoreKey } from './key.js';
 
+/** lru-cache's default get options, passed so that it does not make an empty object per call. */
+const AS_IS = Object.freeze({});
+
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /** Most sessions kept; past it the least recently used is evicted. Default 100,000. */
@@ -63,7 +66,7 @@ export class MemoryStore implements Store {
 
   get(key: string): StoredSession | undefined | Promise<never> {
     // A key the map holds was checked when it was put: only a missing one is checked here.
-    const record = this.#map.get(key);
+    const record = this.#map.get(key, AS_IS);
     if (!record) return isStoreKey(key) ? undefined : this.#badKey();
     return { data: record.data, atime: record.atime };
   }
@@ -82,8 +85,7 @@ export class MemoryStore implements Store {
   }
 
   /** Stores `record` under `key`: a record already held is changed in place (no new object). */
-  #put(key: string, record: StoredSession): void {
-    const previous = this.#map.get(key);
+  #put(key: string, record: StoredSession, previous = this.#map.get(key, AS_IS)): void {
     if (previous?.user !== record.user) this.#unindex(key, previous);
     if (record.user !== undefined && previous?.user !== record.user) {
       const keys = this.#users.get(record.user) ?? new Set<string>();
@@ -117,7 +119,7 @@ export class MemoryStore implements Store {
 
   update(key: string, mutator: StoreMutator): StoredSession | undefined | Promise<never> {
     // Runs synchronously from read to write: nothing else in this process can interleave.
-    const current = this.#map.get(key);
+    const current = this.#map.get(key, AS_IS);
     if (!current && !isStoreKey(key)) return this.#badKey();
     let next: StoredSession | null | undefined;
     try {
@@ -130,14 +132,14 @@ export class MemoryStore implements Store {
       return undefined;
     }
     if (next === undefined) return current && { data: current.data, atime: current.atime };
-    this.#put(key, next);
+    this.#put(key, next, current);
     return { data: next.data, atime: next.atime };
   }
 
   touch(key: string, atime: number): undefined | Promise<never> {
     if (!isStoreKey(key)) return this.#badKey();
-    const record = this.#map.get(key);
-    if (record) this.#put(key, { data: record.data, atime, user: record.user });
+    const record = this.#map.get(key, AS_IS);
+    if (record) this.#put(key, { data: record.data, atime, user: record.user }, record);
     return undefined;
   }
 
