@@ -300,8 +300,10 @@ export class ServerCycle<T extends SessionData> implements SessionCycle<T> {
     // A copy, so that the object `fn` received (which it may have kept) is not the session's.
     state.data = (reused ? { ...reused.data } : payload.data) as Partial<T>;
     state.meta = payload.meta;
-    state.hadFlash = payload.flash !== undefined;
-    state.flashOut = NO_FLASH;
+    // The flash messages just stored are this request's own (a save replaces the record's with
+    // them): they stay its messages for the next request, so that the commit keeps them.
+    state.hadFlash = false;
+    state.flashOut = payload.flash ? { ...payload.flash } : NO_FLASH;
     state.touched = undefined;
     state.metaChanged = false;
     state.baseline = outcome.text;

@@ -480,6 +480,30 @@ describe('SessionManager', () => {
     );
   });
 
+  it('update() keeps a change made after calling it, before awaiting it', async () => {
+    // MemoryStore: the first update of a manager waits a microtask (group commit does not know
+    // yet that the store answers at once), later ones apply when called. Both keep the change.
+    const manager = new SessionManager<Data>(new MemoryStore(), { cleanup_interval: 0 });
+    const cookie = await seed(manager, { n: 0, user: 'ann' });
+    for (const round of [1, 2]) {
+      const r = await manager.load({ cookie });
+      r.flash('note', `hi ${round}`);
+      r.b = round;
+      const pending = r.update((d) => {
+        d.n = (d.n ?? 0) + 1;
+      });
+      r.a = round * 10;
+      const data = await pending;
+      assert.deepEqual([data.n, data.b], [round, round]);
+      assert.deepEqual([r.n, r.b, r.a], [round, round, round * 10]);
+      await manager.commit(r);
+      const again = await manager.load({ cookie });
+      assert.deepEqual([again.n, again.b, again.a, again.user], [round, round, round * 10, 'ann']);
+      assert.deepEqual(again.flashes('note'), [`hi ${round}`]);
+      await manager.commit(again);
+    }
+  });
+
   it('refuses to save a session over max_size and keeps the stored one', async () => {
     const { manager } = setup({ max_size: 1024 });
     const cookie = await seed(manager, { user: 'ann' });
