@@ -30,14 +30,17 @@ function holdsOnlyPrimitives(data: SessionData): boolean {
   return true;
 }
 
-/** The payload a request would store, as codec text (not size-checked). */
-export function payloadText<T extends SessionData>(
-  state: SessionState<T>,
-  data: Partial<T> = state.data,
-): string {
-  const payload: SessionPayload = { v: 1, meta: state.meta, data: data as SessionData };
+/** The payload a request would store, with `data` as its data. */
+function payloadOf(state: SessionState<SessionData>, data: SessionData): SessionPayload {
+  const payload: SessionPayload = { v: 1, meta: state.meta, data };
   if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
-  return encodePayload(payload);
+  return payload;
+}
+
+/** The payload a request would store, as codec text (not size-checked). */
+export function payloadText<T extends SessionData>(state: SessionState<T>): string {
+  const s = state as SessionState<SessionData>;
+  return encodePayload(payloadOf(s, s.data));
 }
 
 /**
@@ -46,10 +49,7 @@ export function payloadText<T extends SessionData>(
  * a copy apart).
  */
 function ownView(state: SessionState<SessionData>): SessionPayload | undefined {
-  if (!holdsOnlyPrimitives(state.data)) return undefined;
-  const payload: SessionPayload = { v: 1, meta: state.meta, data: { ...state.data } };
-  if (hasKeys(state.flashOut)) payload.flash = state.flashOut;
-  return payload;
+  return holdsOnlyPrimitives(state.data) ? payloadOf(state, { ...state.data }) : undefined;
 }
 
 /** `text` when it fits in `max` UTF-8 bytes; else throws SessionTooLargeError. */

@@ -39,9 +39,11 @@ export interface CookieOptions {
  */
 export function readCookie(header: string | undefined | null, name: string): string | undefined {
   if (!header || header.length > MAX_COOKIE_HEADER || name === '') return undefined;
-  for (let at = header.indexOf(name); at >= 0; at = header.indexOf(name, partEnd(header, at))) {
-    const value = valueIn(header, name, at);
+  for (let at = header.indexOf(name); at >= 0; ) {
+    const end = partEnd(header, at);
+    const value = valueIn(header, name, at, end);
     if (value !== undefined) return value;
+    at = header.indexOf(name, end);
   }
   return undefined;
 }
@@ -64,9 +66,10 @@ export function readCookies(
   // Only the `;`-separated parts that contain the name can carry it: they are found with
   // indexOf rather than by splitting the whole header (browsers send many other cookies).
   for (let at = header.indexOf(name); at >= 0 && out.length < max; ) {
-    const value = valueIn(header, name, at);
+    const end = partEnd(header, at);
+    const value = valueIn(header, name, at, end);
     if (value !== undefined) out.push(value);
-    at = header.indexOf(name, partEnd(header, at));
+    at = header.indexOf(name, end);
   }
   return out;
 }
@@ -77,10 +80,12 @@ function partEnd(header: string, at: number): number {
   return end < 0 ? header.length : end;
 }
 
-/** The value of the part of `header` holding index `at`, when that part is cookie `name`. */
-function valueIn(header: string, name: string, at: number): string | undefined {
+/**
+ * The value of the part of `header` holding index `at` (it ends at `end`, see {@link partEnd}),
+ * when that part is cookie `name`.
+ */
+function valueIn(header: string, name: string, at: number, end: number): string | undefined {
   const start = header.lastIndexOf(';', at) + 1;
-  const end = partEnd(header, at);
   const eq = header.indexOf('=', start);
   if (eq < 0 || eq >= end) return undefined;
   // The name as written, or with spaces around it (the slower test).
