@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 
 /** What `npm run bench -- --help` prints. */
 const USAGE = `usage: npm run bench [-- options]
-  (none)            the full table: 3 interleaved rounds of 5 s per row; rewrites BENCHMARKS.md
-  --quick           1 round of 1 s per row, no warm-up (for development)
+  (none)            the full table: 3 interleaved rounds of 5 s per row, then each target's
+                    servers at once, 6 rounds of 2 s; rewrites BENCHMARKS.md
+  --quick           1 round of 1 s per row and per target, no warm-up (for development)
   --scale           1,000 vs 1,000,000 stored sessions, and a cleanup pass
   --syscalls        file-system calls per save of the file stores (strace -c)
   --only A,B        only the rows whose id contains A or B (the bare rows and the limit always run)
@@ -53,6 +54,9 @@ export const DURATION = Math.max(1, Math.round(Number(opts.duration ?? (QUICK ? 
 /** Seconds of load before a row's first measurement (0: only a short burst of requests). */
 export const WARMUP = QUICK ? 0 : 2;
 export const CONNECTIONS = Number(opts.connections);
+/** Rounds, and seconds per round, of the targets measured at once (see ./paired.ts). */
+export const PAIRED_ROUNDS = QUICK ? 1 : 2 * ROUNDS;
+export const PAIRED_DURATION = QUICK ? 1 : 2;
 /** The run's scratch folder (servers' stores, cookie files), removed at the end. */
 export const TMP = mkdtempSync(join(os.tmpdir(), 'websession-bench-'));
 

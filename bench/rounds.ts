@@ -47,31 +47,52 @@ export async function startAll(list: Row[], skip: Map<Service, string>): Promise
   return list.flatMap((row) => out.filter((m) => m.row === row));
 }
 
-/** {@link ROUNDS} rounds over every row, then what each server kept; stops the servers. */
+/** Load on every row of `group` at once, each from its own load generator; each server's CPU. */
+export async function together(group: Measured[], seconds: number): Promise<Load[]> {
+  const cpu0 = group.map((m) => cpuSeconds(m.child.pid));
+  const results = await Promise.all(
+    group.map((m) => load(`${m.child.url}${m.row.path}`, seconds, m.cookie)),
+  );
+  for (const [i, m] of group.entries()) {
+    const result = results[i]!;
+    result.cpu = ((cpuSeconds(m.child.pid) - cpu0[i]!) * 1e6) / result.requests;
+  }
+  return results;
+}
+
+/**
+ * Before a measurement of a sealed session: the cookie a browser holds now (the load sends one
+ * value throughout, so a value from rounds ago would have its access time re-sealed on every
+ * request).
+ */
+export async function freshCookie(m: Measured): Promise<void> {
+  if (m.child.spec.store === 'cookie' && m.row.mode === 'session')
+    m.cookie = (await sessionCookie(m.child.url, m.row.madeAt ?? m.row.path, m.cookie)) || m.cookie;
+}
+
+/** {@link ROUNDS} rounds over every row, one row at a time. */
 export async function measure(measured: Measured[]): Promise<void> {
-  try {
-    for (let round = 0; round < ROUNDS; round++) {
-      // Rotate the order each round, so no row always runs right after the same neighbour.
-      const shift = Math.round((round * measured.length) / ROUNDS);
-      const order = [...measured.slice(shift), ...measured.slice(0, shift)];
-      for (const m of order) {
-        const url = `${m.child.url}${m.row.path}`;
-        // A sealed session: the cookie a browser holds now (the load sends one value throughout,
-        // so a value from rounds ago would have its access time re-sealed on every request).
-        if (m.child.spec.store === 'cookie' && m.row.mode === 'session')
-          m.cookie =
-            (await sessionCookie(m.child.url, m.row.madeAt ?? m.row.path, m.cookie)) || m.cookie;
-        if (round === 0 && WARMUP > 0) await load(url, WARMUP, m.cookie);
-        else await burst(url, m.cookie);
-        const cpu0 = cpuSeconds(m.child.pid);
-        const result = await load(url, DURATION, m.cookie);
-        result.cpu = ((cpuSeconds(m.child.pid) - cpu0) * 1e6) / result.requests;
-        m.rounds[round] = result;
-        console.error(
-          `round ${round + 1}/${ROUNDS} ${m.row.id.padEnd(44)} ${fmt(result.rps).padStart(7)} req/s  p99 ${p(result.p99)} ms  ${fmt(result.cpu)} µs CPU/req`,
-        );
-      }
+  for (let round = 0; round < ROUNDS; round++) {
+    // Rotate the order each round, so no row always runs right after the same neighbour.
+    const shift = Math.round((round * measured.length) / ROUNDS);
+    const order = [...measured.slice(shift), ...measured.slice(0, shift)];
+    for (const m of order) {
+      const url = `${m.child.url}${m.row.path}`;
+      await freshCookie(m);
+      if (round === 0 && WARMUP > 0) await load(url, WARMUP, m.cookie);
+      else await burst(url, m.cookie);
+      const [result] = await together([m], DURATION);
+      m.rounds[round] = result!;
+      console.error(
+        `round ${round + 1}/${ROUNDS} ${m.row.id.padEnd(44)} ${fmt(result!.rps).padStart(7)} req/s  p99 ${p(result!.p99)} ms  ${fmt(result!.cpu ?? Number.NaN)} µs CPU/req`,
+      );
     }
+  }
+}
+
+/** What each server kept (its store's records, its session's counter); stops the servers. */
+export async function finishServers(measured: Measured[]): Promise<void> {
+  try {
     for (const m of measured) {
       if (m.row.mode === 'visitor')
         m.records = (await m.child.request({ op: 'records' })).records as number;

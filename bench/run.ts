@@ -5,7 +5,8 @@
 //
 // Every row's server runs in its own child process (servers/, one file per framework or peer),
 // all started up front and stopped at the end; each round measures every row once (interleaved),
-// and each cell is the median over the rounds. The server is pinned to CPU 0 and the load
+// and each cell is the median over the rounds; then each target's servers are measured at once
+// (paired.ts), and the targets are judged on those rounds. The server is pinned to CPU 0 and the load
 // generator (wrk where installed, else autocannon in its own process) to CPU 1 with `taskset`,
 // where it exists. The parts: options.ts (the command line), rows.ts (what is measured),
 // children.ts and loadgen.ts (servers and load), rounds.ts (the measurement), targets.ts,
@@ -13,10 +14,12 @@
 import os from 'node:os';
 import { finish } from './benchmarks-md.js';
 import { opts, QUICK } from './options.js';
+import { type Group, measurePaired } from './paired.js';
 import { report } from './report.js';
-import { measure, startAll } from './rounds.js';
+import { finishServers, measure, startAll } from './rounds.js';
 import { rows } from './rows.js';
 import { missingServices } from './services.js';
+import type { Target } from './targets.js';
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -43,8 +46,14 @@ async function main(): Promise<void> {
   console.error(
     `${measured.length} servers started in ${Math.round((Date.now() - started) / 1000)} s`,
   );
-  await measure(measured);
-  finish(report(measured, skip), started, loadBefore);
+  let paired: Map<Target, Group>;
+  try {
+    await measure(measured);
+    paired = await measurePaired(measured);
+  } finally {
+    await finishServers(measured);
+  }
+  finish(report(measured, paired, skip), started, loadBefore);
 }
 
 await main();
