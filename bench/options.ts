@@ -7,12 +7,12 @@ import { parseArgs } from 'node:util';
 /** What `npm run bench -- --help` prints. */
 const USAGE = `usage: npm run bench [-- options]
   (none)            the full table: 3 interleaved rounds of 5 s per row, then each target's
-                    servers at once, 6 rounds of 2 s; rewrites BENCHMARKS.md
+                    servers back to back (A B B A), 4 rounds of 1 s runs; rewrites BENCHMARKS.md
   --quick           1 round of 1 s per row and per target, no warm-up (for development)
   --scale           1,000 vs 1,000,000 stored sessions, and a cleanup pass
   --syscalls        file-system calls per save of the file stores (strace -c)
   --only A,B        only the rows whose id contains A or B (the bare rows and the limit always run)
-  --rounds N  --duration S  --connections C  --loadgen wrk|autocannon  --scale-size N
+  --rounds N  --duration S  --paired-rounds N  --connections C  --loadgen wrk|autocannon  --scale-size N
   --no-write        print the tables, leave BENCHMARKS.md as it is
   --help            this text
 e.g. npm run bench -- --quick --only limit,node-memory --no-write`;
@@ -25,6 +25,7 @@ function parseCommandLine() {
         scale: { type: 'boolean', default: false },
         syscalls: { type: 'boolean', default: false },
         rounds: { type: 'string' },
+        'paired-rounds': { type: 'string' },
         duration: { type: 'string' },
         connections: { type: 'string', default: '32' },
         only: { type: 'string' },
@@ -54,9 +55,9 @@ export const DURATION = Math.max(1, Math.round(Number(opts.duration ?? (QUICK ? 
 /** Seconds of load before a row's first measurement (0: only a short burst of requests). */
 export const WARMUP = QUICK ? 0 : 2;
 export const CONNECTIONS = Number(opts.connections);
-/** Rounds, and seconds per round, of the targets measured at once (see ./paired.ts). */
-export const PAIRED_ROUNDS = QUICK ? 1 : 2 * ROUNDS;
-export const PAIRED_DURATION = QUICK ? 1 : 2;
+/** Rounds, and seconds per run, of the targets measured back to back (see ./paired.ts). */
+export const PAIRED_ROUNDS = Number(opts['paired-rounds'] ?? (QUICK ? 1 : 4));
+export const PAIRED_DURATION = 1;
 /** The run's scratch folder (servers' stores, cookie files), removed at the end. */
 export const TMP = mkdtempSync(join(os.tmpdir(), 'websession-bench-'));
 

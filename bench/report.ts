@@ -67,8 +67,8 @@ function targetLine(
       line: `| ${t.name} | – | – | – | – | – | – | – | – | – | – | ${required} | not measured (skipped) |`,
     };
   const index = (id: string) => group.rows.findIndex((m) => m.row.id === id);
-  const a = 0;
-  const b = t.kind === 'ratio' ? 1 : index(LIMIT);
+  const a = index(t.a);
+  const b = index(t.kind === 'ratio' ? t.b : LIMIT);
   const r = perRound(group, (l) => l[a]!.rps / l[b]!.rps);
   const byCpu = perRound(group, (l) => cpuOf(l[b]) / cpuOf(l[a]));
   let vsLimit: number;
@@ -124,7 +124,7 @@ export function report(
   const run = new Run(measured);
   const bareNode = run.row('bare-node');
   const summary = [
-    `Each target is judged on its servers measured at once: both sides (for a target against the limit: ours, its bare framework, the limit and bare node:http) loaded simultaneously, every server pinned to CPU 0 and each with its own load generator on CPU 1, ${PAIRED_ROUNDS} round${PAIRED_ROUNDS === 1 ? '' : 's'} of ${PAIRED_DURATION} s, each cell the median over the rounds and each ratio the median of the per-round ratios. The servers share one CPU, so their req/s are a fraction of what each serves alone (the tables below); what a busy host does to one round it does to both sides.`,
+    `Each target is judged on its servers measured back to back: both sides (for the targets against the limit, one group per framework: its rows, the framework bare, the limit and bare node:http) run one after the other, then again in reverse order (A B B A), each alone on CPU 0 with the load generator on CPU 1, ${PAIRED_ROUNDS} round${PAIRED_ROUNDS === 1 ? '' : 's'} of ${PAIRED_DURATION} s runs; a server's cell in a round is the mean of its two runs, each cell the median over the rounds and each ratio the median of the per-round ratios. A host whose speed drifts moves both sides of a round alike.`,
     '',
     '| target | ours req/s | p99 ms | CPU µs/req | theirs req/s | p99 ms | CPU µs/req | ratio | by CPU | ours × its bare | CPU added vs the limit | required | |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
@@ -186,8 +186,8 @@ export function report(
     '',
     '### How to read it',
     '',
-    '- In the targets table, "ratio" is the req/s ratio of the two sides measured at once (median of the per-round ratios); with both on one CPU it is the ratio of what each serves with the same share of it. "by CPU" is the same ratio computed from the server processes\' own CPU µs per request (the database servers\' work is left out).',
-    '- The tables below measure one row at a time (each alone on CPU 0): req/s as a user sees it. Rows measured seconds apart on a busy host can differ by more than a change being measured; that is why the targets are judged at once.',
+    '- In the targets table, "ratio" is the req/s ratio of the two sides measured back to back (median of the per-round ratios); "by CPU" is the same ratio computed from the server processes\' own CPU µs per request (the database servers\' work is left out).',
+    '- The tables below measure every row in each round, one after the other: a round of all rows takes minutes, and rows measured minutes apart on a busy host can differ by more than a change being measured; that is why the targets are judged on their own rounds, back to back.',
     "- CPU µs/req is the server process's user + system time over the requests it served (/proc): much less sensitive than req/s to other jobs on the machine.",
     '- "LIMIT" is the smallest correct session, written by hand on node:http with no session library: the signed cookie checked (its form, then its HMAC compared in constant time), the store key (SHA-256 of the id) and the expected HMAC cached per id, a Map lookup, the idle timeout checked, JSON decode and encode of the record, a Map set, and the headers ours sends (`Set-Cookie` and `Cache-Control` on a new session, `Vary: Cookie` always).',
     '- "CPU added vs the limit" (every target shows it): the CPU µs per request the row adds over its bare framework (the row minus the same framework with no session, medians of the same run) divided by what the LIMIT row adds over bare node:http; in brackets, both µs. "ours × its bare" is the req/s ratio to the same framework with no session.',

@@ -47,17 +47,12 @@ export async function startAll(list: Row[], skip: Map<Service, string>): Promise
   return list.flatMap((row) => out.filter((m) => m.row === row));
 }
 
-/** Load on every row of `group` at once, each from its own load generator; each server's CPU. */
-export async function together(group: Measured[], seconds: number): Promise<Load[]> {
-  const cpu0 = group.map((m) => cpuSeconds(m.child.pid));
-  const results = await Promise.all(
-    group.map((m) => load(`${m.child.url}${m.row.path}`, seconds, m.cookie)),
-  );
-  for (const [i, m] of group.entries()) {
-    const result = results[i]!;
-    result.cpu = ((cpuSeconds(m.child.pid) - cpu0[i]!) * 1e6) / result.requests;
-  }
-  return results;
+/** Load on `m` alone for `seconds`, with the server's CPU per request. */
+export async function measureAlone(m: Measured, seconds: number): Promise<Load> {
+  const cpu0 = cpuSeconds(m.child.pid);
+  const result = await load(`${m.child.url}${m.row.path}`, seconds, m.cookie);
+  result.cpu = ((cpuSeconds(m.child.pid) - cpu0) * 1e6) / result.requests;
+  return result;
 }
 
 /**
@@ -81,10 +76,10 @@ export async function measure(measured: Measured[]): Promise<void> {
       await freshCookie(m);
       if (round === 0 && WARMUP > 0) await load(url, WARMUP, m.cookie);
       else await burst(url, m.cookie);
-      const [result] = await together([m], DURATION);
-      m.rounds[round] = result!;
+      const result = await measureAlone(m, DURATION);
+      m.rounds[round] = result;
       console.error(
-        `round ${round + 1}/${ROUNDS} ${m.row.id.padEnd(44)} ${fmt(result!.rps).padStart(7)} req/s  p99 ${p(result!.p99)} ms  ${fmt(result!.cpu ?? Number.NaN)} µs CPU/req`,
+        `round ${round + 1}/${ROUNDS} ${m.row.id.padEnd(44)} ${fmt(result.rps).padStart(7)} req/s  p99 ${p(result.p99)} ms  ${fmt(result.cpu ?? Number.NaN)} µs CPU/req`,
       );
     }
   }
