@@ -73,17 +73,7 @@ const NO_KEYS: readonly string[] = [];
 function fastChangedKeys(state: SessionState<SessionData>): readonly string[] | undefined {
   const data = state.data;
   if (!holdsOnlyPrimitives(data)) return undefined;
-  const touched = state.touched;
-  if (!touched) return NO_KEYS;
-  // Built as needed: most requests change one key, and an array literal of one is the smallest.
-  let keys: string[] | undefined;
-  for (const k of touched.keys()) {
-    const before = touched.get(k) as { had: boolean; value: unknown };
-    if (before.had === Object.hasOwn(data, k) && Object.is(before.value, data[k])) continue;
-    if (keys) keys.push(k);
-    else keys = [k];
-  }
-  return keys ?? NO_KEYS;
+  return state.touched?.changedIn(data) ?? NO_KEYS;
 }
 
 /** Keys whose values differ between the baseline and the current data (full compare). */

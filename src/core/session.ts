@@ -130,7 +130,7 @@ export interface SessionState<T extends SessionData = SessionData> {
    * Keys written or deleted through the session in this request, with the value each had
    * before its first write (for cheap change detection). Undefined until the first write.
    */
-  touched: Map<string, { had: boolean; value: unknown }> | undefined;
+  touched: Writes | undefined;
   /** Metadata (user) changed in this request. */
   metaChanged: boolean;
   /** The handler read the session's state: data, user, id or isNew (the response then depends on the cookie). */
@@ -183,11 +183,60 @@ function alive(state: SessionState<SessionData>): boolean {
   return true;
 }
 
+/** What a key held before its first write in a request. */
+interface Before {
+  had: boolean;
+  value: unknown;
+}
+
+/** True when `data` no longer holds at `key` what `before` says it held. */
+const differs = (data: Record<string, unknown>, key: string, before: Before) =>
+  before.had !== hasOwn(data, key) || !Object.is(before.value, data[key]);
+
+/**
+ * The keys written or deleted in a request, each with what it held before its first write. The
+ * first key is kept in the object itself: nearly every request that writes writes one key, and
+ * then no Map is made.
+ */
+export class Writes implements Before {
+  readonly key: string;
+  readonly had: boolean;
+  readonly value: unknown;
+  /** The keys written after the first one. */
+  #more: Map<string, Before> | undefined = undefined;
+
+  constructor(data: Record<string, unknown>, key: string) {
+    this.key = key;
+    this.had = hasOwn(data, key);
+    this.value = data[key];
+  }
+
+  /** Records what `key` holds in `data`, unless it was written before in this request. */
+  note(data: Record<string, unknown>, key: string): void {
+    if (key === this.key || this.#more?.has(key)) return;
+    this.#more ??= new Map();
+    this.#more.set(key, { had: hasOwn(data, key), value: data[key] });
+  }
+
+  /** The keys whose values in `data` differ from before their first write (undefined: none). */
+  changedIn(data: Record<string, unknown>): string[] | undefined {
+    // Built as needed: most requests change one key, and an array literal of one is the smallest.
+    let keys = differs(data, this.key, this) ? [this.key] : undefined;
+    if (this.#more)
+      for (const [key, before] of this.#more) {
+        if (!differs(data, key, before)) continue;
+        if (keys) keys.push(key);
+        else keys = [key];
+      }
+    return keys;
+  }
+}
+
 /** Records the value a key had before its first write in this request. */
 function noteWrite(state: SessionState<SessionData>, key: string): void {
   const data = state.data as Record<string, unknown>;
-  if (!state.touched) state.touched = new Map();
-  if (!state.touched.has(key)) state.touched.set(key, { had: hasOwn(data, key), value: data[key] });
+  if (state.touched) state.touched.note(data, key);
+  else state.touched = new Writes(data, key);
 }
 
 function writeKey(state: SessionState<SessionData>, key: string, value: unknown): void {

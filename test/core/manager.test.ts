@@ -79,6 +79,44 @@ describe('SessionManager', () => {
     );
   });
 
+  it('writes only when a written key ends with another value than it had, over several keys', async () => {
+    const { manager, store, memory } = setup();
+    const cookie = await seed(manager, { user: 'ann', a: 1, b: 2 });
+    // Each key written, then set back (or deleted and set back): nothing to write.
+    store.reset();
+    const back = await manager.load({ cookie });
+    back.a = 5;
+    back.user = 'bob';
+    back.n = 7;
+    back.a = 1;
+    back.user = 'ann';
+    delete back.n;
+    delete back.b;
+    back.b = 2;
+    assert.equal(await manager.commit(back), undefined);
+    assert.deepEqual(
+      store.calls.map((c) => c.op),
+      ['get'],
+      'keys set back to what they held: no write',
+    );
+    // The first key set back, a later one changed: written, with every key as it ends.
+    const later = await manager.load({ cookie });
+    later.a = 9;
+    later.user = 'bob';
+    later.a = 1;
+    await manager.commit(later);
+    const saved = await manager.load({ cookie });
+    assert.deepEqual([saved.user, saved.a, saved.b], ['bob', 1, 2]);
+    // The first key changed, later ones set back: written.
+    const first = await manager.load({ cookie });
+    first.b = 3;
+    first.a = 2;
+    first.a = 1;
+    await manager.commit(first);
+    assert.equal((await manager.load({ cookie })).b, 3);
+    assert.equal(memory.size, 1);
+  });
+
   it('detects nested mutation as a change', async () => {
     const { manager } = setup();
     const cookie = await seed(manager, { nested: { list: [1] } });
