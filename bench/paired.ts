@@ -1,11 +1,12 @@
 // The targets measured back to back: each target's servers (both sides; for the targets against
 // the limit, one group per framework: its rows, that framework bare, the limit and bare
-// node:http) run one after the other in short runs, then again in reverse order (A B B A), and
-// each server's two runs are averaged. A host whose speed drifts over seconds moves both sides
-// alike, so a target's ratio holds where rows measured minutes apart differ by more than the
-// change being measured; and each server runs alone on its CPU, as a user runs it (servers run
-// at once would share the CPU by threads, and thrash each other's caches).
-import type { Load } from './loadgen.js';
+// node:http) each get a second of untimed load, then run one after the other in short runs, then
+// again in reverse order (A B B A), and each server's two runs are averaged. A host whose speed
+// drifts over seconds moves both sides alike, so a target's ratio holds where rows measured
+// minutes apart differ by more than the change being measured; and each server runs alone on its
+// CPU, as a user runs it (servers run at once would share the CPU by threads, and thrash each
+// other's caches).
+import { type Load, load } from './loadgen.js';
 import { PAIRED_DURATION, PAIRED_ROUNDS } from './options.js';
 import { freshCookie, type Measured, measureAlone } from './rounds.js';
 import { LIMIT } from './servers/index.js';
@@ -82,6 +83,9 @@ export async function measurePaired(measured: Measured[]): Promise<Map<Target, G
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
     const shift = Math.round((round * list.length) / PAIRED_ROUNDS);
     for (const group of [...list.slice(shift), ...list.slice(0, shift)]) {
+      // Untimed first: a server idle while the other groups ran comes back slow (its heap and
+      // compiled code shrunk meanwhile), and the first of the group would pay for that most.
+      for (const m of group.rows) await load(`${m.child.url}${m.row.path}`, 1, m.cookie);
       const forward: Load[] = [];
       for (const m of group.rows) forward.push(await alone(m));
       const backward: Load[] = [];

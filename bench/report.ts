@@ -124,7 +124,7 @@ export function report(
   const run = new Run(measured);
   const bareNode = run.row('bare-node');
   const summary = [
-    `Each target is judged on its servers measured back to back: both sides (for the targets against the limit, one group per framework: its rows, the framework bare, the limit and bare node:http) run one after the other, then again in reverse order (A B B A), each alone on CPU 0 with the load generator on CPU 1, ${PAIRED_ROUNDS} round${PAIRED_ROUNDS === 1 ? '' : 's'} of ${PAIRED_DURATION} s runs; a server's cell in a round is the mean of its two runs, each cell the median over the rounds and each ratio the median of the per-round ratios. A host whose speed drifts moves both sides of a round alike.`,
+    `Each target is judged on its servers measured back to back: both sides (for the targets against the limit, one group per framework: its rows, the framework bare, the limit and bare node:http) each get 1 s of untimed load, then run one after the other, then again in reverse order (A B B A), each alone on CPU 0 with the load generator on CPU 1, ${PAIRED_ROUNDS} round${PAIRED_ROUNDS === 1 ? '' : 's'} of ${PAIRED_DURATION} s runs; a server's cell in a round is the mean of its two runs, each cell the median over the rounds and each ratio the median of the per-round ratios. A host whose speed drifts moves both sides of a round alike.`,
     '',
     '| target | ours req/s | p99 ms | CPU µs/req | theirs req/s | p99 ms | CPU µs/req | ratio | by CPU | ours × its bare | CPU added vs the limit | required | |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
