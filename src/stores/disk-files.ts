@@ -103,8 +103,20 @@ export function readRecord(file: string): StoredSession | undefined {
   const opened = openOwnedFile(file);
   if (typeof opened === 'string') return undefined;
   try {
-    return { data: fs.readFileSync(opened.fd, 'utf8'), atime: opened.stat.mtimeMs };
+    return { data: readText(opened.fd, opened.stat.size), atime: opened.stat.mtimeMs };
   } finally {
     fs.closeSync(opened.fd);
   }
+}
+
+/**
+ * The UTF-8 text of the open file `fd`, whose size its fstat gave: one read of one byte more than
+ * that, which comes back short at the end of the file (a record file is renamed into place whole
+ * and never written again, so its size does not change); reading to the end only if it grew.
+ */
+function readText(fd: number, size: number): string {
+  const buffer = Buffer.allocUnsafe(size + 1);
+  const read = fs.readSync(fd, buffer, 0, size + 1, null);
+  if (read <= size) return buffer.toString('utf8', 0, read);
+  return Buffer.concat([buffer, fs.readFileSync(fd)]).toString('utf8');
 }
