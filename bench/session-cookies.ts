@@ -1,7 +1,7 @@
 // Sessions made over HTTP for the load generator: the cookie of one, or the cookies of many in a
 // file with the wrk script that sends them in turn (the rotation rows, bench/profile.ts
 // --rotation). No bench options are read here, so any bench script may use it.
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -58,7 +58,6 @@ end
  */
 export function writeRotationScript(dir: string): string {
   const script = join(dir, 'rotate.lua');
-  // Written once: rows measured at once each start a wrk that reads it.
-  if (!existsSync(script)) writeFileSync(script, ROTATE_LUA);
+  writeFileSync(script, ROTATE_LUA);
   return script;
 }
