@@ -8,12 +8,15 @@
 // other's caches).
 import { type Load, load } from './loadgen.js';
 import { PAIRED_DURATION, PAIRED_ROUNDS } from './options.js';
-import { freshCookie, type Measured, measureAlone } from './rounds.js';
+import { freshCookie, type Measured, measureAlone, urlOf } from './rounds.js';
 import { LIMIT } from './servers/index.js';
 import { fmt, p } from './stats.js';
 import { TARGETS, type Target } from './targets.js';
 
-/** Servers measured back to back, and their loads (each the mean of its two runs): `rounds[r][i]` is `rows[i]`'s in round `r`. */
+/**
+ * Servers measured back to back, and their loads (each the mean of its two runs): `rounds[r][i]`
+ * is `rows[i]`'s in round `r`.
+ */
 export interface Group {
   rows: Measured[];
   rounds: Load[][];
@@ -85,7 +88,7 @@ export async function measurePaired(measured: Measured[]): Promise<Map<Target, G
     for (const group of [...list.slice(shift), ...list.slice(0, shift)]) {
       // Untimed first: a server idle while the other groups ran comes back slow (its heap and
       // compiled code shrunk meanwhile), and the first of the group would pay for that most.
-      for (const m of group.rows) await load(`${m.child.url}${m.row.path}`, 1, m.cookie);
+      for (const m of group.rows) await load(urlOf(m), 1, m.cookie);
       const forward: Load[] = [];
       for (const m of group.rows) forward.push(await alone(m));
       const backward: Load[] = [];

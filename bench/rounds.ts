@@ -47,10 +47,13 @@ export async function startAll(list: Row[], skip: Map<Service, string>): Promise
   return list.flatMap((row) => out.filter((m) => m.row === row));
 }
 
+/** The URL a row's load requests. */
+export const urlOf = (m: Measured) => `${m.child.url}${m.row.path}`;
+
 /** Load on `m` alone for `seconds`, with the server's CPU per request. */
 export async function measureAlone(m: Measured, seconds: number): Promise<Load> {
   const cpu0 = cpuSeconds(m.child.pid);
-  const result = await load(`${m.child.url}${m.row.path}`, seconds, m.cookie);
+  const result = await load(urlOf(m), seconds, m.cookie);
   result.cpu = ((cpuSeconds(m.child.pid) - cpu0) * 1e6) / result.requests;
   return result;
 }
@@ -72,10 +75,9 @@ export async function measure(measured: Measured[]): Promise<void> {
     const shift = Math.round((round * measured.length) / ROUNDS);
     const order = [...measured.slice(shift), ...measured.slice(0, shift)];
     for (const m of order) {
-      const url = `${m.child.url}${m.row.path}`;
       await freshCookie(m);
-      if (round === 0 && WARMUP > 0) await load(url, WARMUP, m.cookie);
-      else await burst(url, m.cookie);
+      if (round === 0 && WARMUP > 0) await load(urlOf(m), WARMUP, m.cookie);
+      else await burst(urlOf(m), m.cookie);
       const result = await measureAlone(m, DURATION);
       m.rounds[round] = result;
       console.error(
