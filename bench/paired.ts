@@ -7,7 +7,7 @@
 // CPU, as a user runs it (servers run at once would share the CPU by threads, and thrash each
 // other's caches).
 import { type Load, load } from './loadgen.js';
-import { PAIRED_DURATION, PAIRED_ROUNDS } from './options.js';
+import { DURATION, PAIRED_DURATION, PAIRED_ROUNDS } from './options.js';
 import { freshCookie, type Measured, measureAlone, urlOf } from './rounds.js';
 import { LIMIT } from './servers/index.js';
 import { fmt, p } from './stats.js';
@@ -20,7 +20,15 @@ import { TARGETS, type Target } from './targets.js';
 export interface Group {
   rows: Measured[];
   rounds: Load[][];
+  /** Seconds per run: the rows' own length when a target of the group is judged on p99. */
+  seconds: number;
 }
+
+/**
+ * A target judged on p99 runs as long as the rows do: a peer's tail can be a stall of hundreds
+ * of ms that comes now and then (web.py's), which a 1-s run mostly misses.
+ */
+const secondsOf = (t: Target) => (t.kind === 'ratio' && t.p99 ? DURATION : PAIRED_DURATION);
 
 /**
  * The rows a target is measured with: `a` and `b`; for an added-CPU target, every added-CPU
@@ -49,9 +57,9 @@ function rowsOf(t: Target, byId: (id: string) => Measured | undefined): Measured
 }
 
 /** One run of `m` alone, with the cookie a browser holds now. */
-async function alone(m: Measured): Promise<Load> {
+async function alone(m: Measured, seconds: number): Promise<Load> {
   await freshCookie(m);
-  return measureAlone(m, PAIRED_DURATION);
+  return measureAlone(m, seconds);
 }
 
 /** Two runs of one server as one: req/s and p99 their mean, CPU per request over both. */
@@ -75,13 +83,14 @@ export async function measurePaired(measured: Measured[]): Promise<Map<Target, G
     const rows = rowsOf(t, byId);
     if (!rows) continue;
     const key = rows.map((m) => m.row.id).join('\n');
-    const group = groups.get(key) ?? { rows, rounds: [] };
+    const group = groups.get(key) ?? { rows, rounds: [], seconds: PAIRED_DURATION };
+    group.seconds = Math.max(group.seconds, secondsOf(t));
     groups.set(key, group);
     ofTarget.set(t, group);
   }
   const list = [...groups.values()];
   console.error(
-    `${list.length} groups measured back to back, ${PAIRED_ROUNDS} rounds of ${PAIRED_DURATION} s`,
+    `${list.length} groups measured back to back, ${PAIRED_ROUNDS} rounds of ${PAIRED_DURATION} s runs (${DURATION} s for p99 targets)`,
   );
   for (let round = 0; round < PAIRED_ROUNDS; round++) {
     const shift = Math.round((round * list.length) / PAIRED_ROUNDS);
@@ -90,9 +99,9 @@ export async function measurePaired(measured: Measured[]): Promise<Map<Target, G
       // compiled code shrunk meanwhile), and the first of the group would pay for that most.
       for (const m of group.rows) await load(urlOf(m), 1, m.cookie);
       const forward: Load[] = [];
-      for (const m of group.rows) forward.push(await alone(m));
+      for (const m of group.rows) forward.push(await alone(m, group.seconds));
       const backward: Load[] = [];
-      for (const m of [...group.rows].reverse()) backward.unshift(await alone(m));
+      for (const m of [...group.rows].reverse()) backward.unshift(await alone(m, group.seconds));
       const loads = forward.map((l, i) => averaged(l, backward[i]!));
       group.rounds.push(loads);
       console.error(
