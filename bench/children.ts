@@ -4,6 +4,7 @@ import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { TASKSET } from './loadgen.js';
 import { opts, TMP } from './options.js';
+import { SCALE_ENV } from './servers/common.js';
 import { SERVERS, type ServerSpec } from './servers/index.js';
 import { writeSessionCookies } from './session-cookies.js';
 
@@ -33,6 +34,7 @@ export async function startServer(id: string, tag: string): Promise<Child> {
     // measurement is of the store at that size, not of the seeding's garbage.
     execArgv: opts.scale ? [...process.execArgv, '--expose-gc'] : process.execArgv,
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: tag === 'scale' ? { ...process.env, [SCALE_ENV]: '1' } : process.env,
   });
   const queue: ((m: Record<string, unknown>) => void)[] = [];
   const first = new Promise<Record<string, unknown>>((resolve, reject) => {
