@@ -1,7 +1,7 @@
 // The report of a side-by-side run: the targets table (met or missed), then the tables of every
 // row, how to read them, and what went wrong.
 import type { Load } from './loadgen.js';
-import { DURATION, PAIRED_DURATION, PAIRED_ROUNDS, ROUNDS, WARMUP } from './options.js';
+import { DURATION, PAIRED_DURATION, PAIRED_ROUNDS, ROUNDS, START_LOAD, WARMUP } from './options.js';
 import type { Group } from './paired.js';
 import type { Measured } from './rounds.js';
 import { ROTATION } from './rows.js';
@@ -142,7 +142,7 @@ export function report(
   console.error(`${missed} target(s) missed`);
 
   const lines = [
-    `${ROUNDS} interleaved rounds of ${DURATION} s per row (warm-up: ${WARMUP > 0 ? `${WARMUP} s of load before the first round, ` : ''}100 requests before each later measurement); req/s is the median of the rounds, p99 the median of the rounds' p99, ratios the median of the per-round ratios. Every server answers the same handler: read \`count\` from the session, add one, store it, answer the number (the example rows: their \`/count\`).`,
+    `${ROUNDS} interleaved rounds of ${DURATION} s per row (warm-up: ${START_LOAD > 0 ? `${START_LOAD} s of load on each server as soon as it has started, one at a time, as a user's server takes load from the start (a V8 process left idle before its first load settles up to 40 % slower for good), ` : ''}${WARMUP > 0 ? `${WARMUP} s of load before the first round, ` : ''}100 requests before each later measurement); req/s is the median of the rounds, p99 the median of the rounds' p99, ratios the median of the per-round ratios. Every server answers the same handler: read \`count\` from the session, add one, store it, answer the number (the example rows: their \`/count\`).`,
     '',
     '| | server | req/s | p99 ms | CPU µs/req | × node:http | × same framework, no session | CPU µs added over it | req/s per round |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -158,7 +158,7 @@ export function report(
   if (visitors.length > 0) {
     lines.push(
       '',
-      `New visitor: no cookie on any request (\`GET /visit\` reads \`count\` and stores nothing; the web.py example's \`GET /\` reads \`logged_in\`); records left is what the store holds after ${ROUNDS} rounds.`,
+      `New visitor: no cookie on any request (\`GET /visit\` reads \`count\` and stores nothing; the web.py example's \`GET /\` reads \`logged_in\`); records left is what the store holds after the start-up load and ${ROUNDS} rounds.`,
       '',
       '| server | path | req/s | p99 ms | CPU µs/req | × node:http | records left |',
       '| --- | --- | ---: | ---: | ---: | ---: | ---: |',

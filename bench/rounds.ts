@@ -1,8 +1,9 @@
-// The measurement: every row's server started up front, then rounds in which each row is
-// measured once (interleaved, the order rotated each round), then what the servers kept.
+// The measurement: every row's server started up front and loaded at once, then rounds in which
+// each row is measured once (interleaved, the order rotated each round), then what the servers
+// kept.
 import { type Child, sessionCookies, startServer } from './children.js';
 import { burst, cpuSeconds, type Load, load, WRK } from './loadgen.js';
-import { DURATION, ROUNDS, WARMUP } from './options.js';
+import { DURATION, ROUNDS, START_LOAD, WARMUP } from './options.js';
 import { ROTATION, type Row } from './rows.js';
 import { SERVERS, type Service } from './servers/index.js';
 import { sessionCookie } from './session-cookies.js';
@@ -19,11 +20,14 @@ export interface Measured {
   kept?: number;
 }
 
-/** Starts the servers of `list` (three at a time) and makes the sessions their rows carry. */
+/**
+ * Starts the servers of `list`, makes the sessions their rows carry and loads each one for
+ * {@link START_LOAD} s (one server at a time when it does, so the loads do not overlap).
+ */
 export async function startAll(list: Row[], skip: Map<Service, string>): Promise<Measured[]> {
   const out: Measured[] = [];
   const pending = [...list];
-  const workers = Array.from({ length: 3 }, async () => {
+  const workers = Array.from({ length: START_LOAD > 0 ? 1 : 3 }, async () => {
     for (let row = pending.shift(); row; row = pending.shift()) {
       const spec = SERVERS[row.server]!;
       if (spec.needs && skip.has(spec.needs)) continue;
@@ -39,7 +43,9 @@ export async function startAll(list: Row[], skip: Map<Service, string>): Promise
         cookie = await sessionCookie(child.url, row.madeAt ?? row.path);
         if (!cookie) throw new Error(`${row.id}: the first request set no session cookie`);
       }
-      out.push({ row, child, cookie, rounds: [] });
+      const m: Measured = { row, child, cookie, rounds: [] };
+      if (START_LOAD > 0) await load(urlOf(m), START_LOAD, cookie);
+      out.push(m);
       console.error(`started ${row.id}`);
     }
   });

@@ -4,13 +4,14 @@
 //   npm run bench -- --help       # the options (see USAGE in options.ts)
 //
 // Every row's server runs in its own child process (servers/, one file per framework or peer),
-// all started up front and stopped at the end; each round measures every row once (interleaved),
-// and each cell is the median over the rounds; then each target's servers are measured back to
-// back (paired.ts), and the targets are judged on those rounds. The server is pinned to CPU 0 and
-// the load generator (wrk where installed, else autocannon in its own process) to CPU 1 with
-// `taskset`, where it exists. The parts: options.ts (the command line), rows.ts (what is measured),
-// children.ts and loadgen.ts (servers and load), rounds.ts (the measurement), targets.ts,
-// report.ts and benchmarks-md.ts (what is printed and written), scale.ts (the scale part).
+// all started up front (each loaded for a few seconds as it starts) and stopped at the end; each
+// round measures every row once (interleaved), and each cell is the median over the rounds; then
+// each target's servers are measured back to back (paired.ts), and the targets are judged on
+// those rounds. The server is pinned to CPU 0 and the load generator (wrk where installed, else
+// autocannon in its own process) to CPU 1 with `taskset`, where it exists. The parts: options.ts
+// (the command line), rows.ts (what is measured), children.ts and loadgen.ts (servers and load),
+// rounds.ts (the measurement), targets.ts, report.ts and benchmarks-md.ts (what is printed and
+// written), scale.ts (the scale part).
 import os from 'node:os';
 import { finish } from './benchmarks-md.js';
 import { opts, QUICK } from './options.js';
