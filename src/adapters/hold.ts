@@ -66,14 +66,29 @@ function headerEntries(headers: object): [string, unknown][] {
 }
 
 /**
+ * True when headers given to `writeHead` name one the session adds or merges with (Set-Cookie,
+ * Vary, Cache-Control), or come as an array. Others can stay in the call: once a header was set,
+ * node applies them with `setHeader` over the ones set before, which they do not name.
+ */
+function namesSessionHeader(headers: object): boolean {
+  if (Array.isArray(headers)) return true;
+  for (const name in headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'set-cookie' || lower === 'vary' || lower === 'cache-control') return true;
+  }
+  return false;
+}
+
+/**
  * Applies the headers given to `writeHead(status, [message], headers)` with `setHeader`, as Node
  * itself does once any header was set, keeping every value of a name given more than once; so
  * that the session cookie can then be appended to the application's own Set-Cookie values.
- * Returns the arguments without the headers.
+ * Returns the arguments without the headers; as they came when the headers name none of the
+ * session's.
  */
 function moveWriteHeadHeaders(res: ServerResponse, args: unknown[]): unknown[] {
   const i = args.findIndex((a) => typeof a === 'object' && a !== null);
-  if (i < 0) return args;
+  if (i < 0 || !namesSessionHeader(args[i] as object)) return args;
   const grouped = new Map<string, { name: string; values: unknown[] }>();
   for (const [name, value] of headerEntries(args[i] as object)) {
     const lower = name.toLowerCase();
@@ -348,6 +363,20 @@ export function holdPrototype(proto: object): void {
   for (const name of HELD) if (Object.hasOwn(proto, name)) saved[name] = methods[name];
   patchedOriginals.set(proto, saved);
   for (const name of HELD) methods[name] = HELD_METHODS[name];
+}
+
+/**
+ * Adds a session's Set-Cookie and cache headers to `res` as its headers are written, merged with
+ * the ones the application writes (its own Set-Cookie and Vary kept): for a commit already done,
+ * where the response is written by someone else (`@hono/node-server` writes a fetch Response).
+ */
+export function addSessionHeadersOnWrite(
+  res: ServerResponse,
+  setCookie: string | undefined,
+  read: boolean,
+): void {
+  const outcome: CommitOutcome = { setCookie, read };
+  holdResponse(res, () => outcome);
 }
 
 /**

@@ -111,6 +111,24 @@ describe('websession/node: commit before headers', () => {
     }
   });
 
+  it('keeps the other headers given to writeHead, beside the session cookie and cache headers', async () => {
+    const s = await serve((_req, res, session) => {
+      session.visits = Number(session.get('visits', 0)) + 1;
+      res.writeHead(200, { 'Content-Type': 'text/plain', 'x-app': 'yes' }).end('ok');
+    });
+    try {
+      const r = await s.get();
+      assert.equal(r.body, 'ok');
+      assert.equal(r.headers['content-type'], 'text/plain');
+      assert.equal(r.headers['x-app'], 'yes');
+      assert.equal(r.headers['cache-control'], 'private, no-store');
+      assert.equal(r.headers['vary'], 'Cookie');
+      assert.deepEqual(await s.data(r.cookies), { visits: 1 });
+    } finally {
+      await s.close();
+    }
+  });
+
   it('keeps a Set-Cookie given to writeHead as a raw header array', async () => {
     const s = await serve((_req, res, session) => {
       session.user = 'ann';
