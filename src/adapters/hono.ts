@@ -29,6 +29,9 @@ import {
 } from './common.js';
 import type { AppData } from './types.js';
 
+/** The node response hold, loaded on the first request served by `@hono/node-server`. */
+let nodeHold: typeof import('./hold.js') | undefined;
+
 export * from './public-types.js';
 
 /**
@@ -57,6 +60,15 @@ function socketIp(c: Context): string | undefined {
  * The headers the manager reads. Under `@hono/node-server`, node's own header object: reading the
  * fetch-style `c.req` headers there builds a `Headers` of every request header first.
  */
+/** Node's response under `@hono/node-server` (`c.env.outgoing`), while nothing was written. */
+function unsentNodeResponse(c: Context): import('node:http').ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: { headersSent?: unknown; writeHead?: unknown } })
+    ?.outgoing;
+  return outgoing?.headersSent === false && typeof outgoing.writeHead === 'function'
+    ? (outgoing as import('node:http').ServerResponse)
+    : undefined;
+}
+
 function proxyHeaders(c: Context): HeaderBag {
   const incoming = (c.env as { incoming?: { headers?: HeaderBag } } | undefined)?.incoming;
   if (incoming?.headers) return incoming.headers;
@@ -98,9 +110,20 @@ export function session<T extends SessionData = AppData>(
       return c.res;
     }
     if (out.thrown) throw out.thrown.error;
-    // Headers set in place; a response whose headers refuse changes (a `fetch()` answer) is
+    const read = out.read === true;
+    if (!out.setCookie && !read) return;
+    // Under @hono/node-server, node's response takes the headers as they are written, merged
+    // with the application's (as on node:http): a header added to the fetch Response instead
+    // turns its plain headers into a Headers object, which costs more than the whole session.
+    const outgoing = unsentNodeResponse(c);
+    if (outgoing) {
+      nodeHold ??= await import('./hold.js');
+      nodeHold.addSessionHeadersOnWrite(outgoing, out.setCookie, read);
+      return;
+    }
+    // Elsewhere, headers set in place; a response whose headers refuse changes (a `fetch()` answer) is
     // copied, and the copy replaces it (dropped first: Hono's setter would copy it again).
-    const res = withSessionHeaders(c.res, out.setCookie, out.read === true);
+    const res = withSessionHeaders(c.res, out.setCookie, read);
     if (res !== c.res) {
       c.res = undefined as unknown as Response;
       c.res = res;

@@ -1,6 +1,8 @@
 // The Hono middleware reads the request's headers from node's own object under @hono/node-server
-// and from the fetch Request elsewhere, and adds its headers to the handler's response in place,
-// falling back to Hono's copy of the response when the headers refuse changes (a fetch() answer).
+// and from the fetch Request elsewhere. Under @hono/node-server it adds its headers to node's
+// response as they are written, merged with the application's; elsewhere to the handler's
+// response in place, falling back to Hono's copy when the headers refuse changes (a fetch()
+// answer).
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -29,6 +31,13 @@ function app(): Hono<SessionEnv> {
   hono.get('/proxy', async (c) => {
     c.var.session.logged_in = true;
     return fetch(upstreamUrl());
+  });
+  // The application's own Vary and Cache-Control: the session's are merged in, not put instead.
+  hono.get('/own-headers', (c) => {
+    c.var.session.visits = Number(c.var.session.get('visits', 0)) + 1;
+    c.header('Vary', 'Accept-Encoding');
+    c.header('Cache-Control', 'no-cache');
+    return c.text('own');
   });
   hono.get('/', (c) => c.text(c.var.session.get('logged_in', false) ? 'in' : 'out'));
   return hono;
@@ -67,7 +76,19 @@ describe('Hono without @hono/node-server (app.request)', () => {
 });
 
 describe('Hono on @hono/node-server', () => {
-  const server = serve({ fetch: app().fetch, port: 0, hostname: '127.0.0.1' }) as Server;
+  // A middleware outside the session's replaces the response (as hono/etag does for a 304): the
+  // session's headers are added when node writes whatever response goes out.
+  const outer = new Hono<SessionEnv>();
+  outer.use(async (c, next) => {
+    await next();
+    if (c.req.path === '/replaced') c.res = new Response('replaced', { status: 201 });
+  });
+  outer.route('/', app());
+  outer.get('/replaced', (c) => {
+    c.var.session.logged_in = true;
+    return c.text('handler');
+  });
+  const server = serve({ fetch: outer.fetch, port: 0, hostname: '127.0.0.1' }) as Server;
   after(() => server.close());
   const base = async () => {
     if (!server.listening) await new Promise((resolve) => server.once('listening', resolve));
@@ -93,6 +114,24 @@ describe('Hono on @hono/node-server', () => {
     assert.equal(r.body, 'upstream');
     const cookie = sessionCookie(r.setCookies);
     assert.ok(cookie, 'no session cookie on the proxied answer');
+    assert.equal((await httpGet(`${await base()}/`, { cookie })).body, 'in');
+  });
+
+  it('merges the session’s Vary and keeps the application’s Cache-Control', async () => {
+    const r = await httpGet(`${await base()}/own-headers`);
+    assert.equal(r.body, 'own');
+    assert.ok(sessionCookie(r.setCookies), r.setCookies.join(' | '));
+    assert.equal(r.headers['cache-control'], 'no-cache');
+    assert.equal(r.headers.vary, 'Accept-Encoding, Cookie');
+  });
+
+  it('adds the session’s headers to a response an outer middleware put instead', async () => {
+    const r = await httpGet(`${await base()}/replaced`);
+    assert.equal(r.status, 201);
+    assert.equal(r.body, 'replaced');
+    const cookie = sessionCookie(r.setCookies);
+    assert.ok(cookie, 'no session cookie on the replaced response');
+    assert.equal(r.headers['cache-control'], 'private, no-store');
     assert.equal((await httpGet(`${await base()}/`, { cookie })).body, 'in');
   });
 });
