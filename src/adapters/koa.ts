@@ -12,7 +12,7 @@
  * @module
  */
 import type { Context, Middleware, Next } from 'koa';
-import { addCacheHeaders } from '../core/cache-headers.js';
+import { addCacheHeaders, addResponseCacheHeaders } from '../core/cache-headers.js';
 import type { SessionData } from '../core/codec.js';
 import type { SessionConfig } from '../core/config.js';
 import type { Session } from '../core/session.js';
@@ -122,12 +122,8 @@ export function session<T extends SessionData = AppData>(
       throw error;
     }
     if (setCookie) ctx.append('Set-Cookie', setCookie);
-    addCacheHeaders(
-      (name) => ctx.response.get(name),
-      (name, value) => ctx.set(name, value),
-      setCookie,
-      read,
-    );
+    // On node's response itself: Koa's `ctx.response.get` copies every header at each call.
+    if (!ctx.res.headersSent) addResponseCacheHeaders(ctx.res, setCookie, read);
   };
 }
 
