@@ -28,6 +28,7 @@ import {
   toManager,
   withSessionHeaders,
 } from './common.js';
+import { nodeIncomingHeaders } from './node-server.js';
 import type { AppData } from './types.js';
 
 export * from './public-types.js';
@@ -87,13 +88,19 @@ function serverPeer(request: Request, server: unknown): string | undefined {
   return typeof address === 'string' ? address : undefined;
 }
 
-/** The manager's view of a fetch request (cookie, client IP, HTTPS; `trust_proxy` applied). */
+/**
+ * The manager's view of a fetch request (cookie, client IP, HTTPS; `trust_proxy` applied).
+ * `server` is what the server passed after the request: under `@hono/node-server`, the headers
+ * are read from node's request (the fetch `Request` is then not built in full).
+ */
 export function fetchRequestInfo(
   manager: SessionManager<never>,
   request: Request,
   ip: string | undefined,
+  server?: unknown,
 ): RequestInfo {
-  return requestInfo(manager, fetchHeaders(request.headers), ip, request.url.startsWith('https:'));
+  const headers = nodeIncomingHeaders(server) ?? fetchHeaders(request.headers);
+  return requestInfo(manager, headers, ip, request.url.startsWith('https:'));
 }
 
 /**
@@ -126,6 +133,7 @@ export function withSession<T extends SessionData = AppData, A extends unknown[]
       manager as SessionManager<never>,
       request,
       ipOf(request, ...rest),
+      rest[0],
     );
     let session: Session<T> | undefined;
     let response: Response | undefined;

@@ -27,6 +27,7 @@ import {
   toManager,
   withSessionHeaders,
 } from './common.js';
+import { nodeIncomingHeaders, unsentNodeResponse } from './node-server.js';
 import type { AppData } from './types.js';
 
 /** The node response hold, loaded on the first request served by `@hono/node-server`. */
@@ -60,19 +61,8 @@ function socketIp(c: Context): string | undefined {
  * The headers the manager reads. Under `@hono/node-server`, node's own header object: reading the
  * fetch-style `c.req` headers there builds a `Headers` of every request header first.
  */
-/** Node's response under `@hono/node-server` (`c.env.outgoing`), while nothing was written. */
-function unsentNodeResponse(c: Context): import('node:http').ServerResponse | undefined {
-  const outgoing = (c.env as { outgoing?: { headersSent?: unknown; writeHead?: unknown } })
-    ?.outgoing;
-  return outgoing?.headersSent === false && typeof outgoing.writeHead === 'function'
-    ? (outgoing as import('node:http').ServerResponse)
-    : undefined;
-}
-
 function proxyHeaders(c: Context): HeaderBag {
-  const incoming = (c.env as { incoming?: { headers?: HeaderBag } } | undefined)?.incoming;
-  if (incoming?.headers) return incoming.headers;
-  return fetchHeaders(c.req.raw.headers);
+  return nodeIncomingHeaders(c.env) ?? fetchHeaders(c.req.raw.headers);
 }
 
 /**
@@ -115,7 +105,7 @@ export function session<T extends SessionData = AppData>(
     // Under @hono/node-server, node's response takes the headers as they are written, merged
     // with the application's (as on node:http): a header added to the fetch Response instead
     // turns its plain headers into a Headers object, which costs more than the whole session.
-    const outgoing = unsentNodeResponse(c);
+    const outgoing = unsentNodeResponse(c.env);
     if (outgoing) {
       nodeHold ??= await import('./hold.js');
       nodeHold.addSessionHeadersOnWrite(outgoing, out.setCookie, read);
