@@ -369,14 +369,17 @@ export function holdPrototype(proto: object): void {
  * Adds a session's Set-Cookie and cache headers to `res` as its headers are written, merged with
  * the ones the application writes (its own Set-Cookie and Vary kept): for a commit already done,
  * where the response is written by someone else (`@hono/node-server` writes a fetch Response).
+ * Only an HTTP/1 response of node's is taken; false for any other (add the headers elsewhere).
  */
 export function addSessionHeadersOnWrite(
-  res: ServerResponse,
+  res: unknown,
   setCookie: string | undefined,
   read: boolean,
-): void {
+): boolean {
+  if (!(res instanceof ServerResponse) || res.headersSent) return false;
   const outcome: CommitOutcome = { setCookie, read };
   holdResponse(res, () => outcome);
+  return true;
 }
 
 /**

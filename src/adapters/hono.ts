@@ -108,11 +108,10 @@ export function session<T extends SessionData = AppData>(
     const outgoing = unsentNodeResponse(c.env);
     if (outgoing) {
       nodeHold ??= await import('./hold.js');
-      nodeHold.addSessionHeadersOnWrite(outgoing, out.setCookie, read);
-      return;
+      if (nodeHold.addSessionHeadersOnWrite(outgoing, out.setCookie, read)) return;
     }
-    // Elsewhere, headers set in place; a response whose headers refuse changes (a `fetch()` answer) is
-    // copied, and the copy replaces it (dropped first: Hono's setter would copy it again).
+    // Elsewhere, headers set in place; a response whose headers refuse changes (a `fetch()`
+    // answer) is copied, and the copy replaces it (dropped first: Hono's setter would copy it).
     const res = withSessionHeaders(c.res, out.setCookie, read);
     if (res !== c.res) {
       c.res = undefined as unknown as Response;
