@@ -27,7 +27,7 @@ import {
   toManager,
   withSessionHeaders,
 } from './common.js';
-import { nodeIncomingHeaders, unsentNodeResponse } from './node-server.js';
+import { nodeIncomingHeaders, nodeOutgoing } from './node-server.js';
 import type { AppData } from './types.js';
 
 /** The node response hold, loaded on the first request served by `@hono/node-server`. */
@@ -105,8 +105,8 @@ export function session<T extends SessionData = AppData>(
     // Under @hono/node-server, node's response takes the headers as they are written, merged
     // with the application's (as on node:http): a header added to the fetch Response instead
     // turns its plain headers into a Headers object, which costs more than the whole session.
-    const outgoing = unsentNodeResponse(c.env);
-    if (outgoing) {
+    const outgoing = nodeOutgoing(c.env);
+    if (outgoing !== undefined) {
       nodeHold ??= await import('./hold.js');
       if (nodeHold.addSessionHeadersOnWrite(outgoing, out.setCookie, read)) return;
     }

@@ -4,7 +4,6 @@
  * which node-server builds in full only when something asks for its headers.
  * @module
  */
-import type { ServerResponse } from 'node:http';
 import type { HeaderBag } from '../core/proxy.js';
 
 /** The request's headers as node parsed them, when `env` is node-server's; else undefined. */
@@ -14,11 +13,7 @@ export function nodeIncomingHeaders(env: unknown): HeaderBag | undefined {
   return typeof headers === 'object' && headers !== null ? (headers as HeaderBag) : undefined;
 }
 
-/** Node's response, when `env` is node-server's and nothing was written to it yet. */
-export function unsentNodeResponse(env: unknown): ServerResponse | undefined {
-  const outgoing = (env as { outgoing?: { headersSent?: unknown; writeHead?: unknown } } | null)
-    ?.outgoing;
-  return outgoing?.headersSent === false && typeof outgoing.writeHead === 'function'
-    ? (outgoing as ServerResponse)
-    : undefined;
+/** Node's response, when `env` is node-server's (`addSessionHeadersOnWrite` checks what it is). */
+export function nodeOutgoing(env: unknown): unknown {
+  return (env as { outgoing?: unknown } | null | undefined)?.outgoing;
 }
